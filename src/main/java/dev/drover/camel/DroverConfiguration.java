@@ -1,0 +1,28 @@
+package dev.drover.camel;
+
+import dev.drover.local.LocalLanes;
+import dev.drover.local.LocalTaskRunner;
+import dev.drover.plan.Planner;
+import dev.drover.run.RunRegistry;
+import dev.drover.run.TaskBatcher;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.Registry;
+
+import java.nio.file.Path;
+
+/** The beans the routes call, by the names used in routes/*.camel.yaml. */
+public final class DroverConfiguration implements CamelConfiguration {
+
+    @Override
+    public void configure(CamelContext context) {
+        Path runsDir = Path.of(context.resolvePropertyPlaceholders("{{drover.runs-dir}}")).toAbsolutePath();
+        RunRegistry runs = new RunRegistry(runsDir);
+        Registry registry = context.getRegistry();
+        registry.bind("runs", runs);
+        registry.bind("planner", Planner.forInstalledLanes());
+        registry.bind("taskBatcher", new TaskBatcher());
+        registry.bind("localRunner", new LocalTaskRunner(runs));
+        registry.bind("localLanes", new LocalLanes(context));
+    }
+}

@@ -1,0 +1,88 @@
+package dev.drover.camel;
+
+import dev.drover.run.Run;
+import dev.drover.run.RunRegistry;
+import org.apache.camel.CamelContext;
+import org.apache.camel.ProducerTemplate;
+import org.apache.camel.main.Main;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Future;
+
+/**
+ * Starts drover's Camel pipeline with camel-main: the routes of {@code <home>/routes}, the properties of
+ * {@code <home>/config/application.properties} (overridable per command), and the beans of
+ * {@link DroverConfiguration}.
+ */
+public final class DroverRuntime implements AutoCloseable {
+
+    /** Where `drover accept` sends a manifest (text) or a resolved plan; it answers with the accepted run. */
+    public static final String ACCEPT_ENDPOINT = "direct:accept-manifest";
+
+    private final Main main;
+    private final ProducerTemplate producer;
+
+    private DroverRuntime(Main main) throws Exception {
+        this.main = main;
+        main.start();
+        this.producer = main.getCamelContext().createProducerTemplate();
+    }
+
+    /**
+     * @param home      the installation: the folder holding routes/ and config/
+     * @param overrides property values that win over the configuration file (command-line flags)
+     */
+    public static DroverRuntime start(Path home, Map<String, String> overrides) throws Exception {
+        Main main = new Main();
+        main.setPropertyPlaceholderLocations("file:" + home.resolve("config/application.properties"));
+        main.configure().withRoutesIncludePattern("file:" + home.resolve("routes") + "/*.camel.yaml");
+        overrides.forEach(main::addOverrideProperty);
+        main.configure().addConfiguration(new DroverConfiguration());
+        return new DroverRuntime(main);
+    }
+
+    /** The installation folder: DROVER_HOME, else the folder above target/drover.jar, else the working directory. */
+    public static Path home() {
+        String env = System.getenv("DROVER_HOME");
+        if (env != null && !env.isBlank()) {
+            return Path.of(env).toAbsolutePath();
+        }
+        try {
+            Path jar = Path.of(DroverRuntime.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            for (Path dir = jar.getParent(); dir != null; dir = dir.getParent()) {
+                if (Files.isDirectory(dir.resolve("routes")) && Files.isDirectory(dir.resolve("config"))) {
+                    return dir;
+                }
+            }
+        } catch (Exception ignored) {
+            // fall through to the working directory
+        }
+        return Path.of("").toAbsolutePath();
+    }
+
+    public CamelContext context() {
+        return main.getCamelContext();
+    }
+
+    public RunRegistry runs() {
+        return context().getRegistry().lookupByNameAndType("runs", RunRegistry.class);
+    }
+
+    /** Hands a manifest (text) or a resolved plan to the pipeline; returns once the run is accepted and fed. */
+    public Run submit(Object manifestOrPlan) {
+        return producer.requestBody(ACCEPT_ENDPOINT, manifestOrPlan, Run.class);
+    }
+
+    /** As {@link #submit}, in a pipeline thread: for a caller that watches the run while it is fed. */
+    public Future<Run> submitAsync(Object manifestOrPlan) {
+        return producer.asyncRequestBody(ACCEPT_ENDPOINT, manifestOrPlan, Run.class);
+    }
+
+    @Override
+    public void close() throws Exception {
+        producer.close();
+        main.stop();
+    }
+}

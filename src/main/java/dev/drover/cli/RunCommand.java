@@ -1,0 +1,110 @@
+package dev.drover.cli;
+
+import dev.drover.camel.DroverRuntime;
+import dev.drover.plan.Planner;
+import dev.drover.plan.RunPlan;
+import dev.drover.run.Run;
+import dev.drover.run.RunReport;
+import dev.drover.run.RunState;
+import dev.drover.run.TaskState;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/** `drover run`: run one manifest in the foreground, with progress, and exit by its outcome. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = "Run a manifest in the foreground. Exit 0 when all tasks succeed, 1 when any fails,"
+                + " 2 for a bad manifest or flag (nothing runs), 130 when interrupted.")
+final class RunCommand implements Callable<Integer> {
+
+    static final int CANCELLED = 130;
+
+    @Mixin
+    PlanOptions options;
+
+    @Option(names = "--runs-dir", paramLabel = "DIR",
+            description = "Where run directories go (default: drover.runs-dir in config, ./drover-runs).")
+    Path runsDir;
+
+    @Override
+    public Integer call() throws Exception {
+        RunPlan plan = options.resolve();
+        Planner.forInstalledLanes().checkAvailable(plan.strategy());
+        Map<String, String> overrides = new HashMap<>();
+        if (runsDir != null) {
+            overrides.put("drover.runs-dir", runsDir.toAbsolutePath().toString());
+        }
+        long started = System.nanoTime();
+        try (DroverRuntime runtime = DroverRuntime.start(DroverRuntime.home(), overrides)) {
+            CompletableFuture<Run> accepted = new CompletableFuture<>();
+            runtime.runs().onAccepted(accepted::complete);
+            Future<Run> submitted = runtime.submitAsync(plan);
+            Run run = awaitAccepted(accepted, submitted);
+            AtomicBoolean summarised = new AtomicBoolean();
+            Thread interrupt = new Thread(() -> {
+                run.cancel();
+                awaitQuietly(run);
+                summarise(run, started, summarised);
+            }, "drover-interrupt");
+            Runtime.getRuntime().addShutdownHook(interrupt);
+            try (Progress progress = Progress.start(run)) {
+                run.finished().get();
+            }
+            submitted.get();
+            summarise(run, started, summarised);
+            Runtime.getRuntime().removeShutdownHook(interrupt);
+            return exitCode(run.finished().get());
+        }
+    }
+
+    private static Run awaitAccepted(CompletableFuture<Run> accepted, Future<Run> submitted) throws Exception {
+        while (true) {
+            try {
+                return accepted.get(50, TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                if (submitted.isDone()) {
+                    submitted.get(); // rethrows why the pipeline refused the manifest
+                    return accepted.get();
+                }
+            }
+        }
+    }
+
+    private static void awaitQuietly(Run run) {
+        try {
+            run.finished().get(30, TimeUnit.SECONDS);
+        } catch (Exception ignored) {
+            // the summary says what is known
+        }
+    }
+
+    static int exitCode(RunState state) {
+        return switch (state) {
+            case SUCCEEDED -> 0;
+            case CANCELLED -> CANCELLED;
+            default -> 1;
+        };
+    }
+
+    private static void summarise(Run run, long startedNanos, AtomicBoolean done) {
+        if (!done.compareAndSet(false, true)) {
+            return;
+        }
+        RunState state = run.finished().getNow(RunState.RUNNING);
+        double seconds = (System.nanoTime() - startedNanos) / 1e9;
+        Path report = Path.of("").toAbsolutePath().relativize(run.dir().resolve(RunReport.FILE).toAbsolutePath());
+        System.out.printf("run %s %s: %d succeeded, %d failed, %d cancelled in %.1fs; report %s%n", run.id(), state,
+                run.count(TaskState.SUCCEEDED), run.count(TaskState.FAILED), run.count(TaskState.CANCELLED), seconds,
+                report);
+        System.out.flush();
+    }
+}

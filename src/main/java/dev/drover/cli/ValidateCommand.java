@@ -1,0 +1,26 @@
+package dev.drover.cli;
+
+import dev.drover.plan.Planner;
+import dev.drover.plan.RunPlan;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+import java.util.concurrent.Callable;
+
+/** `drover validate`: parse and check a manifest with its flags, print the plan, run nothing. */
+@Command(name = "validate", mixinStandardHelpOptions = true,
+        description = "Check a manifest and its flags and print the resolved plan; runs nothing."
+                + " Exit 0 if valid, 2 if not.")
+final class ValidateCommand implements Callable<Integer> {
+
+    @Mixin
+    PlanOptions options;
+
+    @Override
+    public Integer call() {
+        RunPlan plan = options.resolve();
+        Planner.forInstalledLanes().checkAvailable(plan.strategy());
+        System.out.println("valid: " + plan.describe());
+        return 0;
+    }
+}

@@ -1,0 +1,156 @@
+package dev.drover.local;
+
+import dev.drover.manifest.TaskSpec;
+import dev.drover.run.Run;
+import dev.drover.run.RunRegistry;
+import dev.drover.run.TaskBatch;
+import dev.drover.run.TaskState;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs tasks as local processes, one after another in the calling thread: the sequential lane calls it from the
+ * splitter's thread, the multiprocessing lane from each of its --jobs SEDA consumers. Each task is a real process
+ * (argv without a shell) with its output in the run's logs folder, a time limit that kills the whole process tree,
+ * and retries.
+ */
+public final class LocalTaskRunner {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LocalTaskRunner.class);
+    /** What a task that could not start reports, like a shell does for a missing program. */
+    static final int CANNOT_START = 127;
+
+    private final RunRegistry runs;
+    private final Map<Run, Set<Process>> live = new ConcurrentHashMap<>();
+
+    public LocalTaskRunner(RunRegistry runs) {
+        this.runs = runs;
+    }
+
+    public void runBatch(TaskBatch batch) {
+        Run run = runs.get(batch.runId());
+        for (TaskSpec task : batch.tasks()) {
+            runTask(run, task);
+        }
+    }
+
+    void runTask(Run run, TaskSpec task) {
+        int maxAttempts = run.plan().manifest().retries() + 1;
+        Duration timeout = run.plan().manifest().timeout();
+        File log = run.dir().resolve(Run.logPath(task)).toFile();
+        for (int attempt = 1; attempt <= maxAttempts; attempt++) {
+            if (!run.taskStarted(task.index(), attempt)) {
+                return;
+            }
+            Outcome outcome = attempt(run, task, timeout, log, attempt);
+            if (run.isCancelled()) {
+                run.taskFinished(task.index(), attempt, TaskState.CANCELLED, outcome.exitCode, "run cancelled");
+                return;
+            }
+            if (outcome.exitCode == 0) {
+                run.taskFinished(task.index(), attempt, TaskState.SUCCEEDED, 0, null);
+                return;
+            }
+            if (attempt == maxAttempts) {
+                run.taskFinished(task.index(), attempt, TaskState.FAILED, outcome.exitCode, outcome.reason);
+                return;
+            }
+            run.attemptFailed(task.index(), attempt, outcome.exitCode, outcome.reason);
+            appendToLog(log, "--- drover: attempt " + attempt + " failed (" + outcome.describe() + "), retrying ---\n");
+        }
+    }
+
+    private record Outcome(int exitCode, String reason) {
+        String describe() {
+            return reason != null ? reason : "exit code " + exitCode;
+        }
+    }
+
+    private Outcome attempt(Run run, TaskSpec task, Duration timeout, File log, int attempt) {
+        ProcessBuilder builder = new ProcessBuilder(task.command());
+        if (task.workdir() != null) {
+            builder.directory(new File(task.workdir()));
+        }
+        Map<String, String> env = builder.environment();
+        env.putAll(task.env());
+        env.put("DROVER_RUN_ID", run.id());
+        env.put("DROVER_TASK_ID", task.id());
+        env.put("DROVER_TASK_INDEX", Integer.toString(task.index()));
+        env.put("DROVER_ATTEMPT", Integer.toString(attempt));
+        builder.redirectErrorStream(true);
+        builder.redirectOutput(attempt == 1 ? ProcessBuilder.Redirect.to(log) : ProcessBuilder.Redirect.appendTo(log));
+        Process process;
+        try {
+            process = builder.start();
+        } catch (IOException e) {
+            String reason = "cannot start " + task.command().get(0)
+                    + (task.workdir() != null ? " in " + task.workdir() : "") + ": " + e.getMessage();
+            appendToLog(log, "drover: " + reason + "\n");
+            return new Outcome(CANNOT_START, reason);
+        }
+        closeQuietly(process.getOutputStream());
+        Set<Process> processes = live.computeIfAbsent(run, r -> {
+            Set<Process> set = ConcurrentHashMap.newKeySet();
+            r.onCancel(() -> set.forEach(LocalTaskRunner::killTree));
+            r.onFinish(() -> live.remove(r));
+            return set;
+        });
+        processes.add(process);
+        try {
+            if (run.isCancelled()) {
+                killTree(process);
+            }
+            if (timeout == null) {
+                return new Outcome(process.waitFor(), null);
+            }
+            if (process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                return new Outcome(process.exitValue(), null);
+            }
+            killTree(process);
+            int exit = process.waitFor();
+            String reason = "timed out after " + timeout.toString().substring(2).toLowerCase();
+            appendToLog(log, "drover: " + reason + ", killed\n");
+            return new Outcome(exit, reason);
+        } catch (InterruptedException e) {
+            killTree(process);
+            Thread.currentThread().interrupt();
+            return new Outcome(process.exitValue(), "interrupted");
+        } finally {
+            processes.remove(process);
+        }
+    }
+
+    /** Kills a process and every process it started; descendants first, so none is re-parented and missed. */
+    static void killTree(Process process) {
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+    }
+
+    private static void appendToLog(File log, String line) {
+        try {
+            Files.writeString(log.toPath(), line, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            LOG.warn("cannot write to {}: {}", log, e.getMessage());
+        }
+    }
+
+    private static void closeQuietly(OutputStream stream) {
+        try {
+            stream.close();
+        } catch (IOException ignored) {
+            // the task does not read stdin
+        }
+    }
+}

@@ -1,0 +1,26 @@
+package dev.drover.manifest;
+
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * A validated task manifest. Run-level settings that may also come from the command line (strategy, jobs,
+ * jobResources) are kept as given here, null when absent; {@link dev.drover.plan.RunPlan} resolves them.
+ *
+ * @param timeout per-task time limit, null for none
+ * @param text    the manifest as submitted, kept in the run directory
+ * @param sha256  hash of the manifest text, so that the same manifest submitted twice can be recognised
+ */
+public record Manifest(
+        String name,
+        TaskSource tasks,
+        String strategy,
+        Integer jobs,
+        Object jobResources,
+        Map<String, String> env,
+        String workdir,
+        int retries,
+        Duration timeout,
+        String text,
+        String sha256) {
+}

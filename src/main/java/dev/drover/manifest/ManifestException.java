@@ -1,0 +1,19 @@
+package dev.drover.manifest;
+
+/**
+ * A manifest or flag that cannot be run as given. The message names the field and says how to fix it;
+ * callers print it as is and exit with status 2.
+ */
+public class ManifestException extends RuntimeException {
+
+    private final String field;
+
+    public ManifestException(String field, String problem) {
+        super(field + ": " + problem);
+        this.field = field;
+    }
+
+    public String field() {
+        return field;
+    }
+}

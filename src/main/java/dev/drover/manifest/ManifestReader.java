@@ -1,0 +1,345 @@
+package dev.drover.manifest;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Reads a manifest (JSON or YAML) and validates every field, so that nothing runs unless the whole manifest is
+ * right. Each error names the field and the fix.
+ */
+public final class ManifestReader {
+
+    private static final ObjectMapper JSON = JsonMapper.builder().build();
+    private static final ObjectMapper YAML = YAMLMapper.builder().build();
+
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    private static final Pattern DURATION_PART = Pattern.compile("(\\d+)(ms|s|m|h|d)");
+    private static final Set<String> TOP_LEVEL_FIELDS = Set.of("name", "tasks", "command", "items", "range",
+            "strategy", "jobs", "jobResources", "env", "workdir", "retries", "timeout");
+    private static final Set<String> TASK_FIELDS = Set.of("id", "command", "env", "workdir");
+    private static final Set<String> RANGE_FIELDS = Set.of("start", "end", "step");
+    /** A manifest larger than this is refused: tasks are indexed by int and tracked in arrays. */
+    static final int MAX_TASKS = 10_000_000;
+
+    private ManifestReader() {
+    }
+
+    public static Manifest read(Path file) {
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new ManifestException("manifest", "cannot read " + file + ": " + e.getMessage());
+        }
+        return parse(text);
+    }
+
+    public static Manifest parse(String text) {
+        JsonNode root;
+        try {
+            String trimmed = text.stripLeading();
+            root = (trimmed.startsWith("{") ? JSON : YAML).readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new ManifestException("manifest", "not valid JSON or YAML: " + e.getOriginalMessage()
+                    + (e.getLocation() != null ? " (line " + e.getLocation().getLineNr() + ")" : ""));
+        }
+        if (root == null || !root.isObject()) {
+            throw new ManifestException("manifest", "must be a JSON/YAML object with at least 'name' and 'tasks'"
+                    + " (or 'command' with 'items' or 'range')");
+        }
+        return fromTree(root, text);
+    }
+
+    private static Manifest fromTree(JsonNode root, String text) {
+        rejectUnknownFields(root, TOP_LEVEL_FIELDS, "");
+        String name = requiredText(root, "name");
+        if (!NAME.matcher(name).matches()) {
+            throw new ManifestException("name", "'" + name + "' is not allowed: use 1 to 64 letters, digits, '.', '_' or '-'");
+        }
+        Map<String, String> env = stringMap(root.get("env"), "env");
+        String workdir = optionalText(root, "workdir");
+        TaskSource tasks;
+        if (root.has("tasks")) {
+            for (String generatorField : List.of("command", "items", "range")) {
+                if (root.has(generatorField)) {
+                    throw new ManifestException(generatorField, "cannot be combined with 'tasks': either list the tasks,"
+                            + " or give a 'command' template with 'items' or 'range'");
+                }
+            }
+            tasks = taskList(root.get("tasks"), env, workdir);
+        } else if (root.has("command")) {
+            tasks = generator(root, env, workdir);
+        } else {
+            throw new ManifestException("tasks", "missing: list the tasks (tasks: [{command: [...]}, ...]) or give a"
+                    + " 'command' template with 'items' or 'range'");
+        }
+        String strategy = optionalText(root, "strategy");
+        Integer jobs = root.has("jobs") ? positiveInt(root.get("jobs"), "jobs") : null;
+        Object jobResources = jobResources(root.get("jobResources"));
+        int retries = root.has("retries") ? nonNegativeInt(root.get("retries"), "retries") : 0;
+        Duration timeout = root.has("timeout") ? duration(root.get("timeout"), "timeout") : null;
+        return new Manifest(name, tasks, strategy, jobs, jobResources, env, workdir, retries, timeout, text, sha256(text));
+    }
+
+    private static TaskSource taskList(JsonNode node, Map<String, String> baseEnv, String baseWorkdir) {
+        if (!node.isArray()) {
+            throw new ManifestException("tasks", "must be a list of tasks, e.g. tasks: [{command: [echo, hi]}]");
+        }
+        if (node.isEmpty()) {
+            throw new ManifestException("tasks", "is empty: a manifest needs at least one task");
+        }
+        checkSize(node.size(), "tasks");
+        List<TaskSpec> specs = new ArrayList<>(node.size());
+        Set<String> ids = new HashSet<>();
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode task = node.get(i);
+            String field = "tasks[" + i + "]";
+            if (!task.isObject()) {
+                throw new ManifestException(field, "must be an object with 'command' (an argv list), e.g. {command: [echo, hi]}");
+            }
+            rejectUnknownFields(task, TASK_FIELDS, field + ".");
+            String id = task.has("id") ? scalarText(task.get("id"), field + ".id") : TaskSource.paddedId(i, node.size());
+            checkTaskId(id, field + ".id");
+            if (!ids.add(id)) {
+                throw new ManifestException(field + ".id", "'" + id + "' is used by another task: task ids must be unique");
+            }
+            if (!task.has("command")) {
+                throw new ManifestException(field + ".command", "missing: give the argv list to run, e.g. [echo, hi]"
+                        + " (use [sh, -c, '...'] for a shell command)");
+            }
+            List<String> command = argv(task.get("command"), field + ".command");
+            Map<String, String> env = baseEnv;
+            if (task.has("env")) {
+                env = new LinkedHashMap<>(baseEnv);
+                env.putAll(stringMap(task.get("env"), field + ".env"));
+            }
+            String workdir = task.has("workdir") ? requiredText(task, "workdir", field + ".workdir") : baseWorkdir;
+            specs.add(new TaskSpec(i, id, List.copyOf(command), Map.copyOf(env), workdir));
+        }
+        return new TaskList(List.copyOf(specs));
+    }
+
+    private static TaskSource generator(JsonNode root, Map<String, String> env, String workdir) {
+        List<String> template = argv(root.get("command"), "command");
+        boolean usesItem = template.stream().anyMatch(arg -> arg.contains("{item}"));
+        if (root.has("items") == root.has("range")) {
+            throw new ManifestException(root.has("items") ? "range" : "items", "a 'command' template needs exactly one of"
+                    + " 'items' (a list) or 'range' ({start: 0, end: 100}, end exclusive)");
+        }
+        if (root.has("items")) {
+            JsonNode items = root.get("items");
+            if (!items.isArray() || items.isEmpty()) {
+                throw new ManifestException("items", "must be a non-empty list of values, one task each");
+            }
+            if (!usesItem) {
+                throw new ManifestException("command", "the template does not use {item}, so every task would get the same"
+                        + " command: put {item} where each item goes, e.g. [process, '{item}']");
+            }
+            checkSize(items.size(), "items");
+            List<String> values = new ArrayList<>(items.size());
+            for (int i = 0; i < items.size(); i++) {
+                values.add(scalarText(items.get(i), "items[" + i + "]"));
+            }
+            return new TaskGenerator(template, List.copyOf(values), 0, 1, values.size(), env, workdir);
+        }
+        JsonNode range = root.get("range");
+        if (!range.isObject()) {
+            throw new ManifestException("range", "must be an object {start: 0, end: 100, step: 1} (end exclusive)");
+        }
+        rejectUnknownFields(range, RANGE_FIELDS, "range.");
+        long start = range.has("start") ? longValue(range.get("start"), "range.start") : 0;
+        if (!range.has("end")) {
+            throw new ManifestException("range.end", "missing: give the end of the range (exclusive), e.g. range: {start: 0, end: 100}");
+        }
+        long end = longValue(range.get("end"), "range.end");
+        long step = range.has("step") ? longValue(range.get("step"), "range.step") : 1;
+        if (step <= 0) {
+            throw new ManifestException("range.step", "must be a positive whole number, not " + step);
+        }
+        if (end <= start) {
+            throw new ManifestException("range.end", "must be greater than range.start (" + start + "): the range would"
+                    + " produce no tasks");
+        }
+        long count = (end - start + step - 1) / step;
+        checkSize(count, "range");
+        return new TaskGenerator(template, null, start, step, (int) count, Map.copyOf(env), workdir);
+    }
+
+    private static void checkSize(long count, String field) {
+        if (count > MAX_TASKS) {
+            throw new ManifestException(field, "gives " + count + " tasks; at most " + MAX_TASKS
+                    + " fit one manifest: split it into several manifests");
+        }
+    }
+
+    private static void checkTaskId(String id, String field) {
+        if (id.isEmpty() || id.length() > 128 || id.equals(".") || id.equals("..") || id.contains("/")
+                || id.contains("\\") || id.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+            throw new ManifestException(field, "'" + id + "' cannot be used as a file name: use 1 to 128 characters"
+                    + " without '/', '\\', control characters, and not '.' or '..'");
+        }
+    }
+
+    private static List<String> argv(JsonNode node, String field) {
+        if (node == null || !node.isArray() || node.isEmpty()) {
+            throw new ManifestException(field, "must be a non-empty argv list, e.g. [echo, hello]"
+                    + " (commands run without a shell; use [sh, -c, '...'] for one)");
+        }
+        List<String> argv = new ArrayList<>(node.size());
+        for (int i = 0; i < node.size(); i++) {
+            argv.add(scalarText(node.get(i), field + "[" + i + "]"));
+        }
+        if (argv.get(0).isBlank()) {
+            throw new ManifestException(field + "[0]", "the program to run is empty");
+        }
+        return argv;
+    }
+
+    private static Map<String, String> stringMap(JsonNode node, String field) {
+        if (node == null || node.isNull()) {
+            return Map.of();
+        }
+        if (!node.isObject()) {
+            throw new ManifestException(field, "must be a map of NAME: value, e.g. {OMP_NUM_THREADS: 1}");
+        }
+        Map<String, String> map = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> entry = it.next();
+            if (!entry.getKey().matches("[A-Za-z_][A-Za-z0-9_]*")) {
+                throw new ManifestException(field + "." + entry.getKey(), "is not a valid environment variable name:"
+                        + " use letters, digits and '_', not starting with a digit");
+            }
+            map.put(entry.getKey(), scalarText(entry.getValue(), field + "." + entry.getKey()));
+        }
+        return map;
+    }
+
+    private static Object jobResources(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (node.isTextual()) {
+            return node.asText();
+        }
+        if (node.isObject()) {
+            Map<String, String> map = new LinkedHashMap<>();
+            node.fields().forEachRemaining(e -> map.put(e.getKey(), scalarText(e.getValue(), "jobResources." + e.getKey())));
+            return map;
+        }
+        throw new ManifestException("jobResources", "must be a string 'mem=1G,time=10:00' or a map {mem: 1G, time: '10:00'}");
+    }
+
+    static Duration duration(JsonNode node, String field) {
+        if (node.isIntegralNumber() && node.asLong() > 0) {
+            return Duration.ofSeconds(node.asLong());
+        }
+        String text = node.isValueNode() ? node.asText().trim() : "";
+        Matcher part = DURATION_PART.matcher(text);
+        Duration total = Duration.ZERO;
+        int at = 0;
+        while (at < text.length() && part.find(at) && part.start() == at) {
+            long n = Long.parseLong(part.group(1));
+            total = total.plus(switch (part.group(2)) {
+                case "ms" -> Duration.ofMillis(n);
+                case "s" -> Duration.ofSeconds(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "h" -> Duration.ofHours(n);
+                default -> Duration.ofDays(n);
+            });
+            at = part.end();
+        }
+        if (text.isEmpty() || at != text.length() || total.isZero()) {
+            throw new ManifestException(field, "'" + text + "' is not a duration: use e.g. 90s, 10m, 1h or 1h30m");
+        }
+        return total;
+    }
+
+    private static void rejectUnknownFields(JsonNode node, Set<String> allowed, String prefix) {
+        for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+            String field = it.next();
+            if (!allowed.contains(field)) {
+                throw new ManifestException(prefix + field, "unknown field; valid fields here are "
+                        + String.join(", ", allowed.stream().sorted().toList()));
+            }
+        }
+    }
+
+    private static String requiredText(JsonNode node, String name) {
+        return requiredText(node, name, name);
+    }
+
+    private static String requiredText(JsonNode node, String name, String field) {
+        JsonNode value = node.get(name);
+        if (value == null || value.isNull()) {
+            throw new ManifestException(field, "missing");
+        }
+        String text = scalarText(value, field);
+        if (text.isBlank()) {
+            throw new ManifestException(field, "is empty");
+        }
+        return text;
+    }
+
+    private static String optionalText(JsonNode node, String name) {
+        return node.has(name) && !node.get(name).isNull() ? requiredText(node, name) : null;
+    }
+
+    private static String scalarText(JsonNode node, String field) {
+        if (node == null || !node.isValueNode() || node.isNull()) {
+            throw new ManifestException(field, "must be a string or a number");
+        }
+        return node.asText();
+    }
+
+    private static long longValue(JsonNode node, String field) {
+        if (!node.isIntegralNumber()) {
+            throw new ManifestException(field, "must be a whole number, not '" + node.asText() + "'");
+        }
+        return node.asLong();
+    }
+
+    private static int positiveInt(JsonNode node, String field) {
+        long value = longValue(node, field);
+        if (value < 1 || value > Integer.MAX_VALUE) {
+            throw new ManifestException(field, "must be a positive whole number, not " + value);
+        }
+        return (int) value;
+    }
+
+    private static int nonNegativeInt(JsonNode node, String field) {
+        long value = longValue(node, field);
+        if (value < 0 || value > 1000) {
+            throw new ManifestException(field, "must be a whole number from 0 to 1000, not " + value);
+        }
+        return (int) value;
+    }
+
+    private static String sha256(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

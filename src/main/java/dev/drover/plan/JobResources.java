@@ -1,0 +1,183 @@
+package dev.drover.plan;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.drover.manifest.ManifestException;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Validated --job-resources: the SLURM keys of the reference CLI plus {@code batch_size}. Keys are stored with
+ * underscores (dashes are accepted on input); every value is checked against what SLURM accepts for it, so that no
+ * value can smuggle another sbatch directive or shell code into a generated script.
+ */
+public final class JobResources {
+
+    public static final String FIELD = "--job-resources";
+    public static final String BATCH_SIZE = "batch_size";
+
+    private static final Pattern POSITIVE_INT = Pattern.compile("[1-9][0-9]{0,8}");
+    private static final Pattern INT = Pattern.compile("-?[0-9]{1,9}");
+    private static final Pattern MEM = Pattern.compile("[0-9]{1,12}[KMGTkmgt]?[Bb]?");
+    private static final Pattern TIME = Pattern.compile(
+            "[0-9]+|[0-9]+:[0-9]{1,2}|[0-9]+:[0-9]{1,2}:[0-9]{1,2}|[0-9]+-[0-9]{1,2}(:[0-9]{1,2}(:[0-9]{1,2})?)?|UNLIMITED|INFINITE");
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,128}");
+    private static final Pattern HOSTLIST = Pattern.compile("[A-Za-z0-9._\\-\\[\\],]{1,1024}");
+    private static final Pattern GRES = Pattern.compile("[A-Za-z0-9._:\\-,()/]{1,256}");
+    private static final Pattern CONSTRAINT = Pattern.compile("[A-Za-z0-9._\\-&|\\[\\]*:(),!]{1,256}");
+
+    /** Each key with the pattern its value must match and the example shown when it does not. */
+    private record Rule(Pattern pattern, String expected) {
+    }
+
+    private static final Map<String, Rule> RULES = new LinkedHashMap<>();
+
+    static {
+        RULES.put("constraint", new Rule(CONSTRAINT, "node features such as 'intel&ib' or '[rack1|rack2]'"));
+        RULES.put("cpus_per_task", new Rule(POSITIVE_INT, "a positive whole number, e.g. 4"));
+        RULES.put("exclude", new Rule(HOSTLIST, "a host list, e.g. node[1-3] (use the JSON form for commas)"));
+        RULES.put("gres", new Rule(GRES, "generic resources, e.g. gpu:2 or gpu:a100:1"));
+        RULES.put("mem", new Rule(MEM, "a size such as 500M, 32G or 1024 (a plain number means MB)"));
+        RULES.put("nice", new Rule(INT, "a whole number, e.g. 100"));
+        RULES.put("ntasks", new Rule(POSITIVE_INT, "a positive whole number, e.g. 1"));
+        RULES.put("ntasks_per_node", new Rule(POSITIVE_INT, "a positive whole number, e.g. 1"));
+        RULES.put("nodelist", new Rule(HOSTLIST, "a host list, e.g. node[1-2] (use the JSON form for commas)"));
+        RULES.put("partition", new Rule(NAME, "a partition name, e.g. cpu"));
+        RULES.put("reservation", new Rule(NAME, "a reservation name"));
+        RULES.put("time", new Rule(TIME, "a SLURM time: M, M:S, H:M:S, D-H, D-H:M or D-H:M:S, e.g. 00:05:00"));
+        RULES.put(BATCH_SIZE, new Rule(POSITIVE_INT, "a positive whole number of tasks per SLURM job, e.g. 50"));
+    }
+
+    private final Map<String, String> values;
+
+    private JobResources(Map<String, String> values) {
+        this.values = Collections.unmodifiableMap(values);
+    }
+
+    public static final JobResources NONE = new JobResources(new LinkedHashMap<>());
+
+    /** Parses the CLI or manifest form: a string {@code k=v[,k=v]} or JSON object, or a map. Null gives NONE. */
+    public static JobResources parse(Object spec) {
+        if (spec == null) {
+            return NONE;
+        }
+        Map<String, String> raw = new LinkedHashMap<>();
+        if (spec instanceof Map<?, ?> map) {
+            map.forEach((k, v) -> raw.put(String.valueOf(k), v == null ? "" : String.valueOf(v)));
+        } else {
+            String text = spec.toString().trim();
+            if (text.startsWith("{")) {
+                raw.putAll(parseJson(text));
+            } else {
+                raw.putAll(parsePairs(text));
+            }
+        }
+        Map<String, String> checked = new LinkedHashMap<>();
+        raw.forEach((key, value) -> {
+            String normalised = key.trim().toLowerCase().replace('-', '_');
+            Rule rule = RULES.get(normalised);
+            if (rule == null) {
+                throw new ManifestException(FIELD, "unknown key '" + key + "'; valid keys are "
+                        + String.join(", ", RULES.keySet()) + " (dashes work too, e.g. cpus-per-task)");
+            }
+            String v = value.trim();
+            if (v.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+                throw new ManifestException(FIELD, "the value of '" + normalised + "' contains a control character"
+                        + " (newline, tab, ...): remove it");
+            }
+            if (!rule.pattern().matcher(v).matches()) {
+                throw new ManifestException(FIELD, "'" + normalised + "=" + v + "' is not valid: expected " + rule.expected());
+            }
+            if (checked.put(normalised, v) != null) {
+                throw new ManifestException(FIELD, "'" + normalised + "' is given twice: keep one");
+            }
+        });
+        return new JobResources(checked);
+    }
+
+    private static Map<String, String> parsePairs(String text) {
+        Map<String, String> raw = new LinkedHashMap<>();
+        if (text.isEmpty()) {
+            throw new ManifestException(FIELD, "is empty: give key=value pairs, e.g. mem=1G,time=00:10:00");
+        }
+        for (String pair : text.split(",", -1)) {
+            int eq = pair.indexOf('=');
+            if (eq <= 0) {
+                throw new ManifestException(FIELD, "'" + pair + "' is not key=value. Values cannot contain ',' in the"
+                        + " key=value form: use a SLURM range (nodelist=node[1-2]) or the JSON form"
+                        + " --job-resources '{\"nodelist\": \"node1,node2\"}'");
+            }
+            String key = pair.substring(0, eq).trim();
+            if (raw.containsKey(key)) {
+                throw new ManifestException(FIELD, "'" + key + "' is given twice: keep one");
+            }
+            raw.put(key, pair.substring(eq + 1));
+        }
+        return raw;
+    }
+
+    private static Map<String, String> parseJson(String text) {
+        JsonNode node;
+        try {
+            node = JsonMapper.builder().build().readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new ManifestException(FIELD, "is not valid JSON: " + e.getOriginalMessage());
+        }
+        Map<String, String> raw = new LinkedHashMap<>();
+        node.fields().forEachRemaining(e -> {
+            if (!e.getValue().isValueNode() || e.getValue().isNull()) {
+                throw new ManifestException(FIELD, "the value of '" + e.getKey() + "' must be a string or a number");
+            }
+            raw.put(e.getKey(), e.getValue().asText());
+        });
+        return raw;
+    }
+
+    /** The keys a scheduler understands (all but batch_size), in documentation order. */
+    public static List<String> schedulerKeys() {
+        return RULES.keySet().stream().filter(k -> !k.equals(BATCH_SIZE)).toList();
+    }
+
+    public boolean isEmpty() {
+        return values.isEmpty();
+    }
+
+    public String get(String key) {
+        return values.get(key);
+    }
+
+    public boolean has(String key) {
+        return values.containsKey(key);
+    }
+
+    /** Everything but batch_size, which is drover's own and never reaches the scheduler. */
+    public Map<String, String> schedulerValues() {
+        Map<String, String> copy = new LinkedHashMap<>(values);
+        copy.remove(BATCH_SIZE);
+        return copy;
+    }
+
+    /** The sbatch options, dashed: {@code --cpus-per-task=4}. */
+    public List<String> sbatchOptions() {
+        List<String> options = new ArrayList<>();
+        schedulerValues().forEach((k, v) -> options.add("--" + k.replace('_', '-') + "=" + v));
+        return options;
+    }
+
+    public Map<String, String> asMap() {
+        return values;
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder();
+        values.forEach((k, v) -> sb.append(sb.isEmpty() ? "" : ",").append(k).append('=').append(v));
+        return sb.toString();
+    }
+}

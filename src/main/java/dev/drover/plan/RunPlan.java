@@ -1,0 +1,102 @@
+package dev.drover.plan;
+
+import dev.drover.manifest.Manifest;
+import dev.drover.manifest.ManifestException;
+
+/**
+ * A manifest with its run settings resolved (command line over manifest over defaults) and checked against the
+ * rules of the reference CLI: which strategies take --jobs and --job-resources, and how slurm+batching sizes batches.
+ *
+ * @param jobs      concurrent tasks (local), concurrent array elements (SLURM, 0 = no limit), or the target job
+ *                  count (slurm+batching)
+ * @param batchSize tasks per unit of work sent to the strategy's lane: per SLURM job for slurm+batching, else 1
+ */
+public record RunPlan(Manifest manifest, Strategy strategy, int jobs, JobResources resources, int batchSize) {
+
+    public static final Strategy DEFAULT_STRATEGY = Strategy.MULTIPROCESSING;
+
+    public static RunPlan resolve(Manifest manifest, RunOptions options) {
+        boolean strategyFromCli = options.strategy() != null;
+        String strategyName = strategyFromCli ? options.strategy() : manifest.strategy();
+        Strategy strategy = strategyName == null ? DEFAULT_STRATEGY
+                : Strategy.of(strategyName, strategyFromCli ? "--distribution-strategy" : "strategy");
+        if (options.jobs() != null && options.jobs() < 1) {
+            throw new ManifestException("--jobs", "must be a positive whole number, not " + options.jobs());
+        }
+        Integer jobs = options.jobs() != null ? options.jobs() : manifest.jobs();
+        Object resourceSpec = options.jobResources() != null ? options.jobResources() : manifest.jobResources();
+        JobResources resources = JobResources.parse(resourceSpec);
+        int taskCount = manifest.tasks().size();
+
+        if (strategy.isLocal() && !resources.isEmpty()) {
+            throw new ManifestException(JobResources.FIELD, "is not used by the " + strategy + " strategy: remove it,"
+                    + " or choose slurm, slurm+batching or kubernetes");
+        }
+        if (strategy == Strategy.SEQUENTIAL && jobs != null) {
+            throw new ManifestException("--jobs", "does not apply to the sequential strategy, which runs one task at a"
+                    + " time: remove it, or use --distribution-strategy multiprocessing");
+        }
+        if (strategy.isSlurm() && resources.isEmpty()) {
+            throw new ManifestException(JobResources.FIELD, "is required for " + strategy
+                    + ", e.g. --job-resources mem=1G,time=00:10:00,partition=cpu");
+        }
+        if (resources.has(JobResources.BATCH_SIZE) && strategy != Strategy.SLURM_BATCHING) {
+            throw new ManifestException(JobResources.FIELD, "batch-size only applies to slurm+batching: remove it,"
+                    + " or use --distribution-strategy slurm+batching");
+        }
+        int batchSize = 1;
+        if (strategy == Strategy.SLURM_BATCHING) {
+            boolean hasBatchSize = resources.has(JobResources.BATCH_SIZE);
+            if (jobs != null && hasBatchSize) {
+                throw new ManifestException("--jobs", "and batch-size in --job-resources are mutually exclusive for"
+                        + " slurm+batching: --jobs N makes at most N jobs, batch-size=K puts K tasks in each job; keep one");
+            }
+            if (jobs == null && !hasBatchSize) {
+                throw new ManifestException("--jobs", "is required for slurm+batching when batch-size is not set in"
+                        + " --job-resources: give --jobs N (number of SLURM jobs) or --job-resources batch-size=K,...");
+            }
+            batchSize = hasBatchSize ? Integer.parseInt(resources.get(JobResources.BATCH_SIZE))
+                    : (int) Math.ceil((double) taskCount / jobs);
+        }
+        int resolvedJobs = switch (strategy) {
+            case SEQUENTIAL -> 1;
+            case MULTIPROCESSING -> jobs != null ? jobs : Runtime.getRuntime().availableProcessors();
+            case SLURM_BATCHING -> (int) Math.ceil((double) taskCount / batchSize);
+            default -> jobs != null ? jobs : 0;
+        };
+        return new RunPlan(manifest, strategy, resolvedJobs, resources, batchSize);
+    }
+
+    public int taskCount() {
+        return manifest.tasks().size();
+    }
+
+    /** Units of work the lane receives: SLURM jobs for slurm+batching, tasks otherwise. */
+    public int batchCount() {
+        return (taskCount() + batchSize - 1) / batchSize;
+    }
+
+    /** One line for `drover validate` and the run log. */
+    public String describe() {
+        StringBuilder sb = new StringBuilder();
+        sb.append(manifest.name()).append(": ").append(taskCount()).append(taskCount() == 1 ? " task" : " tasks")
+                .append(", strategy ").append(strategy);
+        switch (strategy) {
+            case MULTIPROCESSING -> sb.append(", up to ").append(jobs).append(" at once");
+            case SEQUENTIAL -> sb.append(", one at a time in order");
+            case SLURM_BATCHING -> sb.append(", ").append(batchCount()).append(" SLURM jobs of up to ")
+                    .append(batchSize).append(" tasks");
+            case SLURM, KUBERNETES -> sb.append(jobs > 0 ? ", up to " + jobs + " at once" : "");
+        }
+        if (!resources.isEmpty()) {
+            sb.append(", resources ").append(resources.schedulerValues());
+        }
+        if (manifest.retries() > 0) {
+            sb.append(", retries ").append(manifest.retries());
+        }
+        if (manifest.timeout() != null) {
+            sb.append(", timeout ").append(manifest.timeout().toString().substring(2).toLowerCase());
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,265 @@
+package dev.drover.run;
+
+import dev.drover.manifest.TaskSpec;
+import dev.drover.plan.RunPlan;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * One run: its plan, its directory and the state of every task. Every change goes to the journal first; the
+ * per-task state lives in flat arrays so that a million-task run stays small. The run finishes when every task has
+ * reached a terminal state, and then writes report.json.
+ */
+public final class Run {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Run.class);
+
+    private final String id;
+    private final Path dir;
+    private final RunPlan plan;
+    private final Journal journal;
+    private final long acceptedAt;
+
+    private final byte[] states;
+    private final int[] exitCodes;
+    private final int[] attempts;
+    private final long[] startedAt;
+    private final long[] finishedAt;
+    private final Map<Integer, String> reasons = new HashMap<>();
+    private final int[] counts = new int[TaskState.values().length];
+
+    private final CompletableFuture<RunState> finished = new CompletableFuture<>();
+    private final List<Runnable> cancelHandlers = new CopyOnWriteArrayList<>();
+    private final List<Runnable> finishHandlers = new CopyOnWriteArrayList<>();
+    private volatile boolean cancelled;
+
+    Run(String id, Path dir, RunPlan plan, Journal journal, long acceptedAt) {
+        this.id = id;
+        this.dir = dir;
+        this.plan = plan;
+        this.journal = journal;
+        this.acceptedAt = acceptedAt;
+        int n = plan.taskCount();
+        this.states = new byte[n];
+        this.exitCodes = new int[n];
+        this.attempts = new int[n];
+        this.startedAt = new long[n];
+        this.finishedAt = new long[n];
+        Arrays.fill(exitCodes, Integer.MIN_VALUE);
+        counts[TaskState.PENDING.ordinal()] = n;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public RunPlan plan() {
+        return plan;
+    }
+
+    public String strategyName() {
+        return plan.strategy().cliName();
+    }
+
+    public long acceptedAt() {
+        return acceptedAt;
+    }
+
+    public boolean isCancelled() {
+        return cancelled;
+    }
+
+    /** Completes with the run's final state once report.json is written. */
+    public CompletableFuture<RunState> finished() {
+        return finished;
+    }
+
+    /** The tasks still to run, built one at a time as the splitter asks for them. */
+    public Iterator<TaskSpec> pendingTasks() {
+        return new Iterator<>() {
+            private int next = advance(0);
+
+            private int advance(int from) {
+                int i = from;
+                while (i < states.length && taskState(i) != TaskState.PENDING) {
+                    i++;
+                }
+                return i;
+            }
+
+            @Override
+            public boolean hasNext() {
+                return next < states.length && !cancelled;
+            }
+
+            @Override
+            public TaskSpec next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                TaskSpec task = plan.manifest().tasks().task(next);
+                next = advance(next + 1);
+                return task;
+            }
+        };
+    }
+
+    /** Relative path (from the run directory) of a task's log. */
+    public static String logPath(TaskSpec task) {
+        return "logs/" + task.id() + ".log";
+    }
+
+    public synchronized TaskState taskState(int index) {
+        return TaskState.ofOrdinal(states[index]);
+    }
+
+    /** Records an attempt starting; returns false if the task must not start (the run was cancelled). */
+    public boolean taskStarted(int index, int attempt) {
+        long now = System.currentTimeMillis();
+        synchronized (this) {
+            if (cancelled || TaskState.ofOrdinal(states[index]).isTerminal()) {
+                return false;
+            }
+            move(index, TaskState.RUNNING);
+            attempts[index] = attempt;
+            if (attempt == 1) {
+                startedAt[index] = now;
+            }
+        }
+        journal.append("start", Long.toString(now), Integer.toString(index), Integer.toString(attempt));
+        return true;
+    }
+
+    /** Records an attempt that ended but will be retried. */
+    public void attemptFailed(int index, int attempt, int exitCode, String reason) {
+        journal.append("retry", Long.toString(System.currentTimeMillis()), Integer.toString(index),
+                Integer.toString(attempt), Integer.toString(exitCode), Journal.clean(reason));
+    }
+
+    /** Records a task's final state; the last task to finish finishes the run. */
+    public void taskFinished(int index, int attempt, TaskState state, int exitCode, String reason) {
+        long now = System.currentTimeMillis();
+        boolean last;
+        synchronized (this) {
+            if (TaskState.ofOrdinal(states[index]).isTerminal()) {
+                return;
+            }
+            move(index, state);
+            attempts[index] = Math.max(attempts[index], attempt);
+            exitCodes[index] = exitCode;
+            finishedAt[index] = now;
+            if (reason != null) {
+                reasons.put(index, reason);
+            }
+            last = terminalCount() == states.length;
+        }
+        journal.append("end", Long.toString(now), Integer.toString(index), Integer.toString(attempt), state.name(),
+                Integer.toString(exitCode), Journal.clean(reason));
+        if (last) {
+            finish();
+        }
+    }
+
+    /**
+     * Cancels the run: tasks not yet started become CANCELLED, running ones are stopped by the lanes' cancel
+     * handlers (which then report them CANCELLED). Idempotent.
+     */
+    public void cancel() {
+        List<Integer> pending = new ArrayList<>();
+        synchronized (this) {
+            if (cancelled || finished.isDone()) {
+                return;
+            }
+            cancelled = true;
+            for (int i = 0; i < states.length; i++) {
+                if (states[i] == TaskState.PENDING.ordinal()) {
+                    pending.add(i);
+                }
+            }
+        }
+        LOG.info("run {}: cancelling", id);
+        journal.append("cancel", Long.toString(System.currentTimeMillis()));
+        for (int index : pending) {
+            taskFinished(index, 0, TaskState.CANCELLED, Integer.MIN_VALUE, "run cancelled");
+        }
+        cancelHandlers.forEach(Run::runQuietly);
+    }
+
+    public void onCancel(Runnable handler) {
+        cancelHandlers.add(handler);
+    }
+
+    public void onFinish(Runnable handler) {
+        finishHandlers.add(handler);
+    }
+
+    private void finish() {
+        RunState state = cancelled ? RunState.CANCELLED
+                : count(TaskState.FAILED) > 0 ? RunState.FAILED : RunState.SUCCEEDED;
+        try {
+            RunReport.write(this, state);
+            journal.appendAndSync("finished", Long.toString(System.currentTimeMillis()), state.name());
+        } catch (RuntimeException e) {
+            LOG.error("run {}: cannot write the report", id, e);
+        } finally {
+            journal.close();
+        }
+        finishHandlers.forEach(Run::runQuietly);
+        finished.complete(state);
+    }
+
+    private static void runQuietly(Runnable handler) {
+        try {
+            handler.run();
+        } catch (RuntimeException e) {
+            LOG.warn("run handler failed", e);
+        }
+    }
+
+    private void move(int index, TaskState to) {
+        counts[states[index]]--;
+        counts[to.ordinal()]++;
+        states[index] = (byte) to.ordinal();
+    }
+
+    private int terminalCount() {
+        return counts[TaskState.SUCCEEDED.ordinal()] + counts[TaskState.FAILED.ordinal()]
+                + counts[TaskState.CANCELLED.ordinal()];
+    }
+
+    public synchronized int count(TaskState state) {
+        return counts[state.ordinal()];
+    }
+
+    public int taskCount() {
+        return states.length;
+    }
+
+    public synchronized int done() {
+        return terminalCount();
+    }
+
+    /** A consistent copy of one task's record, for the report. */
+    synchronized TaskRecord record(int index) {
+        return new TaskRecord(TaskState.ofOrdinal(states[index]), exitCodes[index], attempts[index],
+                startedAt[index], finishedAt[index], reasons.get(index));
+    }
+
+    record TaskRecord(TaskState state, int exitCode, int attempts, long startedAt, long finishedAt, String reason) {
+    }
+}

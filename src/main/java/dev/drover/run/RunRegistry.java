@@ -1,0 +1,105 @@
+package dev.drover.run;
+
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.drover.plan.RunPlan;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+
+/**
+ * The runs of this process, by id, and the runs directory they live in. {@link #accept} makes a run durable (run
+ * directory, manifest copy, resolved plan, journal synced to disk) before anything acknowledges the manifest.
+ */
+public final class RunRegistry {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RunRegistry.class);
+    private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
+    public static final String PLAN_FILE = "plan.json";
+
+    private final Path runsDir;
+    private final Map<String, Run> active = new ConcurrentHashMap<>();
+    private final List<Consumer<Run>> acceptListeners = new CopyOnWriteArrayList<>();
+
+    public RunRegistry(Path runsDir) {
+        this.runsDir = runsDir;
+    }
+
+    public Path runsDir() {
+        return runsDir;
+    }
+
+    public Run accept(RunPlan plan) {
+        String id = plan.manifest().name() + "-" + LocalDateTime.now().format(STAMP) + "-"
+                + String.format("%04x", ThreadLocalRandom.current().nextInt(0x10000));
+        Path dir = runsDir.resolve(id);
+        long now = System.currentTimeMillis();
+        try {
+            Files.createDirectories(dir.resolve("logs"));
+            String text = plan.manifest().text();
+            String manifestFile = text.stripLeading().startsWith("{") ? "manifest.json" : "manifest.yaml";
+            Files.writeString(dir.resolve(manifestFile), text, StandardCharsets.UTF_8);
+            Map<String, Object> resolved = new LinkedHashMap<>();
+            resolved.put("manifest", manifestFile);
+            resolved.put("strategy", plan.strategy().cliName());
+            resolved.put("jobs", plan.jobs());
+            resolved.put("jobResources", plan.resources().asMap());
+            resolved.put("batchSize", plan.batchSize());
+            resolved.put("tasks", plan.taskCount());
+            resolved.put("sha256", plan.manifest().sha256());
+            JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValue(dir.resolve(PLAN_FILE).toFile(), resolved);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the run directory " + dir, e);
+        }
+        Journal journal = Journal.open(dir);
+        journal.appendAndSync("accepted", Long.toString(now), id, plan.strategy().cliName(),
+                Integer.toString(plan.taskCount()));
+        Run run = new Run(id, dir, plan, journal, now);
+        active.put(id, run);
+        run.onFinish(() -> active.remove(id));
+        LOG.info("run {} accepted: {}", id, plan.describe());
+        acceptListeners.forEach(listener -> listener.accept(run));
+        return run;
+    }
+
+    /** A run of this process; the lanes look runs up by the DroverRunId header. */
+    public Run get(String runId) {
+        Run run = active.get(runId);
+        if (run == null) {
+            throw new IllegalStateException("no active run " + runId);
+        }
+        return run;
+    }
+
+    /** Called with each run as soon as it is durably accepted, before its first task starts. */
+    public void onAccepted(Consumer<Run> listener) {
+        acceptListeners.add(listener);
+    }
+
+    /** Blocks until the run has finished; the inbox route then files the manifest by the outcome. */
+    public RunState awaitFinished(Run run) throws Exception {
+        return run.finished().get();
+    }
+
+    public Collection<Run> active() {
+        return active.values();
+    }
+
+    public void cancelAll() {
+        active.values().forEach(Run::cancel);
+    }
+}
