@@ -4,7 +4,6 @@ import dev.drover.local.LocalLanes;
 import dev.drover.local.LocalTaskRunner;
 import dev.drover.plan.Planner;
 import dev.drover.run.RunRegistry;
-import dev.drover.run.TaskBatcher;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.Registry;
@@ -21,7 +20,6 @@ public final class DroverConfiguration implements CamelConfiguration {
         Registry registry = context.getRegistry();
         registry.bind("runs", runs);
         registry.bind("planner", Planner.forInstalledLanes());
-        registry.bind("taskBatcher", new TaskBatcher());
         registry.bind("localRunner", new LocalTaskRunner(runs));
         registry.bind("localLanes", new LocalLanes(context));
     }

@@ -1,5 +1,6 @@
 package dev.drover.camel;
 
+import dev.drover.local.LocalLanes;
 import dev.drover.run.Run;
 import dev.drover.run.RunRegistry;
 import org.apache.camel.CamelContext;
@@ -9,7 +10,7 @@ import org.apache.camel.main.Main;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.Future;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Starts drover's Camel pipeline with camel-main: the routes of {@code <home>/routes}, the properties of
@@ -76,12 +77,13 @@ public final class DroverRuntime implements AutoCloseable {
     }
 
     /** As {@link #submit}, in a pipeline thread: for a caller that watches the run while it is fed. */
-    public Future<Run> submitAsync(Object manifestOrPlan) {
+    public CompletableFuture<Run> submitAsync(Object manifestOrPlan) {
         return producer.asyncRequestBody(ACCEPT_ENDPOINT, manifestOrPlan, Run.class);
     }
 
     @Override
     public void close() throws Exception {
+        context().getRegistry().lookupByNameAndType("localLanes", LocalLanes.class).shutdown();
         producer.close();
         main.stop();
     }

@@ -16,7 +16,6 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -47,7 +46,7 @@ final class RunCommand implements Callable<Integer> {
         try (DroverRuntime runtime = DroverRuntime.start(DroverRuntime.home(), overrides)) {
             CompletableFuture<Run> accepted = new CompletableFuture<>();
             runtime.runs().onAccepted(accepted::complete);
-            Future<Run> submitted = runtime.submitAsync(plan);
+            CompletableFuture<Run> submitted = runtime.submitAsync(plan);
             Run run = awaitAccepted(accepted, submitted);
             AtomicBoolean summarised = new AtomicBoolean();
             Thread interrupt = new Thread(() -> {
@@ -57,16 +56,20 @@ final class RunCommand implements Callable<Integer> {
             }, "drover-interrupt");
             Runtime.getRuntime().addShutdownHook(interrupt);
             try (Progress progress = Progress.start(run)) {
+                CompletableFuture.anyOf(run.finished(), submitted.exceptionally(e -> null)).get();
+                if (submitted.isCompletedExceptionally()) {
+                    run.cancel(); // the pipeline broke while feeding tasks: stop what runs, keep the record
+                    submitted.get();
+                }
                 run.finished().get();
             }
-            submitted.get();
             summarise(run, started, summarised);
             Runtime.getRuntime().removeShutdownHook(interrupt);
             return exitCode(run.finished().get());
         }
     }
 
-    private static Run awaitAccepted(CompletableFuture<Run> accepted, Future<Run> submitted) throws Exception {
+    private static Run awaitAccepted(CompletableFuture<Run> accepted, CompletableFuture<Run> submitted) throws Exception {
         while (true) {
             try {
                 return accepted.get(50, TimeUnit.MILLISECONDS);

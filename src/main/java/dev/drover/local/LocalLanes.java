@@ -37,6 +37,12 @@ public final class LocalLanes {
         run.onFinish(() -> closer.execute(() -> close(routeId)));
     }
 
+    /** Stops removing lanes; called before the context stops, which removes whatever lanes are left. */
+    public void shutdown() throws InterruptedException {
+        closer.shutdown();
+        closer.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
     private void close(String routeId) {
         try {
             if (context.getStatus().isStarted()) {

@@ -31,6 +31,8 @@ public final class LocalTaskRunner {
     private static final Logger LOG = LoggerFactory.getLogger(LocalTaskRunner.class);
     /** What a task that could not start reports, like a shell does for a missing program. */
     static final int CANNOT_START = 127;
+    /** What a shell reports for a process killed by SIGKILL. */
+    static final int KILLED = 137;
 
     private final RunRegistry runs;
     private final Map<Run, Set<Process>> live = new ConcurrentHashMap<>();
@@ -126,7 +128,7 @@ public final class LocalTaskRunner {
         } catch (InterruptedException e) {
             killTree(process);
             Thread.currentThread().interrupt();
-            return new Outcome(process.exitValue(), "interrupted");
+            return new Outcome(KILLED, "interrupted");
         } finally {
             processes.remove(process);
         }

@@ -37,6 +37,10 @@ public final class Run {
     private final long[] startedAt;
     private final long[] finishedAt;
     private final Map<Integer, String> reasons = new HashMap<>();
+    /** Per task, where a cluster ran it (SLURM {@code <arrayJobId>_<index>}, Kubernetes {@code <job>/<index>}). */
+    private final Map<Integer, String> backendIds = new HashMap<>();
+    /** Per task, the cluster's own word for how it ended (COMPLETED, TIMEOUT, OOMKilled, ...). */
+    private final Map<Integer, String> backendStates = new HashMap<>();
     private final int[] counts = new int[TaskState.values().length];
 
     private final CompletableFuture<RunState> finished = new CompletableFuture<>();
@@ -89,8 +93,12 @@ public final class Run {
         return finished;
     }
 
-    /** The tasks still to run, built one at a time as the splitter asks for them. */
-    public Iterator<TaskSpec> pendingTasks() {
+    /**
+     * The tasks still to run, in manifest order and in batches of the plan's batch size, built one batch at a time
+     * as the splitter asks for them: a million-task manifest never sits in memory as a million task objects.
+     */
+    public Iterator<TaskBatch> pendingBatches() {
+        int batchSize = plan.batchSize();
         return new Iterator<>() {
             private int next = advance(0);
 
@@ -108,13 +116,16 @@ public final class Run {
             }
 
             @Override
-            public TaskSpec next() {
+            public TaskBatch next() {
                 if (!hasNext()) {
                     throw new NoSuchElementException();
                 }
-                TaskSpec task = plan.manifest().tasks().task(next);
-                next = advance(next + 1);
-                return task;
+                List<TaskSpec> tasks = new ArrayList<>(Math.min(batchSize, states.length - next));
+                while (tasks.size() < batchSize && next < states.length) {
+                    tasks.add(plan.manifest().tasks().task(next));
+                    next = advance(next + 1);
+                }
+                return new TaskBatch(id, tasks);
             }
         };
     }
@@ -143,6 +154,23 @@ public final class Run {
         }
         journal.append("start", Long.toString(now), Integer.toString(index), Integer.toString(attempt));
         return true;
+    }
+
+    /**
+     * Records where a cluster runs a task and its state there; journalled so that a restarted drover can find the
+     * job again. Either value may be null to keep the one recorded before.
+     */
+    public void taskBackend(int index, String backendId, String backendState) {
+        synchronized (this) {
+            if (backendId != null) {
+                backendIds.put(index, backendId);
+            }
+            if (backendState != null) {
+                backendStates.put(index, backendState);
+            }
+        }
+        journal.append("backend", Long.toString(System.currentTimeMillis()), Integer.toString(index),
+                Journal.clean(backendId), Journal.clean(backendState));
     }
 
     /** Records an attempt that ended but will be retried. */
@@ -257,9 +285,11 @@ public final class Run {
     /** A consistent copy of one task's record, for the report. */
     synchronized TaskRecord record(int index) {
         return new TaskRecord(TaskState.ofOrdinal(states[index]), exitCodes[index], attempts[index],
-                startedAt[index], finishedAt[index], reasons.get(index));
+                startedAt[index], finishedAt[index], reasons.get(index), backendIds.get(index),
+                backendStates.get(index));
     }
 
-    record TaskRecord(TaskState state, int exitCode, int attempts, long startedAt, long finishedAt, String reason) {
+    record TaskRecord(TaskState state, int exitCode, int attempts, long startedAt, long finishedAt, String reason,
+                      String backendId, String backendState) {
     }
 }

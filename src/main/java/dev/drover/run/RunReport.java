@@ -60,9 +60,9 @@ public final class RunReport {
                 writeTime(json, "startedAt", record.startedAt());
                 writeTime(json, "finishedAt", record.finishedAt());
                 json.writeStringField("log", Run.logPath(task));
-                if (record.reason() != null) {
-                    json.writeStringField("reason", record.reason());
-                }
+                writeIfPresent(json, "reason", record.reason());
+                writeIfPresent(json, "backendId", record.backendId());
+                writeIfPresent(json, "backendState", record.backendState());
                 json.writeEndObject();
             }
             json.writeEndArray();
@@ -74,6 +74,12 @@ public final class RunReport {
             Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + target, e);
+        }
+    }
+
+    private static void writeIfPresent(JsonGenerator json, String field, String value) throws IOException {
+        if (value != null) {
+            json.writeStringField(field, value);
         }
     }
 
