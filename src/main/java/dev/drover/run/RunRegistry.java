@@ -30,6 +30,9 @@ public final class RunRegistry {
     private static final Logger LOG = LoggerFactory.getLogger(RunRegistry.class);
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
     public static final String PLAN_FILE = "plan.json";
+    /** A file that another process (`drover cancel`) creates in a run directory to cancel that run. */
+    public static final String CANCEL_REQUEST = "cancel-requested";
+    private static final long CANCEL_POLL_MILLIS = 1000;
 
     private final Path runsDir;
     private final Map<String, Run> active = new ConcurrentHashMap<>();
@@ -37,6 +40,26 @@ public final class RunRegistry {
 
     public RunRegistry(Path runsDir) {
         this.runsDir = runsDir;
+        Thread watcher = new Thread(this::watchCancelRequests, "drover-cancel-watch");
+        watcher.setDaemon(true);
+        watcher.start();
+    }
+
+    /** Cancels any active run whose directory has gained a cancel request. */
+    private void watchCancelRequests() {
+        while (true) {
+            try {
+                Thread.sleep(CANCEL_POLL_MILLIS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            for (Run run : active.values()) {
+                if (Files.exists(run.dir().resolve(CANCEL_REQUEST))) {
+                    LOG.info("run {}: cancel requested", run.id());
+                    run.cancel();
+                }
+            }
+        }
     }
 
     public Path runsDir() {
