@@ -61,7 +61,7 @@ public final class LocalTaskRunner {
                 run.taskFinished(task.index(), attempt, TaskState.CANCELLED, outcome.exitCode, "run cancelled");
                 return;
             }
-            if (outcome.exitCode == 0) {
+            if (outcome.succeeded()) {
                 run.taskFinished(task.index(), attempt, TaskState.SUCCEEDED, 0, null);
                 return;
             }
@@ -74,7 +74,12 @@ public final class LocalTaskRunner {
         }
     }
 
+    /** @param reason why drover ended the attempt (time-out, interruption), null when the task exited by itself */
     private record Outcome(int exitCode, String reason) {
+        boolean succeeded() {
+            return exitCode == 0 && reason == null;
+        }
+
         String describe() {
             return reason != null ? reason : "exit code " + exitCode;
         }
