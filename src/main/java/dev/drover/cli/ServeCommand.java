@@ -24,6 +24,16 @@ final class ServeCommand implements Callable<Integer> {
             description = "Where run directories go (default: drover.runs-dir in config, ./drover-runs).")
     Path runsDir;
 
+    @Option(names = "--allow-duplicate",
+            description = "Run a manifest again even if the same content was accepted before (default: give back"
+                    + " the earlier run, so a redelivered or left-over manifest never runs twice).")
+    boolean allowDuplicate;
+
+    @Option(names = "--cancel-on-exit",
+            description = "On SIGTERM, cancel the runs (tasks killed, reports say CANCELLED) instead of letting"
+                    + " running tasks finish and resuming the runs at the next start.")
+    boolean cancelOnExit;
+
     @Override
     public Integer call() throws Exception {
         Map<String, String> overrides = new HashMap<>();
@@ -32,17 +42,23 @@ final class ServeCommand implements Callable<Integer> {
         if (runsDir != null) {
             overrides.put("drover.runs-dir", runsDir.toAbsolutePath().toString());
         }
+        if (allowDuplicate) {
+            overrides.put("drover.intake.deduplicate", "false");
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         DroverRuntime runtime = DroverRuntime.start(DroverRuntime.home(), overrides);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
-                runtime.close();
-            } catch (Exception ignored) {
-                // stopping anyway
+                runtime.stopGracefully(cancelOnExit);
+            } catch (Exception e) {
+                System.err.println("drover: stopping: " + e);
             } finally {
                 stopped.countDown();
             }
         }, "drover-stop"));
+        for (var run : runtime.runs().recoverUnfinished()) {
+            runtime.submitAsync(run);
+        }
         System.err.println("drover: serving " + inbox.toAbsolutePath() + "; runs in " + runtime.runs().runsDir());
         stopped.await();
         return 0;

@@ -100,6 +100,20 @@ class InboxIntakeTest {
     }
 
     @Test
+    void theSameManifestDroppedTwiceRunsOnce() throws Exception {
+        Path count = inbox.getParent().resolve(inbox.getFileName() + "-count");
+        String manifest = "name: once\ntasks: [{command: [sh, -c, 'echo x >> %s']}]\n".formatted(count);
+        drop(inbox, "once.yaml", manifest);
+        awaitFile(inbox.resolve(".done/once.yaml"));
+        drop(inbox, "once-again.yaml", manifest);
+        awaitFile(inbox.resolve(".done/once-again.yaml"));
+        assertEquals(1, Files.readAllLines(count).size());
+        try (Stream<Path> runs = Files.list(runsDir)) {
+            assertEquals(1, runs.count());
+        }
+    }
+
+    @Test
     void severalManifestsRunAtOnce() throws Exception {
         Path marker = inbox.getParent().resolve(inbox.getFileName() + "-both");
         // Each waits (up to 10 s) for the other to have started: only concurrent runs finish quickly.
