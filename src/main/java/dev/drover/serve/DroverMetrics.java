@@ -7,9 +7,10 @@ import dev.drover.run.TaskState;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import org.apache.camel.spi.Registry;
+import org.apache.camel.CamelContext;
+import org.apache.camel.StartupListener;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.EnumMap;
 import java.util.HashSet;
@@ -28,7 +29,8 @@ import java.util.Set;
  */
 public final class DroverMetrics {
 
-    /** The name camel-micrometer-prometheus looks up; binding ours first makes it serve our meters too. */
+    private static final Logger LOG = LoggerFactory.getLogger(DroverMetrics.class);
+    /** The name under which camel-micrometer-prometheus binds the registry it serves. */
     static final String REGISTRY = "metricsRegistry";
 
     private final Set<Run> active = new HashSet<>();
@@ -38,13 +40,40 @@ public final class DroverMetrics {
     private DroverMetrics() {
     }
 
-    static DroverMetrics bind(Registry registry, RunRegistry runs) {
-        PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        registry.bind(REGISTRY, meters);
+    /**
+     * Counts runs from now on, and adds the meters to the registry camel-micrometer-prometheus serves once the
+     * context has started (it makes that registry after the configuration classes have run).
+     */
+    static DroverMetrics bind(CamelContext context, RunRegistry runs) {
         DroverMetrics metrics = new DroverMetrics();
-        metrics.register(meters);
         runs.onAccepted(metrics::accepted);
+        try {
+            context.addStartupListener(listener(metrics));
+        } catch (Exception e) {
+            throw new org.apache.camel.RuntimeCamelException(e);
+        }
         return metrics;
+    }
+
+    private static StartupListener listener(DroverMetrics metrics) {
+        return new StartupListener() {
+            @Override
+            public void onCamelContextStarted(CamelContext started, boolean alreadyStarted) {
+            }
+
+            @Override
+            public void onCamelContextFullyStarted(CamelContext started, boolean alreadyStarted) {
+                MeterRegistry meters = started.getRegistry().lookupByNameAndType(REGISTRY, MeterRegistry.class);
+                if (meters == null) {
+                    meters = started.getRegistry().findSingleByType(MeterRegistry.class);
+                }
+                if (meters == null) {
+                    LOG.warn("no Micrometer registry: drover's metrics are not served (is camel.metrics.enabled set?)");
+                } else {
+                    metrics.register(meters);
+                }
+            }
+        };
     }
 
     private synchronized void accepted(Run run) {
@@ -53,14 +82,14 @@ public final class DroverMetrics {
         run.finished().thenAccept(state -> finished(run, state));
     }
 
-    private synchronized void finished(Run run, RunState state) {
+    private synchronized void finished(Run run, RunState outcome) {
         if (active.remove(run)) {
             for (TaskState state : TaskState.values()) {
                 if (state.isTerminal()) {
                     finishedTasks.merge(state, (long) run.count(state), Long::sum);
                 }
             }
-            finishedRuns.merge(state, 1L, Long::sum);
+            finishedRuns.merge(outcome, 1L, Long::sum);
         }
     }
 

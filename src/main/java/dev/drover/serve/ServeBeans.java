@@ -44,7 +44,7 @@ public final class ServeBeans {
             }
         }
         if (Boolean.parseBoolean(property(context, "drover.observe.enabled", "false"))) {
-            DroverMetrics.bind(registry, runs);
+            DroverMetrics.bind(context, runs);
         }
     }
 

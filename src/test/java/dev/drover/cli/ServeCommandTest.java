@@ -138,7 +138,7 @@ class ServeCommandTest {
                 assertEquals("run-finished", events1.get(events1.size() - 1).get("event").asText());
             }
             assertEquals(0, broker.messageCount("manifests"), "the manifest message was acknowledged");
-            assertTrue(waitFor(() -> Files.exists(inbox.resolve(".done/hello.json")), 5000));
+            assertTrue(waitFor(() -> Files.exists(inbox.resolve(".done/hello.json")), 5000), () -> listing(inbox));
 
             String metrics = get("/observe/metrics").body();
             assertTrue(metrics.contains("drover_runs_finished_total{state=\"failed\"}"), metrics);
@@ -202,6 +202,14 @@ class ServeCommandTest {
     @Test
     void serveWithoutInboxOrQueueIsAUsageError() throws Exception {
         assertNull(serve("--runs-dir", tmp.resolve("unused").toString(), "--no-observe"));
+    }
+
+    private static String listing(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            return files.map(Path::toString).toList().toString();
+        } catch (Exception e) {
+            return e.toString();
+        }
     }
 
     private static long runDirCount(Path runsDir) throws Exception {
