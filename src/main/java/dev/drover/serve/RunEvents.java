@@ -139,7 +139,11 @@ public final class RunEvents {
             // header names without dots: JMS mangles them for other clients (DroverEvent works in selectors)
             producer.sendBodyAndHeaders(ENDPOINT, json, Map.of("DroverEvent", type, "DroverRunId", runId));
         } catch (RuntimeException e) {
-            LOG.warn("cannot publish {} of run {}: {}", type, runId, e.getMessage());
+            Throwable cause = e;
+            while (cause.getCause() != null) {
+                cause = cause.getCause();
+            }
+            LOG.warn("cannot publish {} of run {}: {}", type, runId, cause.getMessage());
         }
     }
 }

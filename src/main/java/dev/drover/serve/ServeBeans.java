@@ -35,6 +35,13 @@ public final class ServeBeans {
             jms.setConnectionFactory(connectionFactory(url, property(context, "drover.queue.user", ""),
                     property(context, "drover.queue.password", "")));
             intake.enable();
+            QueueHealthCheck health = new QueueHealthCheck("intake-queue", url);
+            health.setCamelContext(context);
+            org.apache.camel.health.HealthCheckRegistry checks =
+                    org.apache.camel.health.HealthCheckRegistry.get(context);
+            if (checks != null) {
+                checks.register(health);
+            }
             String destination = property(context, "drover.events.destination", "");
             if (!destination.isBlank()) {
                 RunEvents events = new RunEvents(context, Long.parseLong(
@@ -50,8 +57,8 @@ public final class ServeBeans {
 
     /**
      * One connection for the consumer and every producer, its sessions cached: without the cache every event sent
-     * would open and close a connection. The consumer's transaction manager (made by camel-jms for
-     * transacted=true) uses the same factory, so a send to the error queue commits with the message it is about.
+     * would open and close a connection. The consumer's transacted session is exposed to sends from its thread
+     * through the same factory, so a send to the error queue commits with the message it is about.
      */
     static CachingConnectionFactory connectionFactory(String url, String user, String password) {
         ActiveMQConnectionFactory artemis = new ActiveMQConnectionFactory(url);

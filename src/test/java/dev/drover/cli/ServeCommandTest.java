@@ -140,7 +140,7 @@ class ServeCommandTest {
             assertEquals(0, broker.messageCount("manifests"), "the manifest message was acknowledged");
             assertTrue(waitFor(() -> Files.exists(inbox.resolve(".done/hello.json")), 5000), () -> listing(inbox));
 
-            String metrics = get("/observe/metrics").body();
+            String metrics = get(observePort, "/observe/metrics").body();
             assertTrue(metrics.contains("drover_runs_finished_total{state=\"failed\"}"), metrics);
             assertTrue(metricValue(metrics, "drover_tasks_finished_total{state=\"succeeded\"}") >= 4, metrics);
             assertTrue(metricValue(metrics, "drover_runs_finished_total{state=\"succeeded\"}") >= 1, metrics);
@@ -175,9 +175,22 @@ class ServeCommandTest {
 
     @Test
     void healthAnswersUp() throws Exception {
-        HttpResponse<String> health = get("/observe/health");
+        // ready: the queue consumer is registered with the broker (see notReadyWhileTheBrokerIsUnreachable...)
+        assertTrue(waitFor(() -> status(observePort, "/observe/health/ready") == 200, 10_000));
+        HttpResponse<String> health = get(observePort, "/observe/health");
         assertEquals(200, health.statusCode(), health.body());
-        assertTrue(health.body().contains("UP"), health.body());
+        assertTrue(health.body().contains("\"status\":\"UP\""), health.body());
+    }
+
+    @Test
+    void notReadyWhileTheBrokerIsUnreachableButAlive() throws Exception {
+        int port = TestBroker.freePort();
+        try (DroverRuntime other = serve("--queue", "tcp://127.0.0.1:" + TestBroker.freePort(), "--observe-port",
+                Integer.toString(port), "--runs-dir", tmp.resolve("runs-3").toString(),
+                "-D", "drover.events.destination=")) {
+            assertTrue(waitFor(() -> status(port, "/observe/health/ready") == 503, 10_000));
+            assertEquals(200, get(port, "/observe/health/live").statusCode());
+        }
     }
 
     /** A message whose run cannot be recorded is rolled back and redelivered; once it can, it makes one run. */
@@ -229,9 +242,17 @@ class ServeCommandTest {
         }
     }
 
-    private HttpResponse<String> get(String path) throws Exception {
+    private static HttpResponse<String> get(int port, String path) throws Exception {
         return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + observePort + path)).build(), HttpResponse.BodyHandlers.ofString());
+                URI.create("http://127.0.0.1:" + port + path)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static int status(int port, String path) {
+        try {
+            return get(port, path).statusCode();
+        } catch (Exception e) {
+            return -1;
+        }
     }
 
     private static double metricValue(String metrics, String series) {
