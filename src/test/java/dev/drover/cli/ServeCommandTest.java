@@ -212,6 +212,34 @@ class ServeCommandTest {
         }
     }
 
+    /** The queue waits for acceptance only, so drover itself bounds how many queue runs go on at once. */
+    @Test
+    void queueStartsNoMoreRunsThanConcurrentRuns() throws Exception {
+        Path runs4 = tmp.resolve("runs-4");
+        try (DroverRuntime other = serve("--queue", broker.url(), "--queue-name", "manifests-4", "--no-observe",
+                "--runs-dir", runs4.toString(), "-D", "drover.queue.concurrent-runs=1",
+                "-D", "drover.events.destination=");
+             JMSContext jms = broker.client()) {
+            for (String name : new String[]{"first", "second"}) {
+                jms.createProducer().send(jms.createQueue("manifests-4"),
+                        "name: " + name + "\ntasks:\n  - {command: [sleep, '1']}\n");
+            }
+            assertTrue(waitFor(() -> reportCount(runs4) == 2, 20_000), () -> listing(runs4));
+            JsonNode first = report(runs4, "first-");
+            JsonNode second = report(runs4, "second-");
+            assertTrue(!java.time.Instant.parse(second.get("acceptedAt").asText())
+                            .isBefore(java.time.Instant.parse(first.get("finishedAt").asText())),
+                    "second accepted " + second.get("acceptedAt") + " before first finished " + first.get("finishedAt"));
+        }
+    }
+
+    private static JsonNode report(Path runsDir, String prefix) throws Exception {
+        try (Stream<Path> dirs = Files.list(runsDir)) {
+            Path dir = dirs.filter(d -> d.getFileName().toString().startsWith(prefix)).findFirst().orElseThrow();
+            return JSON.readTree(dir.resolve("report.json").toFile());
+        }
+    }
+
     @Test
     void serveWithoutInboxOrQueueIsAUsageError() throws Exception {
         assertNull(serve("--runs-dir", tmp.resolve("unused").toString(), "--no-observe"));
