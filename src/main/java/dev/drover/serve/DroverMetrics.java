@@ -12,6 +12,7 @@ import org.apache.camel.StartupListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Collection;
 import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.Locale;
@@ -33,11 +34,14 @@ public final class DroverMetrics {
     /** The name under which camel-micrometer-prometheus binds the registry it serves. */
     static final String REGISTRY = "metricsRegistry";
 
-    private final Set<Run> active = new HashSet<>();
+    private final RunRegistry runs;
+    /** Runs seen and not yet finished: those accepted, and those found active at a scrape (e.g. recovered). */
+    private final Set<Run> tracked = new HashSet<>();
     private final Map<TaskState, Long> finishedTasks = new EnumMap<>(TaskState.class);
     private final Map<RunState, Long> finishedRuns = new EnumMap<>(RunState.class);
 
-    private DroverMetrics() {
+    private DroverMetrics(RunRegistry runs) {
+        this.runs = runs;
     }
 
     /**
@@ -45,8 +49,8 @@ public final class DroverMetrics {
      * context has started (it makes that registry after the configuration classes have run).
      */
     static DroverMetrics bind(CamelContext context, RunRegistry runs) {
-        DroverMetrics metrics = new DroverMetrics();
-        runs.onAccepted(metrics::accepted);
+        DroverMetrics metrics = new DroverMetrics(runs);
+        runs.onAccepted(metrics::track);
         try {
             context.addStartupListener(listener(metrics));
         } catch (Exception e) {
@@ -76,14 +80,15 @@ public final class DroverMetrics {
         };
     }
 
-    private synchronized void accepted(Run run) {
-        active.add(run);
-        // the future, not Run.onFinish: its handlers run before the final state is set
-        run.finished().thenAccept(state -> finished(run, state));
+    private synchronized void track(Run run) {
+        if (tracked.add(run)) {
+            // the future, not Run.onFinish: its handlers run before the final state is set
+            run.finished().thenAccept(state -> finished(run, state));
+        }
     }
 
     private synchronized void finished(Run run, RunState outcome) {
-        if (active.remove(run)) {
+        if (tracked.remove(run)) {
             for (TaskState state : TaskState.values()) {
                 if (state.isTerminal()) {
                     finishedTasks.merge(state, (long) run.count(state), Long::sum);
@@ -93,19 +98,35 @@ public final class DroverMetrics {
         }
     }
 
+    /** The registry's active runs, tracked from now on (runs recovered at start are never "accepted"). */
+    private synchronized Collection<Run> active() {
+        Collection<Run> active = runs.active();
+        for (Run run : active) {
+            if (!run.finished().isDone()) {
+                track(run);
+            }
+        }
+        return active;
+    }
+
     private synchronized double activeRuns() {
-        return active.size();
+        return active().size();
     }
 
     private synchronized double tasks(TaskState state) {
-        long sum = state.isTerminal() ? finishedTasks.getOrDefault(state, 0L) : 0;
-        for (Run run : active) {
+        if (!state.isTerminal()) {
+            return active().stream().mapToLong(run -> run.count(state)).sum();
+        }
+        active();
+        long sum = finishedTasks.getOrDefault(state, 0L);
+        for (Run run : tracked) {
             sum += run.count(state);
         }
         return sum;
     }
 
     private synchronized double runs(RunState state) {
+        active();
         return finishedRuns.getOrDefault(state, 0L);
     }
 

@@ -32,33 +32,31 @@ public final class QueueIntake {
 
     private static final Logger LOG = LoggerFactory.getLogger(QueueIntake.class);
 
-    /**
-     * The acceptance a feeder thread is waiting for. RunRegistry calls its accept listeners in the thread that
-     * accepts the run, which is the feeder thread running direct:accept-manifest synchronously.
-     */
-    private record Pending(CompletableFuture<Run> accepted, Runnable onFinish) {
-    }
-
     private final CamelContext context;
     private final Semaphore slots;
     private final int concurrentRuns;
-    private final ThreadLocal<Pending> pending = new ThreadLocal<>();
+    /**
+     * The acceptance a feeder thread is waiting for. RunRegistry calls its accept listeners in the thread that
+     * accepts the run, which is the feeder thread running direct:accept-manifest synchronously; the route's own
+     * answer comes only after all tasks are fed.
+     */
+    private final ThreadLocal<CompletableFuture<Run>> pending = new ThreadLocal<>();
+    private final boolean once;
     private volatile ExecutorService feeders;
     private volatile ProducerTemplate producer;
 
-    QueueIntake(CamelContext context, RunRegistry runs, int concurrentRuns) {
+    QueueIntake(CamelContext context, RunRegistry runs, int concurrentRuns, boolean once) {
         if (concurrentRuns < 1) {
             throw new IllegalArgumentException("drover.queue.concurrent-runs must be at least 1, not " + concurrentRuns);
         }
         this.context = context;
         this.concurrentRuns = concurrentRuns;
         this.slots = new Semaphore(concurrentRuns);
+        this.once = once;
         runs.onAccepted(run -> {
-            Pending waiting = pending.get();
+            CompletableFuture<Run> waiting = pending.get();
             if (waiting != null) {
-                // a future's callback runs even when the run has already ended
-                run.finished().whenComplete((state, failure) -> waiting.onFinish().run());
-                waiting.accepted().complete(run);
+                waiting.complete(run);
             }
         });
     }
@@ -86,21 +84,32 @@ public final class QueueIntake {
         boolean handedOver = false;
         try {
             CompletableFuture<Run> accepted = new CompletableFuture<>();
-            Pending waiting = new Pending(accepted, slots::release);
-            CompletableFuture<Void> fed = CompletableFuture.runAsync(() -> {
-                pending.set(waiting);
+            CompletableFuture<Run> fed = CompletableFuture.supplyAsync(() -> {
+                pending.set(accepted);
                 try {
-                    producer.requestBody(DroverRuntime.ACCEPT_ENDPOINT, text);
+                    // DroverOnce: a manifest accepted before (a redelivery) gives back its run (deduplicating
+                    // intakes, drover.intake.deduplicate)
+                    return producer.requestBodyAndHeader(DroverRuntime.ACCEPT_ENDPOINT, text, "DroverOnce", once,
+                            Run.class);
                 } finally {
                     pending.remove();
                 }
             }, feeders);
-            fed.whenComplete((ignored, failure) -> {
+            fed.whenComplete((answer, failure) -> {
                 if (failure == null) {
+                    // the run given back without a new acceptance (a duplicate), or already completed above
+                    if (answer != null) {
+                        accepted.complete(answer);
+                    } else {
+                        accepted.completeExceptionally(new IllegalStateException("the accept stage gave no run"));
+                    }
                     return;
                 }
                 if (!accepted.isDone()) {
                     accepted.completeExceptionally(failure);
+                } else if (context.isStopping() || context.isStopped()) {
+                    // stopping: the run stays unfinished in its directory, for the next start to resume
+                    LOG.info("run {}: feeding stopped by shutdown", accepted.join().id());
                 } else {
                     // The run is recorded but could not be fed all its tasks: stop it, keep its record.
                     Run run = accepted.join();
@@ -118,6 +127,8 @@ public final class QueueIntake {
                 }
                 throw e;
             }
+            // the slot is free again when the run ends; a future's callback runs even if it has ended already
+            run.finished().whenComplete((state, failure) -> slots.release());
             handedOver = true;
             LOG.info("queue message {}: run {} accepted", exchange.getMessage().getHeader("JMSMessageID"), run.id());
             return run.id();

@@ -59,22 +59,30 @@ public final class RunEvents {
 
     void attach(RunRegistry runs) {
         runs.onAccepted(run -> {
-            lastDone.put(run, -1);
             publish(run, "run-accepted", accepted(run));
+            watch(run);
+        });
+        if (progressSeconds > 0) {
+            ScheduledExecutorService ticker = context.getExecutorServiceManager()
+                    .newSingleThreadScheduledExecutor(this, "drover-events-progress");
+            ticker.scheduleWithFixedDelay(() -> progress(runs), progressSeconds, progressSeconds, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Publishes run-finished when the run ends; once per run. */
+    private void watch(Run run) {
+        if (lastDone.putIfAbsent(run, -1) == null) {
             // the future, not Run.onFinish: its handlers run before the final state is set
             run.finished().thenAccept(state -> {
                 lastDone.remove(run);
                 publish(run, "run-finished", finished(run, state));
             });
-        });
-        if (progressSeconds > 0) {
-            ScheduledExecutorService ticker = context.getExecutorServiceManager()
-                    .newSingleThreadScheduledExecutor(this, "drover-events-progress");
-            ticker.scheduleWithFixedDelay(this::progress, progressSeconds, progressSeconds, TimeUnit.SECONDS);
         }
     }
 
-    private void progress() {
+    private void progress(RunRegistry runs) {
+        // runs a restart recovered were never "accepted" by this process: they are found here
+        runs.active().stream().filter(run -> !run.finished().isDone()).forEach(this::watch);
         lastDone.forEach((run, before) -> {
             int done = run.done();
             if (done != before && !run.finished().isDone()) {

@@ -26,7 +26,8 @@ public final class ServeBeans {
         String url = property(context, "drover.queue.url", "");
         // The intake-queue route refers to this bean even when it is not started.
         QueueIntake intake = new QueueIntake(context, runs,
-                Integer.parseInt(property(context, "drover.queue.concurrent-runs", "4")));
+                Integer.parseInt(property(context, "drover.queue.concurrent-runs", "4")),
+                Boolean.parseBoolean(property(context, "drover.intake.deduplicate", "true")));
         registry.bind(QUEUE_INTAKE, intake);
         JmsComponent jms = context.getComponent("jms", JmsComponent.class);
         if (!serve || url.isBlank()) {
