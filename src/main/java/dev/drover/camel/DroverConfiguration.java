@@ -1,6 +1,10 @@
 package dev.drover.camel;
 
+import dev.drover.kubernetes.KubeClients;
+import dev.drover.kubernetes.KubeLane;
+import dev.drover.kubernetes.KubeSettings;
 import dev.drover.local.LocalLanes;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import dev.drover.local.LocalTaskRunner;
 import dev.drover.plan.Planner;
 import dev.drover.run.RunRegistry;
@@ -22,5 +26,8 @@ public final class DroverConfiguration implements CamelConfiguration {
         registry.bind("planner", Planner.forInstalledLanes());
         registry.bind("localRunner", new LocalTaskRunner(runs));
         registry.bind("localLanes", new LocalLanes(context));
+        KubeClients kubeClients = new KubeClients(KubeSettings.from(context));
+        registry.bind("kubernetesClient", KubernetesClient.class, kubeClients::get); // built on first use
+        registry.bind("kubeLane", new KubeLane(runs, kubeClients, KubeSettings.from(context)));
     }
 }

@@ -84,6 +84,7 @@ public final class DroverRuntime implements AutoCloseable {
     @Override
     public void close() throws Exception {
         context().getRegistry().lookupByNameAndType("localLanes", LocalLanes.class).shutdown();
+        context().getRegistry().lookupByNameAndType("kubeLane", dev.drover.kubernetes.KubeLane.class).close();
         producer.close();
         main.stop();
     }
