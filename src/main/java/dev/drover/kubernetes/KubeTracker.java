@@ -279,9 +279,16 @@ public final class KubeTracker implements AutoCloseable {
     /** Deletes the run's Jobs with background propagation (their pods and ConfigMaps go too) and settles its tasks. */
     void cancel(RunWatch watch) {
         try {
-            KubeLane.retrying(settings, () -> clients.get().batch().v1().jobs().inNamespace(watch.namespace)
-                    .withLabel(IndexedJobBuilder.LABEL_RUN, KubeNames.labelValue(watch.run.id()))
-                    .withPropagationPolicy(io.fabric8.kubernetes.api.model.DeletionPropagation.BACKGROUND).delete());
+            // One list by label, then one delete per Job: a collection delete does not carry the propagation policy
+            // everywhere, and without it the API server orphans the pods of a batch/v1 Job.
+            KubernetesClient client = clients.get();
+            List<Job> jobs = KubeLane.retrying(settings, () -> client.batch().v1().jobs().inNamespace(watch.namespace)
+                    .withLabel(IndexedJobBuilder.LABEL_RUN, KubeNames.labelValue(watch.run.id())).list().getItems());
+            for (Job job : jobs) {
+                KubeLane.retrying(settings, () -> client.batch().v1().jobs().inNamespace(watch.namespace)
+                        .withName(job.getMetadata().getName())
+                        .withPropagationPolicy(io.fabric8.kubernetes.api.model.DeletionPropagation.BACKGROUND).delete());
+            }
         } catch (RuntimeException e) {
             LOG.error("run {}: cannot delete its Jobs; delete them with: kubectl delete jobs -n {} -l {}={}",
                     watch.run.id(), watch.namespace, IndexedJobBuilder.LABEL_RUN, KubeNames.labelValue(watch.run.id()), e);
