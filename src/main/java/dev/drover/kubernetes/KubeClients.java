@@ -11,7 +11,8 @@ import java.util.function.Supplier;
  * The one KubernetesClient of a drover process, built on first use (a local run never pays for it): from
  * drover.kubernetes.master-url when set, else fabric8's auto-configuration (KUBECONFIG / ~/.kube/config with the
  * configured or current context, or the in-cluster service account). camel-kubernetes gets the same client as the
- * registry bean {@code kubernetesClient}.
+ * registry bean {@code kubernetesClient}. fabric8's own request retries are off: drover's retry policy
+ * (drover.kubernetes.api-retries, 5xx/429/connection errors only) is the only one.
  */
 public final class KubeClients implements Supplier<KubernetesClient>, AutoCloseable {
 
@@ -49,6 +50,8 @@ public final class KubeClients implements Supplier<KubernetesClient>, AutoClosea
         if (settings.namespace() != null) {
             config.setNamespace(settings.namespace());
         }
+        // drover retries what may pass (drover.kubernetes.api-retries); fabric8's own retries would multiply them.
+        config.setRequestRetryBackoffLimit(0);
         return config;
     }
 
