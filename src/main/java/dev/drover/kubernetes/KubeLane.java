@@ -124,8 +124,8 @@ public final class KubeLane implements AutoCloseable {
             sleep(delay);
             return;
         }
-        String reason = "Kubernetes did not create Job " + job.name() + " in namespace " + job.namespace() + ": "
-                + describe(e);
+        String reason = "Kubernetes did not create Job " + job.name() + " in namespace " + job.namespace() + " at "
+                + clients.get().getMasterUrl() + ": " + describe(e);
         LOG.error(reason);
         fail(job, reason);
         exchange.setProperty(DONE, true);
@@ -226,7 +226,16 @@ public final class KubeLane implements AutoCloseable {
             return k.getCode() + " " + (k.getStatus().getReason() != null ? k.getStatus().getReason() + ": " : "")
                     + k.getStatus().getMessage();
         }
-        return e == null ? "unknown error" : (k != null && k.getCode() > 0 ? k.getCode() + " " : "") + e.getMessage();
+        if (e == null) {
+            return "unknown error";
+        }
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String text = (k != null && k.getCode() > 0 ? k.getCode() + " " : "") + e.getMessage();
+        return root != e && root.getMessage() != null ? text + " (" + root.getClass().getSimpleName() + ": "
+                + root.getMessage() + ")" : text;
     }
 
     private static void sleep(long millis) {

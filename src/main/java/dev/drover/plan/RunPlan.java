@@ -117,7 +117,7 @@ public record RunPlan(Manifest manifest, Strategy strategy, int jobs, JobResourc
                     .append(batchSize).append(" tasks");
             case SLURM -> sb.append(jobs > 0 ? ", up to " + jobs + " at once" : "");
             case KUBERNETES -> sb.append(", ").append(batchCount()).append(batchCount() == 1 ? " Indexed Job" : " Indexed Jobs")
-                    .append(" of up to ").append(batchSize).append(" tasks").append(jobs > 0 ? ", up to " + jobs
+                    .append(batchCount() == 1 ? " of " + taskCount() : " of up to " + batchSize).append(" tasks").append(jobs > 0 ? ", up to " + jobs
                             + " pods at once per Job" : "").append(", image ").append(image());
         }
         if (!resources.isEmpty()) {
