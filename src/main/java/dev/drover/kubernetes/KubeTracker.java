@@ -91,7 +91,7 @@ public final class KubeTracker implements AutoCloseable {
                     poll(watch);
                 }
             } catch (RuntimeException e) {
-                LOG.warn("run {}: cannot read the Jobs' status (retrying): {}", watch.run.id(), e.getMessage());
+                LOG.warn("run {}: cannot read the Jobs' status (retrying): {}", watch.run.id(), e.toString());
             }
         }
     }
@@ -120,7 +120,7 @@ public final class KubeTracker implements AutoCloseable {
             if (jw.settled()) {
                 continue;
             }
-            List<Pod> pods = podsByJob.getOrDefault(jw.job.name(), List.of());
+            List<Pod> pods = podsByJob.getOrDefault(jw.job.name(), new ArrayList<>());
             pods.sort(Comparator.comparing((Pod p) -> String.valueOf(p.getMetadata().getCreationTimestamp()))
                     .thenComparing(p -> p.getMetadata().getName()));
             Job job = jobs.get(jw.job.name());

@@ -2,6 +2,9 @@ package dev.drover.kubernetes;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.drover.camel.DroverRuntime;
+import dev.drover.manifest.ManifestReader;
+import dev.drover.plan.RunOptions;
+import dev.drover.plan.RunPlan;
 import dev.drover.run.Run;
 import dev.drover.run.RunState;
 import dev.drover.run.TaskState;
@@ -213,6 +216,34 @@ class KubernetesPipelineTest {
                 .withLabel(IndexedJobBuilder.LABEL_RUN, KubeNames.labelValue(run.id())).list().getItems().isEmpty(),
                 "the run's Jobs are deleted (KubeTrackerTest checks the propagation policy)");
         assertTrue(requests().stream().anyMatch(r -> r.getMethod().equals("DELETE") && r.getPath().contains("/jobs/")));
+    }
+
+    @Test
+    void timeLimitsEndInDeadlineExceeded() throws Exception {
+        // manifest timeout → the pod's activeDeadlineSeconds: one attempt is stopped
+        Run perTask = runToEnd("""
+                name: kube-timeout
+                strategy: kubernetes
+                image: busybox:1.36
+                timeout: 1s
+                tasks: [{id: slow, command: [sleep, '20']}, {id: quick, command: ['true']}]
+                """);
+        JsonNode slow = task(report(perTask.dir()), "slow");
+        assertEquals("FAILED", slow.get("state").asText());
+        assertEquals("DeadlineExceeded", slow.get("backendState").asText());
+        assertEquals("SUCCEEDED", task(report(perTask.dir()), "quick").get("state").asText());
+        // --job-resources time → the Job's activeDeadlineSeconds: the whole Job is stopped
+        Run perJob = runtime.submit(RunPlan.resolve(ManifestReader.parse("""
+                name: kube-time
+                image: busybox:1.36
+                tasks: [{id: a, command: [sleep, '20']}, {id: b, command: [sleep, '20']}]
+                """), new RunOptions("kubernetes", 1, "time=0:01")));
+        assertEquals(RunState.FAILED, perJob.finished().get(20, TimeUnit.SECONDS));
+        for (String id : List.of("a", "b")) {
+            JsonNode t = task(report(perJob.dir()), id);
+            assertEquals("FAILED", t.get("state").asText());
+            assertEquals("DeadlineExceeded", t.get("backendState").asText(), t.toString());
+        }
     }
 
     @Test
