@@ -44,6 +44,8 @@ public final class KubeTracker implements AutoCloseable {
     static final String JOB_NAME_KEY = "batch.kubernetes.io/job-name";
     /** Cycles a Job may be missing from the list before its unsettled tasks fail (it was deleted by someone). */
     static final int MISSING_CYCLES = 3;
+    /** Cycles in a row the API server may refuse the status lists before the run's tasks fail. */
+    static final int REFUSED_CYCLES = 5;
 
     private final KubeClients clients;
     private final KubeSettings settings;
@@ -86,12 +88,32 @@ public final class KubeTracker implements AutoCloseable {
             if (watch.jobs.isEmpty() || watch.run.isCancelled()) {
                 continue;
             }
-            try {
-                synchronized (watch) {
-                    poll(watch);
+            synchronized (watch) {
+                pollOnce(watch);
+            }
+        }
+    }
+
+    /**
+     * One cycle, surviving API failures: transient ones (5xx, 429, connection) are retried on the next cycle for as
+     * long as they last; an answer that will not change (403 after RBAC changed, 401, ...) {@value #REFUSED_CYCLES}
+     * times in a row fails the run's unsettled tasks, with the answer as reason, instead of waiting forever.
+     */
+    void pollOnce(RunWatch watch) {
+        try {
+            poll(watch);
+            watch.refusals = 0;
+        } catch (RuntimeException e) {
+            LOG.warn("run {}: cannot read the Jobs' status (retrying): {}", watch.run.id(), KubeLane.describe(e));
+            if (!KubeLane.isTransient(e) && ++watch.refusals >= REFUSED_CYCLES) {
+                String reason = "drover cannot follow the run's Jobs: " + KubeLane.describe(e);
+                LOG.error("run {}: {}", watch.run.id(), reason);
+                for (JobWatch jw : watch.jobs.values()) {
+                    for (int i = jw.terminal.nextClearBit(0); i < jw.job.size(); i = jw.terminal.nextClearBit(i + 1)) {
+                        settle(watch.run, jw, i, jw.attempts[i], TaskState.FAILED, Integer.MIN_VALUE, reason);
+                    }
                 }
-            } catch (RuntimeException e) {
-                LOG.warn("run {}: cannot read the Jobs' status (retrying): {}", watch.run.id(), e.toString());
+                watch.jobs.clear();
             }
         }
     }
@@ -357,6 +379,7 @@ public final class KubeTracker implements AutoCloseable {
         final Run run;
         final String namespace;
         final Map<String, JobWatch> jobs = new ConcurrentHashMap<>();
+        int refusals;
 
         RunWatch(Run run, String namespace) {
             this.run = run;

@@ -180,6 +180,23 @@ class KubeTrackerTest {
     }
 
     @Test
+    void aStatusListRefusedForGoodFailsTheTasksInsteadOfWaitingForever() throws Exception {
+        server.expect().get().withPath("/apis/batch/v1/namespaces/" + NS + "/jobs" + selector())
+                .andReturn(403, new StatusBuilder().withCode(403).withReason("Forbidden")
+                        .withMessage("jobs.batch is forbidden: cannot list").build()).always();
+        tracker.track(run, NS, job);
+        KubeTracker.RunWatch watch = tracker.watch(run, NS);
+        for (int i = 1; i < KubeTracker.REFUSED_CYCLES; i++) {
+            tracker.pollOnce(watch);
+        }
+        assertEquals(0, run.count(TaskState.FAILED), "not yet: a refusal may be a moment's RBAC change");
+        tracker.pollOnce(watch);
+        assertEquals(RunState.FAILED, run.finished().get(5, TimeUnit.SECONDS));
+        assertTrue(task(report(run.dir()), "late").get("reason").asText()
+                .startsWith("drover cannot follow the run's Jobs: 403 Forbidden: jobs.batch is forbidden"));
+    }
+
+    @Test
     void kubernetesIndexListsAreExpanded() {
         assertEquals(java.util.Set.of(0, 1, 2, 5, 7, 8), KubeTracker.indexes("0-2,5,7-8"));
         assertTrue(KubeTracker.indexes(null).isEmpty());
