@@ -1,5 +1,6 @@
 package dev.drover.plan;
 
+import dev.drover.kubernetes.KubeResources;
 import dev.drover.manifest.Manifest;
 import dev.drover.manifest.ManifestException;
 
@@ -83,7 +84,7 @@ public record RunPlan(Manifest manifest, Strategy strategy, int jobs, JobResourc
                         + " in: add 'image: python:3.12-slim' (any image with /bin/sh and the tasks' programs) to the"
                         + " manifest, or --job-resources image=...");
             }
-            dev.drover.kubernetes.KubeResources.from(resources); // converts SLURM units now, so errors come before any run
+            KubeResources.from(resources); // converts the SLURM units now, so that errors come before anything runs
             batchSize = resources.has(JobResources.BATCH_SIZE) ? Integer.parseInt(resources.get(JobResources.BATCH_SIZE))
                     : KUBERNETES_TASKS_PER_JOB;
         }
@@ -116,9 +117,9 @@ public record RunPlan(Manifest manifest, Strategy strategy, int jobs, JobResourc
             case SLURM_BATCHING -> sb.append(", ").append(batchCount()).append(" SLURM jobs of up to ")
                     .append(batchSize).append(" tasks");
             case SLURM -> sb.append(jobs > 0 ? ", up to " + jobs + " at once" : "");
-            case KUBERNETES -> sb.append(", ").append(batchCount()).append(batchCount() == 1 ? " Indexed Job" : " Indexed Jobs")
-                    .append(batchCount() == 1 ? " of " + taskCount() : " of up to " + batchSize).append(" tasks").append(jobs > 0 ? ", up to " + jobs
-                            + " pods at once per Job" : "").append(", image ").append(image());
+            case KUBERNETES -> sb.append(", ").append(batchCount() == 1 ? "1 Indexed Job of " + taskCount()
+                            : batchCount() + " Indexed Jobs of up to " + batchSize).append(" tasks")
+                    .append(jobs > 0 ? ", up to " + jobs + " pods at once per Job" : "").append(", image ").append(image());
         }
         if (!resources.isEmpty()) {
             sb.append(", resources ").append(resources.schedulerValues());
