@@ -168,6 +168,7 @@ public final class KubeTracker implements AutoCloseable {
         String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
         boolean ended = "Succeeded".equals(phase) || "Failed".equals(phase);
         if (!"Running".equals(phase) && !ended) {
+            onWaiting(watch, jw, index, pod);
             return;
         }
         TaskSpec task = jw.job.tasks().get(index);
@@ -192,6 +193,33 @@ public final class KubeTracker implements AutoCloseable {
             run.attemptFailed(task.index(), attempt, outcome.exitCode, outcome.reason);
         } else {
             settle(run, jw, index, attempt, TaskState.FAILED, outcome.exitCode, outcome.reason);
+        }
+    }
+
+    /**
+     * A pod not running yet: its container's waiting reason (ErrImagePull, ImagePullBackOff,
+     * CreateContainerConfigError, ...) becomes the task's backendState, so that a wrong image shows in the journal and
+     * the log instead of a run that silently waits. Kubernetes keeps retrying; so does drover.
+     */
+    private void onWaiting(RunWatch watch, JobWatch jw, int index, Pod pod) {
+        String reason = null;
+        if (pod.getStatus() != null && pod.getStatus().getContainerStatuses() != null) {
+            for (ContainerStatus status : pod.getStatus().getContainerStatuses()) {
+                if (status.getState() != null && status.getState().getWaiting() != null) {
+                    reason = status.getState().getWaiting().getReason();
+                }
+            }
+        }
+        if (reason == null || "ContainerCreating".equals(reason) || reason.equals(jw.waiting.get(index))) {
+            return;
+        }
+        jw.waiting.put(index, reason);
+        TaskSpec task = jw.job.tasks().get(index);
+        watch.run.taskBackend(task.index(), jw.job.backendId(index), reason);
+        if (reason.contains("Image") && watch.warnedImage.compareAndSet(false, true)) {
+            LOG.warn("run {}: pod {} cannot start: {} (image {}); Kubernetes keeps retrying", watch.run.id(),
+                    pod.getMetadata().getName(), reason, jw.job.spec().getTemplate().getSpec().getContainers().get(0)
+                            .getImage());
         }
     }
 
@@ -380,6 +408,7 @@ public final class KubeTracker implements AutoCloseable {
         final String namespace;
         final Map<String, JobWatch> jobs = new ConcurrentHashMap<>();
         int refusals;
+        final java.util.concurrent.atomic.AtomicBoolean warnedImage = new java.util.concurrent.atomic.AtomicBoolean();
 
         RunWatch(Run run, String namespace) {
             this.run = run;
@@ -393,6 +422,7 @@ public final class KubeTracker implements AutoCloseable {
         final BitSet terminal = new BitSet();
         final Map<String, Integer> podAttempts = new HashMap<>();
         final Set<String> finishedPods = new HashSet<>();
+        final Map<Integer, String> waiting = new HashMap<>();
         int missingCycles;
 
         JobWatch(KubeJob job) {

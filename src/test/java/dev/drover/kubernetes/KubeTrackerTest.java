@@ -197,6 +197,29 @@ class KubeTrackerTest {
     }
 
     @Test
+    void aPodThatCannotPullItsImageShowsWhy() throws Exception {
+        Pod waiting = new PodBuilder(pod(job.name() + "-0-ccccc", 0, "Pending", 0, null)).editStatus()
+                .withContainerStatuses(new ContainerStatusBuilder().withName(IndexedJobBuilder.CONTAINER)
+                        .withNewState().withNewWaiting().withReason("ImagePullBackOff").endWaiting().endState().build())
+                .endStatus().build();
+        server.expect().get().withPath("/apis/batch/v1/namespaces/" + NS + "/jobs" + selector())
+                .andReturn(200, new JobListBuilder().withMetadata(new io.fabric8.kubernetes.api.model.ListMeta())
+                        .withItems(job.job()).build()).always();
+        server.expect().get().withPath("/api/v1/namespaces/" + NS + "/pods" + selector())
+                .andReturn(200, new PodListBuilder().withMetadata(new io.fabric8.kubernetes.api.model.ListMeta())
+                        .withItems(waiting).build()).always();
+        tracker.track(run, NS, job);
+        tracker.pollOnce(tracker.watch(run, NS));
+        tracker.pollOnce(tracker.watch(run, NS));
+        List<String[]> backend = dev.drover.run.Journal.read(run.dir()).stream().filter(l -> l[0].equals("backend"))
+                .toList();
+        assertEquals(1, backend.size(), "journalled once, not every cycle");
+        assertEquals(job.name() + "/0", backend.get(0)[3]);
+        assertEquals("ImagePullBackOff", backend.get(0)[4]);
+        assertEquals(TaskState.PENDING, run.taskState(0), "not started: Kubernetes keeps pulling");
+    }
+
+    @Test
     void kubernetesIndexListsAreExpanded() {
         assertEquals(java.util.Set.of(0, 1, 2, 5, 7, 8), KubeTracker.indexes("0-2,5,7-8"));
         assertTrue(KubeTracker.indexes(null).isEmpty());
