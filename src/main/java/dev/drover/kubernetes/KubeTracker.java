@@ -42,6 +42,7 @@ public final class KubeTracker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(KubeTracker.class);
     static final String INDEX_KEY = "batch.kubernetes.io/job-completion-index";
     static final String JOB_NAME_KEY = "batch.kubernetes.io/job-name";
+    static final String FAILURE_COUNT_KEY = "batch.kubernetes.io/job-index-failure-count";
     /** Cycles a Job may be missing from the list before its unsettled tasks fail (it was deleted by someone). */
     static final int MISSING_CYCLES = 3;
     /** Cycles in a row the API server may refuse the status lists before the run's tasks fail. */
@@ -143,14 +144,21 @@ public final class KubeTracker implements AutoCloseable {
                 continue;
             }
             List<Pod> pods = podsByJob.getOrDefault(jw.job.name(), new ArrayList<>());
-            pods.sort(Comparator.comparing((Pod p) -> String.valueOf(p.getMetadata().getCreationTimestamp()))
+            // attempts in order: Kubernetes' per-index failure count first, then creation time
+            pods.sort(Comparator.comparingInt(KubeTracker::failureCount)
+                    .thenComparing(p -> created(p))
                     .thenComparing(p -> p.getMetadata().getName()));
             Job job = jobs.get(jw.job.name());
             boolean jobFailed = job != null && condition(job, "Failed") != null;
-            for (Pod pod : pods) {
+            for (int p = 0; p < pods.size(); p++) {
+                Pod pod = pods.get(p);
                 int index = index(pod);
                 if (index >= 0 && index < jw.job.size() && !jw.terminal.get(index)) {
-                    onPod(watch, jw, index, pod, jobFailed);
+                    boolean retried = false; // a later pod of the same index: this one was not the last attempt
+                    for (int q = p + 1; q < pods.size() && !retried; q++) {
+                        retried = index(pods.get(q)) == index;
+                    }
+                    onPod(watch, jw, index, pod, jobFailed && !retried);
                 }
             }
             settleFromJob(watch, jw, job);
@@ -175,7 +183,10 @@ public final class KubeTracker implements AutoCloseable {
         Run run = watch.run;
         Integer attempt = jw.podAttempts.get(podName);
         if (attempt == null) {
-            attempt = ++jw.attempts[index];
+            int failures = failureCount(pod);
+            attempt = failures != Integer.MAX_VALUE ? Math.max(failures + 1, jw.attempts[index] + 1)
+                    : jw.attempts[index] + 1;
+            jw.attempts[index] = attempt;
             jw.podAttempts.put(podName, attempt);
             run.taskStarted(task.index(), attempt);
             run.taskBackend(task.index(), jw.job.backendId(index), ended ? null : "Running");
@@ -375,6 +386,25 @@ public final class KubeTracker implements AutoCloseable {
             }
         }
         return set;
+    }
+
+    /** Kubernetes' count of earlier failed pods of this index (annotation, 1.28+); MAX_VALUE when absent. */
+    static int failureCount(Pod pod) {
+        Map<String, String> annotations = pod.getMetadata().getAnnotations();
+        String value = annotations == null ? null : annotations.get(FAILURE_COUNT_KEY);
+        try {
+            return value == null ? Integer.MAX_VALUE : Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            return Integer.MAX_VALUE;
+        }
+    }
+
+    private static java.time.Instant created(Pod pod) {
+        try {
+            return java.time.Instant.parse(pod.getMetadata().getCreationTimestamp());
+        } catch (RuntimeException e) {
+            return java.time.Instant.MAX;
+        }
     }
 
     private static int index(Pod pod) {

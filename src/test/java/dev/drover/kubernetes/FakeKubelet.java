@@ -226,8 +226,10 @@ final class FakeKubelet implements AutoCloseable {
                 return false;
             }
             String log = output;
-            server.expect().get().withPath("/api/v1/namespaces/" + namespace + "/pods/" + podName + "/log?pretty=false")
-                    .andReturn(200, log).always();
+            synchronized (server) { // the mock keeps expectations in a plain HashMap: one writer at a time
+                server.expect().get().withPath("/api/v1/namespaces/" + namespace + "/pods/" + podName + "/log?pretty=false")
+                        .andReturn(200, log).always();
+            }
             String reason = exit == 0 ? "Completed" : timedOut ? "Error" : exit == 137 ? "OOMKilled" : "Error";
             Pod ended = new PodBuilder(pod).editStatus().withPhase(exit == 0 ? "Succeeded" : "Failed")
                     .withReason(timedOut ? "DeadlineExceeded" : null)
