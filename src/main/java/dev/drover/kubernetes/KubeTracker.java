@@ -340,8 +340,8 @@ public final class KubeTracker implements AutoCloseable {
     /** Deletes the run's Jobs with background propagation (their pods and ConfigMaps go too) and settles its tasks. */
     void cancel(RunWatch watch) {
         try {
-            // One list by label, then one delete per Job: a collection delete does not carry the propagation policy
-            // everywhere, and without it the API server orphans the pods of a batch/v1 Job.
+            // One list by label, then one delete per Job, each with an explicit Background policy (without a policy
+            // the API server's default for batch/v1 Jobs orphans their pods); a Job that cannot be deleted is named.
             KubernetesClient client = clients.get();
             List<Job> jobs = KubeLane.retrying(settings, () -> client.batch().v1().jobs().inNamespace(watch.namespace)
                     .withLabel(IndexedJobBuilder.LABEL_RUN, KubeNames.labelValue(watch.run.id())).list().getItems());
