@@ -1,10 +1,14 @@
 package dev.drover.camel;
 
+import dev.drover.kubernetes.KubeClients;
+import dev.drover.kubernetes.KubeLane;
+import dev.drover.kubernetes.KubeSettings;
 import dev.drover.local.LocalLanes;
 import dev.drover.local.LocalTaskRunner;
 import dev.drover.plan.Planner;
 import dev.drover.run.RunRegistry;
 import dev.drover.serve.ServeBeans;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.Registry;
@@ -24,5 +28,8 @@ public final class DroverConfiguration implements CamelConfiguration {
         registry.bind("localRunner", new LocalTaskRunner(runs));
         registry.bind("localLanes", new LocalLanes(context));
         ServeBeans.bind(context, runs);
+        KubeClients kubeClients = new KubeClients(KubeSettings.from(context));
+        registry.bind("kubernetesClient", KubernetesClient.class, kubeClients::get); // built on first use
+        registry.bind("kubeLane", new KubeLane(runs, kubeClients, KubeSettings.from(context)));
     }
 }

@@ -1,5 +1,6 @@
 package dev.drover.camel;
 
+import dev.drover.kubernetes.KubeLane;
 import dev.drover.local.LocalLanes;
 import dev.drover.run.Run;
 import dev.drover.run.RunRegistry;
@@ -106,6 +107,7 @@ public final class DroverRuntime implements AutoCloseable {
     @Override
     public void close() throws Exception {
         context().getRegistry().lookupByNameAndType("localLanes", LocalLanes.class).shutdown();
+        context().getRegistry().lookupByNameAndType("kubeLane", KubeLane.class).close();
         producer.close();
         main.stop();
     }

@@ -10,6 +10,7 @@ import java.util.Map;
  * @param timeout per-task time limit, null for none
  * @param text    the manifest as submitted, kept in the run directory
  * @param sha256  hash of the manifest text, so that the same manifest submitted twice can be recognised
+ * @param image   container image for the kubernetes strategy, null when absent
  */
 public record Manifest(
         String name,
@@ -22,5 +23,12 @@ public record Manifest(
         int retries,
         Duration timeout,
         String text,
-        String sha256) {
+        String sha256,
+        String image) {
+
+    /** A manifest without a container image (every strategy but kubernetes). */
+    public Manifest(String name, TaskSource tasks, String strategy, Integer jobs, Object jobResources,
+                    Map<String, String> env, String workdir, int retries, Duration timeout, String text, String sha256) {
+        this(name, tasks, strategy, jobs, jobResources, env, workdir, retries, timeout, text, sha256, null);
+    }
 }

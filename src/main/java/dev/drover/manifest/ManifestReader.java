@@ -34,9 +34,11 @@ public final class ManifestReader {
     private static final ObjectMapper YAML = YAMLMapper.builder().build();
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    /** Same rule as --job-resources image: a reference such as python:3.12-slim or host:5000/team/tool@sha256:... */
+    private static final Pattern IMAGE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,254}");
     private static final Pattern DURATION_PART = Pattern.compile("(\\d+)(ms|s|m|h|d)");
     private static final Set<String> TOP_LEVEL_FIELDS = Set.of("name", "tasks", "command", "items", "range",
-            "strategy", "jobs", "jobResources", "env", "workdir", "retries", "timeout");
+            "strategy", "jobs", "jobResources", "env", "workdir", "retries", "timeout", "image");
     private static final Set<String> TASK_FIELDS = Set.of("id", "command", "env", "workdir");
     private static final Set<String> RANGE_FIELDS = Set.of("start", "end", "step");
     /** A manifest larger than this is refused: tasks are indexed by int and tracked in arrays. */
@@ -99,7 +101,13 @@ public final class ManifestReader {
         Object jobResources = jobResources(root.get("jobResources"));
         int retries = root.has("retries") ? nonNegativeInt(root.get("retries"), "retries") : 0;
         Duration timeout = root.has("timeout") ? duration(root.get("timeout"), "timeout") : null;
-        return new Manifest(name, tasks, strategy, jobs, jobResources, env, workdir, retries, timeout, text, sha256(text));
+        String image = optionalText(root, "image");
+        if (image != null && !IMAGE.matcher(image).matches()) {
+            throw new ManifestException("image", "'" + image + "' is not a container image reference: use e.g."
+                    + " python:3.12-slim or registry.example.com/team/tool:1.4 (no spaces, at most 255 characters)");
+        }
+        return new Manifest(name, tasks, strategy, jobs, jobResources, env, workdir, retries, timeout, text, sha256(text),
+                image);
     }
 
     private static TaskSource taskList(JsonNode node, Map<String, String> baseEnv, String baseWorkdir) {

@@ -10,10 +10,13 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Validated --job-resources: the SLURM keys of the reference CLI plus {@code batch_size}. Keys are stored with
+ * Validated --job-resources: the SLURM keys of the reference CLI plus {@code batch_size}, and the Kubernetes keys
+ * {@code image}, {@code namespace} and {@code service_account} ({@link #checkFor} refuses keys that the chosen
+ * strategy cannot honour). Keys are stored with
  * underscores (dashes are accepted on input); every value is checked against what SLURM accepts for it, so that no
  * value can smuggle another sbatch directive or shell code into a generated script.
  */
@@ -21,6 +24,9 @@ public final class JobResources {
 
     public static final String FIELD = "--job-resources";
     public static final String BATCH_SIZE = "batch_size";
+    public static final String IMAGE_KEY = "image";
+    public static final String NAMESPACE_KEY = "namespace";
+    public static final String SERVICE_ACCOUNT_KEY = "service_account";
 
     private static final Pattern POSITIVE_INT = Pattern.compile("[1-9][0-9]{0,8}");
     private static final Pattern INT = Pattern.compile("-?[0-9]{1,9}");
@@ -30,7 +36,11 @@ public final class JobResources {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,128}");
     private static final Pattern HOSTLIST = Pattern.compile("[A-Za-z0-9._\\-\\[\\],]{1,1024}");
     private static final Pattern GRES = Pattern.compile("[A-Za-z0-9._:\\-,()/]{1,256}");
-    private static final Pattern CONSTRAINT = Pattern.compile("[A-Za-z0-9._\\-&|\\[\\]*:(),!]{1,256}");
+    private static final Pattern CONSTRAINT = Pattern.compile("[A-Za-z0-9._\\-&|\\[\\]*:(),!=/]{1,256}");
+    /** A container image reference: [registry[:port]/]path[:tag][@digest]. */
+    private static final Pattern IMAGE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,254}");
+    private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+    private static final Pattern DNS_SUBDOMAIN = Pattern.compile("[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?");
 
     /** Each key with the pattern its value must match and the example shown when it does not. */
     private record Rule(Pattern pattern, String expected) {
@@ -52,6 +62,48 @@ public final class JobResources {
         RULES.put("reservation", new Rule(NAME, "a reservation name"));
         RULES.put("time", new Rule(TIME, "a SLURM time: M, M:S, H:M:S, D-H, D-H:M or D-H:M:S, e.g. 00:05:00"));
         RULES.put(BATCH_SIZE, new Rule(POSITIVE_INT, "a positive whole number of tasks per SLURM job, e.g. 50"));
+        // Kubernetes only
+        RULES.put(IMAGE_KEY, new Rule(IMAGE, "a container image, e.g. python:3.12-slim or registry.example.com/team/tool:1.4"));
+        RULES.put(NAMESPACE_KEY, new Rule(DNS_LABEL, "a Kubernetes namespace: lower-case letters, digits and '-', at most 63"));
+        RULES.put(SERVICE_ACCOUNT_KEY, new Rule(DNS_SUBDOMAIN, "a service account name: lower-case letters, digits, '-' and '.'"));
+    }
+
+    /** The keys that only mean something on Kubernetes. */
+    public static final Set<String> KUBERNETES_KEYS = Set.of(IMAGE_KEY, NAMESPACE_KEY, SERVICE_ACCOUNT_KEY);
+
+    /** SLURM keys with no Kubernetes equivalent, each with the reason given when refused. */
+    private static final Map<String, String> NOT_ON_KUBERNETES = Map.of(
+            "partition", "Kubernetes has no partitions: choose nodes with constraint=LABEL=VALUE (a nodeSelector),"
+                    + " nodelist or exclude",
+            "reservation", "Kubernetes has no reservations: choose reserved nodes with constraint=LABEL=VALUE"
+                    + " (a nodeSelector) or nodelist",
+            "nice", "Kubernetes does not order pods by niceness: pod priority comes from a PriorityClass set by the"
+                    + " cluster's administrators",
+            "ntasks", "each drover task runs as one pod with one container: there is no multi-task (MPI) layout on"
+                    + " Kubernetes; use cpus_per_task for more CPUs",
+            "ntasks_per_node", "each drover task runs as one pod with one container: there is no tasks-per-node"
+                    + " layout on Kubernetes; use nodelist, exclude or constraint to place pods");
+
+    /**
+     * Refuses keys that the strategy cannot honour: SLURM-only keys on Kubernetes and Kubernetes-only keys on SLURM,
+     * each with the reason. Local strategies take no resources at all (checked by RunPlan).
+     */
+    public void checkFor(Strategy strategy) {
+        for (String key : values.keySet()) {
+            if (strategy == Strategy.KUBERNETES && NOT_ON_KUBERNETES.containsKey(key)) {
+                throw new ManifestException(FIELD, "'" + key + "' has no meaning on Kubernetes: "
+                        + NOT_ON_KUBERNETES.get(key) + ". Remove it");
+            }
+            if (strategy.isSlurm() && KUBERNETES_KEYS.contains(key)) {
+                throw new ManifestException(FIELD, "'" + key + "' only applies to the kubernetes strategy"
+                        + " (SLURM runs tasks on the cluster's own nodes, without container images, namespaces or"
+                        + " service accounts): remove it");
+            }
+            if (strategy.isSlurm() && key.equals("constraint") && (get(key).contains("=") || get(key).contains("/"))) {
+                throw new ManifestException(FIELD, "'constraint=" + get(key) + "': SLURM constraints are node feature"
+                        + " names such as intel&ib; LABEL=VALUE node labels only apply to the kubernetes strategy");
+            }
+        }
     }
 
     private final Map<String, String> values;
@@ -139,7 +191,7 @@ public final class JobResources {
         return raw;
     }
 
-    /** The keys a scheduler understands (all but batch_size), in documentation order. */
+    /** The keys a scheduler understands (all but batch_size), in documentation order; the last three are Kubernetes'. */
     public static List<String> schedulerKeys() {
         return RULES.keySet().stream().filter(k -> !k.equals(BATCH_SIZE)).toList();
     }

@@ -19,7 +19,7 @@ public final class Planner {
 
     /** Strategies with a lane in routes/; the others are refused at planning. */
     public static Planner forInstalledLanes() {
-        return new Planner(Set.of(Strategy.MULTIPROCESSING, Strategy.SEQUENTIAL));
+        return new Planner(Set.of(Strategy.MULTIPROCESSING, Strategy.SEQUENTIAL, Strategy.KUBERNETES));
     }
 
     public RunPlan plan(Object body) {

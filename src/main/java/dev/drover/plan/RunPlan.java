@@ -1,5 +1,6 @@
 package dev.drover.plan;
 
+import dev.drover.kubernetes.KubeResources;
 import dev.drover.manifest.Manifest;
 import dev.drover.manifest.ManifestException;
 
@@ -9,11 +10,26 @@ import dev.drover.manifest.ManifestException;
  *
  * @param jobs      concurrent tasks (local), concurrent array elements (SLURM, 0 = no limit), or the target job
  *                  count (slurm+batching)
- * @param batchSize tasks per unit of work sent to the strategy's lane: per SLURM job for slurm+batching, else 1
+ * @param batchSize tasks per unit of work sent to the strategy's lane: per SLURM job for slurm+batching, per
+ *                  Indexed Job (at most) for kubernetes, else 1
  */
 public record RunPlan(Manifest manifest, Strategy strategy, int jobs, JobResources resources, int batchSize) {
 
     public static final Strategy DEFAULT_STRATEGY = Strategy.MULTIPROCESSING;
+    /**
+     * kubernetes: tasks per Indexed Job unless batch-size says otherwise. The lane splits further when
+     * drover.kubernetes.tasks-per-job is smaller or a Job's task table would not fit one ConfigMap.
+     */
+    public static final int KUBERNETES_TASKS_PER_JOB = 1000;
+
+    /** The container image of a kubernetes run: --job-resources image, else the manifest's image; null if none. */
+    public static String image(Manifest manifest, JobResources resources) {
+        return resources.has(JobResources.IMAGE_KEY) ? resources.get(JobResources.IMAGE_KEY) : manifest.image();
+    }
+
+    public String image() {
+        return image(manifest, resources);
+    }
 
     public static RunPlan resolve(Manifest manifest, RunOptions options) {
         boolean strategyFromCli = options.strategy() != null;
@@ -40,7 +56,9 @@ public record RunPlan(Manifest manifest, Strategy strategy, int jobs, JobResourc
             throw new ManifestException(JobResources.FIELD, "is required for " + strategy
                     + ", e.g. --job-resources mem=1G,time=00:10:00,partition=cpu");
         }
-        if (resources.has(JobResources.BATCH_SIZE) && strategy != Strategy.SLURM_BATCHING) {
+        resources.checkFor(strategy);
+        if (resources.has(JobResources.BATCH_SIZE) && strategy != Strategy.SLURM_BATCHING
+                && strategy != Strategy.KUBERNETES) {
             throw new ManifestException(JobResources.FIELD, "batch-size only applies to slurm+batching: remove it,"
                     + " or use --distribution-strategy slurm+batching");
         }
@@ -57,6 +75,18 @@ public record RunPlan(Manifest manifest, Strategy strategy, int jobs, JobResourc
             }
             batchSize = hasBatchSize ? Integer.parseInt(resources.get(JobResources.BATCH_SIZE))
                     : (int) Math.ceil((double) taskCount / jobs);
+        }
+        if (strategy == Strategy.KUBERNETES) {
+            // No --job-resources needed (unlike the reference CLI): the one thing Kubernetes cannot guess is the image,
+            // and the manifest may name it; requests and limits are optional on Kubernetes.
+            if (image(manifest, resources) == null) {
+                throw new ManifestException("image", "the kubernetes strategy needs a container image to run the tasks"
+                        + " in: add 'image: python:3.12-slim' (any image with /bin/sh and the tasks' programs) to the"
+                        + " manifest, or --job-resources image=...");
+            }
+            KubeResources.from(resources); // converts the SLURM units now, so that errors come before anything runs
+            batchSize = resources.has(JobResources.BATCH_SIZE) ? Integer.parseInt(resources.get(JobResources.BATCH_SIZE))
+                    : KUBERNETES_TASKS_PER_JOB;
         }
         int resolvedJobs = switch (strategy) {
             case SEQUENTIAL -> 1;
@@ -86,7 +116,10 @@ public record RunPlan(Manifest manifest, Strategy strategy, int jobs, JobResourc
             case SEQUENTIAL -> sb.append(", one at a time in order");
             case SLURM_BATCHING -> sb.append(", ").append(batchCount()).append(" SLURM jobs of up to ")
                     .append(batchSize).append(" tasks");
-            case SLURM, KUBERNETES -> sb.append(jobs > 0 ? ", up to " + jobs + " at once" : "");
+            case SLURM -> sb.append(jobs > 0 ? ", up to " + jobs + " at once" : "");
+            case KUBERNETES -> sb.append(", ").append(batchCount() == 1 ? "1 Indexed Job of " + taskCount()
+                            : batchCount() + " Indexed Jobs of up to " + batchSize).append(" tasks")
+                    .append(jobs > 0 ? ", up to " + jobs + " pods at once per Job" : "").append(", image ").append(image());
         }
         if (!resources.isEmpty()) {
             sb.append(", resources ").append(resources.schedulerValues());

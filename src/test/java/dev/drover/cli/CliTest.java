@@ -44,12 +44,11 @@ class CliTest {
     }
 
     @Test
-    void aStrategyWithoutALaneIsAUsageErrorNotAFallback() throws Exception {
+    void kubernetesWithoutAnImageIsAUsageErrorBeforeAnythingIsCreated() throws Exception {
         Path m = manifest("name: v\ntasks: [{command: [x]}]\n");
         int code = drover("run", m.toString(), "--distribution-strategy", "kubernetes", "--runs-dir", dir.toString());
-        if (code == 2) {
-            assertTrue(err.toString().contains("not available") || err.toString().contains("kubernetes"), err.toString());
-        }
+        assertEquals(2, code);
+        assertTrue(err.toString().contains("image"), err.toString());
     }
 
     @Test

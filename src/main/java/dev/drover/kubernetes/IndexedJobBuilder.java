@@ -1,0 +1,159 @@
+package dev.drover.kubernetes;
+
+import dev.drover.manifest.TaskSpec;
+import dev.drover.plan.RunPlan;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import io.fabric8.kubernetes.api.model.PodSpecBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.JobSpec;
+import io.fabric8.kubernetes.api.model.batch.v1.JobSpecBuilder;
+
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Builds the Indexed Job (and its ConfigMap) for a chunk of a run's tasks.
+ *
+ * <p>Pod index {@code i} runs task {@code i} of the chunk: the ConfigMap holds one POSIX shell script per index
+ * ({@code task-<i>.sh}: the task's environment, working directory and argv, each value single-quoted) and is mounted
+ * at {@value #TASKS_DIR}; the container runs {@code /bin/sh /drover/tasks/task-$JOB_COMPLETION_INDEX.sh}. So the image
+ * needs {@code /bin/sh} and the tasks' programs, and no shared filesystem is needed.
+ */
+public final class IndexedJobBuilder {
+
+    public static final String TASKS_DIR = "/drover/tasks";
+    public static final String CONTAINER = "task";
+    public static final String VOLUME = "drover-tasks";
+    public static final String LABEL_RUN = "drover.run-id";
+    public static final String LABEL_MANIFEST = "drover.manifest";
+    public static final String LABEL_MANAGED_BY = "app.kubernetes.io/managed-by";
+    public static final String ANNOTATION_RUN = "drover.dev/run-id";
+    public static final String ANNOTATION_TOKEN = "drover.dev/submission";
+    public static final String ANNOTATION_TASKS = "drover.dev/task-indexes";
+    /** The container's command: the shell expands the index Kubernetes sets in every pod of an Indexed Job. */
+    static final List<String> COMMAND = List.of("/bin/sh", "-c",
+            "exec /bin/sh \"" + TASKS_DIR + "/task-${JOB_COMPLETION_INDEX}.sh\"");
+    /** Bytes of task scripts that one ConfigMap may carry (the API server's limit is 1 MiB for the whole object). */
+    static final int MAX_TABLE_BYTES = 900_000;
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final RunPlan plan;
+    private final String runId;
+    private final String namespace;
+    private final Integer ttlSecondsAfterFinished;
+    private final boolean suspend;
+    private final KubeResources resources;
+
+    /**
+     * @param namespace null to leave it out (dry run: kubectl's current namespace applies)
+     * @param suspend   create the Job suspended: drover resumes it once its ConfigMap exists
+     */
+    public IndexedJobBuilder(RunPlan plan, String runId, String namespace, Integer ttlSecondsAfterFinished,
+                             boolean suspend) {
+        this.plan = plan;
+        this.runId = runId;
+        this.namespace = namespace;
+        this.ttlSecondsAfterFinished = ttlSecondsAfterFinished;
+        this.suspend = suspend;
+        this.resources = KubeResources.from(plan.resources());
+    }
+
+    /** The labels on every object of the run: the Job, its pods and the ConfigMap. */
+    public static Map<String, String> labels(String runId, String manifestName) {
+        Map<String, String> labels = new LinkedHashMap<>();
+        labels.put(LABEL_RUN, KubeNames.labelValue(runId));
+        labels.put(LABEL_MANIFEST, KubeNames.labelValue(manifestName));
+        labels.put(LABEL_MANAGED_BY, "drover");
+        return labels;
+    }
+
+    public KubeJob build(List<TaskSpec> tasks) {
+        return build(KubeNames.jobName(plan.manifest().name()), tasks);
+    }
+
+    public KubeJob build(String name, List<TaskSpec> tasks) {
+        Map<String, String> labels = labels(runId, plan.manifest().name());
+        HashMap<String, String> annotations = new LinkedHashMap<>();
+        annotations.put(ANNOTATION_RUN, runId);
+        annotations.put(ANNOTATION_TOKEN, HexFormat.of().formatHex(RANDOM.generateSeed(8)));
+        annotations.put(ANNOTATION_TASKS, tasks.get(0).index() + "-" + tasks.get(tasks.size() - 1).index());
+        int n = tasks.size();
+        int parallelism = plan.jobs() > 0 ? Math.min(plan.jobs(), n) : n;
+        Long podDeadline = plan.manifest().timeout() == null ? null
+                : Math.max(1, (plan.manifest().timeout().toMillis() + 999) / 1000);
+        JobSpec spec = new JobSpecBuilder()
+                .withCompletionMode("Indexed")
+                .withCompletions(n)
+                .withParallelism(parallelism)
+                .withBackoffLimitPerIndex(plan.manifest().retries())
+                .withTtlSecondsAfterFinished(ttlSecondsAfterFinished)
+                .withActiveDeadlineSeconds(resources.activeDeadlineSeconds())
+                .withSuspend(suspend ? Boolean.TRUE : null)
+                .withNewTemplate()
+                .withNewMetadata().withLabels(labels).withAnnotations(Map.of(ANNOTATION_RUN, runId)).endMetadata()
+                .withSpec(new PodSpecBuilder()
+                        .withRestartPolicy("Never")
+                        .withActiveDeadlineSeconds(podDeadline)
+                        .withServiceAccountName(resources.serviceAccount())
+                        .withNodeSelector(resources.nodeSelector().isEmpty() ? null : resources.nodeSelector())
+                        .withAffinity(resources.affinity())
+                        .addNewContainer()
+                        .withName(CONTAINER)
+                        .withImage(plan.image())
+                        .withCommand(COMMAND)
+                        .withEnv(new EnvVarBuilder().withName("DROVER_RUN_ID").withValue(runId).build())
+                        .withResources(resources.requests().isEmpty() && resources.limits().isEmpty() ? null
+                                : resources.requirements())
+                        .addNewVolumeMount().withName(VOLUME).withMountPath(TASKS_DIR).withReadOnly(true)
+                        .endVolumeMount()
+                        .endContainer()
+                        .addNewVolume().withName(VOLUME).withNewConfigMap().withName(name).endConfigMap().endVolume()
+                        .build())
+                .endTemplate()
+                .build();
+        Map<String, String> table = new TreeMap<>();
+        for (int i = 0; i < n; i++) {
+            table.put("task-" + i + ".sh", script(tasks.get(i)));
+        }
+        ConfigMap configMap = new ConfigMapBuilder().withNewMetadata().withName(name).withNamespace(namespace)
+                .withLabels(labels).withAnnotations(Map.of(ANNOTATION_RUN, runId)).endMetadata()
+                .withData(table).withImmutable(true).build();
+        return new KubeJob(runId, namespace, name, labels, annotations, spec, configMap, List.copyOf(tasks),
+                plan.manifest().retries(), annotations.get(ANNOTATION_TOKEN));
+    }
+
+    /** Bytes of the task scripts of a chunk, to keep a ConfigMap under the API server's size limit. */
+    public static long tableBytes(KubeJob job) {
+        return job.configMap().getData().values().stream()
+                .mapToLong(s -> s.getBytes(StandardCharsets.UTF_8).length).sum();
+    }
+
+    /** The script of one index: environment, working directory, then exec of the argv (no shell interpretation). */
+    static String script(TaskSpec task) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("# drover task ").append(quote(task.id())).append(", manifest index ").append(task.index()).append('\n');
+        sb.append("export DROVER_TASK_ID=").append(quote(task.id())).append('\n');
+        sb.append("export DROVER_TASK_INDEX=").append(task.index()).append('\n');
+        task.env().forEach((k, v) -> sb.append("export ").append(k).append('=').append(quote(v)).append('\n'));
+        if (task.workdir() != null) {
+            sb.append("cd ").append(quote(task.workdir())).append(" || exit 127\n");
+        }
+        sb.append("exec");
+        for (String arg : task.command()) {
+            sb.append(' ').append(quote(arg));
+        }
+        return sb.append('\n').toString();
+    }
+
+    /** POSIX single quotes: everything literal; a single quote becomes '\''. */
+    static String quote(String value) {
+        return "'" + value.replace("'", "'\\''") + "'";
+    }
+}

@@ -1,0 +1,467 @@
+package dev.drover.kubernetes;
+
+import dev.drover.manifest.TaskSpec;
+import dev.drover.run.Run;
+import dev.drover.run.TaskState;
+import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
+import io.fabric8.kubernetes.api.model.ContainerStatus;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Follows the Indexed Jobs of every kubernetes run: each cycle makes one Job list and one Pod list per run (by the
+ * {@code drover.run-id} label, never one call per Job or task) and turns what it sees into task states. Per index,
+ * the pods' {@code containerStatuses[].state.terminated} give the exit code and Kubernetes' reason (Completed, Error,
+ * OOMKilled, ...); a pod's log is saved into the run directory as soon as the pod has ended, before
+ * ttlSecondsAfterFinished can delete it. Job conditions settle indexes that never got a pod (DeadlineExceeded).
+ */
+public final class KubeTracker implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(KubeTracker.class);
+    static final String INDEX_KEY = "batch.kubernetes.io/job-completion-index";
+    static final String JOB_NAME_KEY = "batch.kubernetes.io/job-name";
+    static final String FAILURE_COUNT_KEY = "batch.kubernetes.io/job-index-failure-count";
+    /** Cycles a Job may be missing from the list before its unsettled tasks fail (it was deleted by someone). */
+    static final int MISSING_CYCLES = 3;
+    /** Cycles in a row the API server may refuse the status lists before the run's tasks fail. */
+    static final int REFUSED_CYCLES = 5;
+
+    private final KubeClients clients;
+    private final KubeSettings settings;
+    private final Map<String, RunWatch> runs = new ConcurrentHashMap<>();
+    private ScheduledExecutorService poller;
+
+    public KubeTracker(KubeClients clients, KubeSettings settings) {
+        this.clients = clients;
+        this.settings = settings;
+    }
+
+    /** Starts following a run (idempotent); its cancellation deletes its Jobs. */
+    synchronized RunWatch watch(Run run, String namespace) {
+        RunWatch existing = runs.get(run.id());
+        if (existing != null) {
+            return existing;
+        }
+        RunWatch watch = new RunWatch(run, namespace);
+        runs.put(run.id(), watch);
+        run.onCancel(() -> cancel(watch));
+        run.onFinish(() -> runs.remove(run.id()));
+        if (poller == null) {
+            poller = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "drover-kube-tracker");
+                t.setDaemon(true);
+                return t;
+            });
+            poller.scheduleWithFixedDelay(this::pollAll, settings.pollMillis(), settings.pollMillis(),
+                    TimeUnit.MILLISECONDS);
+        }
+        return watch;
+    }
+
+    void track(Run run, String namespace, KubeJob job) {
+        watch(run, namespace).jobs.put(job.name(), new JobWatch(job));
+    }
+
+    private void pollAll() {
+        for (RunWatch watch : runs.values()) {
+            if (watch.jobs.isEmpty() || watch.run.isCancelled()) {
+                continue;
+            }
+            synchronized (watch) {
+                pollOnce(watch);
+            }
+        }
+    }
+
+    /**
+     * One cycle, surviving API failures: transient ones (5xx, 429, connection) are retried on the next cycle for as
+     * long as they last; an answer that will not change (403 after RBAC changed, 401, ...) {@value #REFUSED_CYCLES}
+     * times in a row fails the run's unsettled tasks, with the answer as reason, instead of waiting forever.
+     */
+    void pollOnce(RunWatch watch) {
+        try {
+            poll(watch);
+            watch.refusals = 0;
+        } catch (RuntimeException e) {
+            LOG.warn("run {}: cannot read the Jobs' status (retrying): {}", watch.run.id(), KubeLane.describe(e));
+            if (!KubeLane.isTransient(e) && ++watch.refusals >= REFUSED_CYCLES) {
+                String reason = "drover cannot follow the run's Jobs: " + KubeLane.describe(e);
+                LOG.error("run {}: {}", watch.run.id(), reason);
+                for (JobWatch jw : watch.jobs.values()) {
+                    for (int i = jw.terminal.nextClearBit(0); i < jw.job.size(); i = jw.terminal.nextClearBit(i + 1)) {
+                        settle(watch.run, jw, i, jw.attempts[i], TaskState.FAILED, Integer.MIN_VALUE, reason);
+                    }
+                }
+                watch.jobs.clear();
+            }
+        }
+    }
+
+    /** One cycle for one run: one Job list, one Pod list. */
+    void poll(RunWatch watch) {
+        KubernetesClient client = clients.get();
+        String label = KubeNames.labelValue(watch.run.id());
+        Map<String, Job> jobs = new HashMap<>();
+        for (Job job : client.batch().v1().jobs().inNamespace(watch.namespace)
+                .withLabel(IndexedJobBuilder.LABEL_RUN, label).list().getItems()) {
+            jobs.put(job.getMetadata().getName(), job);
+        }
+        Map<String, List<Pod>> podsByJob = new HashMap<>();
+        for (Pod pod : client.pods().inNamespace(watch.namespace).withLabel(IndexedJobBuilder.LABEL_RUN, label)
+                .list().getItems()) {
+            String jobName = labelOrAnnotation(pod, JOB_NAME_KEY);
+            if (jobName == null) {
+                jobName = labelOrAnnotation(pod, "job-name");
+            }
+            if (jobName != null) {
+                podsByJob.computeIfAbsent(jobName, k -> new ArrayList<>()).add(pod);
+            }
+        }
+        for (JobWatch jw : watch.jobs.values()) {
+            if (jw.settled()) {
+                continue;
+            }
+            List<Pod> pods = podsByJob.getOrDefault(jw.job.name(), new ArrayList<>());
+            // attempts in order: Kubernetes' per-index failure count first, then creation time
+            pods.sort(Comparator.comparingInt(KubeTracker::failureCount)
+                    .thenComparing(p -> created(p))
+                    .thenComparing(p -> p.getMetadata().getName()));
+            Job job = jobs.get(jw.job.name());
+            boolean jobFailed = job != null && condition(job, "Failed") != null;
+            for (int p = 0; p < pods.size(); p++) {
+                Pod pod = pods.get(p);
+                int index = index(pod);
+                if (index >= 0 && index < jw.job.size() && !jw.terminal.get(index)) {
+                    boolean retried = false; // a later pod of the same index: this one was not the last attempt
+                    for (int q = p + 1; q < pods.size() && !retried; q++) {
+                        retried = index(pods.get(q)) == index;
+                    }
+                    onPod(watch, jw, index, pod, jobFailed && !retried);
+                }
+            }
+            settleFromJob(watch, jw, job);
+            if (jw.settled()) {
+                watch.jobs.remove(jw.job.name());
+            }
+        }
+    }
+
+    private void onPod(RunWatch watch, JobWatch jw, int index, Pod pod, boolean jobFailed) {
+        String podName = pod.getMetadata().getName();
+        if (jw.finishedPods.contains(podName)) {
+            return;
+        }
+        String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
+        boolean ended = "Succeeded".equals(phase) || "Failed".equals(phase);
+        if (!"Running".equals(phase) && !ended) {
+            onWaiting(watch, jw, index, pod);
+            return;
+        }
+        TaskSpec task = jw.job.tasks().get(index);
+        Run run = watch.run;
+        Integer attempt = jw.podAttempts.get(podName);
+        if (attempt == null) {
+            int failures = failureCount(pod);
+            attempt = failures != Integer.MAX_VALUE ? Math.max(failures + 1, jw.attempts[index] + 1)
+                    : jw.attempts[index] + 1;
+            jw.attempts[index] = attempt;
+            jw.podAttempts.put(podName, attempt);
+            run.taskStarted(task.index(), attempt);
+            run.taskBackend(task.index(), jw.job.backendId(index), ended ? null : "Running");
+        }
+        if (!ended) {
+            return;
+        }
+        jw.finishedPods.add(podName);
+        Outcome outcome = outcome(pod);
+        saveLog(watch, task, podName, attempt);
+        run.taskBackend(task.index(), null, outcome.backendState);
+        if ("Succeeded".equals(phase)) {
+            settle(run, jw, index, attempt, TaskState.SUCCEEDED, outcome.exitCode, null);
+        } else if (attempt <= jw.job.retries() && !jobFailed) {
+            run.attemptFailed(task.index(), attempt, outcome.exitCode, outcome.reason);
+        } else {
+            settle(run, jw, index, attempt, TaskState.FAILED, outcome.exitCode, outcome.reason);
+        }
+    }
+
+    /**
+     * A pod not running yet: its container's waiting reason (ErrImagePull, ImagePullBackOff,
+     * CreateContainerConfigError, ...) becomes the task's backendState, so that a wrong image shows in the journal and
+     * the log instead of a run that silently waits. Kubernetes keeps retrying; so does drover.
+     */
+    private void onWaiting(RunWatch watch, JobWatch jw, int index, Pod pod) {
+        String reason = null;
+        if (pod.getStatus() != null && pod.getStatus().getContainerStatuses() != null) {
+            for (ContainerStatus status : pod.getStatus().getContainerStatuses()) {
+                if (status.getState() != null && status.getState().getWaiting() != null) {
+                    reason = status.getState().getWaiting().getReason();
+                }
+            }
+        }
+        if (reason == null || "ContainerCreating".equals(reason) || reason.equals(jw.waiting.get(index))) {
+            return;
+        }
+        jw.waiting.put(index, reason);
+        TaskSpec task = jw.job.tasks().get(index);
+        watch.run.taskBackend(task.index(), jw.job.backendId(index), reason);
+        if (reason.contains("Image") && watch.warnedImage.compareAndSet(false, true)) {
+            LOG.warn("run {}: pod {} cannot start: {} (image {}); Kubernetes keeps retrying", watch.run.id(),
+                    pod.getMetadata().getName(), reason, jw.job.spec().getTemplate().getSpec().getContainers().get(0)
+                            .getImage());
+        }
+    }
+
+    /** Indexes without a pod result: done by the Job's completedIndexes, failed by its Failed condition. */
+    private void settleFromJob(RunWatch watch, JobWatch jw, Job job) {
+        Run run = watch.run;
+        if (job == null) {
+            if (++jw.missingCycles >= MISSING_CYCLES) {
+                for (int i = jw.terminal.nextClearBit(0); i < jw.job.size(); i = jw.terminal.nextClearBit(i + 1)) {
+                    settle(run, jw, i, Math.max(1, jw.attempts[i]), TaskState.FAILED, Integer.MIN_VALUE,
+                            "Job " + jw.job.name() + " was deleted before its result was seen");
+                }
+            }
+            return;
+        }
+        jw.missingCycles = 0;
+        if (job.getStatus() == null) {
+            return;
+        }
+        Set<Integer> completed = indexes(job.getStatus().getCompletedIndexes());
+        for (int i : completed) {
+            if (i < jw.job.size() && !jw.terminal.get(i)) {
+                run.taskStarted(jw.job.tasks().get(i).index(), Math.max(1, jw.attempts[i]));
+                run.taskBackend(jw.job.tasks().get(i).index(), jw.job.backendId(i), "Completed");
+                settle(run, jw, i, Math.max(1, jw.attempts[i]), TaskState.SUCCEEDED, 0, null);
+            }
+        }
+        JobCondition failed = condition(job, "Failed");
+        if (failed != null) {
+            String reason = failed.getReason() != null ? failed.getReason() : "Failed";
+            for (int i = jw.terminal.nextClearBit(0); i < jw.job.size(); i = jw.terminal.nextClearBit(i + 1)) {
+                int task = jw.job.tasks().get(i).index();
+                run.taskBackend(task, jw.job.backendId(i), reason);
+                settle(run, jw, i, jw.attempts[i], TaskState.FAILED, Integer.MIN_VALUE, reason + ": "
+                        + (failed.getMessage() != null ? failed.getMessage() : "the Job failed"));
+            }
+        }
+    }
+
+    private static void settle(Run run, JobWatch jw, int index, int attempt, TaskState state, int exitCode,
+                               String reason) {
+        jw.terminal.set(index);
+        run.taskFinished(jw.job.tasks().get(index).index(), attempt, state, exitCode, reason);
+    }
+
+    record Outcome(int exitCode, String backendState, String reason) {
+    }
+
+    /** Exit code and reason of an ended pod, from its container's terminated state first (OOMKilled → 137). */
+    static Outcome outcome(Pod pod) {
+        ContainerStateTerminated terminated = null;
+        if (pod.getStatus().getContainerStatuses() != null) {
+            for (ContainerStatus status : pod.getStatus().getContainerStatuses()) {
+                if (IndexedJobBuilder.CONTAINER.equals(status.getName()) && status.getState() != null) {
+                    terminated = status.getState().getTerminated();
+                }
+            }
+        }
+        String podReason = pod.getStatus().getReason();
+        if (terminated == null) {
+            String state = podReason != null ? podReason : pod.getStatus().getPhase();
+            return new Outcome("Succeeded".equals(pod.getStatus().getPhase()) ? 0 : Integer.MIN_VALUE, state,
+                    "Succeeded".equals(pod.getStatus().getPhase()) ? null : describe(state, pod.getStatus().getMessage()));
+        }
+        int exit = terminated.getExitCode() != null ? terminated.getExitCode() : Integer.MIN_VALUE;
+        String state = podReason != null ? podReason : terminated.getReason() != null ? terminated.getReason()
+                : exit == 0 ? "Completed" : "Error";
+        String reason = exit == 0 || "Error".equals(state) ? null : describe(state, terminated.getMessage() != null
+                ? terminated.getMessage() : pod.getStatus().getMessage());
+        return new Outcome(exit, state, reason);
+    }
+
+    private static String describe(String state, String message) {
+        String text = switch (state) {
+            case "OOMKilled" -> "the container went over its memory limit (--job-resources mem)";
+            case "DeadlineExceeded" -> "the task ran longer than its time limit";
+            case "Evicted" -> "the node evicted the pod";
+            default -> null;
+        };
+        String detail = message != null && !message.isBlank() ? message : text;
+        return detail != null ? state + ": " + detail : state;
+    }
+
+    private void saveLog(RunWatch watch, TaskSpec task, String podName, int attempt) {
+        Path log = watch.run.dir().resolve(Run.logPath(task));
+        String text;
+        try {
+            text = clients.get().pods().inNamespace(watch.namespace).withName(podName).getLog();
+        } catch (RuntimeException e) {
+            text = "drover: cannot fetch the log of pod " + podName + ": " + e.getMessage() + "\n";
+        }
+        if (text == null) {
+            text = "";
+        }
+        try {
+            if (attempt > 1) {
+                Files.writeString(log, "--- drover: attempt " + attempt + " (pod " + podName + ") ---\n" + text,
+                        StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            } else {
+                Files.writeString(log, text, StandardCharsets.UTF_8);
+            }
+        } catch (IOException e) {
+            LOG.warn("cannot write {}: {}", log, e.getMessage());
+        }
+    }
+
+    /** Deletes the run's Jobs with background propagation (their pods and ConfigMaps go too) and settles its tasks. */
+    void cancel(RunWatch watch) {
+        try {
+            // One list by label, then one delete per Job, each with an explicit Background policy (without a policy
+            // the API server's default for batch/v1 Jobs orphans their pods); a Job that cannot be deleted is named.
+            KubernetesClient client = clients.get();
+            List<Job> jobs = KubeLane.retrying(settings, () -> client.batch().v1().jobs().inNamespace(watch.namespace)
+                    .withLabel(IndexedJobBuilder.LABEL_RUN, KubeNames.labelValue(watch.run.id())).list().getItems());
+            for (Job job : jobs) {
+                KubeLane.retrying(settings, () -> client.batch().v1().jobs().inNamespace(watch.namespace)
+                        .withName(job.getMetadata().getName())
+                        .withPropagationPolicy(io.fabric8.kubernetes.api.model.DeletionPropagation.BACKGROUND).delete());
+            }
+        } catch (RuntimeException e) {
+            LOG.error("run {}: cannot delete its Jobs; delete them with: kubectl delete jobs -n {} -l {}={}",
+                    watch.run.id(), watch.namespace, IndexedJobBuilder.LABEL_RUN, KubeNames.labelValue(watch.run.id()), e);
+        }
+        synchronized (watch) {
+            for (JobWatch jw : watch.jobs.values()) {
+                for (int i = jw.terminal.nextClearBit(0); i < jw.job.size(); i = jw.terminal.nextClearBit(i + 1)) {
+                    settle(watch.run, jw, i, jw.attempts[i], TaskState.CANCELLED, Integer.MIN_VALUE, "run cancelled");
+                }
+            }
+        }
+    }
+
+    static JobCondition condition(Job job, String type) {
+        if (job.getStatus() == null || job.getStatus().getConditions() == null) {
+            return null;
+        }
+        return job.getStatus().getConditions().stream()
+                .filter(c -> type.equals(c.getType()) && "True".equals(c.getStatus())).findFirst().orElse(null);
+    }
+
+    /** Kubernetes' index list ("1,3-5,7") as a set. */
+    static Set<Integer> indexes(String list) {
+        Set<Integer> set = new HashSet<>();
+        if (list == null || list.isBlank()) {
+            return set;
+        }
+        for (String part : list.split(",")) {
+            String[] ends = part.trim().split("-");
+            int from = Integer.parseInt(ends[0]);
+            int to = ends.length > 1 ? Integer.parseInt(ends[1]) : from;
+            for (int i = from; i <= to; i++) {
+                set.add(i);
+            }
+        }
+        return set;
+    }
+
+    /** Kubernetes' count of earlier failed pods of this index (annotation, 1.28+); MAX_VALUE when absent. */
+    static int failureCount(Pod pod) {
+        Map<String, String> annotations = pod.getMetadata().getAnnotations();
+        String value = annotations == null ? null : annotations.get(FAILURE_COUNT_KEY);
+        try {
+            return value == null ? Integer.MAX_VALUE : Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            return Integer.MAX_VALUE;
+        }
+    }
+
+    private static java.time.Instant created(Pod pod) {
+        try {
+            return java.time.Instant.parse(pod.getMetadata().getCreationTimestamp());
+        } catch (RuntimeException e) {
+            return java.time.Instant.MAX;
+        }
+    }
+
+    private static int index(Pod pod) {
+        String value = labelOrAnnotation(pod, INDEX_KEY);
+        try {
+            return value == null ? -1 : Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private static String labelOrAnnotation(Pod pod, String key) {
+        Map<String, String> labels = pod.getMetadata().getLabels();
+        if (labels != null && labels.containsKey(key)) {
+            return labels.get(key);
+        }
+        Map<String, String> annotations = pod.getMetadata().getAnnotations();
+        return annotations != null ? annotations.get(key) : null;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (poller != null) {
+            poller.shutdownNow();
+            poller = null;
+        }
+    }
+
+    static final class RunWatch {
+        final Run run;
+        final String namespace;
+        final Map<String, JobWatch> jobs = new ConcurrentHashMap<>();
+        int refusals;
+        final java.util.concurrent.atomic.AtomicBoolean warnedImage = new java.util.concurrent.atomic.AtomicBoolean();
+
+        RunWatch(Run run, String namespace) {
+            this.run = run;
+            this.namespace = namespace;
+        }
+    }
+
+    static final class JobWatch {
+        final KubeJob job;
+        final int[] attempts;
+        final BitSet terminal = new BitSet();
+        final Map<String, Integer> podAttempts = new HashMap<>();
+        final Set<String> finishedPods = new HashSet<>();
+        final Map<Integer, String> waiting = new HashMap<>();
+        int missingCycles;
+
+        JobWatch(KubeJob job) {
+            this.job = job;
+            this.attempts = new int[job.size()];
+        }
+
+        boolean settled() {
+            return terminal.cardinality() == job.size();
+        }
+    }
+}

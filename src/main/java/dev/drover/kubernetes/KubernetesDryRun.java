@@ -1,0 +1,89 @@
+package dev.drover.kubernetes;
+
+import dev.drover.manifest.TaskSpec;
+import dev.drover.plan.JobResources;
+import dev.drover.plan.RunPlan;
+import dev.drover.plan.Strategy;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.fabric8.kubernetes.client.utils.Serialization;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code --dry-run} for the kubernetes strategy: writes what the run would create, one file per Indexed Job
+ * ({@code kubernetes/<job-name>.yaml}: the ConfigMap with the task table, then the Job), and creates nothing.
+ *
+ * <p>The files can be applied as they are ({@code kubectl apply -f DIR/kubernetes/}): the Job is written
+ * unsuspended, and the ConfigMap without an owner. A real run creates the Job suspended, then the ConfigMap owned by
+ * the Job (its uid only exists once the Job does), then resumes the Job. The namespace is the one of
+ * --job-resources; without it the files have none, so kubectl's current namespace applies.
+ */
+public final class KubernetesDryRun {
+
+    public static final String FOLDER = "kubernetes";
+
+    private KubernetesDryRun() {
+    }
+
+    /**
+     * @param runId the id to put in labels and environment (the run directory's name for `drover run --dry-run`)
+     * @param dir   the run directory; the files go into its {@value #FOLDER} folder
+     * @param ttlSecondsAfterFinished as drover.kubernetes.ttl-seconds-after-finished, or null for none
+     * @param tasksPerJob as drover.kubernetes.tasks-per-job (at most; the plan's batch size also applies)
+     * @return the files written, in creation order
+     */
+    public static List<Path> write(RunPlan plan, String runId, Path dir, Integer ttlSecondsAfterFinished,
+                                   int tasksPerJob) {
+        if (plan.strategy() != Strategy.KUBERNETES) {
+            throw new IllegalArgumentException("not a kubernetes plan: " + plan.strategy());
+        }
+        String namespace = plan.resources().get(JobResources.NAMESPACE_KEY);
+        IndexedJobBuilder builder = new IndexedJobBuilder(plan, runId, namespace, ttlSecondsAfterFinished, false);
+        int perJob = Math.max(1, Math.min(plan.batchSize(), tasksPerJob));
+        Path folder = dir.resolve(FOLDER);
+        List<Path> files = new ArrayList<>();
+        try {
+            Files.createDirectories(folder);
+            List<TaskSpec> chunk = new ArrayList<>(perJob);
+            for (int i = 0; i < plan.taskCount(); i++) {
+                chunk.add(plan.manifest().tasks().task(i));
+                if (chunk.size() == perJob || i == plan.taskCount() - 1) {
+                    files.add(writeJob(builder.build(chunk), folder));
+                    chunk = new ArrayList<>(perJob);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the dry-run files into " + folder, e);
+        }
+        return files;
+    }
+
+    /** With the defaults of config/application.properties (TTL 3600 s, 1000 tasks per Job) and the run dir's name. */
+    public static List<Path> write(RunPlan plan, Path dir) {
+        KubeSettings d = KubeSettings.defaults();
+        return write(plan, dir.getFileName().toString(), dir, d.ttlSeconds(), d.tasksPerJob());
+    }
+
+    private static Path writeJob(KubeJob job, Path folder) throws IOException {
+        Path file = folder.resolve(job.name() + ".yaml");
+        ConfigMap configMap = job.configMap();
+        Job manifest = new JobBuilder(job.job()).editMetadata().withNamespace(job.namespace()).endMetadata().build();
+        try (BufferedWriter out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            out.write("# drover --dry-run: Indexed Job " + job.name() + " runs manifest tasks "
+                    + job.tasks().get(0).index() + ".." + job.tasks().get(job.size() - 1).index()
+                    + " (Job index i = i-th task of this file's ConfigMap)\n");
+            out.write(Serialization.asYaml(configMap));
+            out.write(Serialization.asYaml(manifest));
+        }
+        return file;
+    }
+}

@@ -1,0 +1,320 @@
+package dev.drover.kubernetes;
+
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+
+/**
+ * A test-side kubelet + job controller for the fabric8 mock server in CRUD mode. It watches (polls) the namespace's
+ * Jobs; for every unsuspended Indexed Job it mounts the Job's ConfigMap into a temporary folder, runs each index's
+ * real container command as a local process (with JOB_COMPLETION_INDEX set, at most {@code parallelism} at once) and
+ * writes pods and Job status the way Kubernetes does: a pod per attempt labelled with job name and completion index,
+ * phase Running then Succeeded/Failed with {@code containerStatuses[].state.terminated} (exit code, reason
+ * Completed/Error/OOMKilled), retries up to backoffLimitPerIndex, Job status completedIndexes/failedIndexes and the
+ * Complete/Failed conditions, pod activeDeadlineSeconds (reason DeadlineExceeded), and deletion of the pods of a
+ * deleted Job (what background propagation does). A process killed by SIGKILL (exit 137) counts as OOMKilled: that is
+ * what the kernel's OOM killer does to a container. Each pod's output is served as its log through an expectation.
+ */
+final class FakeKubelet implements AutoCloseable {
+
+    static final String USER_AGENT = "fake-kubelet";
+
+    private final KubernetesMockServer server;
+    private final KubernetesClient client;
+    private final String namespace;
+    private final Path root;
+    private final Set<String> started = ConcurrentHashMap.newKeySet();
+    private final Map<String, JobRunner> runners = new ConcurrentHashMap<>();
+    final List<String> podNames = new CopyOnWriteArrayList<>();
+    private final ExecutorService pool = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "fake-kubelet");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile boolean closed;
+
+    FakeKubelet(KubernetesMockServer server, KubernetesClient client, String namespace, Path root) {
+        this.server = server;
+        this.client = client;
+        this.namespace = namespace;
+        this.root = root;
+        pool.execute(this::loop);
+    }
+
+    private void loop() {
+        while (!closed) {
+            try {
+                List<Job> jobs = client.batch().v1().jobs().inNamespace(namespace).list().getItems();
+                Set<String> present = jobs.stream().map(j -> j.getMetadata().getName()).collect(Collectors.toSet());
+                for (Job job : jobs) {
+                    String name = job.getMetadata().getName();
+                    if (!Boolean.TRUE.equals(job.getSpec().getSuspend()) && started.add(name)) {
+                        JobRunner runner = new JobRunner(job);
+                        runners.put(name, runner);
+                        pool.execute(runner::run);
+                    }
+                }
+                for (JobRunner runner : runners.values()) {
+                    if (!present.contains(runner.name)) {
+                        runner.deleted();
+                    }
+                }
+                Thread.sleep(25);
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                if (closed) {
+                    return;
+                }
+            }
+        }
+    }
+
+    private final class JobRunner {
+        final Job job;
+        final String name;
+        final Set<Process> processes = ConcurrentHashMap.newKeySet();
+        final TreeSet<Integer> completed = new TreeSet<>();
+        final TreeSet<Integer> failed = new TreeSet<>();
+        final AtomicInteger succeededPods = new AtomicInteger();
+        final AtomicInteger failedPods = new AtomicInteger();
+        volatile boolean gone;
+
+        JobRunner(Job job) {
+            this.job = job;
+            this.name = job.getMetadata().getName();
+        }
+
+        void run() {
+            try {
+                String configMapName = job.getSpec().getTemplate().getSpec().getVolumes().get(0).getConfigMap().getName();
+                ConfigMap table = client.configMaps().inNamespace(namespace).withName(configMapName).get();
+                Path dir = Files.createDirectories(root.resolve(name));
+                for (Map.Entry<String, String> e : table.getData().entrySet()) {
+                    Files.writeString(dir.resolve(e.getKey()), e.getValue());
+                }
+                int completions = job.getSpec().getCompletions();
+                int parallelism = job.getSpec().getParallelism() != null ? job.getSpec().getParallelism() : completions;
+                ExecutorService slots = Executors.newFixedThreadPool(parallelism);
+                long start = System.currentTimeMillis();
+                Long deadline = job.getSpec().getActiveDeadlineSeconds();
+                List<java.util.concurrent.Future<?>> futures = new ArrayList<>();
+                for (int i = 0; i < completions; i++) {
+                    int index = i;
+                    futures.add(slots.submit(() -> runIndex(index, dir)));
+                }
+                slots.shutdown();
+                while (!slots.awaitTermination(20, TimeUnit.MILLISECONDS)) {
+                    if (gone) {
+                        killAll();
+                    } else if (deadline != null && System.currentTimeMillis() - start > deadline * 1000) {
+                        gone = true; // the job controller stops every pod of the Job
+                        killAll();
+                        slots.awaitTermination(5, TimeUnit.SECONDS);
+                        deletePods();
+                        updateStatus("Failed", "DeadlineExceeded", "Job was active longer than specified deadline");
+                        return;
+                    }
+                }
+                if (gone) {
+                    deletePods();
+                    return;
+                }
+                if (failed.isEmpty()) {
+                    updateStatus("Complete", null, null);
+                } else {
+                    updateStatus("Failed", "FailedIndexes", "Job has failed indexes");
+                }
+            } catch (Exception e) {
+                e.printStackTrace();
+            }
+        }
+
+        void runIndex(int index, Path dir) {
+            int limit = job.getSpec().getBackoffLimitPerIndex() != null ? job.getSpec().getBackoffLimitPerIndex() : 0;
+            for (int failures = 0; !gone; ) {
+                if (runPod(index, dir, failures)) {
+                    synchronized (this) {
+                        completed.add(index);
+                    }
+                    updateStatus(null, null, null);
+                    return;
+                }
+                failures++;
+                if (failures > limit) {
+                    synchronized (this) {
+                        failed.add(index);
+                    }
+                    updateStatus(null, null, null);
+                    return;
+                }
+            }
+        }
+
+        boolean runPod(int index, Path dir, int failures) {
+            String podName = name + "-" + index + "-" + Long.toString(System.nanoTime() % 60_466_176L, 36);
+            Map<String, String> labels = new LinkedHashMap<>(job.getSpec().getTemplate().getMetadata().getLabels());
+            labels.put("batch.kubernetes.io/job-name", name);
+            labels.put("job-name", name);
+            labels.put("batch.kubernetes.io/job-completion-index", Integer.toString(index));
+            Pod pod = new PodBuilder().withNewMetadata().withName(podName).withNamespace(namespace).withLabels(labels)
+                    .withCreationTimestamp(Instant.now().toString())
+                    .addToAnnotations("batch.kubernetes.io/job-completion-index", Integer.toString(index))
+                    .addToAnnotations("batch.kubernetes.io/job-index-failure-count", Integer.toString(failures))
+                    .endMetadata().withSpec(job.getSpec().getTemplate().getSpec())
+                    .withNewStatus().withPhase("Running").endStatus().build();
+            client.pods().inNamespace(namespace).resource(pod).create();
+            podNames.add(podName);
+            Container container = pod.getSpec().getContainers().get(0);
+            List<String> command = new ArrayList<>();
+            for (String arg : container.getCommand()) {
+                command.add(arg.replace(IndexedJobBuilder.TASKS_DIR, dir.toString()));
+            }
+            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).directory(dir.toFile());
+            Map<String, String> env = builder.environment();
+            for (EnvVar var : container.getEnv()) {
+                env.put(var.getName(), var.getValue());
+            }
+            env.put("JOB_COMPLETION_INDEX", Integer.toString(index));
+            int exit;
+            String output;
+            boolean timedOut = false;
+            try {
+                Process process = builder.start();
+                processes.add(process);
+                Long podDeadline = pod.getSpec().getActiveDeadlineSeconds();
+                if (podDeadline != null && !process.waitFor(podDeadline, TimeUnit.SECONDS)) {
+                    timedOut = true;
+                    process.descendants().forEach(ProcessHandle::destroyForcibly);
+                    process.destroyForcibly();
+                }
+                output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                exit = process.waitFor();
+                processes.remove(process);
+            } catch (IOException | InterruptedException e) {
+                output = e.toString();
+                exit = 128;
+            }
+            if (gone) {
+                return false;
+            }
+            String log = output;
+            synchronized (server) { // the mock keeps expectations in a plain HashMap: one writer at a time
+                server.expect().get().withPath("/api/v1/namespaces/" + namespace + "/pods/" + podName + "/log?pretty=false")
+                        .andReturn(200, log).always();
+            }
+            String reason = exit == 0 ? "Completed" : timedOut ? "Error" : exit == 137 ? "OOMKilled" : "Error";
+            Pod ended = new PodBuilder(pod).editStatus().withPhase(exit == 0 ? "Succeeded" : "Failed")
+                    .withReason(timedOut ? "DeadlineExceeded" : null)
+                    .withContainerStatuses(new ContainerStatusBuilder().withName(container.getName())
+                            .withNewState().withNewTerminated().withExitCode(exit).withReason(reason)
+                            .endTerminated().endState().build())
+                    .endStatus().build();
+            client.pods().inNamespace(namespace).resource(ended).updateStatus();
+            (exit == 0 ? succeededPods : failedPods).incrementAndGet();
+            return exit == 0;
+        }
+
+        synchronized void updateStatus(String conditionType, String reason, String message) {
+            if (gone && conditionType == null) {
+                return;
+            }
+            try {
+                Job current = client.batch().v1().jobs().inNamespace(namespace).withName(name).get();
+                if (current == null) {
+                    return;
+                }
+                current.setStatus(new io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder()
+                        .withSucceeded(succeededPods.get()).withFailed(failedPods.get())
+                        .withCompletedIndexes(ranges(completed)).withFailedIndexes(ranges(failed))
+                        .withConditions(conditionType == null ? List.of() : List.of(new JobConditionBuilder()
+                                .withType(conditionType).withStatus("True").withReason(reason).withMessage(message)
+                                .build()))
+                        .build());
+                client.batch().v1().jobs().inNamespace(namespace).resource(current).updateStatus();
+            } catch (RuntimeException e) {
+                // the Job was deleted meanwhile
+            }
+        }
+
+        void deleted() {
+            gone = true;
+            killAll();
+            deletePods();
+        }
+
+        void killAll() {
+            for (Process p : processes) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+            }
+        }
+
+        void deletePods() {
+            try {
+                client.pods().inNamespace(namespace).withLabel("job-name", name).delete();
+            } catch (RuntimeException ignored) {
+                // already gone
+            }
+        }
+    }
+
+    static String ranges(TreeSet<Integer> indexes) {
+        List<String> parts = new ArrayList<>();
+        Integer from = null;
+        Integer prev = null;
+        for (int i : indexes) {
+            if (prev != null && i == prev + 1) {
+                prev = i;
+                continue;
+            }
+            if (from != null) {
+                parts.add(from.equals(prev) ? "" + from : from + "-" + prev);
+            }
+            from = i;
+            prev = i;
+        }
+        if (from != null) {
+            parts.add(from.equals(prev) ? "" + from : from + "-" + prev);
+        }
+        return parts.isEmpty() ? null : String.join(",", parts);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        runners.values().forEach(JobRunner::killAll);
+        pool.shutdownNow();
+    }
+
+    static Map<String, String> copy(Map<String, String> m) {
+        return m == null ? new HashMap<>() : new HashMap<>(m);
+    }
+}

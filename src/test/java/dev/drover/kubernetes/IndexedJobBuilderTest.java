@@ -1,0 +1,132 @@
+package dev.drover.kubernetes;
+
+import dev.drover.manifest.ManifestReader;
+import dev.drover.manifest.TaskSpec;
+import dev.drover.plan.RunOptions;
+import dev.drover.plan.RunPlan;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobSpec;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class IndexedJobBuilderTest {
+
+    @TempDir
+    Path tmp;
+
+    private static RunPlan plan(String resources, Integer jobs) {
+        return RunPlan.resolve(ManifestReader.parse("""
+                name: Big_Run.v2
+                image: registry.example.com/team/tool:1.4
+                retries: 2
+                timeout: 90s
+                env: {MODE: fast}
+                tasks:
+                  - {id: a, command: [echo, one]}
+                  - {id: b, command: [echo, two], workdir: /data}
+                  - {id: c, command: [echo, three]}
+                """), new RunOptions("kubernetes", jobs, resources));
+    }
+
+    private static KubeJob build(RunPlan plan) {
+        List<TaskSpec> tasks = List.of(plan.manifest().tasks().task(0), plan.manifest().tasks().task(1),
+                plan.manifest().tasks().task(2));
+        return new IndexedJobBuilder(plan, "Big_Run.v2-20261125-120000-abcd", "batch", 600, true).build(tasks);
+    }
+
+    @Test
+    void indexedJobCarriesTheRunsSettings() {
+        KubeJob job = build(plan("mem=32G,cpus_per_task=4,gres=gpu:1,time=00:30:00,constraint=disktype=ssd,"
+                + "service_account=runner,namespace=batch", 2));
+        JobSpec spec = job.spec();
+        assertEquals("Indexed", spec.getCompletionMode());
+        assertEquals(3, spec.getCompletions());
+        assertEquals(2, spec.getParallelism(), "--jobs");
+        assertEquals(2, spec.getBackoffLimitPerIndex(), "retries");
+        assertNull(spec.getBackoffLimit(), "unset: Kubernetes' default with backoffLimitPerIndex is unlimited");
+        assertEquals(600, spec.getTtlSecondsAfterFinished());
+        assertEquals(1800L, spec.getActiveDeadlineSeconds(), "time");
+        assertTrue(spec.getSuspend(), "resumed once the ConfigMap exists");
+        PodSpec pod = spec.getTemplate().getSpec();
+        assertEquals("Never", pod.getRestartPolicy());
+        assertEquals(90L, pod.getActiveDeadlineSeconds(), "the manifest's per-task timeout");
+        assertEquals("runner", pod.getServiceAccountName());
+        assertEquals(Map.of("disktype", "ssd"), pod.getNodeSelector());
+        Container c = pod.getContainers().get(0);
+        assertEquals("registry.example.com/team/tool:1.4", c.getImage());
+        assertEquals(new Quantity("32Gi"), c.getResources().getRequests().get("memory"));
+        assertEquals(new Quantity("32Gi"), c.getResources().getLimits().get("memory"));
+        assertEquals(new Quantity("4"), c.getResources().getRequests().get("cpu"));
+        assertEquals(new Quantity("1"), c.getResources().getLimits().get("nvidia.com/gpu"));
+        assertEquals(job.name(), pod.getVolumes().get(0).getConfigMap().getName());
+        assertEquals(IndexedJobBuilder.TASKS_DIR, c.getVolumeMounts().get(0).getMountPath());
+        // labels on the Job, its pods and the ConfigMap
+        for (Map<String, String> labels : List.of(job.labels(), spec.getTemplate().getMetadata().getLabels(),
+                job.configMap().getMetadata().getLabels())) {
+            assertEquals("Big_Run.v2-20261125-120000-abcd", labels.get(IndexedJobBuilder.LABEL_RUN));
+            assertEquals("drover", labels.get(IndexedJobBuilder.LABEL_MANAGED_BY));
+        }
+        assertEquals(List.of("task-0.sh", "task-1.sh", "task-2.sh"), List.copyOf(job.configMap().getData().keySet()));
+    }
+
+    @Test
+    void namesAreDns1123LabelsWithAUniqueSuffix() {
+        KubeJob job = build(plan(null, null));
+        assertTrue(job.name().matches("drover-big-run-v2-[a-z0-9]{6}"), job.name());
+        String longName = KubeNames.jobName("X".repeat(64));
+        assertTrue(KubeNames.isDnsLabel(longName) && longName.length() <= KubeNames.JOB_NAME_MAX, longName);
+        assertTrue(!KubeNames.jobName("a").equals(KubeNames.jobName("a")), "random suffix");
+        String label = KubeNames.labelValue("r".repeat(64) + "-20261125-120000-abcd");
+        assertTrue(label.length() <= 63 && label.matches("[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?"), label);
+        assertEquals(3, build(plan(null, null)).spec().getParallelism(), "no --jobs: all indexes at once");
+    }
+
+    @Test
+    void theTaskScriptRunsTheArgvLiterallyWithItsEnvironment() throws Exception {
+        TaskSpec task = new TaskSpec(7, "it's", List.of("printf", "%s|", "a b", "it's", "$HOME", "`id`", "\\n"),
+                Map.of("MODE", "x y'z"), tmp.toString());
+        Path script = tmp.resolve("task.sh");
+        Files.writeString(script, IndexedJobBuilder.script(task) + "");
+        String withEnv = IndexedJobBuilder.script(new TaskSpec(7, "it's", List.of("sh", "-c",
+                "echo \"$MODE/$DROVER_TASK_ID/$DROVER_TASK_INDEX/$(pwd)\""), Map.of("MODE", "x y'z"), tmp.toString()));
+        Path envScript = tmp.resolve("env.sh");
+        Files.writeString(envScript, withEnv);
+        assertEquals("a b|it's|$HOME|`id`|\\n|", run(script));
+        assertEquals("x y'z/it's/7/" + tmp.toRealPath() + "\n", run(envScript));
+    }
+
+    private static String run(Path script) throws Exception {
+        Process p = new ProcessBuilder("/bin/sh", script.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out);
+        return out;
+    }
+
+    @Test
+    void generatedObjectsUseOnlyFieldsOfTheKubernetesModel() {
+        KubeJob job = build(plan("mem=1G,nodelist=n[1-2],exclude=n3,constraint=zone=a&ssd", 1));
+        Job roundTrip = Serialization.unmarshal(Serialization.asYaml(job.job()), Job.class);
+        StrictModel.assertNoUnknownFields(roundTrip);
+        StrictModel.assertNoUnknownFields(Serialization.unmarshal(Serialization.asYaml(job.configMap()), ConfigMap.class));
+        assertEquals(job.spec(), roundTrip.getSpec());
+        // and the check does catch a field Kubernetes does not have
+        String bogus = Serialization.asYaml(job.job()).replace("completionMode:", "completionMood: x\n  completionMode:");
+        assertThrows(AssertionError.class, () -> StrictModel.assertNoUnknownFields(Serialization.unmarshal(bogus, Job.class)));
+    }
+}

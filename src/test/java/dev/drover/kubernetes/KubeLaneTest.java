@@ -1,0 +1,119 @@
+package dev.drover.kubernetes;
+
+import dev.drover.manifest.ManifestReader;
+import dev.drover.plan.RunOptions;
+import dev.drover.plan.RunPlan;
+import dev.drover.run.Run;
+import dev.drover.run.RunRegistry;
+import dev.drover.run.TaskBatch;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import org.apache.camel.Exchange;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.camel.support.DefaultExchange;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.IntStream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The lane's decisions: how batches become Jobs, and what a 409 means. */
+class KubeLaneTest {
+
+    @TempDir
+    Path tmp;
+
+    KubernetesMockServer server;
+    KubernetesClient client;
+    KubeLane lane;
+    Run run;
+
+    @BeforeEach
+    void setUp() {
+        server = KubeTestSupport.crudServer();
+        KubeSettings settings = new KubeSettings(server.url("/"), null, "test", 3600, 4, 60_000, 2, 1);
+        KubeClients clients = new KubeClients(settings);
+        client = clients.get();
+        RunRegistry runs = new RunRegistry(tmp);
+        lane = new KubeLane(runs, clients, settings);
+        run = runs.accept(RunPlan.resolve(ManifestReader.parse("""
+                name: lane
+                image: busybox:1.36
+                command: [echo, '{item}']
+                range: {start: 0, end: 10}
+                """), new RunOptions("kubernetes", null, null)));
+    }
+
+    @AfterEach
+    void tearDown() {
+        lane.close();
+        server.destroy();
+    }
+
+    private Exchange failedWith(KubeJob job, int code) {
+        Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+        exchange.setProperty(KubeLane.JOB, job);
+        exchange.setProperty(Exchange.EXCEPTION_CAUGHT, new KubernetesClientException("HTTP " + code, code, null));
+        return exchange;
+    }
+
+    @Test
+    void aBatchIsCutIntoJobsOfAtMostTasksPerJob() {
+        TaskBatch batch = new TaskBatch(run.id(), IntStream.range(0, 10).mapToObj(run.plan().manifest().tasks()::task)
+                .toList());
+        List<KubeJob> jobs = lane.prepare(batch);
+        assertEquals(List.of(4, 4, 2), jobs.stream().map(KubeJob::size).toList());
+        assertEquals(8, jobs.get(2).tasks().get(0).index(), "Job index 0 of the third Job is manifest task 8");
+        assertEquals("test", jobs.get(0).namespace());
+    }
+
+    @Test
+    void aClashWithOurOwnEarlierCreateAdoptsThatJob() {
+        KubeJob job = lane.prepare(new TaskBatch(run.id(), List.of(run.plan().manifest().tasks().task(0)))).get(0);
+        client.batch().v1().jobs().inNamespace("test").resource(job.job()).create(); // the create whose answer was lost
+        Exchange exchange = failedWith(job, 409);
+        lane.createFailed(exchange);
+        assertEquals(Boolean.TRUE, exchange.getProperty(KubeLane.DONE));
+        assertEquals(job.name(), exchange.getIn().getBody(Job.class).getMetadata().getName());
+        assertSame(job, exchange.getProperty(KubeLane.JOB));
+    }
+
+    @Test
+    void aClashWithSomeoneElsesJobRetriesUnderANewName() {
+        KubeJob job = lane.prepare(new TaskBatch(run.id(), List.of(run.plan().manifest().tasks().task(0)))).get(0);
+        client.batch().v1().jobs().inNamespace("test").resource(new io.fabric8.kubernetes.api.model.batch.v1.JobBuilder(
+                job.job()).editMetadata().addToAnnotations(IndexedJobBuilder.ANNOTATION_TOKEN, "theirs").endMetadata()
+                .build()).create();
+        Exchange exchange = failedWith(job, 409);
+        lane.createFailed(exchange);
+        assertNull(exchange.getProperty(KubeLane.DONE), "the route loops again");
+        KubeJob renamed = exchange.getProperty(KubeLane.JOB, KubeJob.class);
+        assertNotEquals(job.name(), renamed.name());
+        assertEquals(renamed.name(), renamed.spec().getTemplate().getSpec().getVolumes().get(0).getConfigMap().getName());
+        assertEquals(renamed.name(), renamed.configMap().getMetadata().getName());
+    }
+
+    @Test
+    void transientErrorsAreRetriedAndThenFailTheChunk() {
+        KubeJob job = lane.prepare(new TaskBatch(run.id(), List.of(run.plan().manifest().tasks().task(0)))).get(0);
+        Exchange exchange = failedWith(job, 503);
+        lane.createFailed(exchange);
+        lane.createFailed(exchange);
+        assertNull(exchange.getProperty(KubeLane.DONE), "api-retries = 2");
+        lane.createFailed(exchange);
+        assertEquals(Boolean.TRUE, exchange.getProperty(KubeLane.FAILED));
+        assertTrue(KubeLane.isTransient(new KubernetesClientException("x", 429, null)));
+        assertTrue(!KubeLane.isTransient(new KubernetesClientException("x", 403, null)));
+    }
+}

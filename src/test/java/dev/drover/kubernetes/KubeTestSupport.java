@@ -1,0 +1,46 @@
+package dev.drover.kubernetes;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.ServerRequest;
+import io.fabric8.mockwebserver.ServerResponse;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Queue;
+
+final class KubeTestSupport {
+
+    static final String NAMESPACE = "test";
+
+    private KubeTestSupport() {
+    }
+
+    /** The fabric8 mock API server in CRUD mode, where expectations (checked first) can also be set. */
+    static KubernetesMockServer crudServer() {
+        Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
+        KubernetesMockServer server = new KubernetesMockServer(new Context(), new MockWebServer(), responses,
+                new KubernetesMixedDispatcher(responses), false);
+        server.init();
+        return server;
+    }
+
+    static JsonNode report(Path runDir) throws IOException {
+        return JsonMapper.builder().build().readTree(runDir.resolve("report.json").toFile());
+    }
+
+    static JsonNode task(JsonNode report, String id) {
+        for (JsonNode t : report.get("tasks")) {
+            if (t.get("id").asText().equals(id)) {
+                return t;
+            }
+        }
+        throw new AssertionError("no task " + id + " in " + report);
+    }
+}

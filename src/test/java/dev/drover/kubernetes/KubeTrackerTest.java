@@ -1,0 +1,227 @@
+package dev.drover.kubernetes;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.drover.manifest.ManifestReader;
+import dev.drover.plan.RunOptions;
+import dev.drover.plan.RunPlan;
+import dev.drover.run.Run;
+import dev.drover.run.RunRegistry;
+import dev.drover.run.RunState;
+import dev.drover.run.TaskState;
+import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.PodListBuilder;
+import io.fabric8.kubernetes.api.model.StatusBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.JobListBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static dev.drover.kubernetes.KubeTestSupport.report;
+import static dev.drover.kubernetes.KubeTestSupport.task;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The tracker against the mock server in expectation mode: exact API answers, exact requests. */
+class KubeTrackerTest {
+
+    static final String NS = "test";
+
+    @TempDir
+    Path tmp;
+
+    KubernetesMockServer server;
+    KubernetesClient client;
+    KubeTracker tracker;
+    Run run;
+    KubeJob job;
+
+    @BeforeEach
+    void setUp() {
+        server = new KubernetesMockServer(false);
+        server.init();
+        // drover's own client configuration; a poll interval of a minute: the tests drive the cycles themselves
+        KubeSettings settings = new KubeSettings(server.url("/"), null, NS, 3600, 1000, 60_000, 1, 5);
+        KubeClients clients = new KubeClients(settings);
+        client = clients.get();
+        tracker = new KubeTracker(clients, settings);
+        RunPlan plan = RunPlan.resolve(ManifestReader.parse("""
+                name: tracked
+                strategy: kubernetes
+                image: busybox:1.36
+                tasks:
+                  - {id: ok, command: ['true']}
+                  - {id: oom, command: ['true']}
+                  - {id: ttl-gone, command: ['true']}
+                  - {id: late, command: ['true']}
+                """), RunOptions.NONE);
+        run = new RunRegistry(tmp).accept(plan);
+        job = new IndexedJobBuilder(plan, run.id(), NS, 3600, true).build(
+                List.of(plan.manifest().tasks().task(0), plan.manifest().tasks().task(1),
+                        plan.manifest().tasks().task(2), plan.manifest().tasks().task(3)));
+    }
+
+    @AfterEach
+    void tearDown() {
+        tracker.close();
+        client.close();
+        server.destroy();
+    }
+
+    private String selector() {
+        return "?labelSelector=drover.run-id%3D" + KubeNames.labelValue(run.id());
+    }
+
+    private Pod pod(String name, int index, String phase, int exit, String reason) {
+        return new PodBuilder().withNewMetadata().withName(name).withNamespace(NS)
+                .addToLabels(IndexedJobBuilder.LABEL_RUN, KubeNames.labelValue(run.id()))
+                .addToLabels(KubeTracker.JOB_NAME_KEY, job.name())
+                .addToLabels(KubeTracker.INDEX_KEY, Integer.toString(index))
+                .withCreationTimestamp("2026-11-25T12:00:0" + index + "Z").endMetadata()
+                .withNewStatus().withPhase(phase).withContainerStatuses(new ContainerStatusBuilder()
+                        .withName(IndexedJobBuilder.CONTAINER).withNewState().withNewTerminated().withExitCode(exit)
+                        .withReason(reason).endTerminated().endState().build()).endStatus().build();
+    }
+
+    private List<RecordedRequest> requests() throws InterruptedException {
+        List<RecordedRequest> all = new ArrayList<>();
+        for (RecordedRequest r; (r = server.takeRequest(1, TimeUnit.MILLISECONDS)) != null; ) {
+            all.add(r);
+        }
+        return all;
+    }
+
+    @Test
+    void oneCycleSettlesIndexesFromPodsAndJobStatusAndSavesLogs() throws Exception {
+        Pod ok = pod(job.name() + "-0-aaaaa", 0, "Succeeded", 0, "Completed");
+        Pod oom = pod(job.name() + "-1-bbbbb", 1, "Failed", 137, "OOMKilled");
+        Job status = new JobBuilder(job.job()).withNewStatus().withCompletedIndexes("0,2").withFailedIndexes("1")
+                .addNewCondition().withType("Failed").withStatus("True").withReason("DeadlineExceeded")
+                .withMessage("Job was active longer than specified deadline").endCondition().endStatus().build();
+        server.expect().get().withPath("/apis/batch/v1/namespaces/" + NS + "/jobs" + selector())
+                .andReturn(200, new JobListBuilder().withMetadata(new io.fabric8.kubernetes.api.model.ListMeta()).withItems(status).build()).once();
+        server.expect().get().withPath("/api/v1/namespaces/" + NS + "/pods" + selector())
+                .andReturn(200, new PodListBuilder().withMetadata(new io.fabric8.kubernetes.api.model.ListMeta()).withItems(ok, oom).build()).once();
+        for (Pod pod : List.of(ok, oom)) {
+            server.expect().get().withPath("/api/v1/namespaces/" + NS + "/pods?fieldSelector=metadata.name%3D"
+                    + pod.getMetadata().getName()).andReturn(200, new PodListBuilder().withMetadata(new io.fabric8.kubernetes.api.model.ListMeta()).withItems(pod).build()).always();
+            server.expect().get().withPath("/api/v1/namespaces/" + NS + "/pods/" + pod.getMetadata().getName())
+                    .andReturn(200, pod).always();
+        }
+        server.expect().get().withPath("/api/v1/namespaces/" + NS + "/pods/" + ok.getMetadata().getName()
+                + "/log?pretty=false").andReturn(200, "all good\n").once();
+        server.expect().get().withPath("/api/v1/namespaces/" + NS + "/pods/" + oom.getMetadata().getName()
+                + "/log?pretty=false").andReturn(500, "node unreachable").always();
+
+        tracker.track(run, NS, job);
+        synchronized (tracker.watch(run, NS)) {
+            tracker.poll(tracker.watch(run, NS));
+        }
+
+        assertEquals(RunState.FAILED, run.finished().get(5, TimeUnit.SECONDS));
+        JsonNode report = report(run.dir());
+        JsonNode okTask = task(report, "ok");
+        assertEquals("SUCCEEDED", okTask.get("state").asText());
+        assertEquals(job.name() + "/0", okTask.get("backendId").asText());
+        assertEquals("Completed", okTask.get("backendState").asText());
+        assertEquals("all good\n", Files.readString(run.dir().resolve("logs/ok.log")));
+
+        JsonNode oomTask = task(report, "oom");
+        assertEquals("FAILED", oomTask.get("state").asText());
+        assertEquals(137, oomTask.get("exitCode").asInt());
+        assertEquals("OOMKilled", oomTask.get("backendState").asText());
+        assertTrue(Files.readString(run.dir().resolve("logs/oom.log")).startsWith("drover: cannot fetch the log of pod"));
+
+        JsonNode gone = task(report, "ttl-gone");
+        assertEquals("SUCCEEDED", gone.get("state").asText(), "completedIndexes settles an index whose pod is gone");
+
+        JsonNode late = task(report, "late");
+        assertEquals("FAILED", late.get("state").asText());
+        assertEquals("DeadlineExceeded", late.get("backendState").asText());
+        assertTrue(late.get("reason").asText().startsWith("DeadlineExceeded: Job was active longer"), late.toString());
+
+        List<String> lists = requests().stream().map(RecordedRequest::getPath).filter(p -> p.contains("labelSelector"))
+                .toList();
+        assertEquals(List.of("/apis/batch/v1/namespaces/" + NS + "/jobs" + selector(),
+                "/api/v1/namespaces/" + NS + "/pods" + selector()), lists, "one Job list and one Pod list per cycle");
+    }
+
+    @Test
+    void cancelDeletesEachJobWithBackgroundPropagationAndCancelsRunningTasks() throws Exception {
+        String jobPath = "/apis/batch/v1/namespaces/" + NS + "/jobs/" + job.name();
+        server.expect().get().withPath("/apis/batch/v1/namespaces/" + NS + "/jobs" + selector())
+                .andReturn(200, new JobListBuilder().withMetadata(new io.fabric8.kubernetes.api.model.ListMeta()).withItems(job.job()).build()).always();
+        server.expect().delete().withPath(jobPath)
+                .andReturn(200, new StatusBuilder().withStatus("Success").build()).once();
+        tracker.track(run, NS, job);
+        run.taskStarted(0, 1);
+
+        run.cancel();
+
+        assertEquals(RunState.CANCELLED, run.finished().get(5, TimeUnit.SECONDS));
+        assertEquals(4, run.count(TaskState.CANCELLED));
+        RecordedRequest delete = requests().stream().filter(r -> r.getMethod().equals("DELETE")).findFirst()
+                .orElseThrow(() -> new AssertionError("no DELETE"));
+        assertEquals(jobPath, delete.getPath());
+        assertTrue(delete.getUtf8Body().contains("\"propagationPolicy\":\"Background\""), delete.getUtf8Body());
+    }
+
+    @Test
+    void aStatusListRefusedForGoodFailsTheTasksInsteadOfWaitingForever() throws Exception {
+        server.expect().get().withPath("/apis/batch/v1/namespaces/" + NS + "/jobs" + selector())
+                .andReturn(403, new StatusBuilder().withCode(403).withReason("Forbidden")
+                        .withMessage("jobs.batch is forbidden: cannot list").build()).always();
+        tracker.track(run, NS, job);
+        KubeTracker.RunWatch watch = tracker.watch(run, NS);
+        for (int i = 1; i < KubeTracker.REFUSED_CYCLES; i++) {
+            tracker.pollOnce(watch);
+        }
+        assertEquals(0, run.count(TaskState.FAILED), "not yet: a refusal may be a moment's RBAC change");
+        tracker.pollOnce(watch);
+        assertEquals(RunState.FAILED, run.finished().get(5, TimeUnit.SECONDS));
+        assertTrue(task(report(run.dir()), "late").get("reason").asText()
+                .startsWith("drover cannot follow the run's Jobs: 403 Forbidden: jobs.batch is forbidden"));
+    }
+
+    @Test
+    void aPodThatCannotPullItsImageShowsWhy() throws Exception {
+        Pod waiting = new PodBuilder(pod(job.name() + "-0-ccccc", 0, "Pending", 0, null)).editStatus()
+                .withContainerStatuses(new ContainerStatusBuilder().withName(IndexedJobBuilder.CONTAINER)
+                        .withNewState().withNewWaiting().withReason("ImagePullBackOff").endWaiting().endState().build())
+                .endStatus().build();
+        server.expect().get().withPath("/apis/batch/v1/namespaces/" + NS + "/jobs" + selector())
+                .andReturn(200, new JobListBuilder().withMetadata(new io.fabric8.kubernetes.api.model.ListMeta())
+                        .withItems(job.job()).build()).always();
+        server.expect().get().withPath("/api/v1/namespaces/" + NS + "/pods" + selector())
+                .andReturn(200, new PodListBuilder().withMetadata(new io.fabric8.kubernetes.api.model.ListMeta())
+                        .withItems(waiting).build()).always();
+        tracker.track(run, NS, job);
+        tracker.pollOnce(tracker.watch(run, NS));
+        tracker.pollOnce(tracker.watch(run, NS));
+        List<String[]> backend = dev.drover.run.Journal.read(run.dir()).stream().filter(l -> l[0].equals("backend"))
+                .toList();
+        assertEquals(1, backend.size(), "journalled once, not every cycle");
+        assertEquals(job.name() + "/0", backend.get(0)[3]);
+        assertEquals("ImagePullBackOff", backend.get(0)[4]);
+        assertEquals(TaskState.PENDING, run.taskState(0), "not started: Kubernetes keeps pulling");
+    }
+
+    @Test
+    void kubernetesIndexListsAreExpanded() {
+        assertEquals(java.util.Set.of(0, 1, 2, 5, 7, 8), KubeTracker.indexes("0-2,5,7-8"));
+        assertTrue(KubeTracker.indexes(null).isEmpty());
+    }
+}

@@ -1,0 +1,97 @@
+package dev.drover.kubernetes;
+
+import dev.drover.manifest.ManifestReader;
+import dev.drover.plan.RunOptions;
+import dev.drover.plan.RunPlan;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class KubernetesDryRunTest {
+
+    @TempDir
+    Path runDir;
+
+    @Test
+    void writesOneFilePerIndexedJobWithItsConfigMapAndCreatesNothing() throws Exception {
+        RunPlan plan = RunPlan.resolve(ManifestReader.parse("""
+                name: dry
+                strategy: kubernetes
+                image: busybox:1.36
+                command: [echo, '{item}']
+                range: {start: 0, end: 5}
+                """), new RunOptions(null, 2, "batch-size=2,mem=256M,time=10,namespace=batch"));
+        List<Path> files = KubernetesDryRun.write(plan, "dry-20261125-120000-0001", runDir, 3600, 1000);
+
+        assertEquals(3, files.size(), "5 tasks, 2 per Job");
+        int index = 0;
+        for (Path file : files) {
+            assertEquals(runDir.resolve(KubernetesDryRun.FOLDER), file.getParent());
+            String yaml = Files.readString(file);
+            List<HasMetadata> docs = documents(yaml);
+            assertEquals(2, docs.size(), yaml);
+            ConfigMap table = assertInstanceOf(ConfigMap.class, docs.get(0));
+            Job job = assertInstanceOf(Job.class, docs.get(1));
+            StrictModel.assertNoUnknownFields(table);
+            StrictModel.assertNoUnknownFields(job);
+            assertEquals(file.getFileName().toString(), job.getMetadata().getName() + ".yaml");
+            assertEquals("batch", job.getMetadata().getNamespace());
+            assertEquals(job.getMetadata().getName(), table.getMetadata().getName());
+            assertNull(job.getSpec().getSuspend(), "applicable as it is: not suspended");
+            assertEquals(600L, job.getSpec().getActiveDeadlineSeconds());
+            assertEquals(job.getSpec().getCompletions(), table.getData().size());
+            for (int i = 0; i < table.getData().size(); i++, index++) {
+                assertTrue(table.getData().get("task-" + i + ".sh").endsWith("exec 'echo' '" + index + "'\n"));
+            }
+        }
+        assertEquals(5, index);
+        assertFalse(Files.exists(runDir.resolve("report.json")));
+    }
+
+    @Test
+    void shortFormUsesTheRunDirectoryNameAndTheDefaults() {
+        RunPlan plan = RunPlan.resolve(ManifestReader.parse("""
+                name: dry
+                image: busybox:1.36
+                tasks: [{command: ['true']}]
+                """), new RunOptions("kubernetes", null, null));
+        Path dir = runDir.resolve("dry-20261125-120000-0002");
+        List<Path> files = KubernetesDryRun.write(plan, dir);
+        Job job = (Job) documents(read(files.get(0))).get(1);
+        assertEquals("dry-20261125-120000-0002", job.getMetadata().getLabels().get(IndexedJobBuilder.LABEL_RUN));
+        assertEquals(3600, job.getSpec().getTtlSecondsAfterFinished());
+        assertNull(job.getMetadata().getNamespace(), "kubectl's current namespace applies");
+    }
+
+    /** The YAML documents of a file, each read by its kind into the fabric8 model. */
+    static List<HasMetadata> documents(String yaml) {
+        List<HasMetadata> docs = new java.util.ArrayList<>();
+        for (String doc : yaml.split("(?m)^---$")) {
+            if (doc.lines().anyMatch(l -> !l.isBlank() && !l.startsWith("#"))) {
+                docs.add(Serialization.unmarshal(doc));
+            }
+        }
+        return docs;
+    }
+
+    private static String read(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+}
