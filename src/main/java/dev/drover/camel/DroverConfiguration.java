@@ -4,6 +4,8 @@ import dev.drover.local.LocalLanes;
 import dev.drover.local.LocalTaskRunner;
 import dev.drover.plan.Planner;
 import dev.drover.run.RunRegistry;
+import dev.drover.slurm.SlurmLane;
+import dev.drover.slurm.SlurmSettings;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.Registry;
@@ -22,5 +24,6 @@ public final class DroverConfiguration implements CamelConfiguration {
         registry.bind("planner", Planner.forInstalledLanes());
         registry.bind("localRunner", new LocalTaskRunner(runs));
         registry.bind("localLanes", new LocalLanes(context));
+        registry.bind("slurmLane", new SlurmLane(context, runs, SlurmSettings.from(context)));
     }
 }
