@@ -46,6 +46,8 @@ public final class SlurmLane {
     private static final Logger LOG = LoggerFactory.getLogger(SlurmLane.class);
     public static final String SBATCH_ENDPOINT = "direct:slurm-sbatch";
     public static final String ARGS_HEADER = "DroverSbatchArgs";
+    /** sbatch calls that failed transiently or hit a submit limit and were retried (for tests and the benchmark). */
+    public static final java.util.concurrent.atomic.AtomicLong SBATCH_RETRIES = new java.util.concurrent.atomic.AtomicLong();
 
     private static final Pattern JOB_ID = Pattern.compile("^\\s*(\\d+)(;\\S*)?\\s*$");
     private static final List<String> TRANSIENT = List.of("socket timed out", "unable to contact slurm controller",
@@ -256,6 +258,7 @@ public final class SlurmLane {
                 failAll(run, job, reason);
                 return null;
             }
+            SBATCH_RETRIES.incrementAndGet();
             LOG.warn("run {}: sbatch {} ({}); retrying in {} ms", run.id(),
                     limit ? "hit a submit limit" : "failed transiently", message, wait.toMillis());
             if (!sleep(run, wait)) {

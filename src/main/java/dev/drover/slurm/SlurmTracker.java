@@ -38,6 +38,9 @@ final class SlurmTracker {
     private static final Pattern REASON = Pattern.compile("\\bReason=(\\S+)");
     private static final Pattern EXIT_CODE = Pattern.compile("\\bExitCode=(\\d+):(\\d+)");
 
+    /** squeue calls that failed (controller unreachable), for tests and the benchmark. */
+    static final java.util.concurrent.atomic.AtomicLong SQUEUE_FAILURES = new java.util.concurrent.atomic.AtomicLong();
+
     private final Run run;
     private final SlurmLane lane;
     private final SlurmSettings settings;
@@ -261,6 +264,7 @@ final class SlurmTracker {
             if (result.err().contains("Invalid job id")) {
                 return queued; // every job has left the controller's memory
             }
+            SQUEUE_FAILURES.incrementAndGet();
             if (!squeueFailing) {
                 LOG.warn("run {}: squeue failed ({}); will keep trying", run.id(), result.message());
             }
