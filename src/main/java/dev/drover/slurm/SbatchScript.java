@@ -61,6 +61,8 @@ public final class SbatchScript {
                 .append("# <task index>.exit in this folder, its output to logs/<task id>.log in the run directory.\n\n");
         s.append("D=").append(quote(job.dir().toString())).append('\n');
         s.append("failed=0\n");
+        // SIGTERM (scancel, time limit): end without writing an exit file, so that SLURM's state reports the task
+        s.append("trap 'exit 143' TERM\n");
         s.append("drover_task() { # task index, log file, log mode (w|a), working directory, argv...\n")
                 .append("  t=$1; log=$2; mode=$3; wd=$4; shift 4\n")
                 .append("  if [ \"$mode\" = a ]; then\n")

@@ -41,6 +41,11 @@ final class SlurmTracker {
     /** squeue calls that failed (controller unreachable), for tests and the benchmark. */
     static final java.util.concurrent.atomic.AtomicLong SQUEUE_FAILURES = new java.util.concurrent.atomic.AtomicLong();
 
+    private static final int NONE = Integer.MIN_VALUE;
+    /** SLURM states that explain a task killed by a signal better than its exit code does. */
+    private static final java.util.Set<String> KILLED_BY_SLURM = java.util.Set.of("TIMEOUT", "OUT_OF_MEMORY",
+            "CANCELLED", "NODE_FAIL", "PREEMPTED", "DEADLINE", "BOOT_FAIL");
+
     private final Run run;
     private final SlurmLane lane;
     private final SlurmSettings settings;
@@ -71,14 +76,19 @@ final class SlurmTracker {
         final boolean[][] done;
         final String[] state;
         final long[] goneSince;
+        /** Exit codes >= 128 read from exit files, kept until SLURM's final state is known; NONE if none. */
+        final int[][] signalled;
 
         Tracked(ArrayJob job, String jobId) {
             this.job = job;
             this.jobId = jobId;
             int n = job.elements().size();
             this.done = new boolean[n][];
+            this.signalled = new int[n][];
             for (int e = 0; e < n; e++) {
                 done[e] = new boolean[job.elements().get(e).size()];
+                signalled[e] = new int[job.elements().get(e).size()];
+                java.util.Arrays.fill(signalled[e], NONE);
             }
             this.state = new String[n];
             java.util.Arrays.fill(state, "PENDING"); // as the lane recorded at submission
@@ -187,12 +197,18 @@ final class SlurmTracker {
                     }
                     TaskSpec task = tasks.get(p);
                     java.nio.file.Path file = t.job.exitFile(task.index());
-                    if (Files.exists(file)) {
+                    if (t.signalled[e][p] == NONE && Files.exists(file)) {
                         int code;
                         try {
                             code = Integer.parseInt(SlurmLane.readExitFile(file));
                         } catch (RuntimeException ex) {
                             continue; // being written; next cycle
+                        }
+                        if (code >= 128 && !cancelRequested) {
+                            // killed by a signal: maybe SLURM's doing (TIMEOUT, OUT_OF_MEMORY); decided once the
+                            // element has left the queue and SLURM can say
+                            t.signalled[e][p] = code;
+                            continue;
                         }
                         t.done[e][p] = true;
                         progress = true;
@@ -308,9 +324,14 @@ final class SlurmTracker {
                 TaskSpec task = tasks.get(p);
                 t.done[e][p] = true;
                 if (Files.exists(t.job.exitFile(task.index()))) {
-                    // written between the first step of this cycle and now
+                    // killed by a signal, or written between the first step of this cycle and now
                     int code = Integer.parseInt(SlurmLane.readExitFile(t.job.exitFile(task.index())));
-                    finish(t, e, task, code, code == 0 ? "COMPLETED" : "FAILED", null, retries);
+                    first = false;
+                    if (code >= 128 && f != null && KILLED_BY_SLURM.contains(f.state())) {
+                        finish(t, e, task, code, f.state(), describe(f), retries);
+                    } else {
+                        finish(t, e, task, code, code == 0 ? "COMPLETED" : "FAILED", null, retries);
+                    }
                     continue;
                 }
                 if (cancelRequested || run.isCancelled()) {
@@ -319,14 +340,17 @@ final class SlurmTracker {
                             "run cancelled");
                     continue;
                 }
-                String reason = first ? "SLURM " + f.state() + (f.reason() == null || f.reason().equals("None")
-                        ? "" : " (" + f.reason() + ")") + ", no exit code written"
+                String reason = first ? describe(f) + ", no exit code written"
                         : "not run: its batch's job ended " + f.state() + " before this task started";
                 first = false;
                 finish(t, e, task, f.exitCode(), f.state(), reason, retries);
             }
         }
         return true;
+    }
+
+    private static String describe(Final f) {
+        return "SLURM " + f.state() + (f.reason() == null || f.reason().equals("None") ? "" : " (" + f.reason() + ")");
     }
 
     /** scontrol show job for the array, else sacct; element index to its final state; null if SLURM is unreachable. */
@@ -386,6 +410,10 @@ final class SlurmTracker {
         run.taskBackend(task.index(), null, backendState);
         if (exitCode == 0 && reason == null) {
             run.taskFinished(task.index(), attempt, TaskState.SUCCEEDED, 0, null);
+            return;
+        }
+        if (run.isCancelled()) {
+            run.taskFinished(task.index(), attempt, TaskState.CANCELLED, exitCode, "run cancelled");
             return;
         }
         String why = reason != null ? reason : "exit code " + exitCode;

@@ -353,8 +353,8 @@ class SlurmLaneIT {
                 command: [echo, "{item}"]
                 range: {start: 0, end: 3}
                 """, "slurm", null, RESOURCES)));
-        // the running tasks finish while slurmctld is down; squeue and sbatch give up after ~9 s each
-        Thread.sleep(15000);
+        // the running tasks finish while slurmctld is down; sbatch gives up after ~9 s, squeue after ~18 s
+        Thread.sleep(25000);
         assertFalse(late.isDone(), "the late run is still trying to submit");
         SlurmClusterExtension.startAgain();
         assertEquals(RunState.SUCCEEDED, running.finished().get(90, TimeUnit.SECONDS));
