@@ -74,7 +74,11 @@ final class RunCommand implements Callable<Integer> {
                 run.finished().get();
             }
             summarise(run, started, summarised);
-            Runtime.getRuntime().removeShutdownHook(interrupt);
+            try {
+                Runtime.getRuntime().removeShutdownHook(interrupt);
+            } catch (IllegalStateException shuttingDown) {
+                // SIGTERM arrived as the run ended: the hook is running already
+            }
             return exitCode(run.finished().get());
         }
     }
