@@ -336,6 +336,24 @@ class SlurmLaneIT {
     }
 
     @Test
+    @Order(9)
+    void droverCancelFromAnotherProcessCancelsTheRun() throws Exception {
+        Run run = runtime.submit(plan("""
+                name: cancelcli
+                command: [sleep, "120"]
+                range: {start: 0, end: 3}
+                """, "slurm", null, RESOURCES));
+        List<String> jobIds = backendJobIds(run);
+        int exit = DroverCommand.commandLine().execute("cancel", run.id(), "--runs-dir",
+                tmp.resolve("runs").toString(), "--wait", "30");
+        assertEquals(0, exit);
+        assertEquals(RunState.CANCELLED, run.finished().get(5, TimeUnit.SECONDS));
+        assertEquals(List.of(), squeue("--jobs=" + String.join(",", jobIds)), "no job of the run is left");
+        assertEquals(2, DroverCommand.commandLine().execute("cancel", "no-such-run", "--runs-dir",
+                tmp.resolve("runs").toString()));
+    }
+
+    @Test
     @Order(10)
     void aControllerRestartDuringARunDoesNotFailIt() throws Exception {
         Run running = runtime.submit(plan("""
