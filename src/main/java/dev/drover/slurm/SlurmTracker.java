@@ -69,9 +69,14 @@ final class SlurmTracker {
         this.thread.setDaemon(true);
     }
 
-    /** One submitted array and what is known about each of its elements. */
+    /**
+     * One submitted array and what is known about each of its elements. Only task indices are kept (the manifest
+     * builds a task again when it is retried), so a million submitted tasks cost a few int arrays, not task objects.
+     */
     private static final class Tracked {
-        final ArrayJob job;
+        final java.nio.file.Path dir;
+        final int attempt;
+        final int[][] tasks;
         final String jobId;
         final boolean[][] done;
         final String[] state;
@@ -80,12 +85,15 @@ final class SlurmTracker {
         final int[][] signalled;
 
         Tracked(ArrayJob job, String jobId) {
-            this.job = job;
+            this.dir = job.dir();
+            this.attempt = job.attempt();
             this.jobId = jobId;
             int n = job.elements().size();
+            this.tasks = new int[n][];
             this.done = new boolean[n][];
             this.signalled = new int[n][];
             for (int e = 0; e < n; e++) {
+                tasks[e] = job.elements().get(e).stream().mapToInt(TaskSpec::index).toArray();
                 done[e] = new boolean[job.elements().get(e).size()];
                 signalled[e] = new int[job.elements().get(e).size()];
                 java.util.Arrays.fill(signalled[e], NONE);
@@ -102,6 +110,10 @@ final class SlurmTracker {
                 }
             }
             return false;
+        }
+
+        java.nio.file.Path exitFile(int taskIndex) {
+            return dir.resolve(taskIndex + ".exit");
         }
 
         boolean open() {
@@ -186,17 +198,17 @@ final class SlurmTracker {
             return false;
         }
         boolean progress = false;
-        Map<Integer, List<TaskSpec>> retries = new TreeMap<>();
+        Map<Integer, List<Integer>> retries = new TreeMap<>();
         // 1. exit files: the primary truth
         for (Tracked t : open) {
             for (int e = 0; e < t.done.length; e++) {
-                List<TaskSpec> tasks = t.job.elements().get(e);
-                for (int p = 0; p < tasks.size(); p++) {
+                int[] tasks = t.tasks[e];
+                for (int p = 0; p < tasks.length; p++) {
                     if (t.done[e][p]) {
                         continue;
                     }
-                    TaskSpec task = tasks.get(p);
-                    java.nio.file.Path file = t.job.exitFile(task.index());
+                    int task = tasks[p];
+                    java.nio.file.Path file = t.exitFile(task);
                     if (t.signalled[e][p] == NONE && Files.exists(file)) {
                         int code;
                         try {
@@ -234,10 +246,10 @@ final class SlurmTracker {
                             t.goneSince[e] = 0;
                             if (!entry[0].equals(t.state[e])) {
                                 t.state[e] = entry[0];
-                                List<TaskSpec> tasks = t.job.elements().get(e);
-                                for (int p = 0; p < tasks.size(); p++) {
+                                int[] tasks = t.tasks[e];
+                                for (int p = 0; p < tasks.length; p++) {
                                     if (!t.done[e][p]) {
-                                        run.taskBackend(tasks.get(p).index(), null, entry[0]);
+                                        run.taskBackend(tasks[p], null, entry[0]);
                                     }
                                 }
                             }
@@ -261,9 +273,10 @@ final class SlurmTracker {
                 }
             }
         }
-        for (Map.Entry<Integer, List<TaskSpec>> retry : retries.entrySet()) {
+        for (Map.Entry<Integer, List<Integer>> retry : retries.entrySet()) {
             if (!run.isCancelled()) {
-                lane.resubmit(run, retry.getValue(), retry.getKey());
+                lane.resubmit(run, retry.getValue().stream().map(i -> run.plan().manifest().tasks().task(i)).toList(),
+                        retry.getKey());
             }
         }
         return progress;
@@ -304,7 +317,7 @@ final class SlurmTracker {
     private record Final(String state, String reason, int exitCode) {
     }
 
-    private boolean resolveGone(Tracked t, List<Integer> gone, Map<Integer, List<TaskSpec>> retries) {
+    private boolean resolveGone(Tracked t, List<Integer> gone, Map<Integer, List<Integer>> retries) {
         Map<Integer, Final> finals = cancelRequested ? Map.of() : slurmFinalStates(t);
         if (finals == null) {
             return false; // SLURM could not be asked: try again next cycle
@@ -315,17 +328,17 @@ final class SlurmTracker {
                 f = new Final("UNKNOWN", "left the SLURM queue without an exit file, and neither scontrol nor sacct"
                         + " knows job " + t.jobId + "_" + e + " any more", Integer.MIN_VALUE);
             }
-            List<TaskSpec> tasks = t.job.elements().get(e);
+            int[] tasks = t.tasks[e];
             boolean first = true;
-            for (int p = 0; p < tasks.size(); p++) {
+            for (int p = 0; p < tasks.length; p++) {
                 if (t.done[e][p]) {
                     continue;
                 }
-                TaskSpec task = tasks.get(p);
+                int task = tasks[p];
                 t.done[e][p] = true;
-                if (Files.exists(t.job.exitFile(task.index()))) {
+                if (Files.exists(t.exitFile(task))) {
                     // killed by a signal, or written between the first step of this cycle and now
-                    int code = Integer.parseInt(SlurmLane.readExitFile(t.job.exitFile(task.index())));
+                    int code = Integer.parseInt(SlurmLane.readExitFile(t.exitFile(task)));
                     first = false;
                     if (code >= 128 && f != null && KILLED_BY_SLURM.contains(f.state())) {
                         finish(t, e, task, code, f.state(), describe(f), retries);
@@ -335,8 +348,8 @@ final class SlurmTracker {
                     continue;
                 }
                 if (cancelRequested || run.isCancelled()) {
-                    run.taskBackend(task.index(), null, "CANCELLED");
-                    run.taskFinished(task.index(), t.job.attempt(), TaskState.CANCELLED, Integer.MIN_VALUE,
+                    run.taskBackend(task, null, "CANCELLED");
+                    run.taskFinished(task, t.attempt, TaskState.CANCELLED, Integer.MIN_VALUE,
                             "run cancelled");
                     continue;
                 }
@@ -404,24 +417,24 @@ final class SlurmTracker {
         return sig != 0 ? 128 + sig : Integer.parseInt(exit);
     }
 
-    private void finish(Tracked t, int element, TaskSpec task, int exitCode, String backendState, String reason,
-                        Map<Integer, List<TaskSpec>> retries) {
-        int attempt = t.job.attempt();
-        run.taskBackend(task.index(), null, backendState);
+    private void finish(Tracked t, int element, int task, int exitCode, String backendState, String reason,
+                        Map<Integer, List<Integer>> retries) {
+        int attempt = t.attempt;
+        run.taskBackend(task, null, backendState);
         if (exitCode == 0 && reason == null) {
-            run.taskFinished(task.index(), attempt, TaskState.SUCCEEDED, 0, null);
+            run.taskFinished(task, attempt, TaskState.SUCCEEDED, 0, null);
             return;
         }
         if (run.isCancelled()) {
-            run.taskFinished(task.index(), attempt, TaskState.CANCELLED, exitCode, "run cancelled");
+            run.taskFinished(task, attempt, TaskState.CANCELLED, exitCode, "run cancelled");
             return;
         }
         String why = reason != null ? reason : "exit code " + exitCode;
         if (attempt <= run.plan().manifest().retries() && !run.isCancelled()) {
-            run.attemptFailed(task.index(), attempt, exitCode, why);
+            run.attemptFailed(task, attempt, exitCode, why);
             retries.computeIfAbsent(attempt + 1, a -> new ArrayList<>()).add(task);
             return;
         }
-        run.taskFinished(task.index(), attempt, TaskState.FAILED, exitCode, reason);
+        run.taskFinished(task, attempt, TaskState.FAILED, exitCode, reason);
     }
 }
