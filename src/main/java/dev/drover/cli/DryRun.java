@@ -72,7 +72,7 @@ final class DryRun {
             ArrayJob job = new ArrayJob(runId, key, runDir.resolve("slurm").resolve(key), arrays.get(a), 1, throttle);
             Files.createDirectories(job.dir());
             Files.writeString(job.script(), SbatchScript.render(job, runDir, plan.manifest().name(), plan.resources(),
-                    Path.of("").toAbsolutePath()), StandardCharsets.UTF_8);
+                    Path.of("").toAbsolutePath(), plan.manifest().timeout()), StandardCharsets.UTF_8);
             out.println("  " + job.script() + "    (sbatch " + String.join(" ", SbatchScript.sbatchArgs(job)) + ")");
         }
         out.flush();

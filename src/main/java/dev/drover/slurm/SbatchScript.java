@@ -45,6 +45,15 @@ public final class SbatchScript {
 
     public static String render(ArrayJob job, Path runDir, String manifestName, JobResources resources,
                                 Path defaultWorkdir) {
+        return render(job, runDir, manifestName, resources, defaultWorkdir, null);
+    }
+
+    /**
+     * @param taskTimeout the manifest's per-task time limit, or null: each task then runs under coreutils
+     *                    {@code timeout} (TERM at the limit, KILL 10 s later; exit status 124)
+     */
+    public static String render(ArrayJob job, Path runDir, String manifestName, JobResources resources,
+                                Path defaultWorkdir, java.time.Duration taskTimeout) {
         checkPath(runDir);
         StringBuilder s = new StringBuilder(4096);
         s.append("#!/bin/sh\n");
@@ -81,8 +90,12 @@ public final class SbatchScript {
                 s.append("  drover_task ").append(task.index()).append(' ')
                         .append(quote(runDir.resolve(Run.logPath(task)).toString())).append(' ')
                         .append(job.attempt() > 1 ? "a" : "w").append(' ')
-                        .append(quote(workdir(task, defaultWorkdir).toString()))
-                        .append(" env");
+                        .append(quote(workdir(task, defaultWorkdir).toString()));
+                if (taskTimeout != null) {
+                    s.append(" timeout -k 10 ").append(String.format(java.util.Locale.ROOT, "%.3fs",
+                            taskTimeout.toMillis() / 1000.0));
+                }
+                s.append(" env");
                 envEntry(s, "DROVER_RUN_ID", job.runId());
                 envEntry(s, "DROVER_TASK_ID", task.id());
                 envEntry(s, "DROVER_TASK_INDEX", Integer.toString(task.index()));

@@ -207,7 +207,8 @@ public final class SlurmLane {
         try {
             Files.createDirectories(dir);
             Files.writeString(job.script(), SbatchScript.render(job, run.dir(), run.plan().manifest().name(),
-                    run.plan().resources(), Path.of("").toAbsolutePath()), StandardCharsets.UTF_8);
+                    run.plan().resources(), Path.of("").toAbsolutePath(), run.plan().manifest().timeout()),
+                    StandardCharsets.UTF_8);
         } catch (IOException e) {
             failAll(run, job, "cannot write " + job.script() + ": " + e.getMessage());
             return;

@@ -224,7 +224,7 @@ final class SlurmTracker {
                         }
                         t.done[e][p] = true;
                         progress = true;
-                        finish(t, e, task, code, code == 0 ? "COMPLETED" : "FAILED", null, retries);
+                        finish(t, e, task, code, code == 0 ? "COMPLETED" : "FAILED", timeoutReason(code), retries);
                     }
                 }
             }
@@ -360,6 +360,12 @@ final class SlurmTracker {
             }
         }
         return true;
+    }
+
+    /** coreutils timeout exits 124 when the manifest's per-task limit ended the task. */
+    private String timeoutReason(int code) {
+        java.time.Duration limit = run.plan().manifest().timeout();
+        return code == 124 && limit != null ? "timed out after " + limit.toString().substring(2).toLowerCase() : null;
     }
 
     private static String describe(Final f) {

@@ -161,6 +161,24 @@ class SlurmLaneIT {
     }
 
     @Test
+    @Order(1)
+    void theManifestsTaskTimeoutApplies() throws Exception {
+        JsonNode report = runToEnd(plan("""
+                name: tasktimeout
+                timeout: 2s
+                tasks:
+                  - id: slow
+                    command: [sleep, "60"]
+                  - id: fast
+                    command: ["true"]
+                """, "slurm", null, RESOURCES), 60);
+        assertEquals("FAILED", task(report, "slow").get("state").asText());
+        assertEquals(124, task(report, "slow").get("exitCode").asInt());
+        assertEquals("timed out after 2s", task(report, "slow").get("reason").asText());
+        assertEquals("SUCCEEDED", task(report, "fast").get("state").asText());
+    }
+
+    @Test
     @Order(2)
     void moreTasksThanMaxArraySizeAreChunkedIntoThrottledArrays() throws Exception {
         JsonNode report = runToEnd(plan("""
