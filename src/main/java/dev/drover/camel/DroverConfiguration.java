@@ -4,6 +4,7 @@ import dev.drover.local.LocalLanes;
 import dev.drover.local.LocalTaskRunner;
 import dev.drover.plan.Planner;
 import dev.drover.run.RunRegistry;
+import dev.drover.serve.ServeBeans;
 import dev.drover.slurm.SlurmLane;
 import dev.drover.slurm.SlurmSettings;
 import org.apache.camel.CamelConfiguration;
@@ -25,5 +26,6 @@ public final class DroverConfiguration implements CamelConfiguration {
         registry.bind("localRunner", new LocalTaskRunner(runs));
         registry.bind("localLanes", new LocalLanes(context));
         registry.bind("slurmLane", new SlurmLane(context, runs, SlurmSettings.from(context)));
+        ServeBeans.bind(context, runs);
     }
 }

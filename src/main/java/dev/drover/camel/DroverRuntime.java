@@ -81,6 +81,28 @@ public final class DroverRuntime implements AutoCloseable {
         return producer.asyncRequestBody(ACCEPT_ENDPOINT, manifestOrPlan, Run.class);
     }
 
+    /**
+     * Stops a daemon: intakes first (no new manifest is taken), then either cancels the runs, or lets running local
+     * tasks finish for up to drover.serve.shutdown-timeout seconds and kills the rest, which the next start runs
+     * again; then the pipeline.
+     */
+    public void stopGracefully(boolean cancelRuns) throws Exception {
+        for (org.apache.camel.Route route : context().getRoutes()) {
+            if (route.getRouteId().startsWith("intake-")) {
+                context().getRouteController().stopRoute(route.getRouteId());
+            }
+        }
+        java.time.Duration timeout = java.time.Duration.ofSeconds(Long.parseLong(
+                context().resolvePropertyPlaceholders("{{drover.serve.shutdown-timeout}}")));
+        if (cancelRuns) {
+            runs().cancelAll(timeout);
+        } else {
+            context().getRegistry().lookupByNameAndType("localRunner", dev.drover.local.LocalTaskRunner.class)
+                    .stopAll(timeout);
+        }
+        close();
+    }
+
     @Override
     public void close() throws Exception {
         context().getRegistry().lookupByNameAndType("localLanes", LocalLanes.class).shutdown();

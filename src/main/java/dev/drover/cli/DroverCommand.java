@@ -9,7 +9,8 @@ import java.util.concurrent.Callable;
 @Command(name = "drover", mixinStandardHelpOptions = true, versionProvider = DroverCommand.Version.class,
         description = "Run thousands of independent tasks on this machine, a SLURM cluster or Kubernetes from one"
                 + " task manifest.",
-        subcommands = {RunCommand.class, ValidateCommand.class, ServeCommand.class, CancelCommand.class})
+        subcommands = {RunCommand.class, ValidateCommand.class, ServeCommand.class, SubmitCommand.class,
+                StatusCommand.class, CancelCommand.class})
 public final class DroverCommand implements Callable<Integer> {
 
     @CommandLine.Spec

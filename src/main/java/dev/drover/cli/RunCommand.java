@@ -63,6 +63,8 @@ final class RunCommand implements Callable<Integer> {
                 run.cancel();
                 awaitQuietly(run);
                 summarise(run, started, summarised);
+                // The JVM would exit 143 for SIGTERM; the report now says CANCELLED, so exit as interrupted.
+                Runtime.getRuntime().halt(CANCELLED);
             }, "drover-interrupt");
             Runtime.getRuntime().addShutdownHook(interrupt);
             try (Progress progress = Progress.start(run)) {

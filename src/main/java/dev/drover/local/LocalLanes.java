@@ -26,8 +26,11 @@ public final class LocalLanes {
         this.closer = context.getExecutorServiceManager().newSingleThreadExecutor(this, "drover-lane-closer");
     }
 
-    public void open(Run run) {
+    public synchronized void open(Run run) {
         String routeId = TEMPLATE + "-" + run.id();
+        if (context.getRoute(routeId) != null) {
+            return; // a recovered run submitted again by its intake
+        }
         TemplatedRouteBuilder.builder(context, TEMPLATE)
                 .routeId(routeId)
                 .parameter("runId", run.id())

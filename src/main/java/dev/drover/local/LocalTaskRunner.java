@@ -36,6 +36,8 @@ public final class LocalTaskRunner {
 
     private final RunRegistry runs;
     private final Map<Run, Set<Process>> live = new ConcurrentHashMap<>();
+    /** Set when drover stops without cancelling: no task starts, and a killed task records nothing (it runs again). */
+    private volatile boolean stopping;
 
     public LocalTaskRunner(RunRegistry runs) {
         this.runs = runs;
@@ -49,19 +51,24 @@ public final class LocalTaskRunner {
     }
 
     void runTask(Run run, TaskSpec task) {
-        int maxAttempts = run.plan().manifest().retries() + 1;
+        // An attempt a crash interrupted stays counted but does not use up a retry.
+        int firstAttempt = run.attempts(task.index()) + 1;
+        int maxAttempts = firstAttempt + run.plan().manifest().retries();
         Duration timeout = run.plan().manifest().timeout();
         File log = run.dir().resolve(Run.logPath(task)).toFile();
-        for (int attempt = 1; attempt <= maxAttempts; attempt++) {
-            if (!run.taskStarted(task.index(), attempt)) {
+        for (int attempt = firstAttempt; attempt <= maxAttempts; attempt++) {
+            if (stopping || !run.taskStarted(task.index(), attempt)) {
                 return;
             }
             Outcome outcome = attempt(run, task, timeout, log, attempt);
+            if (stopping) {
+                return; // killed by stopAll: the journal shows it started and never ended, so it runs again
+            }
             if (run.isCancelled()) {
                 run.taskFinished(task.index(), attempt, TaskState.CANCELLED, outcome.exitCode, "run cancelled");
                 return;
             }
-            if (outcome.exitCode == 0) {
+            if (outcome.succeeded()) {
                 run.taskFinished(task.index(), attempt, TaskState.SUCCEEDED, 0, null);
                 return;
             }
@@ -74,7 +81,12 @@ public final class LocalTaskRunner {
         }
     }
 
+    /** @param reason why drover ended the attempt (time-out, interruption), null when the task exited by itself */
     private record Outcome(int exitCode, String reason) {
+        boolean succeeded() {
+            return exitCode == 0 && reason == null;
+        }
+
         String describe() {
             return reason != null ? reason : "exit code " + exitCode;
         }
@@ -132,6 +144,19 @@ public final class LocalTaskRunner {
         } finally {
             processes.remove(process);
         }
+    }
+
+    /**
+     * For a stopping daemon: starts no more tasks, gives the running ones up to the timeout to end, then kills the
+     * rest without recording a result, so that the next start runs them again.
+     */
+    public void stopAll(Duration timeout) throws InterruptedException {
+        stopping = true;
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline && live.values().stream().anyMatch(set -> !set.isEmpty())) {
+            Thread.sleep(100);
+        }
+        live.values().forEach(set -> set.forEach(LocalTaskRunner::killTree));
     }
 
     /** Kills a process and every process it started; descendants first, so none is re-parented and missed. */

@@ -47,6 +47,8 @@ public final class Run {
     private final List<Runnable> cancelHandlers = new CopyOnWriteArrayList<>();
     private final List<Runnable> finishHandlers = new CopyOnWriteArrayList<>();
     private volatile boolean cancelled;
+    /** Batches are handed out once: a recovered run may be submitted both by recovery and by its intake. */
+    private final java.util.concurrent.atomic.AtomicBoolean fed = new java.util.concurrent.atomic.AtomicBoolean();
 
     Run(String id, Path dir, RunPlan plan, Journal journal, long acceptedAt) {
         this.id = id;
@@ -98,6 +100,9 @@ public final class Run {
      * as the splitter asks for them: a million-task manifest never sits in memory as a million task objects.
      */
     public Iterator<TaskBatch> pendingBatches() {
+        if (fed.getAndSet(true)) {
+            return java.util.Collections.emptyIterator();
+        }
         int batchSize = plan.batchSize();
         return new Iterator<>() {
             private int next = advance(0);
@@ -173,6 +178,11 @@ public final class Run {
                 Journal.clean(backendId), Journal.clean(backendState));
     }
 
+    /** Attempts a task has had so far, including one a crash interrupted. */
+    public synchronized int attempts(int index) {
+        return attempts[index];
+    }
+
     /** Records an attempt that ended but will be retried. */
     public void attemptFailed(int index, int attempt, int exitCode, String reason) {
         journal.append("retry", Long.toString(System.currentTimeMillis()), Integer.toString(index),
@@ -226,6 +236,87 @@ public final class Run {
             taskFinished(index, 0, TaskState.CANCELLED, Integer.MIN_VALUE, "run cancelled");
         }
         cancelHandlers.forEach(Run::runQuietly);
+    }
+
+    /**
+     * Applies one journal line to the in-memory state without writing anything: how a run is rebuilt after a
+     * restart. Lines that do not parse (a crash can leave one) are skipped.
+     */
+    synchronized void replay(String[] line) {
+        try {
+            switch (line[0]) {
+                case "start" -> {
+                    int index = Integer.parseInt(line[2]);
+                    int attempt = Integer.parseInt(line[3]);
+                    if (!TaskState.ofOrdinal(states[index]).isTerminal()) {
+                        move(index, TaskState.RUNNING);
+                    }
+                    attempts[index] = Math.max(attempts[index], attempt);
+                    if (startedAt[index] == 0) {
+                        startedAt[index] = Long.parseLong(line[1]);
+                    }
+                }
+                case "end" -> {
+                    int index = Integer.parseInt(line[2]);
+                    move(index, TaskState.valueOf(line[4]));
+                    attempts[index] = Math.max(attempts[index], Integer.parseInt(line[3]));
+                    exitCodes[index] = Integer.parseInt(line[5]);
+                    finishedAt[index] = Long.parseLong(line[1]);
+                    if (line.length > 6 && !line[6].isEmpty()) {
+                        reasons.put(index, line[6]);
+                    }
+                }
+                case "backend" -> {
+                    int index = Integer.parseInt(line[2]);
+                    if (!line[3].isEmpty()) {
+                        backendIds.put(index, line[3]);
+                    }
+                    if (line.length > 4 && !line[4].isEmpty()) {
+                        backendStates.put(index, line[4]);
+                    }
+                }
+                case "cancel" -> cancelled = true;
+                default -> {
+                    // accepted, retry, recovered, finished: nothing to rebuild
+                }
+            }
+        } catch (RuntimeException malformed) {
+            LOG.warn("run {}: skipping unreadable journal line {}", id, String.join(" ", line));
+        }
+    }
+
+    /** After a replay: tasks that were running when drover stopped run again (their attempt stays counted). */
+    synchronized int requeueInterrupted() {
+        int requeued = 0;
+        for (int i = 0; i < states.length; i++) {
+            if (states[i] == TaskState.RUNNING.ordinal()) {
+                move(i, TaskState.PENDING);
+                requeued++;
+            }
+        }
+        return requeued;
+    }
+
+    /** Completes a run that had finished before drover restarted; its report is already written. */
+    void markFinished(RunState state) {
+        fed.set(true);
+        finished.complete(state);
+    }
+
+    /** A restored run that was cancelled, or whose tasks all ended, finishes now; returns whether it did. */
+    boolean finishIfDone() {
+        synchronized (this) {
+            if (finished.isDone() || (!cancelled && terminalCount() < states.length)) {
+                return false;
+            }
+        }
+        if (cancelled) {
+            cancelled = false; // let cancel() run its course for the tasks still open
+            cancel();
+        } else {
+            finish();
+        }
+        return true;
     }
 
     public void onCancel(Runnable handler) {

@@ -66,6 +66,73 @@ public final class RunRegistry {
         return runsDir;
     }
 
+    /**
+     * Accepts a manifest from an intake: a manifest whose content was accepted before (same SHA-256, e.g. a drop
+     * folder file that a crash left in place, or a redelivered message) gives back that run instead of a second
+     * one, unless {@code once} is false.
+     */
+    public synchronized Run accept(RunPlan plan, Boolean once) {
+        if (Boolean.TRUE.equals(once)) {
+            Run earlier = earlierRun(plan.manifest().sha256());
+            if (earlier != null) {
+                LOG.info("manifest {} was accepted before as run {}: not starting it again", plan.manifest().name(),
+                        earlier.id());
+                return earlier;
+            }
+        }
+        return accept(plan);
+    }
+
+    private Run earlierRun(String sha256) {
+        for (Run run : active.values()) {
+            if (run.plan().manifest().sha256().equals(sha256)) {
+                return run;
+            }
+        }
+        try (java.util.stream.Stream<Path> dirs = Files.isDirectory(runsDir) ? Files.list(runsDir) : java.util.stream.Stream.empty()) {
+            for (Path dir : (Iterable<Path>) dirs::iterator) {
+                Recovery.Stored stored = Recovery.peek(dir);
+                if (stored != null && stored.sha256().equals(sha256)) {
+                    return register(Recovery.load(dir));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return null;
+    }
+
+    /** Rebuilds every run of the runs directory that had not finished when the last drover stopped. */
+    public synchronized java.util.List<Run> recoverUnfinished() {
+        java.util.List<Run> recovered = new java.util.ArrayList<>();
+        if (!Files.isDirectory(runsDir)) {
+            return recovered;
+        }
+        try (java.util.stream.Stream<Path> dirs = Files.list(runsDir)) {
+            for (Path dir : (Iterable<Path>) dirs::iterator) {
+                Recovery.Stored stored = Recovery.peek(dir);
+                if (stored != null && !stored.finished() && !active.containsKey(stored.runId())) {
+                    Run run = register(Recovery.load(dir));
+                    LOG.info("run {} recovered: {} of {} tasks had ended", run.id(), run.done(), run.taskCount());
+                    if (!run.finishIfDone()) {
+                        recovered.add(run);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return recovered;
+    }
+
+    private Run register(Run run) {
+        if (!run.finished().isDone()) {
+            active.put(run.id(), run);
+            run.onFinish(() -> active.remove(run.id()));
+        }
+        return run;
+    }
+
     public Run accept(RunPlan plan) {
         String id = plan.manifest().name() + "-" + LocalDateTime.now().format(STAMP) + "-"
                 + String.format("%04x", ThreadLocalRandom.current().nextInt(0x10000));
@@ -91,9 +158,7 @@ public final class RunRegistry {
         Journal journal = Journal.open(dir);
         journal.appendAndSync("accepted", Long.toString(now), id, plan.strategy().cliName(),
                 Integer.toString(plan.taskCount()));
-        Run run = new Run(id, dir, plan, journal, now);
-        active.put(id, run);
-        run.onFinish(() -> active.remove(id));
+        Run run = register(new Run(id, dir, plan, journal, now));
         LOG.info("run {} accepted: {}", id, plan.describe());
         acceptListeners.forEach(listener -> listener.accept(run));
         return run;
@@ -122,7 +187,16 @@ public final class RunRegistry {
         return active.values();
     }
 
-    public void cancelAll() {
-        active.values().forEach(Run::cancel);
+    /** Cancels every active run and waits up to the timeout for their reports. */
+    public void cancelAll(java.time.Duration timeout) {
+        java.util.List<Run> runs = java.util.List.copyOf(active.values());
+        runs.forEach(Run::cancel);
+        try {
+            java.util.concurrent.CompletableFuture.allOf(runs.stream().map(Run::finished)
+                    .toArray(java.util.concurrent.CompletableFuture[]::new))
+                    .get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            LOG.warn("not every cancelled run finished within {}", timeout);
+        }
     }
 }

@@ -81,7 +81,7 @@ class SlurmLaneIT {
     @AfterAll
     static void stop() throws Exception {
         if (runtime != null) {
-            runtime.runs().cancelAll();
+            runtime.runs().cancelAll(java.time.Duration.ofSeconds(10));
             runtime.close();
         }
     }
@@ -363,7 +363,7 @@ class SlurmLaneIT {
                 """, "slurm", null, RESOURCES));
         List<String> jobIds = backendJobIds(run);
         int exit = DroverCommand.commandLine().execute("cancel", run.id(), "--runs-dir",
-                tmp.resolve("runs").toString(), "--wait", "30");
+                tmp.resolve("runs").toString(), "--timeout", "30");
         assertEquals(0, exit);
         assertEquals(RunState.CANCELLED, run.finished().get(5, TimeUnit.SECONDS));
         assertEquals(List.of(), squeue("--jobs=" + String.join(",", jobIds)), "no job of the run is left");

@@ -1,0 +1,98 @@
+package dev.drover.cli;
+
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.drover.serve.RunStatus;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** `drover status`: what the runs directory says about every run, or one. */
+@Command(name = "status", mixinStandardHelpOptions = true,
+        description = {"Show the runs in a runs directory (counts of tasks by state), or one run in detail with where"
+                + " its logs and report are. Reads the run directories only: works beside a running drover serve.",
+                "A run without report.json shows as RUNNING, also when the drover that ran it has stopped."})
+final class StatusCommand implements Callable<Integer> {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "RUN_ID", description = "One run (default: all runs).")
+    String runId;
+
+    @Mixin
+    RunsDirOption runsDir;
+
+    @Option(names = "--json", description = "Print JSON, for scripts.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        Path dir = runsDir.resolve();
+        if (runId != null) {
+            Path runDir = dir.resolve(runId);
+            if (runId.contains("/") || !Files.isDirectory(runDir)) {
+                System.err.println("drover: no run " + runId + " in " + dir);
+                return ErrorHandler.USAGE;
+            }
+            RunStatus run = RunStatus.read(runDir);
+            if (json) {
+                System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(run.toMap()));
+            } else {
+                printOne(run);
+            }
+            return 0;
+        }
+        List<RunStatus> runs = RunStatus.all(dir);
+        if (json) {
+            Map<String, Object> all = new LinkedHashMap<>();
+            all.put("runsDir", dir.toString());
+            all.put("runs", runs.stream().map(RunStatus::toMap).toList());
+            System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(all));
+            return 0;
+        }
+        if (runs.isEmpty()) {
+            System.out.println("no runs in " + dir);
+            return 0;
+        }
+        int width = Math.max(6, runs.stream().mapToInt(r -> r.runId().length()).max().orElse(6));
+        String format = "%-" + width + "s  %-9s  %7s  %9s  %6s  %9s  %7s  %7s  %s%n";
+        System.out.printf(format, "RUN", "STATE", "TASKS", "SUCCEEDED", "FAILED", "CANCELLED", "RUNNING", "PENDING",
+                "ACCEPTED");
+        for (RunStatus run : runs) {
+            System.out.printf(format, run.runId(), state(run), run.tasks(), run.counts().get("succeeded"),
+                    run.counts().get("failed"), run.counts().get("cancelled"), run.counts().get("running"),
+                    run.counts().get("pending"), run.acceptedAt() == null ? "-" : run.acceptedAt());
+        }
+        System.out.println("runs in " + dir);
+        return 0;
+    }
+
+    private static String state(RunStatus run) {
+        return !run.finished() && run.cancelRequested() ? "CANCELLING" : run.state();
+    }
+
+    private static void printOne(RunStatus run) {
+        Map<String, Integer> c = run.counts();
+        System.out.printf("run       %s%n", run.runId());
+        System.out.printf("state     %s%n", state(run));
+        System.out.printf("strategy  %s%n", run.strategy() == null ? "-" : run.strategy());
+        System.out.printf("tasks     %d: %d succeeded, %d failed, %d cancelled, %d running, %d pending%n", run.tasks(),
+                c.get("succeeded"), c.get("failed"), c.get("cancelled"), c.get("running"), c.get("pending"));
+        System.out.printf("accepted  %s%n", run.acceptedAt() == null ? "-" : run.acceptedAt());
+        if (run.finishedAt() != null) {
+            System.out.printf("finished  %s%n", run.finishedAt());
+        }
+        System.out.printf("dir       %s%n", run.dir());
+        System.out.printf("logs      %s%n", run.logs());
+        if (run.finished()) {
+            System.out.printf("report    %s%n", run.report());
+        }
+    }
+}

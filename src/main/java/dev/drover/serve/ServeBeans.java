@@ -1,0 +1,79 @@
+package dev.drover.serve;
+
+import dev.drover.run.RunRegistry;
+import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
+import org.apache.camel.CamelContext;
+import org.apache.camel.component.jms.JmsComponent;
+import org.apache.camel.spi.Registry;
+import org.springframework.jms.connection.CachingConnectionFactory;
+
+/**
+ * The beans of `drover serve` beyond the core: the JMS connection to the broker (queue intake and run events),
+ * the queue intake itself, and drover's own metrics. Called from DroverConfiguration; does nothing costly unless
+ * serve asked for it ({@code drover.serve=true}), so `drover run` starts as fast as before.
+ */
+public final class ServeBeans {
+
+    /** The bean the intake-queue route calls. */
+    public static final String QUEUE_INTAKE = "queueIntake";
+
+    private ServeBeans() {
+    }
+
+    public static void bind(CamelContext context, RunRegistry runs) {
+        Registry registry = context.getRegistry();
+        boolean serve = Boolean.parseBoolean(property(context, "drover.serve", "false"));
+        String url = property(context, "drover.queue.url", "");
+        // The intake-queue route refers to this bean even when it is not started.
+        QueueIntake intake = new QueueIntake(context, runs,
+                Integer.parseInt(property(context, "drover.queue.concurrent-runs", "4")),
+                Boolean.parseBoolean(property(context, "drover.intake.deduplicate", "true")));
+        registry.bind(QUEUE_INTAKE, intake);
+        JmsComponent jms = context.getComponent("jms", JmsComponent.class);
+        if (!serve || url.isBlank()) {
+            jms.setConnectionFactory(new NoBroker());
+        } else {
+            jms.setConnectionFactory(connectionFactory(url, property(context, "drover.queue.user", ""),
+                    property(context, "drover.queue.password", "")));
+            intake.enable();
+            QueueHealthCheck health = new QueueHealthCheck("intake-queue", url);
+            health.setCamelContext(context);
+            org.apache.camel.health.HealthCheckRegistry checks =
+                    org.apache.camel.health.HealthCheckRegistry.get(context);
+            if (checks != null) {
+                checks.register(health);
+            }
+            String destination = property(context, "drover.events.destination", "");
+            if (!destination.isBlank()) {
+                RunEvents events = new RunEvents(context, Long.parseLong(
+                        property(context, "drover.events.progress-interval", "10")));
+                events.attach(runs);
+                registry.bind("runEvents", events);
+            }
+        }
+        if (Boolean.parseBoolean(property(context, "drover.observe.enabled", "false"))) {
+            DroverMetrics.bind(context, runs);
+        }
+    }
+
+    /**
+     * One connection for the consumer and every producer, its sessions cached: without the cache every event sent
+     * would open and close a connection. The consumer's transacted session is exposed to sends from its thread
+     * through the same factory, so a send to the error queue commits with the message it is about.
+     */
+    static CachingConnectionFactory connectionFactory(String url, String user, String password) {
+        ActiveMQConnectionFactory artemis = new ActiveMQConnectionFactory(url);
+        if (!user.isBlank()) {
+            artemis.setUser(user);
+            artemis.setPassword(password);
+        }
+        CachingConnectionFactory cached = new CachingConnectionFactory(artemis);
+        cached.setSessionCacheSize(10);
+        cached.setReconnectOnException(true);
+        return cached;
+    }
+
+    static String property(CamelContext context, String key, String fallback) {
+        return context.getPropertiesComponent().resolveProperty(key).map(String::trim).orElse(fallback);
+    }
+}

@@ -1,0 +1,317 @@
+package dev.drover.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.drover.camel.DroverRuntime;
+import dev.drover.serve.TestBroker;
+import jakarta.jms.JMSConsumer;
+import jakarta.jms.JMSContext;
+import jakarta.jms.Message;
+import jakarta.jms.TextMessage;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * `drover serve` with an embedded Artemis broker on a real TCP port: manifests from the queue and the drop folder
+ * in one process, events, the error queue, health and metrics over HTTP, and a rolled-back message that is
+ * redelivered without making a second run.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ServeCommandTest {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final String HELLO_YAML = """
+            name: from-queue
+            tasks:
+              - {id: a, command: [echo, a]}
+              - {id: b, command: [echo, b]}
+              - {id: c, command: [sh, -c, 'exit 3']}
+            """;
+    private static final String HELLO_JSON = """
+            {"name": "from-inbox", "strategy": "sequential",
+             "tasks": [{"command": ["echo", "one"]}, {"command": ["echo", "two"]}]}
+            """;
+
+    @TempDir
+    static Path tmp;
+
+    private TestBroker broker;
+    private DroverRuntime serve;
+    private Path runs;
+    private Path inbox;
+    private int observePort;
+
+    @BeforeAll
+    void start() throws Exception {
+        broker = new TestBroker(tmp.resolve("broker"));
+        runs = tmp.resolve("runs");
+        inbox = Files.createDirectories(tmp.resolve("inbox"));
+        observePort = TestBroker.freePort();
+        serve = serve("--queue", broker.url(), "--queue-name", "manifests", "--inbox", inbox.toString(),
+                "--runs-dir", runs.toString(), "--observe-port", Integer.toString(observePort),
+                "-D", "drover.queue.errors=manifests.error", "-D", "drover.events.destination=queue:events",
+                "-D", "drover.inbox.poll-delay=100", "-D", "drover.inbox.read-lock-interval=100");
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        if (serve != null) {
+            serve.close();
+        }
+        if (broker != null) {
+            broker.close();
+        }
+    }
+
+    private static DroverRuntime serve(String... args) throws Exception {
+        ServeCommand command = new ServeCommand();
+        new CommandLine(command).parseArgs(args);
+        return command.start();
+    }
+
+    @Test
+    void runsManifestsFromTheQueueAndTheInboxAndPublishesEvents() throws Exception {
+        try (JMSContext jms = broker.client()) {
+            JMSConsumer events = jms.createConsumer(jms.createQueue("events"));
+            jms.createProducer().send(jms.createQueue("manifests"), HELLO_YAML);
+            Path temp = inbox.resolve(".hello.json.tmp");
+            Files.writeString(temp, HELLO_JSON);
+            Files.move(temp, inbox.resolve("hello.json"), StandardCopyOption.ATOMIC_MOVE);
+
+            Map<String, List<JsonNode>> byRun = new HashMap<>();
+            Map<String, JsonNode> finished = new HashMap<>();
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (finished.size() < 2 && System.currentTimeMillis() < deadline) {
+                Message message = events.receive(1000);
+                if (message == null) {
+                    continue;
+                }
+                JsonNode event = JSON.readTree(((TextMessage) message).getText());
+                assertEquals(event.get("event").asText(), message.getStringProperty("DroverEvent"));
+                assertEquals(event.get("runId").asText(), message.getStringProperty("DroverRunId"));
+                byRun.computeIfAbsent(event.get("runId").asText(), k -> new ArrayList<>()).add(event);
+                if (event.get("event").asText().equals("run-finished")) {
+                    finished.put(event.get("runId").asText(), event);
+                }
+            }
+            assertEquals(2, finished.size(), "run-finished events: " + byRun);
+
+            JsonNode fromQueue = finished.values().stream()
+                    .filter(e -> e.get("runId").asText().startsWith("from-queue-")).findFirst().orElseThrow();
+            assertEquals("FAILED", fromQueue.get("state").asText());
+            assertEquals(2, fromQueue.get("counts").get("succeeded").asInt());
+            assertEquals(1, fromQueue.get("counts").get("failed").asInt());
+            JsonNode report = JSON.readTree(Path.of(fromQueue.get("report").asText()).toFile());
+            assertEquals("FAILED", report.get("state").asText());
+            assertEquals(3, report.get("tasks").size());
+
+            JsonNode fromInbox = finished.values().stream()
+                    .filter(e -> e.get("runId").asText().startsWith("from-inbox-")).findFirst().orElseThrow();
+            assertEquals("SUCCEEDED", fromInbox.get("state").asText());
+            assertTrue(Files.exists(Path.of(fromInbox.get("report").asText())));
+
+            for (List<JsonNode> events1 : byRun.values()) {
+                assertEquals("run-accepted", events1.get(0).get("event").asText(), "first event: " + events1);
+                assertEquals("run-finished", events1.get(events1.size() - 1).get("event").asText());
+            }
+            assertEquals(0, broker.messageCount("manifests"), "the manifest message was acknowledged");
+            assertTrue(waitFor(() -> Files.exists(inbox.resolve(".done/hello.json")), 5000), () -> listing(inbox));
+
+            String metrics = get(observePort, "/observe/metrics").body();
+            assertTrue(metrics.contains("drover_runs_finished_total{state=\"failed\"}"), metrics);
+            assertTrue(metricValue(metrics, "drover_tasks_finished_total{state=\"succeeded\"}") >= 4, metrics);
+            assertTrue(metricValue(metrics, "drover_runs_finished_total{state=\"succeeded\"}") >= 1, metrics);
+        }
+    }
+
+    @Test
+    void invalidManifestGoesToTheErrorQueueWithTheReason() throws Exception {
+        String bad = "name: broken\ntasks: []\n";
+        try (JMSContext jms = broker.client()) {
+            jms.createProducer().send(jms.createQueue("manifests"), bad);
+            jms.createProducer().send(jms.createQueue("manifests"), Map.of("name", "a-map"));
+            JMSConsumer errors = jms.createConsumer(jms.createQueue("manifests.error"));
+            Message first = errors.receive(15_000);
+            assertNotNull(first, "nothing on the error queue");
+            assertEquals(bad, ((TextMessage) first).getText());
+            assertEquals("tasks", first.getStringProperty("DroverErrorField"));
+            assertTrue(first.getStringProperty("DroverError").contains("empty"), first.getStringProperty("DroverError"));
+            Message second = errors.receive(15_000);
+            assertNotNull(second, "the map message is not on the error queue");
+            assertTrue(second.getStringProperty("DroverError").contains("text message"),
+                    second.getStringProperty("DroverError"));
+            assertNull(errors.receiveNoWait());
+        }
+        try (Stream<Path> dirs = Files.list(runs)) {
+            assertFalse(dirs.anyMatch(d -> d.getFileName().toString().startsWith("broken")));
+        } catch (java.nio.file.NoSuchFileException ignored) {
+            // no run at all
+        }
+        assertEquals(0, broker.messageCount("manifests"));
+    }
+
+    @Test
+    void healthAnswersUp() throws Exception {
+        // ready: the queue consumer is registered with the broker (see notReadyWhileTheBrokerIsUnreachable...)
+        assertTrue(waitFor(() -> status(observePort, "/observe/health/ready") == 200, 10_000));
+        HttpResponse<String> health = get(observePort, "/observe/health");
+        assertEquals(200, health.statusCode(), health.body());
+        assertTrue(health.body().contains("\"status\":\"UP\""), health.body());
+    }
+
+    @Test
+    void notReadyWhileTheBrokerIsUnreachableButAlive() throws Exception {
+        int port = TestBroker.freePort();
+        try (DroverRuntime other = serve("--queue", "tcp://127.0.0.1:" + TestBroker.freePort(), "--observe-port",
+                Integer.toString(port), "--runs-dir", tmp.resolve("runs-3").toString(),
+                "-D", "drover.events.destination=")) {
+            assertTrue(waitFor(() -> status(port, "/observe/health/ready") == 503, 10_000));
+            assertEquals(200, get(port, "/observe/health/live").statusCode());
+        }
+    }
+
+    /** A message whose run cannot be recorded is rolled back and redelivered; once it can, it makes one run. */
+    @Test
+    void messageIsAcknowledgedOnlyOnceItsRunIsRecorded() throws Exception {
+        Path blocked = tmp.resolve("blocked-runs");
+        Files.writeString(blocked, "not a directory: run directories cannot be made here");
+        try (DroverRuntime other = serve("--queue", broker.url(), "--queue-name", "manifests-2", "--no-observe",
+                "--runs-dir", blocked.toString(), "-D", "drover.events.destination=");
+             JMSContext jms = broker.client()) {
+            jms.createProducer().send(jms.createQueue("manifests-2"), HELLO_YAML.replace("from-queue", "redelivered"));
+            Thread.sleep(1500); // several failed deliveries, 200 ms apart
+            assertEquals(1, broker.messageCount("manifests-2"), "the message must stay on the queue");
+            Files.delete(blocked);
+            assertTrue(waitFor(() -> reportCount(blocked) == 1, 20_000), "one run finishes");
+            Thread.sleep(500);
+            assertEquals(1, runDirCount(blocked), "exactly one run");
+            assertEquals(0, broker.messageCount("manifests-2"));
+        }
+    }
+
+    /** The queue waits for acceptance only, so drover itself bounds how many queue runs go on at once. */
+    @Test
+    void queueStartsNoMoreRunsThanConcurrentRuns() throws Exception {
+        Path runs4 = tmp.resolve("runs-4");
+        try (DroverRuntime other = serve("--queue", broker.url(), "--queue-name", "manifests-4", "--no-observe",
+                "--runs-dir", runs4.toString(), "-D", "drover.queue.concurrent-runs=1",
+                "-D", "drover.events.destination=");
+             JMSContext jms = broker.client()) {
+            for (String name : new String[]{"first", "second"}) {
+                jms.createProducer().send(jms.createQueue("manifests-4"),
+                        "name: " + name + "\ntasks:\n  - {command: [sleep, '1']}\n");
+            }
+            assertTrue(waitFor(() -> reportCount(runs4) == 2, 20_000), () -> listing(runs4));
+            JsonNode first = report(runs4, "first-");
+            JsonNode second = report(runs4, "second-");
+            assertTrue(!java.time.Instant.parse(second.get("acceptedAt").asText())
+                            .isBefore(java.time.Instant.parse(first.get("finishedAt").asText())),
+                    "second accepted " + second.get("acceptedAt") + " before first finished " + first.get("finishedAt"));
+        }
+    }
+
+    private static JsonNode report(Path runsDir, String prefix) throws Exception {
+        try (Stream<Path> dirs = Files.list(runsDir)) {
+            Path dir = dirs.filter(d -> d.getFileName().toString().startsWith(prefix)).findFirst().orElseThrow();
+            return JSON.readTree(dir.resolve("report.json").toFile());
+        }
+    }
+
+    @Test
+    void sameManifestTwiceFromTheQueueRunsOnce() throws Exception {
+        Path runs5 = tmp.resolve("runs-5");
+        try (DroverRuntime other = serve("--queue", broker.url(), "--queue-name", "manifests-5", "--no-observe",
+                "--runs-dir", runs5.toString(), "-D", "drover.events.destination=");
+             JMSContext jms = broker.client()) {
+            String m = "name: twice\ntasks:\n  - {command: [echo, hi]}\n";
+            jms.createProducer().send(jms.createQueue("manifests-5"), m);
+            assertTrue(waitFor(() -> reportCount(runs5) == 1, 20_000));
+            jms.createProducer().send(jms.createQueue("manifests-5"), m);
+            assertTrue(waitFor(() -> broker.messageCount("manifests-5") == 0, 10_000));
+            Thread.sleep(1000);
+            assertEquals(1, runDirCount(runs5));
+        }
+    }
+
+    @Test
+    void serveWithoutInboxOrQueueIsAUsageError() throws Exception {
+        assertNull(serve("--runs-dir", tmp.resolve("unused").toString(), "--no-observe"));
+    }
+
+    private static String listing(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            return files.map(Path::toString).toList().toString();
+        } catch (Exception e) {
+            return e.toString();
+        }
+    }
+
+    private static long runDirCount(Path runsDir) throws Exception {
+        try (Stream<Path> dirs = Files.list(runsDir)) {
+            return dirs.filter(Files::isDirectory).count();
+        }
+    }
+
+    private static long reportCount(Path runsDir) {
+        if (!Files.isDirectory(runsDir)) {
+            return 0;
+        }
+        try (Stream<Path> dirs = Files.list(runsDir)) {
+            return dirs.filter(d -> Files.exists(d.resolve("report.json"))).count();
+        } catch (Exception e) {
+            return 0;
+        }
+    }
+
+    private static HttpResponse<String> get(int port, String path) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + port + path)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static int status(int port, String path) {
+        try {
+            return get(port, path).statusCode();
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    private static double metricValue(String metrics, String series) {
+        return metrics.lines().filter(l -> l.startsWith(series + " ")).findFirst()
+                .map(l -> Double.parseDouble(l.substring(series.length() + 1).trim())).orElse(-1.0);
+    }
+
+    static boolean waitFor(java.util.function.BooleanSupplier condition, long millis) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + millis;
+        while (System.currentTimeMillis() < deadline) {
+            if (condition.getAsBoolean()) {
+                return true;
+            }
+            Thread.sleep(100);
+        }
+        return condition.getAsBoolean();
+    }
+}

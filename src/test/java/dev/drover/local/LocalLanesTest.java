@@ -1,0 +1,190 @@
+package dev.drover.local;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.drover.TestPipeline;
+import dev.drover.plan.RunOptions;
+import dev.drover.run.Run;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The multiprocessing and sequential lanes, through the real routes, running real processes. */
+class LocalLanesTest {
+
+    @TempDir
+    static Path runsDir;
+    @TempDir
+    Path work;
+
+    static TestPipeline pipeline;
+
+    @BeforeAll
+    static void start() throws Exception {
+        pipeline = new TestPipeline(runsDir);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        pipeline.close();
+    }
+
+    private static final RunOptions SEQUENTIAL = new RunOptions("sequential", null, null);
+
+    private static RunOptions parallel(int jobs) {
+        return new RunOptions("multiprocessing", jobs, null);
+    }
+
+    @Test
+    void sequentialRunsEveryTaskInManifestOrder() throws Exception {
+        Path order = work.resolve("order");
+        JsonNode report = pipeline.run("""
+                name: ordered
+                command: [sh, -c, 'echo {item} >> %s; sleep 0.0{index}']
+                items: [a, b, c, d, e, f]
+                """.formatted(order), SEQUENTIAL);
+        assertEquals("SUCCEEDED", report.get("state").asText());
+        assertEquals(6, report.get("counts").get("succeeded").asInt());
+        assertEquals(List.of("a", "b", "c", "d", "e", "f"), Files.readAllLines(order));
+    }
+
+    @Test
+    void multiprocessingNeverRunsMoreThanJobsAtOnce() throws Exception {
+        // Each task registers itself in a folder, counts who is there, and leaves: the tasks measure concurrency.
+        Path slots = Files.createDirectories(work.resolve("slots"));
+        Path seen = work.resolve("seen");
+        JsonNode report = pipeline.run("""
+                name: bounded
+                command: [sh, -c, 'touch %1$s/{index}; ls %1$s | wc -l >> %2$s; sleep 0.3; rm %1$s/{index}']
+                range: {end: 12}
+                """.formatted(slots, seen), parallel(3));
+        assertEquals("SUCCEEDED", report.get("state").asText());
+        int max = Files.readAllLines(seen).stream().mapToInt(l -> Integer.parseInt(l.trim())).max().orElseThrow();
+        assertTrue(max <= 3, "at most 3 at once, saw " + max);
+        assertTrue(max >= 2, "tasks ran in parallel, saw at most " + max);
+    }
+
+    @Test
+    void recordsExitCodesAndFailsTheRunWhenATaskFails() throws Exception {
+        JsonNode report = pipeline.run("""
+                name: mixed
+                tasks:
+                  - {id: ok, command: ["true"]}
+                  - {id: bad, command: [sh, -c, 'exit 7']}
+                  - {id: missing, command: [/no/such/program]}
+                """, parallel(2));
+        assertEquals("FAILED", report.get("state").asText());
+        assertEquals(1, report.get("counts").get("succeeded").asInt());
+        assertEquals(2, report.get("counts").get("failed").asInt());
+        JsonNode tasks = report.get("tasks");
+        assertEquals(0, tasks.get(0).get("exitCode").asInt());
+        assertEquals(7, tasks.get(1).get("exitCode").asInt());
+        assertEquals("FAILED", tasks.get(1).get("state").asText());
+        assertEquals(127, tasks.get(2).get("exitCode").asInt());
+        assertTrue(tasks.get(2).get("reason").asText().contains("cannot start /no/such/program"));
+        assertTrue(tasks.get(0).get("startedAt").asText().endsWith("Z"));
+    }
+
+    @Test
+    void capturesStdoutAndStderrInThePerTaskLog() throws Exception {
+        JsonNode report = pipeline.run("""
+                name: logs
+                tasks:
+                  - id: talk
+                    command: [sh, -c, 'echo out; echo err >&2; echo "$DROVER_TASK_ID $DROVER_TASK_INDEX $GREETING"']
+                    env: {GREETING: hi}
+                """, SEQUENTIAL);
+        JsonNode task = report.get("tasks").get(0);
+        assertEquals("logs/talk.log", task.get("log").asText());
+        Path runDir = runsDir.resolve(report.get("runId").asText());
+        String log = Files.readString(runDir.resolve(task.get("log").asText()));
+        assertTrue(log.contains("out") && log.contains("err") && log.contains("talk 0 hi"), log);
+    }
+
+    @Test
+    void aTimeoutKillsTheWholeProcessTree() throws Exception {
+        Path pidFile = work.resolve("child.pid");
+        long started = System.nanoTime();
+        JsonNode report = pipeline.run("""
+                name: slow
+                timeout: 1s
+                tasks:
+                  - command: [sh, -c, 'sleep 60 & echo $! > %s; wait']
+                """.formatted(pidFile), SEQUENTIAL);
+        assertTrue((System.nanoTime() - started) / 1e9 < 20, "did not wait for the sleep");
+        JsonNode task = report.get("tasks").get(0);
+        assertEquals("FAILED", task.get("state").asText());
+        assertTrue(task.get("reason").asText().startsWith("timed out after 1s"), task.toString());
+        long child = Long.parseLong(Files.readString(pidFile).trim());
+        for (int i = 0; i < 50 && ProcessHandle.of(child).map(ProcessHandle::isAlive).orElse(false); i++) {
+            Thread.sleep(100);
+        }
+        assertTrue(ProcessHandle.of(child).map(h -> !h.isAlive()).orElse(true), "the task's child was killed too");
+    }
+
+    @Test
+    void retriesAFailedTaskUntilItSucceeds() throws Exception {
+        Path marker = work.resolve("tried");
+        JsonNode report = pipeline.run("""
+                name: flaky
+                retries: 2
+                tasks:
+                  - command: [sh, -c, 'if [ -e %1$s ]; then echo second; else touch %1$s; echo first; exit 1; fi']
+                  - command: [sh, -c, 'exit 4']
+                """.formatted(marker), parallel(2));
+        JsonNode tasks = report.get("tasks");
+        assertEquals("SUCCEEDED", tasks.get(0).get("state").asText());
+        assertEquals(2, tasks.get(0).get("attempts").asInt());
+        assertEquals("FAILED", tasks.get(1).get("state").asText());
+        assertEquals(3, tasks.get(1).get("attempts").asInt());
+        Path runDir = runsDir.resolve(report.get("runId").asText());
+        String log = Files.readString(runDir.resolve("logs/0.log"));
+        assertTrue(log.contains("first") && log.contains("attempt 1 failed") && log.contains("second"), log);
+    }
+
+    @Test
+    void generatorTasksGetTheirItemAndIndex() throws Exception {
+        Path out = Files.createDirectories(work.resolve("out"));
+        JsonNode report = pipeline.run("""
+                name: generated
+                command: [sh, -c, 'echo {item} > %s/{index}.txt']
+                range: {start: 100, end: 150, step: 10}
+                """.formatted(out), parallel(2));
+        assertEquals(5, report.get("counts").get("succeeded").asInt());
+        assertEquals("130", Files.readString(out.resolve("3.txt")).trim());
+    }
+
+    @Test
+    void runRecordHoldsManifestPlanJournalAndReport() throws Exception {
+        JsonNode report = pipeline.run("name: record\ntasks: [{command: [\"true\"]}]\n", SEQUENTIAL);
+        Path runDir = runsDir.resolve(report.get("runId").asText());
+        for (String file : List.of("manifest.yaml", "plan.json", "journal.log", "report.json", "logs/0.log")) {
+            assertTrue(Files.exists(runDir.resolve(file)), file);
+        }
+        List<String> journal = Files.readAllLines(runDir.resolve("journal.log"));
+        assertTrue(journal.get(0).startsWith("accepted\t"));
+        assertTrue(journal.get(journal.size() - 1).startsWith("finished\t"));
+        assertEquals("sequential", report.get("strategy").asText());
+    }
+
+    @Test
+    void cancellingStopsRunningTasksAndReportsCancelled() throws Exception {
+        Run run = pipeline.start("name: cancel\ncommand: [sleep, '30']\nrange: {end: 6}\n", parallel(2));
+        for (int i = 0; i < 100 && run.count(dev.drover.run.TaskState.RUNNING) < 2; i++) {
+            Thread.sleep(50);
+        }
+        Files.createFile(run.dir().resolve(dev.drover.run.RunRegistry.CANCEL_REQUEST));
+        assertEquals(dev.drover.run.RunState.CANCELLED, run.finished().get(20, TimeUnit.SECONDS));
+        JsonNode report = TestPipeline.report(run.dir());
+        assertEquals("CANCELLED", report.get("state").asText());
+        assertEquals(6, report.get("counts").get("cancelled").asInt());
+    }
+}

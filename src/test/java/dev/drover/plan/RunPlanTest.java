@@ -1,0 +1,91 @@
+package dev.drover.plan;
+
+import dev.drover.manifest.Manifest;
+import dev.drover.manifest.ManifestException;
+import dev.drover.manifest.ManifestReader;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class RunPlanTest {
+
+    private static final Manifest SEVEN = ManifestReader.parse("name: seven\ncommand: [\"true\"]\nrange: {end: 7}\n");
+
+    private static RunPlan plan(String strategy, Integer jobs, String resources) {
+        return RunPlan.resolve(SEVEN, new RunOptions(strategy, jobs, resources));
+    }
+
+    private static ManifestException refused(String strategy, Integer jobs, String resources) {
+        return assertThrows(ManifestException.class, () -> plan(strategy, jobs, resources));
+    }
+
+    @Test
+    void multiprocessingIsTheDefaultWithOneJobPerCpu() {
+        RunPlan p = plan(null, null, null);
+        assertEquals(Strategy.MULTIPROCESSING, p.strategy());
+        assertEquals(Runtime.getRuntime().availableProcessors(), p.jobs());
+        assertEquals(1, p.batchSize());
+    }
+
+    @Test
+    void commandLineOverridesTheManifest() {
+        Manifest m = ManifestReader.parse("name: m\nstrategy: sequential\njobs: 4\ntasks: [{command: [\"true\"]}]\n");
+        assertThrows(ManifestException.class, () -> RunPlan.resolve(m, RunOptions.NONE), "sequential rejects jobs");
+        RunPlan p = RunPlan.resolve(m, new RunOptions("multiprocessing", null, null));
+        assertEquals(Strategy.MULTIPROCESSING, p.strategy());
+        assertEquals(4, p.jobs());
+    }
+
+    @Test
+    void localStrategiesRejectJobResources() {
+        assertEquals(JobResources.FIELD, refused("multiprocessing", null, "mem=1G").field());
+        assertEquals(JobResources.FIELD, refused("sequential", null, "mem=1G").field());
+    }
+
+    @Test
+    void sequentialRejectsJobs() {
+        ManifestException e = refused("sequential", 2, null);
+        assertEquals("--jobs", e.field());
+        assertTrue(e.getMessage().contains("one task at a time"));
+    }
+
+    @Test
+    void slurmStrategiesRequireJobResources() {
+        assertTrue(refused("slurm", null, null).getMessage().contains("is required for slurm"));
+        assertTrue(refused("slurm+batching", 2, null).getMessage().contains("is required for slurm+batching"));
+    }
+
+    @Test
+    void batchingWithJobsMakesAtMostThatManyJobs() {
+        RunPlan p = plan("slurm+batching", 2, "mem=1G");
+        assertEquals(4, p.batchSize()); // 7 tasks in 2 jobs: 4 + 3
+        assertEquals(2, p.batchCount());
+    }
+
+    @Test
+    void batchingWithBatchSizeFixesTasksPerJob() {
+        RunPlan p = plan("slurm+batching", null, "batch-size=3,mem=1G");
+        assertEquals(3, p.batchSize());
+        assertEquals(3, p.batchCount()); // 3 + 3 + 1
+    }
+
+    @Test
+    void batchingNeedsExactlyOneOfJobsAndBatchSize() {
+        assertTrue(refused("slurm+batching", 2, "batch-size=3,mem=1G").getMessage().contains("mutually exclusive"));
+        assertTrue(refused("slurm+batching", null, "mem=1G").getMessage().contains("is required for slurm+batching when batch-size is not set"));
+    }
+
+    @Test
+    void batchSizeOnlyForBatching() {
+        assertTrue(refused("slurm", null, "batch-size=3").getMessage().contains("only applies to slurm+batching"));
+    }
+
+    @Test
+    void unknownStrategyListsTheKnownOnes() {
+        ManifestException e = refused("lsf", null, null);
+        assertEquals("--distribution-strategy", e.field());
+        assertTrue(e.getMessage().contains("multiprocessing"));
+    }
+}

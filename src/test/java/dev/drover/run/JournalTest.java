@@ -1,0 +1,51 @@
+package dev.drover.run;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+class JournalTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void appendsTabSeparatedLines() {
+        try (Journal journal = Journal.open(dir)) {
+            journal.appendAndSync("accepted", "1", "run-1");
+            journal.append("end", "2", "0", "1", "FAILED", "3", Journal.clean("bad\tthing\nhere"));
+        }
+        List<String[]> lines = Journal.read(dir);
+        assertEquals(2, lines.size());
+        assertArrayEquals(new String[]{"accepted", "1", "run-1"}, lines.get(0));
+        assertEquals("bad thing here", lines.get(1)[6]);
+    }
+
+    @Test
+    void aLineCutShortByACrashIsIgnoredAndTheNextWriterStartsAFreshLine() throws Exception {
+        try (Journal journal = Journal.open(dir)) {
+            journal.append("start", "1", "0", "1");
+        }
+        Files.writeString(dir.resolve(Journal.FILE), "end\t2\t0", StandardOpenOption.APPEND);
+        assertEquals(1, Journal.read(dir).size());
+        try (Journal journal = Journal.open(dir)) {
+            journal.append("start", "3", "1", "1");
+        }
+        List<String[]> lines = Journal.read(dir);
+        assertEquals(3, lines.size());
+        assertArrayEquals(new String[]{"end", "2", "0"}, lines.get(1)); // the cut line, now ended, stays unusable
+        assertArrayEquals(new String[]{"start", "3", "1", "1"}, lines.get(2));
+    }
+
+    @Test
+    void aMissingJournalReadsAsEmpty() {
+        assertEquals(0, Journal.read(dir.resolve("nothing")).size());
+    }
+}

@@ -1,0 +1,61 @@
+package dev.drover.serve;
+
+import org.apache.activemq.artemis.api.core.SimpleString;
+import org.apache.activemq.artemis.core.config.Configuration;
+import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
+import org.apache.activemq.artemis.core.server.Queue;
+import org.apache.activemq.artemis.core.server.embedded.EmbeddedActiveMQ;
+import org.apache.activemq.artemis.core.settings.impl.AddressSettings;
+import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
+
+import jakarta.jms.JMSContext;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+
+/** An ActiveMQ Artemis broker in the test JVM, on a real TCP port of 127.0.0.1; in memory, no security. */
+public final class TestBroker implements AutoCloseable {
+
+    private final EmbeddedActiveMQ broker = new EmbeddedActiveMQ();
+    private final String url;
+
+    public TestBroker(Path dataDir) throws Exception {
+        int port = freePort();
+        url = "tcp://127.0.0.1:" + port;
+        Configuration config = new ConfigurationImpl()
+                .setPersistenceEnabled(false)
+                .setSecurityEnabled(false)
+                .setJMXManagementEnabled(false);
+        config.setBrokerInstance(dataDir.toFile());
+        config.addAcceptorConfiguration("tcp", url);
+        // a rolled-back message comes back after a short pause, and is never dropped after N attempts
+        config.addAddressSetting("#", new AddressSettings().setRedeliveryDelay(200).setMaxDeliveryAttempts(-1));
+        broker.setConfiguration(config);
+        broker.start();
+    }
+
+    public String url() {
+        return url;
+    }
+
+    public JMSContext client() {
+        return new ActiveMQConnectionFactory(url).createContext();
+    }
+
+    /** Messages on a queue, including those delivered and not yet acknowledged; 0 if the queue does not exist. */
+    public long messageCount(String queue) {
+        Queue q = broker.getActiveMQServer().locateQueue(SimpleString.of(queue));
+        return q == null ? 0 : q.getMessageCount();
+    }
+
+    public static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        broker.stop();
+    }
+}
