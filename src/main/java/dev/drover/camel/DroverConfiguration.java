@@ -8,6 +8,8 @@ import dev.drover.local.LocalTaskRunner;
 import dev.drover.plan.Planner;
 import dev.drover.run.RunRegistry;
 import dev.drover.serve.ServeBeans;
+import dev.drover.slurm.SlurmLane;
+import dev.drover.slurm.SlurmSettings;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
@@ -27,6 +29,7 @@ public final class DroverConfiguration implements CamelConfiguration {
         registry.bind("planner", Planner.forInstalledLanes());
         registry.bind("localRunner", new LocalTaskRunner(runs));
         registry.bind("localLanes", new LocalLanes(context));
+        registry.bind("slurmLane", new SlurmLane(context, runs, SlurmSettings.from(context)));
         ServeBeans.bind(context, runs);
         KubeClients kubeClients = new KubeClients(KubeSettings.from(context));
         registry.bind("kubernetesClient", KubernetesClient.class, kubeClients::get); // built on first use

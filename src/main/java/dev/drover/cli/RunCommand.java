@@ -34,10 +34,20 @@ final class RunCommand implements Callable<Integer> {
             description = "Where run directories go (default: drover.runs-dir in config, ./drover-runs).")
     Path runsDir;
 
+    @Option(names = "--dry-run", description = "Run nothing: print the plan; for slurm and slurm+batching also write"
+            + " the sbatch scripts into a run directory and print their paths.")
+    boolean dryRun;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
         RunPlan plan = options.resolve();
         Planner.forInstalledLanes().checkAvailable(plan.strategy());
+        if (dryRun) {
+            return DryRun.print(plan, runsDir, spec.commandLine().getOut());
+        }
         Map<String, String> overrides = new HashMap<>();
         if (runsDir != null) {
             overrides.put("drover.runs-dir", runsDir.toAbsolutePath().toString());
@@ -66,7 +76,11 @@ final class RunCommand implements Callable<Integer> {
                 run.finished().get();
             }
             summarise(run, started, summarised);
-            Runtime.getRuntime().removeShutdownHook(interrupt);
+            try {
+                Runtime.getRuntime().removeShutdownHook(interrupt);
+            } catch (IllegalStateException shuttingDown) {
+                // SIGTERM arrived as the run ended: the hook is running already
+            }
             return exitCode(run.finished().get());
         }
     }

@@ -19,7 +19,8 @@ public final class Planner {
 
     /** Strategies with a lane in routes/; the others are refused at planning. */
     public static Planner forInstalledLanes() {
-        return new Planner(Set.of(Strategy.MULTIPROCESSING, Strategy.SEQUENTIAL, Strategy.KUBERNETES));
+        return new Planner(Set.of(Strategy.MULTIPROCESSING, Strategy.SEQUENTIAL, Strategy.SLURM,
+                Strategy.SLURM_BATCHING, Strategy.KUBERNETES));
     }
 
     public RunPlan plan(Object body) {

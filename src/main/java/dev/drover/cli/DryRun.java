@@ -1,0 +1,94 @@
+package dev.drover.cli;
+
+import dev.drover.camel.DroverRuntime;
+import dev.drover.manifest.TaskSpec;
+import dev.drover.plan.RunPlan;
+import dev.drover.slurm.ArrayJob;
+import dev.drover.slurm.SbatchScript;
+import dev.drover.slurm.SlurmCommands;
+import dev.drover.slurm.SlurmLane;
+import dev.drover.slurm.SlurmLimits;
+import dev.drover.slurm.SlurmSettings;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Locale;
+import java.util.Properties;
+
+/**
+ * `drover run --dry-run`: shows what a run would do and starts nothing. For the SLURM strategies it writes the sbatch
+ * scripts the run would submit (same chunking by MaxArraySize, same script) into a new run directory and prints
+ * their paths; for the local strategies it prints the plan and the commands.
+ */
+final class DryRun {
+
+    private static final int SHOWN_COMMANDS = 20;
+
+    private DryRun() {
+    }
+
+    static int print(RunPlan plan, Path runsDirOption, PrintWriter out) throws IOException {
+        out.println("dry run: " + plan.describe());
+        if (!plan.strategy().isSlurm()) {
+            int shown = Math.min(plan.taskCount(), SHOWN_COMMANDS);
+            for (int i = 0; i < shown; i++) {
+                TaskSpec task = plan.manifest().tasks().task(i);
+                out.println("  " + task.id() + ": " + String.join(" ", task.command()));
+            }
+            if (shown < plan.taskCount()) {
+                out.println("  ... and " + (plan.taskCount() - shown) + " more");
+            }
+            out.println("nothing was run");
+            out.flush();
+            return 0;
+        }
+        Properties config = config();
+        Path runsDir = runsDirOption != null ? runsDirOption
+                : Path.of(config.getProperty("drover.runs-dir", "drover-runs").trim());
+        String runId = plan.manifest().name() + "-dryrun-"
+                + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        Path runDir = runsDir.resolve(runId).toAbsolutePath();
+        SlurmSettings d = SlurmSettings.defaults();
+        SlurmSettings settings = new SlurmSettings(d.squeue(), config.getProperty("drover.slurm.scontrol",
+                d.scontrol()).trim(), d.scancel(), d.sacct(),
+                Integer.parseInt(config.getProperty("drover.slurm.max-array-size", "0").trim()), d.pollInitial(),
+                d.pollMax(), d.squeueMinInterval(), d.exitGrace(), d.submitRetryInitial(), d.submitRetryMax(),
+                d.transientRetries(), java.time.Duration.ofSeconds(30));
+        int maxArraySize = new SlurmLimits(settings, new SlurmCommands(settings.commandTimeout())).maxArraySize();
+        List<List<List<TaskSpec>>> arrays = SlurmLane.chunk(plan, maxArraySize);
+        int throttle = plan.strategy() == dev.drover.plan.Strategy.SLURM ? plan.jobs() : 0;
+        Files.createDirectories(runDir.resolve("logs"));
+        out.println("MaxArraySize " + maxArraySize + ": " + arrays.size() + " sbatch call"
+                + (arrays.size() == 1 ? "" : "s") + "; nothing was submitted. Scripts:");
+        for (int a = 0; a < arrays.size(); a++) {
+            String key = String.format(Locale.ROOT, "a%04d", a + 1);
+            ArrayJob job = new ArrayJob(runId, key, runDir.resolve("slurm").resolve(key), arrays.get(a), 1, throttle);
+            Files.createDirectories(job.dir());
+            Files.writeString(job.script(), SbatchScript.render(job, runDir, plan.manifest().name(), plan.resources(),
+                    Path.of("").toAbsolutePath(), plan.manifest().timeout()), StandardCharsets.UTF_8);
+            out.println("  " + job.script() + "    (sbatch " + String.join(" ", SbatchScript.sbatchArgs(job)) + ")");
+        }
+        out.flush();
+        return 0;
+    }
+
+    private static Properties config() {
+        Properties properties = new Properties();
+        Path file = DroverRuntime.home().resolve("config/application.properties");
+        if (Files.exists(file)) {
+            try (InputStream in = Files.newInputStream(file)) {
+                properties.load(in);
+            } catch (IOException ignored) {
+                // defaults
+            }
+        }
+        return properties;
+    }
+}

@@ -1,0 +1,355 @@
+package dev.drover.slurm;
+
+import dev.drover.manifest.TaskSpec;
+import dev.drover.plan.RunPlan;
+import dev.drover.plan.Strategy;
+import dev.drover.run.Run;
+import dev.drover.run.RunRegistry;
+import dev.drover.run.TaskBatch;
+import dev.drover.run.TaskState;
+import org.apache.camel.CamelContext;
+import org.apache.camel.Exchange;
+import org.apache.camel.ProducerTemplate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The SLURM lane (route {@code lane-slurm}): gathers the batches the accept stage sends into job arrays of at most
+ * MaxArraySize elements, writes each array's script, submits it through the {@code slurm-sbatch} route (camel-exec
+ * running sbatch with an argv list) and hands the job to the run's {@link SlurmTracker}.
+ * <p>
+ * For slurm each batch is one task and becomes one array element; for slurm+batching each batch becomes one element
+ * whose tasks run in order. An array is submitted when it is full or when the splitter has sent the run's last batch,
+ * so at most MaxArraySize tasks wait here, and the number of sbatch calls is ceil(elements / MaxArraySize).
+ * <p>
+ * sbatch errors: transient ones (controller unreachable, socket timeout) are retried with backoff up to
+ * {@code drover.slurm.transient-retries} times; a submit limit (AssocMaxSubmitJobLimit, QOSMaxSubmitJobPerUserLimit,
+ * ...) waits and retries until the run is cancelled; anything else (unknown partition, memory that cannot be
+ * satisfied) fails the array's tasks, and every later array of the run, with SLURM's own message.
+ */
+public final class SlurmLane {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SlurmLane.class);
+    public static final String SBATCH_ENDPOINT = "direct:slurm-sbatch";
+    public static final String ARGS_HEADER = "DroverSbatchArgs";
+    /** sbatch calls that failed transiently or hit a submit limit and were retried (for tests and the benchmark). */
+    public static final java.util.concurrent.atomic.AtomicLong SBATCH_RETRIES = new java.util.concurrent.atomic.AtomicLong();
+
+    private static final Pattern JOB_ID = Pattern.compile("^\\s*(\\d+)(;\\S*)?\\s*$");
+    private static final List<String> TRANSIENT = List.of("socket timed out", "unable to contact slurm controller",
+            "connection refused", "temporarily unavailable", "transient", "zero bytes were transmitted",
+            "communication connection failure", "connection reset", "slurm_persist_conn");
+    private static final List<String> SUBMIT_LIMIT = List.of("assocmaxsubmitjoblimit", "qosmaxsubmitjobperuserlimit",
+            "qosmaxsubmitjobperaccount", "assocgrpsubmitjobslimit", "qosgrpsubmitjob", "maxsubmitjob",
+            "job violates accounting/qos policy", "slurm temporarily unable to accept job");
+
+    private final CamelContext context;
+    private final RunRegistry runs;
+    private final SlurmSettings settings;
+    private final SlurmCommands commands;
+    private final SlurmLimits limits;
+    private final SlurmCancel canceller;
+    private final Map<String, LaneRun> active = new ConcurrentHashMap<>();
+    private volatile ProducerTemplate producer;
+
+    public SlurmLane(CamelContext context, RunRegistry runs, SlurmSettings settings) {
+        this.context = context;
+        this.runs = runs;
+        this.settings = settings;
+        this.commands = new SlurmCommands(settings.commandTimeout());
+        this.limits = new SlurmLimits(settings, commands);
+        this.canceller = new SlurmCancel(settings, commands);
+    }
+
+    public SlurmLimits limits() {
+        return limits;
+    }
+
+    /** What this lane knows about one run: the elements waiting for their array, the tracker, a fatal sbatch error. */
+    final class LaneRun {
+        final Run run;
+        final SlurmTracker tracker;
+        final List<List<TaskSpec>> waiting = new ArrayList<>();
+        int arrays;
+        volatile String fatalError;
+
+        LaneRun(Run run) {
+            this.run = run;
+            this.tracker = new SlurmTracker(run, SlurmLane.this, settings, commands, canceller);
+        }
+
+        synchronized String nextKey() {
+            arrays++;
+            return String.format(Locale.ROOT, "a%04d", arrays);
+        }
+    }
+
+    /** Route entry: one batch of a run; {@code last} is the splitter's CamelSplitComplete. */
+    public void accept(TaskBatch batch, Boolean last) {
+        LaneRun lane = laneRun(batch.runId());
+        List<List<TaskSpec>> full = null;
+        synchronized (lane) {
+            if (lane.run.plan().strategy() == Strategy.SLURM_BATCHING) {
+                lane.waiting.add(batch.tasks());
+            } else {
+                for (TaskSpec task : batch.tasks()) {
+                    lane.waiting.add(List.of(task));
+                }
+            }
+            if (lane.waiting.size() >= limits.maxArraySize() || Boolean.TRUE.equals(last)) {
+                full = new ArrayList<>(lane.waiting);
+                lane.waiting.clear();
+            }
+        }
+        if (full != null) {
+            submitElements(lane, full, 1);
+        }
+    }
+
+    private LaneRun laneRun(String runId) {
+        return active.computeIfAbsent(runId, id -> {
+            Run run = runs.get(id);
+            LaneRun lane = new LaneRun(run);
+            run.onCancel(lane.tracker::cancel);
+            run.onFinish(() -> {
+                active.remove(id);
+                lane.tracker.stop();
+            });
+            lane.tracker.start();
+            return lane;
+        });
+    }
+
+    /** Called by the tracker for tasks whose attempt failed: a new, smaller array for their next attempt. */
+    void resubmit(Run run, List<TaskSpec> tasks, int attempt) {
+        LaneRun lane = active.get(run.id());
+        if (lane == null || tasks.isEmpty()) {
+            return;
+        }
+        List<List<TaskSpec>> elements = new ArrayList<>();
+        int perElement = run.plan().strategy() == Strategy.SLURM_BATCHING ? run.plan().batchSize() : 1;
+        for (int from = 0; from < tasks.size(); from += perElement) {
+            elements.add(List.copyOf(tasks.subList(from, Math.min(tasks.size(), from + perElement))));
+        }
+        submitElements(lane, elements, attempt);
+    }
+
+    /** Splits elements into arrays of at most MaxArraySize and submits each. */
+    private void submitElements(LaneRun lane, List<List<TaskSpec>> elements, int attempt) {
+        int max = limits.maxArraySize();
+        for (int from = 0; from < elements.size(); from += max) {
+            submitArray(lane, elements.subList(from, Math.min(elements.size(), from + max)), attempt);
+        }
+    }
+
+    /** The arrays a plan's elements make, for dry runs: same chunking as a real run. */
+    public static List<List<List<TaskSpec>>> chunk(RunPlan plan, int maxArraySize) {
+        List<List<List<TaskSpec>>> arrays = new ArrayList<>();
+        List<List<TaskSpec>> current = new ArrayList<>();
+        int per = plan.strategy() == Strategy.SLURM_BATCHING ? plan.batchSize() : 1;
+        for (int i = 0; i < plan.taskCount(); i += per) {
+            List<TaskSpec> element = new ArrayList<>();
+            for (int j = i; j < Math.min(plan.taskCount(), i + per); j++) {
+                element.add(plan.manifest().tasks().task(j));
+            }
+            current.add(element);
+            if (current.size() == maxArraySize) {
+                arrays.add(current);
+                current = new ArrayList<>();
+            }
+        }
+        if (!current.isEmpty()) {
+            arrays.add(current);
+        }
+        return arrays;
+    }
+
+    private void submitArray(LaneRun lane, List<List<TaskSpec>> candidates, int attempt) {
+        Run run = lane.run;
+        // Claim each task for this attempt; tasks of a cancelled run are not submitted.
+        List<List<TaskSpec>> elements = new ArrayList<>();
+        for (List<TaskSpec> element : candidates) {
+            List<TaskSpec> claimed = new ArrayList<>(element.size());
+            for (TaskSpec task : element) {
+                if (run.taskStarted(task.index(), attempt)) {
+                    claimed.add(task);
+                }
+            }
+            if (!claimed.isEmpty()) {
+                elements.add(claimed);
+            }
+        }
+        if (elements.isEmpty()) {
+            return;
+        }
+        String key = lane.nextKey();
+        Path dir = run.dir().resolve("slurm").resolve(key);
+        int throttle = run.plan().strategy() == Strategy.SLURM ? run.plan().jobs() : 0;
+        ArrayJob job = new ArrayJob(run.id(), key, dir, List.copyOf(elements), attempt, throttle);
+        if (lane.fatalError != null) {
+            failAll(run, job, lane.fatalError);
+            return;
+        }
+        try {
+            Files.createDirectories(dir);
+            Files.writeString(job.script(), SbatchScript.render(job, run.dir(), run.plan().manifest().name(),
+                    run.plan().resources(), Path.of("").toAbsolutePath(), run.plan().manifest().timeout()),
+                    StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            failAll(run, job, "cannot write " + job.script() + ": " + e.getMessage());
+            return;
+        } catch (RuntimeException e) {
+            failAll(run, job, e.getMessage());
+            return;
+        }
+        String jobId = sbatchWithRetries(lane, job);
+        if (jobId == null) {
+            return; // failed or cancelled: the tasks are recorded already
+        }
+        for (int e = 0; e < job.elements().size(); e++) {
+            for (TaskSpec task : job.elements().get(e)) {
+                run.taskBackend(task.index(), jobId + "_" + e, "PENDING");
+            }
+        }
+        lane.tracker.add(job, jobId);
+        if (run.isCancelled()) {
+            canceller.cancel(List.of(jobId)); // the cancel handler may have run before this job existed
+        }
+        LOG.info("run {}: submitted {} ({} elements, {} tasks) as job {}", run.id(), key, job.elements().size(),
+                job.taskCount(), jobId);
+    }
+
+    /** sbatch with retries; returns the job id, or null after recording why the tasks did not run. */
+    private String sbatchWithRetries(LaneRun lane, ArrayJob job) {
+        Run run = lane.run;
+        Duration wait = settings.submitRetryInitial();
+        int transientFailures = 0;
+        while (true) {
+            SbatchResult result = sbatch(SbatchScript.sbatchArgs(job));
+            if (result.jobId() != null) {
+                return result.jobId();
+            }
+            String message = result.message();
+            String lower = message.toLowerCase(Locale.ROOT);
+            boolean limit = SUBMIT_LIMIT.stream().anyMatch(lower::contains);
+            boolean transientError = !limit && result.ran() && TRANSIENT.stream().anyMatch(lower::contains);
+            if (!limit && !transientError) {
+                lane.fatalError = "sbatch refused the job: " + message;
+                LOG.error("run {}: {}", run.id(), lane.fatalError);
+                failAll(run, job, lane.fatalError);
+                return null;
+            }
+            if (transientError && ++transientFailures > settings.transientRetries()) {
+                String reason = "sbatch kept failing (" + transientFailures + " attempts): " + message;
+                LOG.error("run {}: {}", run.id(), reason);
+                failAll(run, job, reason);
+                return null;
+            }
+            SBATCH_RETRIES.incrementAndGet();
+            LOG.warn("run {}: sbatch {} ({}); retrying in {} ms", run.id(),
+                    limit ? "hit a submit limit" : "failed transiently", message, wait.toMillis());
+            if (!sleep(run, wait)) {
+                cancelAll(run, job);
+                return null;
+            }
+            wait = wait.multipliedBy(2).compareTo(settings.submitRetryMax()) > 0 ? settings.submitRetryMax()
+                    : wait.multipliedBy(2);
+        }
+    }
+
+    /** What one sbatch call gave: the job id, or why not; {@code ran} is false when sbatch could not be run. */
+    record SbatchResult(String jobId, String message, boolean ran) {
+    }
+
+    SbatchResult sbatch(List<String> args) {
+        Exchange exchange = producer().send(SBATCH_ENDPOINT, ex -> {
+            ex.getIn().setHeader(ARGS_HEADER, args);
+            ex.getIn().setBody(null);
+        });
+        if (exchange.getException() != null) {
+            return new SbatchResult(null, "cannot run sbatch: " + exchange.getException().getMessage(), false);
+        }
+        Integer rc = exchange.getMessage().getHeader("CamelExecExitValue", Integer.class);
+        String out = exchange.getMessage().getBody(String.class);
+        String err = exchange.getMessage().getHeader("CamelExecStderr", String.class);
+        out = out == null ? "" : out;
+        err = err == null ? "" : err.strip();
+        if (rc != null && rc == 0) {
+            Matcher m = JOB_ID.matcher(out);
+            if (m.matches()) {
+                return new SbatchResult(m.group(1), null, true);
+            }
+            return new SbatchResult(null, "sbatch printed no job id: '" + out.strip() + "' " + err, true);
+        }
+        String message = !err.isEmpty() ? err : out.strip();
+        return new SbatchResult(null, (message.isEmpty() ? "" : message + " ") + "(sbatch exit status " + rc + ")",
+                true);
+    }
+
+    private ProducerTemplate producer() {
+        if (producer == null) {
+            synchronized (this) {
+                if (producer == null) {
+                    producer = context.createProducerTemplate();
+                }
+            }
+        }
+        return producer;
+    }
+
+    private static void failAll(Run run, ArrayJob job, String reason) {
+        for (List<TaskSpec> element : job.elements()) {
+            for (TaskSpec task : element) {
+                run.taskFinished(task.index(), job.attempt(), TaskState.FAILED, Integer.MIN_VALUE, reason);
+            }
+        }
+    }
+
+    private static void cancelAll(Run run, ArrayJob job) {
+        for (List<TaskSpec> element : job.elements()) {
+            for (TaskSpec task : element) {
+                run.taskFinished(task.index(), job.attempt(), TaskState.CANCELLED, Integer.MIN_VALUE, "run cancelled");
+            }
+        }
+    }
+
+    /** Sleeps, waking early when the run is cancelled; false if it was. */
+    private static boolean sleep(Run run, Duration wait) {
+        long end = System.currentTimeMillis() + wait.toMillis();
+        while (!run.isCancelled()) {
+            long left = end - System.currentTimeMillis();
+            if (left <= 0) {
+                return true;
+            }
+            try {
+                Thread.sleep(Math.min(left, 200));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return false;
+    }
+
+    static String readExitFile(Path file) {
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8).strip();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

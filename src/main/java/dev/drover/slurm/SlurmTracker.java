@@ -1,0 +1,446 @@
+package dev.drover.slurm;
+
+import dev.drover.manifest.TaskSpec;
+import dev.drover.run.Run;
+import dev.drover.run.TaskState;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+/**
+ * Follows the job arrays of one run until every task has an outcome.
+ * <p>
+ * Each poll cycle: (1) the exit files the wrapper writes are read first: they are the primary truth; (2) for the
+ * tasks still open, ONE squeue call covers all of the run's arrays (never one call per job), and only every
+ * {@code squeue-min-interval}; (3) an element that has left the queue without exit files for all its tasks is given
+ * {@code exit-grace} (for a shared filesystem's lag), then resolved by {@code scontrol show job} (one call per array
+ * concerned) or, once SLURM has purged the job (MinJobAge), by {@code sacct}; the task is reported with SLURM's
+ * state and reason (TIMEOUT, OUT_OF_MEMORY, NODE_FAIL, CANCELLED, ...). If squeue itself fails (controller
+ * restarting), nothing is concluded from it: the tracker keeps polling with backoff.
+ * <p>
+ * The cycle interval starts at {@code poll-initial}, doubles while nothing finishes, up to {@code poll-max}, and
+ * returns to the start when a task finishes or the run is cancelled.
+ */
+final class SlurmTracker {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SlurmTracker.class);
+    private static final Pattern ARRAY_TASK = Pattern.compile("\\bArrayTaskId=(\\d+)\\b");
+    private static final Pattern JOB_STATE = Pattern.compile("\\bJobState=(\\S+)");
+    private static final Pattern REASON = Pattern.compile("\\bReason=(\\S+)");
+    private static final Pattern EXIT_CODE = Pattern.compile("\\bExitCode=(\\d+):(\\d+)");
+
+    /** squeue calls that failed (controller unreachable), for tests and the benchmark. */
+    static final java.util.concurrent.atomic.AtomicLong SQUEUE_FAILURES = new java.util.concurrent.atomic.AtomicLong();
+
+    private static final int NONE = Integer.MIN_VALUE;
+    /** SLURM states that explain a task killed by a signal better than its exit code does. */
+    private static final java.util.Set<String> KILLED_BY_SLURM = java.util.Set.of("TIMEOUT", "OUT_OF_MEMORY",
+            "CANCELLED", "NODE_FAIL", "PREEMPTED", "DEADLINE", "BOOT_FAIL");
+
+    private final Run run;
+    private final SlurmLane lane;
+    private final SlurmSettings settings;
+    private final SlurmCommands commands;
+    private final SlurmCancel canceller;
+    private final List<Tracked> arrays = new ArrayList<>();
+    private final Object wake = new Object();
+    private final Thread thread;
+    private volatile boolean stopped;
+    private volatile boolean cancelRequested;
+    private long lastSqueue;
+    private boolean squeueFailing;
+
+    SlurmTracker(Run run, SlurmLane lane, SlurmSettings settings, SlurmCommands commands, SlurmCancel canceller) {
+        this.run = run;
+        this.lane = lane;
+        this.settings = settings;
+        this.commands = commands;
+        this.canceller = canceller;
+        this.thread = new Thread(this::loop, "drover-slurm-" + run.id());
+        this.thread.setDaemon(true);
+    }
+
+    /**
+     * One submitted array and what is known about each of its elements. Only task indices are kept (the manifest
+     * builds a task again when it is retried), so a million submitted tasks cost a few int arrays, not task objects.
+     */
+    private static final class Tracked {
+        final java.nio.file.Path dir;
+        final int attempt;
+        final int[][] tasks;
+        final String jobId;
+        final boolean[][] done;
+        final String[] state;
+        final long[] goneSince;
+        /** Exit codes >= 128 read from exit files, kept until SLURM's final state is known; NONE if none. */
+        final int[][] signalled;
+
+        Tracked(ArrayJob job, String jobId) {
+            this.dir = job.dir();
+            this.attempt = job.attempt();
+            this.jobId = jobId;
+            int n = job.elements().size();
+            this.tasks = new int[n][];
+            this.done = new boolean[n][];
+            this.signalled = new int[n][];
+            for (int e = 0; e < n; e++) {
+                tasks[e] = job.elements().get(e).stream().mapToInt(TaskSpec::index).toArray();
+                done[e] = new boolean[job.elements().get(e).size()];
+                signalled[e] = new int[job.elements().get(e).size()];
+                java.util.Arrays.fill(signalled[e], NONE);
+            }
+            this.state = new String[n];
+            java.util.Arrays.fill(state, "PENDING"); // as the lane recorded at submission
+            this.goneSince = new long[n];
+        }
+
+        boolean open(int e) {
+            for (boolean d : done[e]) {
+                if (!d) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        java.nio.file.Path exitFile(int taskIndex) {
+            return dir.resolve(taskIndex + ".exit");
+        }
+
+        boolean open() {
+            for (int e = 0; e < done.length; e++) {
+                if (open(e)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    void stop() {
+        stopped = true;
+        poke();
+    }
+
+    void add(ArrayJob job, String jobId) {
+        synchronized (arrays) {
+            arrays.add(new Tracked(job, jobId));
+        }
+        poke();
+    }
+
+    /** The run's cancel handler: scancel every array of the run (at most 100 ids per call). */
+    void cancel() {
+        cancelRequested = true;
+        List<String> ids;
+        synchronized (arrays) {
+            ids = arrays.stream().filter(Tracked::open).map(t -> t.jobId).toList();
+        }
+        if (!ids.isEmpty()) {
+            LOG.info("run {}: scancel {}", run.id(), ids);
+            canceller.cancel(ids);
+        }
+        poke();
+    }
+
+    private void poke() {
+        synchronized (wake) {
+            wake.notifyAll();
+        }
+    }
+
+    private void loop() {
+        long delay = settings.pollInitial().toMillis();
+        while (!stopped && !run.finished().isDone()) {
+            boolean progress;
+            try {
+                progress = cycle();
+            } catch (RuntimeException e) {
+                LOG.warn("run {}: poll cycle failed: {}", run.id(), e.toString());
+                progress = false;
+            }
+            delay = progress || cancelRequested ? settings.pollInitial().toMillis()
+                    : Math.min(delay * 2, settings.pollMax().toMillis());
+            synchronized (wake) {
+                if (stopped) {
+                    return;
+                }
+                try {
+                    wake.wait(delay);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** One poll cycle; true if a task finished. */
+    boolean cycle() {
+        List<Tracked> open;
+        synchronized (arrays) {
+            arrays.removeIf(t -> !t.open());
+            open = new ArrayList<>(arrays);
+        }
+        if (open.isEmpty()) {
+            return false;
+        }
+        boolean progress = false;
+        Map<Integer, List<Integer>> retries = new TreeMap<>();
+        // 1. exit files: the primary truth
+        for (Tracked t : open) {
+            for (int e = 0; e < t.done.length; e++) {
+                int[] tasks = t.tasks[e];
+                for (int p = 0; p < tasks.length; p++) {
+                    if (t.done[e][p]) {
+                        continue;
+                    }
+                    int task = tasks[p];
+                    java.nio.file.Path file = t.exitFile(task);
+                    if (t.signalled[e][p] == NONE && Files.exists(file)) {
+                        int code;
+                        try {
+                            code = Integer.parseInt(SlurmLane.readExitFile(file));
+                        } catch (RuntimeException ex) {
+                            continue; // being written; next cycle
+                        }
+                        if (code >= 128 && !cancelRequested) {
+                            // killed by a signal: maybe SLURM's doing (TIMEOUT, OUT_OF_MEMORY); decided once the
+                            // element has left the queue and SLURM can say
+                            t.signalled[e][p] = code;
+                            continue;
+                        }
+                        t.done[e][p] = true;
+                        progress = true;
+                        finish(t, e, task, code, code == 0 ? "COMPLETED" : "FAILED", timeoutReason(code), retries);
+                    }
+                }
+            }
+        }
+        open.removeIf(t -> !t.open());
+        // 2. one squeue for all open arrays of the run
+        long now = System.currentTimeMillis();
+        if (!open.isEmpty() && (cancelRequested || now - lastSqueue >= settings.squeueMinInterval().toMillis())) {
+            lastSqueue = now;
+            Map<String, String[]> queued = squeue(open);
+            if (queued != null) {
+                for (Tracked t : open) {
+                    for (int e = 0; e < t.done.length; e++) {
+                        if (!t.open(e)) {
+                            continue;
+                        }
+                        String[] entry = queued.get(t.jobId + "_" + e);
+                        if (entry != null) {
+                            t.goneSince[e] = 0;
+                            if (!entry[0].equals(t.state[e])) {
+                                t.state[e] = entry[0];
+                                int[] tasks = t.tasks[e];
+                                for (int p = 0; p < tasks.length; p++) {
+                                    if (!t.done[e][p]) {
+                                        run.taskBackend(tasks[p], null, entry[0]);
+                                    }
+                                }
+                            }
+                        } else if (t.goneSince[e] == 0) {
+                            t.goneSince[e] = now;
+                        }
+                    }
+                }
+                // 3. elements that left the queue without exit files
+                for (Tracked t : open) {
+                    List<Integer> gone = new ArrayList<>();
+                    for (int e = 0; e < t.done.length; e++) {
+                        if (t.open(e) && t.goneSince[e] > 0
+                                && (cancelRequested || now - t.goneSince[e] >= settings.exitGrace().toMillis())) {
+                            gone.add(e);
+                        }
+                    }
+                    if (!gone.isEmpty()) {
+                        progress |= resolveGone(t, gone, retries);
+                    }
+                }
+            }
+        }
+        for (Map.Entry<Integer, List<Integer>> retry : retries.entrySet()) {
+            if (!run.isCancelled()) {
+                lane.resubmit(run, retry.getValue().stream().map(i -> run.plan().manifest().tasks().task(i)).toList(),
+                        retry.getKey());
+            }
+        }
+        return progress;
+    }
+
+    /** squeue for all the arrays: element key "jobId_index" to {state, reason}; null if squeue failed. */
+    private Map<String, String[]> squeue(List<Tracked> open) {
+        String ids = open.stream().map(t -> t.jobId).distinct().collect(Collectors.joining(","));
+        SlurmCommands.SQUEUE_CALLS.incrementAndGet();
+        SlurmCommands.Result result = commands.run(List.of(settings.squeue(), "--noheader", "--array",
+                "--jobs=" + ids, "--format=%F|%K|%T|%r"));
+        Map<String, String[]> queued = new HashMap<>();
+        if (!result.ok()) {
+            if (result.err().contains("Invalid job id")) {
+                return queued; // every job has left the controller's memory
+            }
+            SQUEUE_FAILURES.incrementAndGet();
+            if (!squeueFailing) {
+                LOG.warn("run {}: squeue failed ({}); will keep trying", run.id(), result.message());
+            }
+            squeueFailing = true;
+            return null;
+        }
+        if (squeueFailing) {
+            LOG.info("run {}: squeue answers again", run.id());
+            squeueFailing = false;
+        }
+        for (String line : result.out().split("\n")) {
+            String[] f = line.strip().split("\\|", -1);
+            if (f.length >= 4) {
+                queued.put(f[0] + "_" + f[1], new String[]{f[2], f[3]});
+            }
+        }
+        return queued;
+    }
+
+    /** What SLURM says about an element that has left the queue. */
+    private record Final(String state, String reason, int exitCode) {
+    }
+
+    private boolean resolveGone(Tracked t, List<Integer> gone, Map<Integer, List<Integer>> retries) {
+        Map<Integer, Final> finals = cancelRequested ? Map.of() : slurmFinalStates(t);
+        if (finals == null) {
+            return false; // SLURM could not be asked: try again next cycle
+        }
+        for (int e : gone) {
+            Final f = finals.get(e);
+            if (f == null && !cancelRequested) {
+                f = new Final("UNKNOWN", "left the SLURM queue without an exit file, and neither scontrol nor sacct"
+                        + " knows job " + t.jobId + "_" + e + " any more", Integer.MIN_VALUE);
+            }
+            int[] tasks = t.tasks[e];
+            boolean first = true;
+            for (int p = 0; p < tasks.length; p++) {
+                if (t.done[e][p]) {
+                    continue;
+                }
+                int task = tasks[p];
+                t.done[e][p] = true;
+                if (Files.exists(t.exitFile(task))) {
+                    // killed by a signal, or written between the first step of this cycle and now
+                    int code = Integer.parseInt(SlurmLane.readExitFile(t.exitFile(task)));
+                    first = false;
+                    if (code >= 128 && f != null && KILLED_BY_SLURM.contains(f.state())) {
+                        finish(t, e, task, code, f.state(), describe(f), retries);
+                    } else {
+                        finish(t, e, task, code, code == 0 ? "COMPLETED" : "FAILED", null, retries);
+                    }
+                    continue;
+                }
+                if (cancelRequested || run.isCancelled()) {
+                    run.taskBackend(task, null, "CANCELLED");
+                    run.taskFinished(task, t.attempt, TaskState.CANCELLED, Integer.MIN_VALUE,
+                            "run cancelled");
+                    continue;
+                }
+                String reason = first ? describe(f) + ", no exit code written"
+                        : "not run: its batch's job ended " + f.state() + " before this task started";
+                first = false;
+                finish(t, e, task, f.exitCode(), f.state(), reason, retries);
+            }
+        }
+        return true;
+    }
+
+    /** coreutils timeout exits 124 when the manifest's per-task limit ended the task. */
+    private String timeoutReason(int code) {
+        java.time.Duration limit = run.plan().manifest().timeout();
+        return code == 124 && limit != null ? "timed out after " + limit.toString().substring(2).toLowerCase() : null;
+    }
+
+    private static String describe(Final f) {
+        return "SLURM " + f.state() + (f.reason() == null || f.reason().equals("None") ? "" : " (" + f.reason() + ")");
+    }
+
+    /** scontrol show job for the array, else sacct; element index to its final state; null if SLURM is unreachable. */
+    private Map<Integer, Final> slurmFinalStates(Tracked t) {
+        Map<Integer, Final> finals = new HashMap<>();
+        SlurmCommands.SCONTROL_CALLS.incrementAndGet();
+        SlurmCommands.Result result = commands.run(List.of(settings.scontrol(), "--oneliner", "show", "job", t.jobId));
+        if (result.ok()) {
+            for (String line : result.out().split("\n")) {
+                Matcher task = ARRAY_TASK.matcher(line);
+                Matcher state = JOB_STATE.matcher(line);
+                if (task.find() && state.find()) {
+                    Matcher reason = REASON.matcher(line);
+                    Matcher exit = EXIT_CODE.matcher(line);
+                    finals.put(Integer.parseInt(task.group(1)), new Final(state.group(1),
+                            reason.find() ? reason.group(1) : null,
+                            exit.find() ? exitCode(exit.group(1), exit.group(2)) : Integer.MIN_VALUE));
+                }
+            }
+            return finals;
+        }
+        if (!result.err().contains("Invalid job id")) {
+            LOG.warn("run {}: scontrol failed ({}); will retry", run.id(), result.message());
+            return null;
+        }
+        // purged from the controller (MinJobAge): ask accounting, where there is any
+        SlurmCommands.SACCT_CALLS.incrementAndGet();
+        SlurmCommands.Result sacct = commands.run(List.of(settings.sacct(), "--allocations", "--noheader",
+                "--parsable2", "--jobs=" + t.jobId, "--format=JobID,State,ExitCode"));
+        if (sacct.ok()) {
+            for (String line : sacct.out().split("\n")) {
+                String[] f = line.strip().split("\\|", -1);
+                if (f.length >= 3 && f[0].startsWith(t.jobId + "_")) {
+                    try {
+                        int e = Integer.parseInt(f[0].substring(t.jobId.length() + 1));
+                        String[] code = f[2].split(":");
+                        finals.put(e, new Final(f[1].split(" ")[0], null,
+                                code.length == 2 ? exitCode(code[0], code[1]) : Integer.MIN_VALUE));
+                    } catch (NumberFormatException ignored) {
+                        // a range of pending elements: not final
+                    }
+                }
+            }
+        }
+        return finals;
+    }
+
+    /** SLURM's exit:signal as a shell would report it: the signal as 128+N, else the exit status. */
+    static int exitCode(String exit, String signal) {
+        int sig = Integer.parseInt(signal);
+        return sig != 0 ? 128 + sig : Integer.parseInt(exit);
+    }
+
+    private void finish(Tracked t, int element, int task, int exitCode, String backendState, String reason,
+                        Map<Integer, List<Integer>> retries) {
+        int attempt = t.attempt;
+        run.taskBackend(task, null, backendState);
+        if (exitCode == 0 && reason == null) {
+            run.taskFinished(task, attempt, TaskState.SUCCEEDED, 0, null);
+            return;
+        }
+        if (run.isCancelled()) {
+            run.taskFinished(task, attempt, TaskState.CANCELLED, exitCode, "run cancelled");
+            return;
+        }
+        String why = reason != null ? reason : "exit code " + exitCode;
+        if (attempt <= run.plan().manifest().retries() && !run.isCancelled()) {
+            run.attemptFailed(task, attempt, exitCode, why);
+            retries.computeIfAbsent(attempt + 1, a -> new ArrayList<>()).add(task);
+            return;
+        }
+        run.taskFinished(task, attempt, TaskState.FAILED, exitCode, reason);
+    }
+}

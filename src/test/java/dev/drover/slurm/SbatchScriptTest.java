@@ -1,0 +1,117 @@
+package dev.drover.slurm;
+
+import dev.drover.manifest.ManifestException;
+import dev.drover.manifest.ManifestReader;
+import dev.drover.manifest.TaskSpec;
+import dev.drover.plan.JobResources;
+import dev.drover.plan.RunOptions;
+import dev.drover.plan.RunPlan;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The generated batch script, run by a plain sh as an array element would run it (no SLURM needed). */
+class SbatchScriptTest {
+
+    @TempDir
+    Path tmp;
+
+    private static final List<String> NASTY = List.of("printf", "[%s]\\n", "a b", "it's", "$(touch pwned)",
+            "`touch pwned`", "$HOME", "*", "\\", "\"", "line\nbreak", "-e", "");
+
+    private ArrayJob job(List<List<TaskSpec>> elements, int attempt, int throttle) {
+        return new ArrayJob("r-1", "a0001", tmp.resolve("run/slurm/a0001"), elements, attempt, throttle);
+    }
+
+    private String runElement(ArrayJob job, int element) throws Exception {
+        Files.createDirectories(job.dir());
+        Files.createDirectories(tmp.resolve("run/logs"));
+        Files.writeString(job.script(), SbatchScript.render(job, tmp.resolve("run"), "t",
+                JobResources.parse("mem=1G,time=00:01:00"), tmp));
+        ProcessBuilder pb = new ProcessBuilder("sh", job.script().toString()).directory(tmp.toFile())
+                .redirectErrorStream(true);
+        pb.environment().put("SLURM_ARRAY_TASK_ID", Integer.toString(element));
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        return p.waitFor() + ":" + out;
+    }
+
+    @Test
+    void everyArgumentReachesTheTaskUnchangedAndNothingIsExpanded() throws Exception {
+        TaskSpec task = new TaskSpec(7, "t7", NASTY, Map.of("V", "x'y $(z)"), null);
+        ArrayJob job = job(List.of(List.of(task)), 1, 0);
+        assertEquals("0:", runElement(job, 0));
+        String log = Files.readString(tmp.resolve("run/logs/t7.log"));
+        assertEquals("[a b]\n[it's]\n[$(touch pwned)]\n[`touch pwned`]\n[$HOME]\n[*]\n[\\]\n[\"]\n[line\nbreak]\n"
+                + "[-e]\n[]\n", log);
+        assertFalse(Files.exists(tmp.resolve("pwned")));
+        assertEquals("0", Files.readString(job.exitFile(7)).strip());
+    }
+
+    @Test
+    void aBatchRunsInOrderAndRecordsEachExitCode() throws Exception {
+        TaskSpec a = new TaskSpec(0, "a", List.of("sh", "-c", "echo a >> ../order; exit 3"), Map.of(), "run");
+        TaskSpec b = new TaskSpec(1, "b", List.of("sh", "-c", "echo b >> ../order; echo $V"), Map.of("V", "x'y"), "run");
+        ArrayJob job = job(List.of(List.of(a, b)), 1, 0);
+        Files.createDirectories(tmp.resolve("run"));
+        assertEquals("3:", runElement(job, 0));
+        assertEquals("3", Files.readString(job.exitFile(0)).strip());
+        assertEquals("0", Files.readString(job.exitFile(1)).strip());
+        assertEquals("a\nb\n", Files.readString(tmp.resolve("order")));
+        assertEquals("x'y\n", Files.readString(tmp.resolve("run/logs/b.log")));
+        assertTrue(runElement(job, 5).startsWith("2:"), "an element without tasks fails");
+    }
+
+    @Test
+    void directivesAreQuotedAndArraysUseIndicesFromZero() {
+        TaskSpec t = new TaskSpec(12, "x", List.of("true"), Map.of(), null);
+        String script = SbatchScript.render(job(List.of(List.of(t), List.of(t), List.of(t)), 2, 2), tmp.resolve("run"),
+                "my name!", JobResources.parse("mem=1G,cpus-per-task=2,partition=cpu"), tmp);
+        assertTrue(script.contains("#SBATCH --array=\"0-2%2\"\n"));
+        assertTrue(script.contains("#SBATCH --job-name=\"drover-my_name_\"\n"));
+        assertTrue(script.contains("#SBATCH --cpus-per-task=\"2\"\n"));
+        assertTrue(script.contains("#SBATCH --comment=\"drover run r-1\"\n"));
+        assertEquals(List.of("--parsable", job(List.of(List.of(t)), 1, 0).script().toString()),
+                SbatchScript.sbatchArgs(job(List.of(List.of(t)), 1, 0)));
+        assertTrue(job(List.of(List.of(t)), 1, 5).arraySpec().equals("0-0"), "no throttle above the size");
+    }
+
+    @Test
+    void unsafeRunDirectoriesAndValuesAreRefused() {
+        TaskSpec t = new TaskSpec(0, "x", List.of("true"), Map.of(), null);
+        assertThrows(ManifestException.class, () -> SbatchScript.render(job(List.of(List.of(t)), 1, 0),
+                Path.of("/tmp/100%"), "n", JobResources.NONE, tmp));
+        assertThrows(ManifestException.class, () -> JobResources.parse("mem=1G\"\n#SBATCH --wrap=x"));
+        assertThrows(ManifestException.class, () -> JobResources.parse("partition=a b"));
+    }
+
+    @Test
+    void chunksFollowMaxArraySize() {
+        RunPlan slurm = RunPlan.resolve(ManifestReader.parse("name: c\ncommand: [echo]\nrange: {start: 0, end: 25}\n"),
+                new RunOptions("slurm", null, "mem=1G"));
+        assertEquals(List.of(10, 10, 5), SlurmLane.chunk(slurm, 10).stream().map(List::size).toList());
+        RunPlan batching = RunPlan.resolve(ManifestReader.parse("name: c\ncommand: [echo]\nrange: {start: 0, end: 25}\n"),
+                new RunOptions("slurm+batching", 3, "mem=1G"));
+        List<List<List<TaskSpec>>> arrays = SlurmLane.chunk(batching, 10);
+        assertEquals(1, arrays.size());
+        assertEquals(List.of(9, 9, 7), arrays.get(0).stream().map(List::size).toList());
+    }
+
+    @Test
+    void parsesSlurmOutput() {
+        assertEquals(10, SlurmLimits.parseMaxArraySize("MaxArrayGarbage = 3\nMaxArraySize            = 10\n"));
+        assertEquals(null, SlurmLimits.parseMaxArraySize("nothing"));
+        assertEquals(3, SlurmTracker.exitCode("3", "0"));
+        assertEquals(137, SlurmTracker.exitCode("0", "9"));
+    }
+}
