@@ -1,6 +1,7 @@
 package dev.drover.cli;
 
 import dev.drover.camel.DroverRuntime;
+import dev.drover.kubernetes.KubernetesDryRun;
 import dev.drover.manifest.TaskSpec;
 import dev.drover.plan.RunPlan;
 import dev.drover.slurm.ArrayJob;
@@ -25,7 +26,8 @@ import java.util.Properties;
 /**
  * `drover run --dry-run`: shows what a run would do and starts nothing. For the SLURM strategies it writes the sbatch
  * scripts the run would submit (same chunking by MaxArraySize, same script) into a new run directory and prints
- * their paths; for the local strategies it prints the plan and the commands.
+ * their paths; for kubernetes the Job and ConfigMap YAML; for the local strategies it prints the plan and the
+ * commands.
  */
 final class DryRun {
 
@@ -36,7 +38,7 @@ final class DryRun {
 
     static int print(RunPlan plan, Path runsDirOption, PrintWriter out) throws IOException {
         out.println("dry run: " + plan.describe());
-        if (!plan.strategy().isSlurm()) {
+        if (plan.strategy().isLocal()) {
             int shown = Math.min(plan.taskCount(), SHOWN_COMMANDS);
             for (int i = 0; i < shown; i++) {
                 TaskSpec task = plan.manifest().tasks().task(i);
@@ -55,6 +57,14 @@ final class DryRun {
         String runId = plan.manifest().name() + "-dryrun-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
         Path runDir = runsDir.resolve(runId).toAbsolutePath();
+        if (plan.strategy() == dev.drover.plan.Strategy.KUBERNETES) {
+            List<Path> files = KubernetesDryRun.write(plan, runDir);
+            out.println(files.size() + " Indexed Job" + (files.size() == 1 ? "" : "s")
+                    + " (each file: the ConfigMap with the task table, then the Job); nothing was created:");
+            files.forEach(file -> out.println("  " + file));
+            out.flush();
+            return 0;
+        }
         SlurmSettings d = SlurmSettings.defaults();
         SlurmSettings settings = new SlurmSettings(d.squeue(), config.getProperty("drover.slurm.scontrol",
                 d.scontrol()).trim(), d.scancel(), d.sacct(),

@@ -35,7 +35,8 @@ final class RunCommand implements Callable<Integer> {
     Path runsDir;
 
     @Option(names = "--dry-run", description = "Run nothing: print the plan; for slurm and slurm+batching also write"
-            + " the sbatch scripts into a run directory and print their paths.")
+            + " the sbatch scripts, for kubernetes the Job and ConfigMap YAML, into a run directory and print their"
+            + " paths.")
     boolean dryRun;
 
     @picocli.CommandLine.Spec
