@@ -20,7 +20,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class DroverRuntime implements AutoCloseable {
 
-    /** Where `drover accept` sends a manifest (text) or a resolved plan; it answers with the accepted run. */
+    /** Where `drover run` and the intakes send a manifest (text) or a resolved plan; it answers with the run. */
     public static final String ACCEPT_ENDPOINT = "direct:accept-manifest";
 
     private final Main main;
@@ -90,7 +90,8 @@ public final class DroverRuntime implements AutoCloseable {
     public void stopGracefully(boolean cancelRuns) throws Exception {
         for (org.apache.camel.Route route : context().getRoutes()) {
             if (route.getRouteId().startsWith("intake-")) {
-                context().getRouteController().stopRoute(route.getRouteId());
+                // Its in-flight exchanges wait for their runs, which now stop or resume later: do not wait for them.
+                context().getRouteController().stopRoute(route.getRouteId(), 1, java.util.concurrent.TimeUnit.SECONDS);
             }
         }
         java.time.Duration timeout = java.time.Duration.ofSeconds(Long.parseLong(

@@ -57,32 +57,42 @@ final class RunCommand implements Callable<Integer> {
         try (DroverRuntime runtime = DroverRuntime.start(DroverRuntime.home(), overrides)) {
             CompletableFuture<Run> accepted = new CompletableFuture<>();
             runtime.runs().onAccepted(accepted::complete);
-            CompletableFuture<Run> submitted = runtime.submitAsync(plan);
-            Run run = awaitAccepted(accepted, submitted);
-            AtomicBoolean summarised = new AtomicBoolean();
+            Summary summary = new Summary();
+            // Registered before the run exists, so that no SIGTERM can fall between acceptance and the hook.
             Thread interrupt = new Thread(() -> {
+                Run run;
+                try {
+                    run = accepted.get(5, TimeUnit.SECONDS);
+                } catch (Exception notAccepted) {
+                    return; // nothing was recorded: nothing to cancel
+                }
                 run.cancel();
                 awaitQuietly(run);
-                summarise(run, started, summarised);
+                summary.print(run, started);
                 // The JVM would exit 143 for SIGTERM; the report now says CANCELLED, so exit as interrupted.
                 Runtime.getRuntime().halt(CANCELLED);
             }, "drover-interrupt");
             Runtime.getRuntime().addShutdownHook(interrupt);
-            try (Progress progress = Progress.start(run)) {
-                CompletableFuture.anyOf(run.finished(), submitted.exceptionally(e -> null)).get();
-                if (submitted.isCompletedExceptionally()) {
-                    run.cancel(); // the pipeline broke while feeding tasks: stop what runs, keep the record
-                    submitted.get();
-                }
-                run.finished().get();
-            }
-            summarise(run, started, summarised);
             try {
-                Runtime.getRuntime().removeShutdownHook(interrupt);
-            } catch (IllegalStateException shuttingDown) {
-                // SIGTERM arrived as the run ended: the hook is running already
+                CompletableFuture<Run> submitted = runtime.submitAsync(plan);
+                Run run = awaitAccepted(accepted, submitted);
+                try (Progress progress = Progress.start(run)) {
+                    CompletableFuture.anyOf(run.finished(), submitted.exceptionally(e -> null)).get();
+                    if (submitted.isCompletedExceptionally()) {
+                        run.cancel(); // the pipeline broke while feeding tasks: stop what runs, keep the record
+                        submitted.get();
+                    }
+                    run.finished().get();
+                }
+                summary.print(run, started);
+                return exitCode(run.finished().get());
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(interrupt);
+                } catch (IllegalStateException shuttingDown) {
+                    // SIGTERM arrived as the run ended: the hook is running already
+                }
             }
-            return exitCode(run.finished().get());
         }
     }
 
@@ -115,16 +125,31 @@ final class RunCommand implements Callable<Integer> {
         };
     }
 
-    private static void summarise(Run run, long startedNanos, AtomicBoolean done) {
-        if (!done.compareAndSet(false, true)) {
-            return;
+    /** The one summary line, printed once, by the main thread or by the interrupt hook, whichever comes first. */
+    private static final class Summary {
+        private final AtomicBoolean claimed = new AtomicBoolean();
+        private final java.util.concurrent.CountDownLatch printed = new java.util.concurrent.CountDownLatch(1);
+
+        void print(Run run, long startedNanos) {
+            if (!claimed.compareAndSet(false, true)) {
+                try {
+                    printed.await(2, TimeUnit.SECONDS); // the other thread is printing it: let it finish
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return;
+            }
+            try {
+                RunState state = run.finished().getNow(RunState.RUNNING);
+                double seconds = (System.nanoTime() - startedNanos) / 1e9;
+                Path report = Path.of("").toAbsolutePath().relativize(run.dir().resolve(RunReport.FILE).toAbsolutePath());
+                System.out.printf("run %s %s: %d succeeded, %d failed, %d cancelled in %.1fs; report %s%n", run.id(),
+                        state, run.count(TaskState.SUCCEEDED), run.count(TaskState.FAILED),
+                        run.count(TaskState.CANCELLED), seconds, report);
+                System.out.flush();
+            } finally {
+                printed.countDown();
+            }
         }
-        RunState state = run.finished().getNow(RunState.RUNNING);
-        double seconds = (System.nanoTime() - startedNanos) / 1e9;
-        Path report = Path.of("").toAbsolutePath().relativize(run.dir().resolve(RunReport.FILE).toAbsolutePath());
-        System.out.printf("run %s %s: %d succeeded, %d failed, %d cancelled in %.1fs; report %s%n", run.id(), state,
-                run.count(TaskState.SUCCEEDED), run.count(TaskState.FAILED), run.count(TaskState.CANCELLED), seconds,
-                report);
-        System.out.flush();
     }
 }

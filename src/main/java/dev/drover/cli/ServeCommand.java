@@ -89,7 +89,6 @@ final class ServeCommand implements Callable<Integer> {
         overrides.put("drover.serve", "true");
         if (inbox != null) {
             overrides.put("drover.inbox", inbox.toAbsolutePath().toString());
-            overrides.put("drover.inbox.enabled", "true");
         }
         if (queue != null) {
             overrides.put("drover.queue.url", queue);
@@ -116,8 +115,16 @@ final class ServeCommand implements Callable<Integer> {
             System.err.println("drover: serve needs --inbox DIR, --queue URL (or drover.queue.url), or both");
             return null;
         }
+        // Recovery first, then the intakes: a manifest a crash left in the inbox finds its run already rebuilt.
         for (var run : runtime.runs().recoverUnfinished()) {
-            runtime.submitAsync(run);
+            runtime.submitAsync(run).whenComplete((fed, error) -> {
+                if (error != null) {
+                    System.err.println("drover: recovered run " + run.id() + " could not be resumed: " + error);
+                }
+            });
+        }
+        if (inbox != null) {
+            runtime.context().getRouteController().startRoute("intake-file");
         }
         if (!url.isEmpty()) {
             runtime.context().getRouteController().startRoute(QUEUE_ROUTE);

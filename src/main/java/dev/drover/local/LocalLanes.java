@@ -28,8 +28,8 @@ public final class LocalLanes {
 
     public synchronized void open(Run run) {
         String routeId = TEMPLATE + "-" + run.id();
-        if (context.getRoute(routeId) != null) {
-            return; // a recovered run submitted again by its intake
+        if (context.getRoute(routeId) != null || run.finished().isDone()) {
+            return; // a recovered run submitted again by its intake, or one that has already finished
         }
         TemplatedRouteBuilder.builder(context, TEMPLATE)
                 .routeId(routeId)
@@ -37,7 +37,13 @@ public final class LocalLanes {
                 .parameter("jobs", Integer.toString(run.plan().jobs()))
                 .add();
         // The lane's own consumer threads finish the run, so the route is stopped from another thread.
-        run.onFinish(() -> closer.execute(() -> close(routeId)));
+        run.onFinish(() -> {
+            try {
+                closer.execute(() -> close(routeId));
+            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                // drover is stopping: the context removes the lane
+            }
+        });
     }
 
     /** Stops removing lanes; called before the context stops, which removes whatever lanes are left. */

@@ -36,24 +36,36 @@ public final class LocalTaskRunner {
 
     private final RunRegistry runs;
     private final Map<Run, Set<Process>> live = new ConcurrentHashMap<>();
-    /** Set when drover stops without cancelling: no task starts, and a killed task records nothing (it runs again). */
+    /** Set when drover stops without cancelling: no task starts any more. */
     private volatile boolean stopping;
+    /** Processes stopAll killed: their tasks record nothing and run again at the next start. */
+    private final Set<Process> abandoned = ConcurrentHashMap.newKeySet();
 
     public LocalTaskRunner(RunRegistry runs) {
         this.runs = runs;
     }
 
     public void runBatch(TaskBatch batch) {
-        Run run = runs.get(batch.runId());
+        Run run = runs.find(batch.runId());
+        if (run == null) {
+            return; // the run has finished (cancelled) while this batch waited in the lane's queue
+        }
         for (TaskSpec task : batch.tasks()) {
-            runTask(run, task);
+            try {
+                runTask(run, task);
+            } catch (RuntimeException e) {
+                // Whatever went wrong, the task ends with a result: a task left RUNNING would hold its run forever.
+                LOG.warn("run {}: task {} could not run: {}", run.id(), task.id(), e.toString());
+                run.taskFinished(task.index(), Math.max(1, run.attempts(task.index())), TaskState.FAILED,
+                        CANNOT_START, "drover could not run the task: " + e);
+            }
         }
     }
 
     void runTask(Run run, TaskSpec task) {
-        // An attempt a crash interrupted stays counted but does not use up a retry.
+        // An attempt a crash interrupted stays counted but does not use up a retry; failed ones do, across restarts.
         int firstAttempt = run.attempts(task.index()) + 1;
-        int maxAttempts = firstAttempt + run.plan().manifest().retries();
+        int maxAttempts = firstAttempt + Math.max(0, run.plan().manifest().retries() - run.retriesUsed(task.index()));
         Duration timeout = run.plan().manifest().timeout();
         File log = run.dir().resolve(Run.logPath(task)).toFile();
         for (int attempt = firstAttempt; attempt <= maxAttempts; attempt++) {
@@ -61,7 +73,7 @@ public final class LocalTaskRunner {
                 return;
             }
             Outcome outcome = attempt(run, task, timeout, log, attempt);
-            if (stopping) {
+            if (outcome.abandoned()) {
                 return; // killed by stopAll: the journal shows it started and never ended, so it runs again
             }
             if (run.isCancelled()) {
@@ -81,8 +93,15 @@ public final class LocalTaskRunner {
         }
     }
 
-    /** @param reason why drover ended the attempt (time-out, interruption), null when the task exited by itself */
-    private record Outcome(int exitCode, String reason) {
+    /**
+     * @param reason    why drover ended the attempt (time-out, interruption), null when the task exited by itself
+     * @param abandoned killed by a stopping daemon: no result is recorded, the next start runs it again
+     */
+    private record Outcome(int exitCode, String reason, boolean abandoned) {
+        Outcome(int exitCode, String reason) {
+            this(exitCode, reason, false);
+        }
+
         boolean succeeded() {
             return exitCode == 0 && reason == null;
         }
@@ -126,21 +145,22 @@ public final class LocalTaskRunner {
             if (run.isCancelled()) {
                 killTree(process);
             }
+            Outcome outcome;
             if (timeout == null) {
-                return new Outcome(process.waitFor(), null);
+                outcome = new Outcome(process.waitFor(), null);
+            } else if (process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                outcome = new Outcome(process.exitValue(), null);
+            } else {
+                killTree(process);
+                String reason = "timed out after " + timeout.toString().substring(2).toLowerCase();
+                appendToLog(log, "drover: " + reason + ", killed\n");
+                outcome = new Outcome(process.waitFor(), reason);
             }
-            if (process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                return new Outcome(process.exitValue(), null);
-            }
-            killTree(process);
-            int exit = process.waitFor();
-            String reason = "timed out after " + timeout.toString().substring(2).toLowerCase();
-            appendToLog(log, "drover: " + reason + ", killed\n");
-            return new Outcome(exit, reason);
+            return abandoned.remove(process) ? new Outcome(KILLED, "stopped", true) : outcome;
         } catch (InterruptedException e) {
             killTree(process);
             Thread.currentThread().interrupt();
-            return new Outcome(KILLED, "interrupted");
+            return new Outcome(KILLED, "interrupted", abandoned.remove(process));
         } finally {
             processes.remove(process);
         }
@@ -156,7 +176,10 @@ public final class LocalTaskRunner {
         while (System.nanoTime() < deadline && live.values().stream().anyMatch(set -> !set.isEmpty())) {
             Thread.sleep(100);
         }
-        live.values().forEach(set -> set.forEach(LocalTaskRunner::killTree));
+        live.values().forEach(set -> set.forEach(process -> {
+            abandoned.add(process);
+            killTree(process);
+        }));
     }
 
     /** Kills a process and every process it started; descendants first, so none is re-parented and missed. */

@@ -60,8 +60,7 @@ public final class ManifestReader {
     public static Manifest parse(String text) {
         JsonNode root;
         try {
-            String trimmed = text.stripLeading();
-            root = (trimmed.startsWith("{") ? JSON : YAML).readTree(text);
+            root = readTree(text);
         } catch (JsonProcessingException e) {
             throw new ManifestException("manifest", "not valid JSON or YAML: " + e.getOriginalMessage()
                     + (e.getLocation() != null ? " (line " + e.getLocation().getLineNr() + ")" : ""));
@@ -71,6 +70,22 @@ public final class ManifestReader {
                     + " (or 'command' with 'items' or 'range')");
         }
         return fromTree(root, text);
+    }
+
+    /** JSON when it parses as JSON (faster, exact), else YAML, which also reads flow style such as {name: x}. */
+    private static JsonNode readTree(String text) throws JsonProcessingException {
+        if (text.stripLeading().startsWith("{")) {
+            try {
+                return JSON.readTree(text);
+            } catch (JsonProcessingException notJson) {
+                try {
+                    return YAML.readTree(text);
+                } catch (JsonProcessingException notYaml) {
+                    throw notJson;
+                }
+            }
+        }
+        return YAML.readTree(text);
     }
 
     private static Manifest fromTree(JsonNode root, String text) {
@@ -189,7 +204,9 @@ public final class ManifestReader {
             throw new ManifestException("range.end", "must be greater than range.start (" + start + "): the range would"
                     + " produce no tasks");
         }
-        long count = (end - start + step - 1) / step;
+        long count = java.math.BigInteger.valueOf(end).subtract(java.math.BigInteger.valueOf(start))
+                .add(java.math.BigInteger.valueOf(step - 1)).divide(java.math.BigInteger.valueOf(step))
+                .min(java.math.BigInteger.valueOf(Long.MAX_VALUE)).longValueExact();
         checkSize(count, "range");
         return new TaskGenerator(template, null, start, step, (int) count, Map.copyOf(env), workdir);
     }
@@ -238,7 +255,12 @@ public final class ManifestReader {
                 throw new ManifestException(field + "." + entry.getKey(), "is not a valid environment variable name:"
                         + " use letters, digits and '_', not starting with a digit");
             }
-            map.put(entry.getKey(), scalarText(entry.getValue(), field + "." + entry.getKey()));
+            String value = scalarText(entry.getValue(), field + "." + entry.getKey());
+            if (value.chars().anyMatch(c -> c == 0)) {
+                throw new ManifestException(field + "." + entry.getKey(), "contains a NUL character, which no"
+                        + " environment variable can hold: remove it");
+            }
+            map.put(entry.getKey(), value);
         }
         return map;
     }
@@ -258,27 +280,41 @@ public final class ManifestReader {
         throw new ManifestException("jobResources", "must be a string 'mem=1G,time=10:00' or a map {mem: 1G, time: '10:00'}");
     }
 
+    /** The longest time limit a task may have; beyond it a limit means nothing (and would overflow). */
+    static final Duration MAX_DURATION = Duration.ofDays(365);
+
     static Duration duration(JsonNode node, String field) {
-        if (node.isIntegralNumber() && node.asLong() > 0) {
-            return Duration.ofSeconds(node.asLong());
-        }
         String text = node.isValueNode() ? node.asText().trim() : "";
-        Matcher part = DURATION_PART.matcher(text);
         Duration total = Duration.ZERO;
         int at = 0;
-        while (at < text.length() && part.find(at) && part.start() == at) {
-            long n = Long.parseLong(part.group(1));
-            total = total.plus(switch (part.group(2)) {
-                case "ms" -> Duration.ofMillis(n);
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                case "h" -> Duration.ofHours(n);
-                default -> Duration.ofDays(n);
-            });
-            at = part.end();
+        try {
+            if (node.isIntegralNumber()) {
+                total = Duration.ofSeconds(node.longValue());
+                at = text.length();
+            } else {
+                Matcher part = DURATION_PART.matcher(text);
+                while (at < text.length() && part.find(at) && part.start() == at) {
+                    long n = Long.parseLong(part.group(1));
+                    total = total.plus(switch (part.group(2)) {
+                        case "ms" -> Duration.ofMillis(n);
+                        case "s" -> Duration.ofSeconds(n);
+                        case "m" -> Duration.ofMinutes(n);
+                        case "h" -> Duration.ofHours(n);
+                        default -> Duration.ofDays(n);
+                    });
+                    at = part.end();
+                }
+            }
+        } catch (NumberFormatException | ArithmeticException tooLarge) {
+            throw new ManifestException(field, "'" + text + "' is longer than the largest limit, "
+                    + MAX_DURATION.toDays() + "d: give a shorter one or none");
         }
-        if (text.isEmpty() || at != text.length() || total.isZero()) {
+        if (text.isEmpty() || at != text.length() || total.isZero() || total.isNegative()) {
             throw new ManifestException(field, "'" + text + "' is not a duration: use e.g. 90s, 10m, 1h or 1h30m");
+        }
+        if (total.compareTo(MAX_DURATION) > 0) {
+            throw new ManifestException(field, "'" + text + "' is longer than the largest limit, "
+                    + MAX_DURATION.toDays() + "d: give a shorter one or none");
         }
         return total;
     }

@@ -16,6 +16,8 @@ import dev.drover.manifest.ManifestException;
 public record RunPlan(Manifest manifest, Strategy strategy, int jobs, JobResources resources, int batchSize) {
 
     public static final Strategy DEFAULT_STRATEGY = Strategy.MULTIPROCESSING;
+    /** SEDA's limit on concurrent consumers, and so on one multiprocessing run's parallelism. */
+    public static final int MAX_LOCAL_JOBS = 500;
     /**
      * kubernetes: tasks per Indexed Job unless batch-size says otherwise. The lane splits further when
      * drover.kubernetes.tasks-per-job is smaller or a Job's task table would not fit one ConfigMap.
@@ -59,8 +61,12 @@ public record RunPlan(Manifest manifest, Strategy strategy, int jobs, JobResourc
         resources.checkFor(strategy);
         if (resources.has(JobResources.BATCH_SIZE) && strategy != Strategy.SLURM_BATCHING
                 && strategy != Strategy.KUBERNETES) {
-            throw new ManifestException(JobResources.FIELD, "batch-size only applies to slurm+batching: remove it,"
-                    + " or use --distribution-strategy slurm+batching");
+            throw new ManifestException(JobResources.FIELD, "batch-size only applies to slurm+batching (tasks per"
+                    + " SLURM job) and kubernetes (tasks per Job): remove it, or choose one of those strategies");
+        }
+        if (strategy == Strategy.MULTIPROCESSING && jobs != null && jobs > MAX_LOCAL_JOBS) {
+            throw new ManifestException("--jobs", jobs + " is more local processes at once than drover runs (at most "
+                    + MAX_LOCAL_JOBS + "): give a smaller --jobs, or use a cluster strategy");
         }
         int batchSize = 1;
         if (strategy == Strategy.SLURM_BATCHING) {
@@ -90,7 +96,7 @@ public record RunPlan(Manifest manifest, Strategy strategy, int jobs, JobResourc
         }
         int resolvedJobs = switch (strategy) {
             case SEQUENTIAL -> 1;
-            case MULTIPROCESSING -> jobs != null ? jobs : Runtime.getRuntime().availableProcessors();
+            case MULTIPROCESSING -> jobs != null ? jobs : Math.min(MAX_LOCAL_JOBS, Runtime.getRuntime().availableProcessors());
             case SLURM_BATCHING -> (int) Math.ceil((double) taskCount / batchSize);
             default -> jobs != null ? jobs : 0;
         };

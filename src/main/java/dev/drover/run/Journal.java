@@ -3,13 +3,14 @@ package dev.drover.run;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
+import java.io.FileOutputStream;
+import java.io.RandomAccessFile;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -41,35 +42,64 @@ public final class Journal implements Closeable {
                 TimeUnit.MILLISECONDS);
     }
 
-    private final FileChannel channel;
+    private final FileOutputStream out;
+    private final FileLock ownership;
     private volatile boolean dirty;
+    private volatile boolean closed;
 
-    private Journal(FileChannel channel) {
-        this.channel = channel;
+    private Journal(FileOutputStream out, FileLock ownership) {
+        this.out = out;
+        this.ownership = ownership;
     }
 
-    /** Opens (or creates) the journal in a run directory for appending, ending any line a crash cut short. */
+    /** Another live drover process holds the run: its journal is locked. */
+    public static final class OwnedElsewhere extends RuntimeException {
+        OwnedElsewhere(Path runDir) {
+            super(runDir + " belongs to another running drover process");
+        }
+    }
+
+    /**
+     * Opens (or creates) the journal in a run directory for appending, ending any line a crash cut short, and takes
+     * an exclusive lock on it for as long as it is open: no second drover process can take over a live run.
+     * Writes go through a stream, not an interruptible channel, so that an interrupted lane thread cannot close it.
+     *
+     * @throws OwnedElsewhere when another process has it open
+     */
     public static Journal open(Path runDir) {
+        Path file = runDir.resolve(FILE);
+        FileOutputStream out = null;
         try {
-            FileChannel channel = FileChannel.open(runDir.resolve(FILE), StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE, StandardOpenOption.READ);
-            long size = channel.size();
-            channel.position(size);
+            out = new FileOutputStream(file.toFile(), true);
+            FileLock lock;
+            try {
+                lock = out.getChannel().tryLock();
+            } catch (OverlappingFileLockException e) {
+                lock = null;
+            }
+            if (lock == null) {
+                out.close();
+                throw new OwnedElsewhere(runDir);
+            }
+            long size = Files.size(file);
             if (size > 0) {
-                ByteBuffer last = ByteBuffer.allocate(1);
-                channel.read(last, size - 1);
-                if (last.get(0) != '\n') {
-                    channel.write(ByteBuffer.wrap(new byte[]{'\n'}));
+                try (RandomAccessFile in = new RandomAccessFile(file.toFile(), "r")) {
+                    in.seek(size - 1);
+                    if (in.read() != '\n') {
+                        out.write('\n');
+                    }
                 }
             }
-            Journal journal = new Journal(channel);
+            Journal journal = new Journal(out, lock);
             OPEN.add(journal);
             return journal;
         } catch (IOException e) {
+            closeQuietly(out);
             throw new UncheckedIOException("cannot open the journal in " + runDir, e);
         }
     }
 
+    /** Appends one line; after {@link #close} (the run has finished) nothing more is recorded. */
     public void append(String... fields) {
         StringBuilder line = new StringBuilder(64);
         for (int i = 0; i < fields.length; i++) {
@@ -79,17 +109,18 @@ public final class Journal implements Closeable {
             line.append(fields[i]);
         }
         line.append('\n');
-        ByteBuffer bytes = ByteBuffer.wrap(line.toString().getBytes(StandardCharsets.UTF_8));
-        try {
-            synchronized (this) {
-                while (bytes.hasRemaining()) {
-                    channel.write(bytes);
-                }
+        byte[] bytes = line.toString().getBytes(StandardCharsets.UTF_8);
+        synchronized (this) {
+            if (closed) {
+                return;
             }
-            dirty = true;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the journal", e);
+            try {
+                out.write(bytes);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write the journal", e);
+            }
         }
+        dirty = true;
     }
 
     public void appendAndSync(String... fields) {
@@ -101,7 +132,11 @@ public final class Journal implements Closeable {
         if (dirty) {
             dirty = false;
             try {
-                channel.force(false);
+                synchronized (this) {
+                    if (!closed) {
+                        out.getFD().sync();
+                    }
+                }
             } catch (IOException e) {
                 dirty = true;
                 throw new UncheckedIOException("cannot sync the journal", e);
@@ -113,7 +148,7 @@ public final class Journal implements Closeable {
         try {
             sync();
         } catch (UncheckedIOException ignored) {
-            // retried on the next tick; a closed channel is removed by close()
+            // retried on the next tick
         }
     }
 
@@ -122,9 +157,27 @@ public final class Journal implements Closeable {
         OPEN.remove(this);
         try {
             sync();
-            channel.close();
-        } catch (IOException | UncheckedIOException e) {
+        } catch (UncheckedIOException ignored) {
             // closing after a failed disk: the journal holds what it could
+        }
+        synchronized (this) {
+            closed = true;
+            try {
+                ownership.release();
+            } catch (IOException ignored) {
+                // closing the stream releases it too
+            }
+            closeQuietly(out);
+        }
+    }
+
+    private static void closeQuietly(FileOutputStream stream) {
+        if (stream != null) {
+            try {
+                stream.close();
+            } catch (IOException ignored) {
+                // nothing more to do
+            }
         }
     }
 

@@ -27,14 +27,20 @@ final class Recovery {
     record Stored(String runId, String sha256, boolean finished) {
     }
 
-    /** What the run directory says without rebuilding the run; null if it is not a run directory. */
-    static Stored peek(Path runDir) {
+    /**
+     * What the run directory says without rebuilding the run; null if it is not a run directory, or if
+     * {@code sha256} is given and the run's manifest has another hash (checked before reading the journal).
+     */
+    static Stored peek(Path runDir, String sha256) {
         Path planFile = runDir.resolve(RunRegistry.PLAN_FILE);
         if (!Files.exists(planFile) || !Files.exists(runDir.resolve(Journal.FILE))) {
             return null;
         }
         try {
             JsonNode plan = JsonMapper.builder().build().readTree(planFile.toFile());
+            if (plan == null || (sha256 != null && !sha256.equals(plan.path("sha256").asText()))) {
+                return null;
+            }
             boolean finished = Journal.read(runDir).stream().anyMatch(line -> line[0].equals("finished"));
             return new Stored(runDir.getFileName().toString(), plan.path("sha256").asText(), finished);
         } catch (IOException e) {

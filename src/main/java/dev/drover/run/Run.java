@@ -37,6 +37,8 @@ public final class Run {
     private final long[] startedAt;
     private final long[] finishedAt;
     private final Map<Integer, String> reasons = new HashMap<>();
+    private final Map<Integer, Integer> retriesUsed = new HashMap<>();
+    private final java.util.concurrent.atomic.AtomicBoolean finishing = new java.util.concurrent.atomic.AtomicBoolean();
     /** Per task, where a cluster ran it (SLURM {@code <arrayJobId>_<index>}, Kubernetes {@code <job>/<index>}). */
     private final Map<Integer, String> backendIds = new HashMap<>();
     /** Per task, the cluster's own word for how it ended (COMPLETED, TIMEOUT, OOMKilled, ...). */
@@ -153,11 +155,11 @@ public final class Run {
             }
             move(index, TaskState.RUNNING);
             attempts[index] = attempt;
-            if (attempt == 1) {
+            if (startedAt[index] == 0) {
                 startedAt[index] = now;
             }
+            journal.append("start", Long.toString(now), Integer.toString(index), Integer.toString(attempt));
         }
-        journal.append("start", Long.toString(now), Integer.toString(index), Integer.toString(attempt));
         return true;
     }
 
@@ -165,14 +167,12 @@ public final class Run {
      * Records where a cluster runs a task and its state there; journalled so that a restarted drover can find the
      * job again. Either value may be null to keep the one recorded before.
      */
-    public void taskBackend(int index, String backendId, String backendState) {
-        synchronized (this) {
-            if (backendId != null) {
-                backendIds.put(index, backendId);
-            }
-            if (backendState != null) {
-                backendStates.put(index, backendState);
-            }
+    public synchronized void taskBackend(int index, String backendId, String backendState) {
+        if (backendId != null) {
+            backendIds.put(index, backendId);
+        }
+        if (backendState != null) {
+            backendStates.put(index, backendState);
         }
         journal.append("backend", Long.toString(System.currentTimeMillis()), Integer.toString(index),
                 Journal.clean(backendId), Journal.clean(backendState));
@@ -183,8 +183,14 @@ public final class Run {
         return attempts[index];
     }
 
+    /** Failed attempts that were retried, across restarts: what the task has used of its retries. */
+    public synchronized int retriesUsed(int index) {
+        return retriesUsed.getOrDefault(index, 0);
+    }
+
     /** Records an attempt that ended but will be retried. */
-    public void attemptFailed(int index, int attempt, int exitCode, String reason) {
+    public synchronized void attemptFailed(int index, int attempt, int exitCode, String reason) {
+        retriesUsed.merge(index, 1, Integer::sum);
         journal.append("retry", Long.toString(System.currentTimeMillis()), Integer.toString(index),
                 Integer.toString(attempt), Integer.toString(exitCode), Journal.clean(reason));
     }
@@ -205,9 +211,9 @@ public final class Run {
                 reasons.put(index, reason);
             }
             last = terminalCount() == states.length;
+            journal.append("end", Long.toString(now), Integer.toString(index), Integer.toString(attempt),
+                    state.name(), Integer.toString(exitCode), Journal.clean(reason));
         }
-        journal.append("end", Long.toString(now), Integer.toString(index), Integer.toString(attempt), state.name(),
-                Integer.toString(exitCode), Journal.clean(reason));
         if (last) {
             finish();
         }
@@ -229,13 +235,16 @@ public final class Run {
                     pending.add(i);
                 }
             }
+            journal.append("cancel", Long.toString(System.currentTimeMillis()));
         }
         LOG.info("run {}: cancelling", id);
-        journal.append("cancel", Long.toString(System.currentTimeMillis()));
         for (int index : pending) {
             taskFinished(index, 0, TaskState.CANCELLED, Integer.MIN_VALUE, "run cancelled");
         }
         cancelHandlers.forEach(Run::runQuietly);
+        if (done() == states.length) {
+            finish(); // nothing was pending or running (e.g. a recovered run whose tasks had all ended)
+        }
     }
 
     /**
@@ -275,9 +284,10 @@ public final class Run {
                         backendStates.put(index, line[4]);
                     }
                 }
+                case "retry" -> retriesUsed.merge(Integer.parseInt(line[2]), 1, Integer::sum);
                 case "cancel" -> cancelled = true;
                 default -> {
-                    // accepted, retry, recovered, finished: nothing to rebuild
+                    // accepted, recovered, finished: nothing to rebuild
                 }
             }
         } catch (RuntimeException malformed) {
@@ -300,6 +310,7 @@ public final class Run {
     /** Completes a run that had finished before drover restarted; its report is already written. */
     void markFinished(RunState state) {
         fed.set(true);
+        finishing.set(true);
         finished.complete(state);
     }
 
@@ -323,11 +334,18 @@ public final class Run {
         cancelHandlers.add(handler);
     }
 
+    /** Runs the handler when the run finishes, or at once if it already has. */
     public void onFinish(Runnable handler) {
         finishHandlers.add(handler);
+        if (finished.isDone() && finishHandlers.remove(handler)) {
+            runQuietly(handler);
+        }
     }
 
     private void finish() {
+        if (!finishing.compareAndSet(false, true)) {
+            return;
+        }
         RunState state = cancelled ? RunState.CANCELLED
                 : count(TaskState.FAILED) > 0 ? RunState.FAILED : RunState.SUCCEEDED;
         try {
@@ -338,8 +356,13 @@ public final class Run {
         } finally {
             journal.close();
         }
-        finishHandlers.forEach(Run::runQuietly);
         finished.complete(state);
+        // Each handler is claimed by removing it, here or in onFinish, so that it runs exactly once.
+        for (Runnable handler : finishHandlers) {
+            if (finishHandlers.remove(handler)) {
+                runQuietly(handler);
+            }
+        }
     }
 
     private static void runQuietly(Runnable handler) {

@@ -54,9 +54,13 @@ public final class RunRegistry {
                 return;
             }
             for (Run run : active.values()) {
-                if (Files.exists(run.dir().resolve(CANCEL_REQUEST))) {
-                    LOG.info("run {}: cancel requested", run.id());
-                    run.cancel();
+                try {
+                    if (Files.exists(run.dir().resolve(CANCEL_REQUEST))) {
+                        LOG.info("run {}: cancel requested", run.id());
+                        run.cancel();
+                    }
+                } catch (RuntimeException e) {
+                    LOG.warn("run {}: cancelling failed: {}", run.id(), e.toString());
                 }
             }
         }
@@ -91,9 +95,18 @@ public final class RunRegistry {
         }
         try (java.util.stream.Stream<Path> dirs = Files.isDirectory(runsDir) ? Files.list(runsDir) : java.util.stream.Stream.empty()) {
             for (Path dir : (Iterable<Path>) dirs::iterator) {
-                Recovery.Stored stored = Recovery.peek(dir);
-                if (stored != null && stored.sha256().equals(sha256)) {
-                    return register(Recovery.load(dir));
+                Recovery.Stored stored = Recovery.peek(dir, sha256);
+                if (stored != null) {
+                    Run run;
+                    try {
+                        run = register(Recovery.load(dir));
+                    } catch (Journal.OwnedElsewhere e) {
+                        throw new dev.drover.manifest.ManifestException("manifest", "the same manifest is being run"
+                                + " by another drover process as run " + stored.runId() + "; to run it again anyway,"
+                                + " use drover serve --allow-duplicate");
+                    }
+                    run.finishIfDone();
+                    return run;
                 }
             }
         } catch (IOException e) {
@@ -110,13 +123,21 @@ public final class RunRegistry {
         }
         try (java.util.stream.Stream<Path> dirs = Files.list(runsDir)) {
             for (Path dir : (Iterable<Path>) dirs::iterator) {
-                Recovery.Stored stored = Recovery.peek(dir);
-                if (stored != null && !stored.finished() && !active.containsKey(stored.runId())) {
+                Recovery.Stored stored = Recovery.peek(dir, null);
+                if (stored == null || stored.finished() || active.containsKey(stored.runId())) {
+                    continue;
+                }
+                try {
                     Run run = register(Recovery.load(dir));
                     LOG.info("run {} recovered: {} of {} tasks had ended", run.id(), run.done(), run.taskCount());
                     if (!run.finishIfDone()) {
                         recovered.add(run);
                     }
+                } catch (Journal.OwnedElsewhere e) {
+                    LOG.info("run {} is being run by another drover process: left to it", stored.runId());
+                } catch (RuntimeException e) {
+                    // One unreadable run directory must not keep the daemon from starting.
+                    LOG.error("run directory {} cannot be recovered: {}", dir, e.toString());
                 }
             }
         } catch (IOException e) {
@@ -133,12 +154,25 @@ public final class RunRegistry {
         return run;
     }
 
+    /** A new, empty run directory named {@code <name>-<yyyyMMdd-HHmmss>-<4 hex>}; never one that exists. */
+    private Path newRunDirectory(String name) throws IOException {
+        Files.createDirectories(runsDir);
+        while (true) {
+            Path dir = runsDir.resolve(name + "-" + LocalDateTime.now().format(STAMP) + "-"
+                    + String.format("%04x", ThreadLocalRandom.current().nextInt(0x10000)));
+            try {
+                return Files.createDirectory(dir);
+            } catch (java.nio.file.FileAlreadyExistsException taken) {
+                // same name, same second, same suffix: draw again
+            }
+        }
+    }
+
     public Run accept(RunPlan plan) {
-        String id = plan.manifest().name() + "-" + LocalDateTime.now().format(STAMP) + "-"
-                + String.format("%04x", ThreadLocalRandom.current().nextInt(0x10000));
-        Path dir = runsDir.resolve(id);
         long now = System.currentTimeMillis();
+        Path dir;
         try {
+            dir = newRunDirectory(plan.manifest().name());
             Files.createDirectories(dir.resolve("logs"));
             String text = plan.manifest().text();
             String manifestFile = text.stripLeading().startsWith("{") ? "manifest.json" : "manifest.yaml";
@@ -153,8 +187,9 @@ public final class RunRegistry {
             resolved.put("sha256", plan.manifest().sha256());
             JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValue(dir.resolve(PLAN_FILE).toFile(), resolved);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the run directory " + dir, e);
+            throw new UncheckedIOException("cannot create a run directory in " + runsDir, e);
         }
+        String id = dir.getFileName().toString();
         Journal journal = Journal.open(dir);
         journal.appendAndSync("accepted", Long.toString(now), id, plan.strategy().cliName(),
                 Integer.toString(plan.taskCount()));
@@ -162,6 +197,22 @@ public final class RunRegistry {
         LOG.info("run {} accepted: {}", id, plan.describe());
         acceptListeners.forEach(listener -> listener.accept(run));
         return run;
+    }
+
+    /**
+     * Called by the accept stage when a run's lane could not be opened or feeding it broke: cancels the run, so
+     * that it ends with a report, and throws to tell the intake why.
+     */
+    public void abandonFeeding(Run run, Exception cause) {
+        LOG.error("run {}: cannot feed its tasks to the lane, cancelling it: {}", run.id(), cause.toString());
+        run.cancel();
+        throw new IllegalStateException("run " + run.id() + " was cancelled: its tasks could not be fed to the "
+                + run.strategyName() + " lane: " + cause.getMessage(), cause);
+    }
+
+    /** A run active in this process, or null (finished, or never here). */
+    public Run find(String runId) {
+        return active.get(runId);
     }
 
     /** A run of this process; the lanes look runs up by the DroverRunId header. */

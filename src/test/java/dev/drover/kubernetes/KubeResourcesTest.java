@@ -121,8 +121,8 @@ class KubeResourcesTest {
         assertEquals(2, twoPerJob.batchSize());
         assertEquals(2, twoPerJob.batchCount());
         assertTrue(twoPerJob.describe().contains("2 Indexed Jobs of up to 2 tasks"), twoPerJob.describe());
-        assertEquals("--job-resources: batch-size only applies to slurm+batching: remove it, or use"
-                + " --distribution-strategy slurm+batching", error(() -> plan(m, "slurm", "mem=1G,batch-size=2")),
-                "unchanged for the other strategies");
+        assertTrue(error(() -> plan(m, "slurm", "mem=1G,batch-size=2")).startsWith(
+                "--job-resources: batch-size only applies to slurm+batching (tasks per SLURM job) and kubernetes"),
+                "refused for the other strategies");
     }
 }

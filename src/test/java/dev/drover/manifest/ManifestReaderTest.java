@@ -116,6 +116,21 @@ class ManifestReaderTest {
     }
 
     @Test
+    void readsYamlFlowStyleThatLooksLikeJson() {
+        assertEquals("flow", ManifestReader.parse("{name: flow, tasks: [{command: [echo, hi]}]}").name());
+    }
+
+    @Test
+    void refusesValuesThatWouldBreakLaterInsteadOfSayingWhy() {
+        assertEquals("timeout", refused("name: a\ntimeout: 99999999999999999999s\ntasks: [{command: [a]}]").field());
+        assertEquals("timeout", refused("name: a\ntimeout: 200000000000d\ntasks: [{command: [a]}]").field());
+        assertEquals("timeout", refused("name: a\ntimeout: 400d\ntasks: [{command: [a]}]").field());
+        assertEquals("env.X", refused("{\"name\": \"a\", \"env\": {\"X\": \"a\\u0000b\"}, \"tasks\": [{\"command\": [\"a\"]}]}").field());
+        assertEquals("range", refused("name: a\ncommand: [x]\nrange: {start: -9223372036854775807, end: 9223372036854775807}").field());
+        assertEquals(1, ManifestReader.parse("name: a\ncommand: [x]\nrange: {end: 10, step: 9223372036854775807}").tasks().size());
+    }
+
+    @Test
     void generatorErrors() {
         assertEquals("command", refused("name: a\ncommand: [x]\nitems: [1, 2]").field());
         assertEquals("items", refused("name: a\ncommand: [x]").field());

@@ -45,6 +45,13 @@ class RunPlanTest {
     }
 
     @Test
+    void multiprocessingRefusesMoreProcessesThanALaneCanRun() {
+        ManifestException e = refused("multiprocessing", 4000, null);
+        assertEquals("--jobs", e.field());
+        assertTrue(e.getMessage().contains("at most 500"), e.getMessage());
+    }
+
+    @Test
     void sequentialRejectsJobs() {
         ManifestException e = refused("sequential", 2, null);
         assertEquals("--jobs", e.field());

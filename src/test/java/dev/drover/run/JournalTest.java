@@ -45,6 +45,15 @@ class JournalTest {
     }
 
     @Test
+    void aJournalHasOneOwnerAtATime() {
+        try (Journal owner = Journal.open(dir)) {
+            owner.append("accepted", "1", "run-1");
+            org.junit.jupiter.api.Assertions.assertThrows(Journal.OwnedElsewhere.class, () -> Journal.open(dir));
+        }
+        Journal.open(dir).close(); // free again once the owner closed it
+    }
+
+    @Test
     void aMissingJournalReadsAsEmpty() {
         assertEquals(0, Journal.read(dir.resolve("nothing")).size());
     }
