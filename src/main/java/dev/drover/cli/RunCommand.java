@@ -39,6 +39,16 @@ final class RunCommand implements Callable<Integer> {
             + " paths.")
     boolean dryRun;
 
+    @Option(names = "--kube-context", paramLabel = "CONTEXT",
+            description = "kubernetes: the kubeconfig context to use (default: drover.kubernetes.context, else the"
+                    + " current context).")
+    String kubeContext;
+
+    @Option(names = "--kube-namespace", paramLabel = "NAMESPACE",
+            description = "kubernetes: the namespace for the Jobs when --job-resources gives none (default:"
+                    + " drover.kubernetes.namespace, else the context's namespace, else default).")
+    String kubeNamespace;
+
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -52,6 +62,12 @@ final class RunCommand implements Callable<Integer> {
         Map<String, String> overrides = new HashMap<>();
         if (runsDir != null) {
             overrides.put("drover.runs-dir", runsDir.toAbsolutePath().toString());
+        }
+        if (kubeContext != null) {
+            overrides.put("drover.kubernetes.context", kubeContext);
+        }
+        if (kubeNamespace != null) {
+            overrides.put("drover.kubernetes.namespace", kubeNamespace);
         }
         long started = System.nanoTime();
         try (DroverRuntime runtime = DroverRuntime.start(DroverRuntime.home(), overrides)) {

@@ -128,18 +128,20 @@ public final class Journal implements Closeable {
         sync();
     }
 
+    /**
+     * Forces what was written to disk (fdatasync). Not under the write lock: appends go on while the disk catches
+     * up. Only the sync thread and the owner's own calls get here, never an interrupted lane thread.
+     */
     public void sync() {
-        if (dirty) {
+        if (dirty && !closed) {
             dirty = false;
             try {
-                synchronized (this) {
-                    if (!closed) {
-                        out.getFD().sync();
-                    }
-                }
+                out.getChannel().force(false);
             } catch (IOException e) {
-                dirty = true;
-                throw new UncheckedIOException("cannot sync the journal", e);
+                if (!closed) {
+                    dirty = true;
+                    throw new UncheckedIOException("cannot sync the journal", e);
+                }
             }
         }
     }

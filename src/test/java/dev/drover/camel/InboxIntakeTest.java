@@ -114,6 +114,24 @@ class InboxIntakeTest {
     }
 
     @Test
+    void fiftyManifestsDroppedAtOnceMakeFiftyRunsNoneLostNoneTwice() throws Exception {
+        Path ran = Files.createDirectories(inbox.getParent().resolve(inbox.getFileName() + "-ran"));
+        for (int i = 0; i < 50; i++) {
+            drop(inbox, "m" + i + ".yaml", "name: m%d\ntasks: [{command: [sh, -c, 'echo x >> %s/%d']}]\n"
+                    .formatted(i, ran, i));
+        }
+        for (int i = 0; i < 50; i++) {
+            awaitFile(inbox.resolve(".done/m" + i + ".yaml"));
+        }
+        for (int i = 0; i < 50; i++) {
+            assertEquals(1, Files.readAllLines(ran.resolve(Integer.toString(i))).size(), "manifest " + i + " ran once");
+        }
+        try (Stream<Path> runs = Files.list(runsDir)) {
+            assertEquals(50, runs.count());
+        }
+    }
+
+    @Test
     void severalManifestsRunAtOnce() throws Exception {
         Path marker = inbox.getParent().resolve(inbox.getFileName() + "-both");
         // Each waits (up to 10 s) for the other to have started: only concurrent runs finish quickly.
