@@ -131,7 +131,7 @@ class KubeTrackerTest {
             tracker.poll(tracker.watch(run, NS));
         }
 
-        assertEquals(RunState.FAILED, run.finished().get(5, TimeUnit.SECONDS));
+        assertEquals(RunState.FAILED, run.finished().get(30, TimeUnit.SECONDS));
         JsonNode report = report(run.dir());
         JsonNode okTask = task(report, "ok");
         assertEquals("SUCCEEDED", okTask.get("state").asText());
@@ -171,7 +171,7 @@ class KubeTrackerTest {
 
         run.cancel();
 
-        assertEquals(RunState.CANCELLED, run.finished().get(5, TimeUnit.SECONDS));
+        assertEquals(RunState.CANCELLED, run.finished().get(30, TimeUnit.SECONDS));
         assertEquals(4, run.count(TaskState.CANCELLED));
         RecordedRequest delete = requests().stream().filter(r -> r.getMethod().equals("DELETE")).findFirst()
                 .orElseThrow(() -> new AssertionError("no DELETE"));
@@ -191,7 +191,7 @@ class KubeTrackerTest {
         }
         assertEquals(0, run.count(TaskState.FAILED), "not yet: a refusal may be a moment's RBAC change");
         tracker.pollOnce(watch);
-        assertEquals(RunState.FAILED, run.finished().get(5, TimeUnit.SECONDS));
+        assertEquals(RunState.FAILED, run.finished().get(30, TimeUnit.SECONDS));
         assertTrue(task(report(run.dir()), "late").get("reason").asText()
                 .startsWith("drover cannot follow the run's Jobs: 403 Forbidden: jobs.batch is forbidden"));
     }

@@ -209,7 +209,7 @@ class KubernetesPipelineTest {
         }
         assertEquals(2, run.count(TaskState.RUNNING));
         run.cancel();
-        assertEquals(RunState.CANCELLED, run.finished().get(10, TimeUnit.SECONDS));
+        assertEquals(RunState.CANCELLED, run.finished().get(30, TimeUnit.SECONDS));
         assertEquals(2, run.count(TaskState.CANCELLED));
         assertEquals("run cancelled", report(run.dir()).get("tasks").get(0).get("reason").asText());
         assertTrue(client.batch().v1().jobs().inNamespace(NAMESPACE)

@@ -365,7 +365,7 @@ class SlurmLaneIT {
         int exit = DroverCommand.commandLine().execute("cancel", run.id(), "--runs-dir",
                 tmp.resolve("runs").toString(), "--timeout", "30");
         assertEquals(0, exit);
-        assertEquals(RunState.CANCELLED, run.finished().get(5, TimeUnit.SECONDS));
+        assertEquals(RunState.CANCELLED, run.finished().get(30, TimeUnit.SECONDS));
         assertEquals(List.of(), squeue("--jobs=" + String.join(",", jobIds)), "no job of the run is left");
         assertEquals(2, DroverCommand.commandLine().execute("cancel", "no-such-run", "--runs-dir",
                 tmp.resolve("runs").toString()));
