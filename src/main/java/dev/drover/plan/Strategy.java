@@ -29,6 +29,11 @@ public enum Strategy {
         return slurm;
     }
 
+    /** The tasks run on a cluster that keeps them running while drover is away (re-attached after a restart). */
+    public boolean isCluster() {
+        return !isLocal();
+    }
+
     public boolean isLocal() {
         return this == MULTIPROCESSING || this == SEQUENTIAL;
     }

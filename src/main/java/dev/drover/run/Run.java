@@ -43,6 +43,10 @@ public final class Run {
     private final Map<Integer, String> backendIds = new HashMap<>();
     /** Per task, the cluster's own word for how it ended (COMPLETED, TIMEOUT, OOMKilled, ...). */
     private final Map<Integer, String> backendStates = new HashMap<>();
+    /** Tasks whose current attempt a cluster holds (backend id recorded after its start, no retry since). */
+    private final java.util.BitSet atBackend = new java.util.BitSet();
+    /** Per submission (a SLURM array, ...), its cluster id; "" while the submission is under way. */
+    private final Map<String, String> submissions = new java.util.LinkedHashMap<>();
     private final int[] counts = new int[TaskState.values().length];
 
     private final CompletableFuture<RunState> finished = new CompletableFuture<>();
@@ -155,6 +159,7 @@ public final class Run {
             }
             move(index, TaskState.RUNNING);
             attempts[index] = attempt;
+            atBackend.clear(index);
             if (startedAt[index] == 0) {
                 startedAt[index] = now;
             }
@@ -170,12 +175,47 @@ public final class Run {
     public synchronized void taskBackend(int index, String backendId, String backendState) {
         if (backendId != null) {
             backendIds.put(index, backendId);
+            atBackend.set(index);
         }
         if (backendState != null) {
             backendStates.put(index, backendState);
         }
         journal.append("backend", Long.toString(System.currentTimeMillis()), Integer.toString(index),
                 Journal.clean(backendId), Journal.clean(backendState));
+    }
+
+    /**
+     * Records a submission to a cluster under the lane's own key: first with a null id just before submitting, then
+     * with the cluster's id once it answers. A restarted drover uses these to find its jobs again, and to clean up a
+     * submission whose answer a crash lost.
+     */
+    public void submission(String key, String clusterId) {
+        String id = clusterId == null ? "" : clusterId;
+        synchronized (this) {
+            submissions.put(key, id);
+            journal.append("submission", Long.toString(System.currentTimeMillis()), Journal.clean(key),
+                    Journal.clean(id));
+        }
+        journal.sync();
+    }
+
+    /** The run's submissions so far, key to cluster id ("" if its answer was never recorded), in order. */
+    public synchronized Map<String, String> submissions() {
+        return Map.copyOf(submissions);
+    }
+
+    /**
+     * Tasks running on a cluster under their recorded backend id (in index order): after a restart, the ones the lane
+     * re-attaches to instead of running again.
+     */
+    public synchronized Map<Integer, String> tasksAtBackend() {
+        Map<Integer, String> held = new java.util.TreeMap<>();
+        for (int i = atBackend.nextSetBit(0); i >= 0; i = atBackend.nextSetBit(i + 1)) {
+            if (states[i] == TaskState.RUNNING.ordinal()) {
+                held.put(i, backendIds.get(i));
+            }
+        }
+        return held;
     }
 
     /** Attempts a task has had so far, including one a crash interrupted. */
@@ -191,6 +231,7 @@ public final class Run {
     /** Records an attempt that ended but will be retried. */
     public synchronized void attemptFailed(int index, int attempt, int exitCode, String reason) {
         retriesUsed.merge(index, 1, Integer::sum);
+        atBackend.clear(index);
         journal.append("retry", Long.toString(System.currentTimeMillis()), Integer.toString(index),
                 Integer.toString(attempt), Integer.toString(exitCode), Journal.clean(reason));
     }
@@ -261,6 +302,7 @@ public final class Run {
                         move(index, TaskState.RUNNING);
                     }
                     attempts[index] = Math.max(attempts[index], attempt);
+                    atBackend.clear(index);
                     if (startedAt[index] == 0) {
                         startedAt[index] = Long.parseLong(line[1]);
                     }
@@ -279,12 +321,18 @@ public final class Run {
                     int index = Integer.parseInt(line[2]);
                     if (!line[3].isEmpty()) {
                         backendIds.put(index, line[3]);
+                        atBackend.set(index);
                     }
                     if (line.length > 4 && !line[4].isEmpty()) {
                         backendStates.put(index, line[4]);
                     }
                 }
-                case "retry" -> retriesUsed.merge(Integer.parseInt(line[2]), 1, Integer::sum);
+                case "retry" -> {
+                    int index = Integer.parseInt(line[2]);
+                    retriesUsed.merge(index, 1, Integer::sum);
+                    atBackend.clear(index);
+                }
+                case "submission" -> submissions.put(line[2], line.length > 3 ? line[3] : "");
                 case "cancel" -> cancelled = true;
                 default -> {
                     // accepted, recovered, finished: nothing to rebuild
@@ -295,11 +343,15 @@ public final class Run {
         }
     }
 
-    /** After a replay: tasks that were running when drover stopped run again (their attempt stays counted). */
+    /**
+     * After a replay: tasks that were running when drover stopped run again (their attempt stays counted), except
+     * those a cluster holds: the cluster kept running them, and the lane re-attaches to them.
+     */
     synchronized int requeueInterrupted() {
         int requeued = 0;
+        boolean cluster = plan.strategy().isCluster();
         for (int i = 0; i < states.length; i++) {
-            if (states[i] == TaskState.RUNNING.ordinal()) {
+            if (states[i] == TaskState.RUNNING.ordinal() && !(cluster && atBackend.get(i))) {
                 move(i, TaskState.PENDING);
                 requeued++;
             }

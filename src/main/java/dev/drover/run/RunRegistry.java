@@ -37,6 +37,7 @@ public final class RunRegistry {
     private final Path runsDir;
     private final Map<String, Run> active = new ConcurrentHashMap<>();
     private final List<Consumer<Run>> acceptListeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<Run>> recoveryListeners = new CopyOnWriteArrayList<>();
 
     public RunRegistry(Path runsDir) {
         this.runsDir = runsDir;
@@ -99,7 +100,7 @@ public final class RunRegistry {
                 if (stored != null) {
                     Run run;
                     try {
-                        run = register(Recovery.load(dir));
+                        run = adopt(Recovery.load(dir));
                     } catch (Journal.OwnedElsewhere e) {
                         throw new dev.drover.manifest.ManifestException("manifest", "the same manifest is being run"
                                 + " by another drover process as run " + stored.runId() + "; to run it again anyway,"
@@ -128,7 +129,7 @@ public final class RunRegistry {
                     continue;
                 }
                 try {
-                    Run run = register(Recovery.load(dir));
+                    Run run = adopt(Recovery.load(dir));
                     LOG.info("run {} recovered: {} of {} tasks had ended", run.id(), run.done(), run.taskCount());
                     if (!run.finishIfDone()) {
                         recovered.add(run);
@@ -144,6 +145,28 @@ public final class RunRegistry {
             throw new UncheckedIOException(e);
         }
         return recovered;
+    }
+
+    /**
+     * Called with every run rebuilt from its directory, before it resumes or finishes: how a cluster lane re-attaches
+     * to the jobs a run still has there ({@link Run#tasksAtBackend()}).
+     */
+    public void onRecovered(Consumer<Run> lane) {
+        recoveryListeners.add(lane);
+    }
+
+    private Run adopt(Run run) {
+        register(run);
+        if (!run.finished().isDone()) {
+            for (Consumer<Run> lane : recoveryListeners) {
+                try {
+                    lane.accept(run);
+                } catch (RuntimeException e) {
+                    LOG.error("run {}: re-attaching to its cluster jobs failed: {}", run.id(), e.toString());
+                }
+            }
+        }
+        return run;
     }
 
     private Run register(Run run) {

@@ -1,0 +1,94 @@
+package dev.drover.run;
+
+import dev.drover.manifest.ManifestReader;
+import dev.drover.manifest.TaskSpec;
+import dev.drover.plan.RunOptions;
+import dev.drover.plan.RunPlan;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * A run rebuilt from its directory after a crash. The crashed process is played by copying the run directory while
+ * its first owner still holds the journal: the copy is what a restarted drover finds.
+ */
+class RecoveryTest {
+
+    @TempDir
+    Path tmp;
+
+    private Run accepted(String strategy) {
+        return new RunRegistry(tmp.resolve("before")).accept(RunPlan.resolve(ManifestReader.parse("""
+                name: rec
+                command: [echo, '{item}']
+                range: {start: 0, end: 5}
+                """), new RunOptions(strategy, null, strategy.startsWith("slurm") ? "mem=10M,time=00:05:00" : null)));
+    }
+
+    /** What a restarted drover finds: the run as its directory says, and the tasks handed to cluster lanes. */
+    private Run restarted(Run crashed, List<Map<Integer, String>> attachedSeen) throws Exception {
+        Path runs = Files.createDirectories(tmp.resolve("after"));
+        Path copy = Files.createDirectories(runs.resolve(crashed.id()));
+        try (var files = Files.list(crashed.dir())) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                if (Files.isRegularFile(f)) {
+                    Files.copy(f, copy.resolve(f.getFileName()));
+                }
+            }
+        }
+        RunRegistry registry = new RunRegistry(runs);
+        registry.onRecovered(run -> attachedSeen.add(run.tasksAtBackend()));
+        List<Run> recovered = registry.recoverUnfinished();
+        assertEquals(1, recovered.size());
+        return recovered.get(0);
+    }
+
+    private static List<Integer> pendingIndices(Run run) {
+        List<Integer> pending = new ArrayList<>();
+        run.pendingBatches().forEachRemaining(b -> b.tasks().stream().map(TaskSpec::index).forEach(pending::add));
+        return pending;
+    }
+
+    @Test
+    void clusterTasksWithAJobIdAreReattachedTheOthersRunAgain() throws Exception {
+        Run run = accepted("slurm");
+        run.taskStarted(0, 1);
+        run.taskFinished(0, 1, TaskState.SUCCEEDED, 0, null);
+        run.submission("a0001", null);
+        run.submission("a0001", "77");
+        run.taskStarted(1, 1);
+        run.taskBackend(1, "77_0", "RUNNING");
+        run.taskStarted(2, 1); // submitted, but the crash came before its job id was recorded
+        run.taskStarted(3, 1);
+        run.taskBackend(3, "77_1", "RUNNING");
+        run.attemptFailed(3, 1, 1, "exit code 1"); // its retry was not yet submitted
+
+        List<Map<Integer, String>> attached = new ArrayList<>();
+        Run back = restarted(run, attached);
+        assertEquals(List.of(Map.of(1, "77_0")), attached);
+        assertEquals(Map.of("a0001", "77"), back.submissions());
+        assertEquals(TaskState.RUNNING, back.taskState(1));
+        assertEquals(List.of(2, 3, 4), pendingIndices(back));
+        assertEquals(1, back.retriesUsed(3));
+    }
+
+    @Test
+    void localTasksThatWereRunningRunAgainWithTheirAttemptCounted() throws Exception {
+        Run run = accepted("multiprocessing");
+        run.taskStarted(0, 1);
+        run.taskBackend(0, "pid-1", null); // a local lane never records one, but if it did it would not matter
+        run.taskStarted(1, 1);
+        List<Map<Integer, String>> attached = new ArrayList<>();
+        Run back = restarted(run, attached);
+        assertEquals(List.of(Map.of()), attached);
+        assertEquals(List.of(0, 1, 2, 3, 4), pendingIndices(back));
+        assertEquals(1, back.attempts(1));
+    }
+}
