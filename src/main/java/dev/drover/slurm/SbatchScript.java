@@ -43,6 +43,11 @@ public final class SbatchScript {
         return name.length() > 64 ? name.substring(0, 64) : name;
     }
 
+    /** The job's comment: how a restarted drover finds an array whose job id it never recorded. */
+    public static String comment(String runId, String arrayKey) {
+        return "drover run " + runId + " array " + arrayKey;
+    }
+
     public static String render(ArrayJob job, Path runDir, String manifestName, JobResources resources,
                                 Path defaultWorkdir) {
         return render(job, runDir, manifestName, resources, defaultWorkdir, null);
@@ -58,7 +63,7 @@ public final class SbatchScript {
         StringBuilder s = new StringBuilder(4096);
         s.append("#!/bin/sh\n");
         directive(s, "job-name", jobName(manifestName));
-        directive(s, "comment", "drover run " + job.runId());
+        directive(s, "comment", comment(job.runId(), job.key()));
         directive(s, "output", job.dir().resolve("slurm-%a.out").toString());
         directive(s, "array", job.arraySpec());
         // A requeued element would run its tasks a second time behind drover's back.

@@ -73,6 +73,7 @@ public final class SlurmLane {
         this.commands = new SlurmCommands(settings.commandTimeout());
         this.limits = new SlurmLimits(settings, commands);
         this.canceller = new SlurmCancel(settings, commands);
+        runs.onRecovered(this::reattach);
     }
 
     public SlurmLimits limits() {
@@ -90,6 +91,8 @@ public final class SlurmLane {
         LaneRun(Run run) {
             this.run = run;
             this.tracker = new SlurmTracker(run, SlurmLane.this, settings, commands, canceller);
+            // a recovered run goes on numbering after the arrays it already submitted
+            this.arrays = run.submissions().keySet().stream().mapToInt(SlurmLane::arrayNumber).max().orElse(0);
         }
 
         synchronized String nextKey() {
@@ -100,7 +103,11 @@ public final class SlurmLane {
 
     /** Route entry: one batch of a run; {@code last} is the splitter's CamelSplitComplete. */
     public void accept(TaskBatch batch, Boolean last) {
-        LaneRun lane = laneRun(batch.runId());
+        Run run = runs.find(batch.runId());
+        if (run == null || run.finished().isDone()) {
+            return; // cancelled and finished between the splitter handing the batch out and now
+        }
+        LaneRun lane = laneRun(run);
         List<List<TaskSpec>> full = null;
         synchronized (lane) {
             if (lane.run.plan().strategy() == Strategy.SLURM_BATCHING) {
@@ -120,9 +127,8 @@ public final class SlurmLane {
         }
     }
 
-    private LaneRun laneRun(String runId) {
-        return active.computeIfAbsent(runId, id -> {
-            Run run = runs.get(id);
+    private LaneRun laneRun(Run run) {
+        return active.computeIfAbsent(run.id(), id -> {
             LaneRun lane = new LaneRun(run);
             run.onCancel(lane.tracker::cancel);
             run.onFinish(() -> {
@@ -132,6 +138,117 @@ public final class SlurmLane {
             lane.tracker.start();
             return lane;
         });
+    }
+
+    /**
+     * A run rebuilt after a restart: its arrays that SLURM still has (or had while drover was away) are followed
+     * again instead of submitted again. Tasks with a job id in the journal go back to a tracker, which reads their
+     * exit files and asks SLURM about the rest as usual. A submission whose job id a crash kept from the journal
+     * (sbatch answered, drover died before writing it down) is looked up by its comment and cancelled: its tasks were
+     * put back to pending and run in a new array, and tasks of it that had already succeeded are taken as done.
+     */
+    void reattach(Run run) {
+        if (!run.plan().strategy().isSlurm()) {
+            return;
+        }
+        Map<String, String> submissions = run.submissions();
+        List<String> unanswered = submissions.entrySet().stream().filter(s -> s.getValue().isEmpty())
+                .map(Map.Entry::getKey).toList();
+        if (!unanswered.isEmpty()) {
+            settleUnanswered(run, unanswered);
+        }
+        Map<Integer, String> held = run.tasksAtBackend();
+        if (held.isEmpty()) {
+            return;
+        }
+        Map<String, String> keyOfJob = new java.util.HashMap<>();
+        submissions.forEach((key, jobId) -> keyOfJob.put(jobId, key));
+        // backend id "<job>_<element>": element e of the array holds its tasks in index order
+        Map<String, java.util.TreeMap<Integer, List<TaskSpec>>> byJob = new java.util.LinkedHashMap<>();
+        held.forEach((index, backendId) -> {
+            int cut = backendId.lastIndexOf('_');
+            byJob.computeIfAbsent(backendId.substring(0, cut), j -> new java.util.TreeMap<>())
+                    .computeIfAbsent(Integer.parseInt(backendId.substring(cut + 1)), e -> new ArrayList<>())
+                    .add(run.plan().manifest().tasks().task(index));
+        });
+        LaneRun lane = laneRun(run);
+        int throttle = run.plan().strategy() == Strategy.SLURM ? run.plan().jobs() : 0;
+        byJob.forEach((jobId, elements) -> {
+            String key = keyOfJob.get(jobId);
+            if (key == null) {
+                // written by a drover that did not journal submissions: the array's folder is unknown
+                elements.values().forEach(tasks -> tasks.forEach(task -> run.taskFinished(task.index(),
+                        run.attempts(task.index()), TaskState.FAILED, Integer.MIN_VALUE, "drover restarted and cannot"
+                                + " find the folder of job " + jobId + " to re-attach to it; see its SLURM output")));
+                return;
+            }
+            List<List<TaskSpec>> indexed = new ArrayList<>();
+            for (int e = 0; e <= elements.lastKey(); e++) {
+                indexed.add(elements.getOrDefault(e, List.of())); // elements whose tasks all ended stay empty
+            }
+            int attempt = run.attempts(indexed.stream().filter(l -> !l.isEmpty()).findFirst().orElseThrow()
+                    .get(0).index());
+            ArrayJob job = new ArrayJob(run.id(), key, run.dir().resolve("slurm").resolve(key), indexed, attempt,
+                    throttle);
+            lane.tracker.add(job, jobId);
+            LOG.info("run {}: re-attached to job {} ({}, {} tasks still open)", run.id(), jobId, key,
+                    job.taskCount());
+        });
+    }
+
+    /** Cancels the jobs of submissions whose id was never journalled, and keeps what they finished. */
+    private void settleUnanswered(Run run, List<String> keys) {
+        SlurmCommands.Result queued = commands.run(List.of(settings.squeue(), "--noheader", "--states=all",
+                "--name=" + SbatchScript.jobName(run.plan().manifest().name()), "--format=%F|%k"));
+        List<String> orphans = new ArrayList<>();
+        if (queued.ok()) {
+            for (String line : queued.out().split("\n")) {
+                String[] f = line.strip().split("\\|", 2);
+                if (f.length == 2 && keys.stream().anyMatch(key -> f[1].equals(SbatchScript.comment(run.id(), key)))
+                        && !orphans.contains(f[0])) {
+                    orphans.add(f[0]);
+                }
+            }
+        } else {
+            LOG.warn("run {}: cannot look for jobs submitted just before the crash ({}); if SLURM still runs them,"
+                    + " their tasks may run twice", run.id(), queued.message());
+        }
+        if (!orphans.isEmpty()) {
+            LOG.warn("run {}: cancelling jobs {} whose submission drover had not recorded", run.id(), orphans);
+            canceller.cancel(orphans);
+        }
+        for (String key : keys) {
+            Path dir = run.dir().resolve("slurm").resolve(key);
+            if (!Files.isDirectory(dir)) {
+                continue;
+            }
+            try (var files = Files.list(dir)) {
+                for (Path exit : (Iterable<Path>) files::iterator) {
+                    String name = exit.getFileName().toString();
+                    if (!name.matches("\\d+\\.exit")) {
+                        continue;
+                    }
+                    int index = Integer.parseInt(name.substring(0, name.length() - ".exit".length()));
+                    if (index < run.taskCount() && run.taskState(index) == TaskState.PENDING
+                            && "0".equals(readExitFile(exit))) {
+                        int attempt = run.attempts(index);
+                        run.taskStarted(index, attempt);
+                        run.taskFinished(index, attempt, TaskState.SUCCEEDED, 0, null);
+                    }
+                }
+            } catch (IOException e) {
+                LOG.warn("run {}: cannot read {}: {}", run.id(), dir, e.toString());
+            }
+        }
+    }
+
+    /** The number of an array key (a0007 is 7); 0 for keys of another shape. */
+    private static int arrayNumber(String key) {
+        try {
+            return key.startsWith("a") ? Integer.parseInt(key.substring(1)) : 0;
+        } catch (NumberFormatException e) {
+            return 0;
+        }
     }
 
     /** Called by the tracker for tasks whose attempt failed: a new, smaller array for their next attempt. */
@@ -216,10 +333,12 @@ public final class SlurmLane {
             failAll(run, job, e.getMessage());
             return;
         }
+        run.submission(key, null);
         String jobId = sbatchWithRetries(lane, job);
         if (jobId == null) {
             return; // failed or cancelled: the tasks are recorded already
         }
+        run.submission(key, jobId);
         for (int e = 0; e < job.elements().size(); e++) {
             for (TaskSpec task : job.elements().get(e)) {
                 run.taskBackend(task.index(), jobId + "_" + e, "PENDING");

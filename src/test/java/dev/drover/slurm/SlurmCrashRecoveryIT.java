@@ -1,0 +1,208 @@
+package dev.drover.slurm;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.drover.TestPipeline;
+import dev.drover.run.Journal;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * `drover serve` running a slurm manifest on the test cluster, killed with SIGKILL mid-run and started again: the
+ * arrays SLURM kept running are re-attached by job id, never submitted again, and no task runs twice.
+ */
+@ExtendWith(SlurmClusterExtension.class)
+class SlurmCrashRecoveryIT {
+
+    @TempDir
+    Path dir;
+
+    private final List<Process> daemons = new ArrayList<>();
+
+    @AfterEach
+    void stopDaemons() {
+        daemons.forEach(Process::destroyForcibly);
+    }
+
+    private Process serve(Path inbox, Path runs, String log) throws Exception {
+        Process p = new ProcessBuilder(TestPipeline.HOME.resolve("bin/drover").toString(), "serve", "--no-observe",
+                "--inbox", inbox.toString(), "--runs-dir", runs.toString(),
+                "-D", "drover.slurm.poll-initial=200", "-D", "drover.slurm.poll-max=1000",
+                "-D", "drover.slurm.squeue-min-interval=1000", "-D", "drover.slurm.exit-grace=2000")
+                .redirectErrorStream(true).redirectOutput(dir.resolve(log).toFile()).start();
+        daemons.add(p);
+        return p;
+    }
+
+    /** Drops a slurm manifest of 12 tasks (two arrays: MaxArraySize is 10); tasks 0-3 end at once, the rest sleep. */
+    private Path dropManifest(Path inbox, Path marks) throws Exception {
+        Path temp = dir.resolve("crash.yaml");
+        Files.writeString(temp, """
+                name: slurmcrash
+                strategy: slurm
+                jobResources: mem=20M,time=00:05:00
+                command: [sh, -c, 'echo ran >> %s/{index}; [ {index} -lt 4 ] || sleep 8']
+                range: {end: 12}
+                """.formatted(marks));
+        Files.move(temp, inbox.resolve("crash.yaml"));
+        return inbox.resolve(".done/crash.yaml");
+    }
+
+    @Test
+    void submittedArraysAreReattachedNotSubmittedAgain() throws Exception {
+        Path inbox = Files.createDirectories(dir.resolve("inbox"));
+        Path runs = dir.resolve("runs");
+        Path marks = Files.createDirectories(dir.resolve("marks"));
+        Process first = serve(inbox, runs, "first.log");
+        Path done = dropManifest(inbox, marks);
+        Path runDir = awaitRunDir(runs);
+        awaitJournal(runDir, lines -> jobIds(lines).size() == 2 && ended(lines).size() >= 4, first, "first.log");
+        first.destroyForcibly(); // kill -9
+        assertTrue(first.waitFor(10, TimeUnit.SECONDS));
+        Map<String, String> jobs = jobIds(Journal.read(runDir));
+        Set<Integer> endedBeforeKill = ended(Journal.read(runDir));
+        assertFalse(squeue(String.join(",", jobs.values())).isEmpty(), "SLURM keeps running the arrays");
+
+        serve(inbox, runs, "second.log");
+        awaitFile(done, "second.log");
+        JsonNode report = TestPipeline.report(runDir);
+        assertEquals("SUCCEEDED", report.get("state").asText());
+        assertEquals(12, report.get("counts").get("succeeded").asInt());
+        assertEquals(jobs, jobIds(Journal.read(runDir)), "no array was submitted again");
+        for (int index = 0; index < 12; index++) {
+            assertEquals(1, Files.readAllLines(marks.resolve(Integer.toString(index))).size(),
+                    "task " + index + " ran once (ended before the kill: " + endedBeforeKill.contains(index) + ")");
+        }
+        assertTrue(Files.readString(dir.resolve("second.log")).contains("re-attached to job"),
+                Files.readString(dir.resolve("second.log")));
+    }
+
+    @Test
+    void anArrayWhoseJobIdACrashKeptFromTheJournalIsCancelledAndItsTasksRunAgain() throws Exception {
+        Path inbox = Files.createDirectories(dir.resolve("inbox"));
+        Path runs = dir.resolve("runs");
+        Path marks = Files.createDirectories(dir.resolve("marks"));
+        Process first = serve(inbox, runs, "first.log");
+        Path done = dropManifest(inbox, marks);
+        Path runDir = awaitRunDir(runs);
+        awaitJournal(runDir, lines -> jobIds(lines).size() == 2 && ended(lines).size() >= 4, first, "first.log");
+        first.destroyForcibly();
+        assertTrue(first.waitFor(10, TimeUnit.SECONDS));
+        // What a kill between sbatch's answer and its journal line leaves: the first array's "submission a0001"
+        // without its job id, its tasks started, nothing of their job id or outcome.
+        String lost = jobIds(Journal.read(runDir)).get("a0001");
+        Set<Integer> inLostArray = new HashSet<>();
+        Path journal = runDir.resolve(Journal.FILE);
+        List<String> kept = new ArrayList<>();
+        for (String line : Files.readAllLines(journal, StandardCharsets.UTF_8)) {
+            String[] f = line.split("\t", -1);
+            if (f[0].equals("backend") && f[3].startsWith(lost + "_")) {
+                inLostArray.add(Integer.parseInt(f[2]));
+            }
+        }
+        for (String line : Files.readAllLines(journal, StandardCharsets.UTF_8)) {
+            String[] f = line.split("\t", -1);
+            boolean lostId = f[0].equals("submission") && f[3].equals(lost);
+            boolean ofLostTask = (f[0].equals("backend") || f[0].equals("end"))
+                    && inLostArray.contains(Integer.parseInt(f[2]));
+            if (!lostId && !ofLostTask) {
+                kept.add(line);
+            }
+        }
+        Files.write(journal, kept, StandardCharsets.UTF_8);
+        assertEquals(10, inLostArray.size());
+
+        serve(inbox, runs, "second.log");
+        awaitFile(done, "second.log");
+        JsonNode report = TestPipeline.report(runDir);
+        assertEquals("SUCCEEDED", report.get("state").asText());
+        assertEquals(12, report.get("counts").get("succeeded").asInt());
+        assertTrue(squeue(lost).isEmpty(), "the unrecorded array was cancelled");
+        for (int index = 0; index < 4; index++) {
+            assertEquals(1, Files.readAllLines(marks.resolve(Integer.toString(index))).size(),
+                    "task " + index + " had succeeded in the unrecorded array and was not run again");
+        }
+        assertTrue(jobIds(Journal.read(runDir)).containsKey("a0003"), "the other tasks ran in a new array");
+    }
+
+    /** Array key to SLURM job id, from the journal's submission lines that have an id. */
+    private static Map<String, String> jobIds(List<String[]> lines) {
+        Map<String, String> ids = new LinkedHashMap<>();
+        for (String[] line : lines) {
+            if (line[0].equals("submission") && line.length > 3 && !line[3].isEmpty()) {
+                ids.put(line[2], line[3]);
+            }
+        }
+        return ids;
+    }
+
+    private static Set<Integer> ended(List<String[]> lines) {
+        Set<Integer> ended = new HashSet<>();
+        for (String[] line : lines) {
+            if (line[0].equals("end") && line.length > 2) {
+                ended.add(Integer.parseInt(line[2]));
+            }
+        }
+        return ended;
+    }
+
+    private void awaitJournal(Path runDir, Predicate<List<String[]>> condition, Process drover, String log)
+            throws Exception {
+        for (int i = 0; i < 600 && drover.isAlive(); i++) {
+            if (condition.test(Journal.read(runDir))) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("the run did not get there: " + Files.readString(dir.resolve(log)));
+    }
+
+    private void awaitFile(Path file, String log) throws Exception {
+        for (int i = 0; i < 1200 && !Files.exists(file); i++) {
+            Thread.sleep(100);
+        }
+        assertTrue(Files.exists(file), Files.readString(dir.resolve(log)));
+    }
+
+    private static Path awaitRunDir(Path runs) throws Exception {
+        for (int i = 0; i < 600; i++) {
+            if (Files.isDirectory(runs)) {
+                try (Stream<Path> list = Files.list(runs)) {
+                    var found = list.findFirst();
+                    if (found.isPresent()) {
+                        return found.get();
+                    }
+                }
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no run started");
+    }
+
+    /** Jobs among the given ids that SLURM still has pending or running. */
+    private static List<String> squeue(String jobIds) throws Exception {
+        Process p = new ProcessBuilder("squeue", "--noheader", "--jobs=" + jobIds, "--states=PENDING,RUNNING")
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor();
+        return out.lines().filter(l -> !l.isBlank() && !l.contains("Invalid job id")).toList();
+    }
+}
