@@ -88,9 +88,11 @@ public final class DroverRuntime implements AutoCloseable {
      * again; then the pipeline.
      */
     public void stopGracefully(boolean cancelRuns) throws Exception {
+        // In-flight intake exchanges wait for runs that now stop or resume at the next start: waiting for them only
+        // delays the exit, and a file whose run is unfinished is rolled back into the inbox either way.
+        org.apache.camel.spi.ShutdownStrategy shutdown = context().getShutdownStrategy();
         for (org.apache.camel.Route route : context().getRoutes()) {
             if (route.getRouteId().startsWith("intake-")) {
-                // Its in-flight exchanges wait for their runs, which now stop or resume later: do not wait for them.
                 context().getRouteController().stopRoute(route.getRouteId(), 1, java.util.concurrent.TimeUnit.SECONDS);
             }
         }
@@ -102,6 +104,8 @@ public final class DroverRuntime implements AutoCloseable {
             context().getRegistry().lookupByNameAndType("localRunner", dev.drover.local.LocalTaskRunner.class)
                     .stopAll(timeout);
         }
+        shutdown.setTimeout(1);
+        shutdown.setTimeUnit(java.util.concurrent.TimeUnit.SECONDS);
         close();
     }
 
