@@ -52,7 +52,8 @@ public final class LocalLanes {
         closer.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
     }
 
-    private void close(String routeId) {
+    /** Under the same lock as {@link #open}: Camel's route registry is not safe for concurrent add and remove. */
+    private synchronized void close(String routeId) {
         try {
             if (context.getStatus().isStarted()) {
                 context.getRouteController().stopRoute(routeId);

@@ -227,7 +227,7 @@ public final class RunRegistry {
      * that it ends with a report, and throws to tell the intake why.
      */
     public void abandonFeeding(Run run, Exception cause) {
-        LOG.error("run {}: cannot feed its tasks to the lane, cancelling it: {}", run.id(), cause.toString());
+        LOG.error("run {}: cannot feed its tasks to the lane, cancelling it", run.id(), cause);
         run.cancel();
         throw new IllegalStateException("run " + run.id() + " was cancelled: its tasks could not be fed to the "
                 + run.strategyName() + " lane: " + cause.getMessage(), cause);

@@ -54,6 +54,14 @@ class InboxIntakeTest {
         return file;
     }
 
+    private static String tree(Path root) {
+        try (Stream<Path> all = Files.walk(root)) {
+            return all.map(p -> root.relativize(p).toString()).sorted().toList().toString();
+        } catch (Exception e) {
+            return "(unreadable: " + e + ")";
+        }
+    }
+
     @Test
     void aSucceedingManifestRunsAndMovesToDone() throws Exception {
         drop(inbox, "ok.yaml", "name: ok\ntasks: [{command: [\"true\"]}, {command: [echo, hi]}]\n");
@@ -128,7 +136,7 @@ class InboxIntakeTest {
             while (!Files.exists(done) && System.nanoTime() < deadline) {
                 Thread.sleep(100);
             }
-            assertTrue(Files.exists(done), "expected " + done);
+            assertTrue(Files.exists(done), () -> "expected " + done + "; the inbox holds " + tree(inbox));
         }
         for (int i = 0; i < 50; i++) {
             assertEquals(1, Files.readAllLines(ran.resolve(Integer.toString(i))).size(), "manifest " + i + " ran once");
