@@ -80,7 +80,7 @@ class SbatchScriptTest {
         assertTrue(script.contains("#SBATCH --array=\"0-2%2\"\n"));
         assertTrue(script.contains("#SBATCH --job-name=\"drover-my_name_\"\n"));
         assertTrue(script.contains("#SBATCH --cpus-per-task=\"2\"\n"));
-        assertTrue(script.contains("#SBATCH --comment=\"drover run r-1\"\n"));
+        assertTrue(script.contains("#SBATCH --comment=\"drover run r-1 array a0001\"\n"), "how a restart finds it");
         assertEquals(List.of("--parsable", job(List.of(List.of(t)), 1, 0).script().toString()),
                 SbatchScript.sbatchArgs(job(List.of(List.of(t)), 1, 0)));
         assertTrue(job(List.of(List.of(t)), 1, 5).arraySpec().equals("0-0"), "no throttle above the size");
