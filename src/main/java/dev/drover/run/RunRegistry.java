@@ -116,6 +116,24 @@ public final class RunRegistry {
         return null;
     }
 
+    /**
+     * Rebuilds one run of the runs directory so that this process carries it on (drover resume); a finished run
+     * comes back finished. Null if there is no such run; {@link Journal.OwnedElsewhere} if a live drover has it.
+     */
+    public synchronized Run recover(String runId) {
+        Run active = this.active.get(runId);
+        if (active != null) {
+            return active;
+        }
+        Path dir = runsDir.resolve(runId);
+        if (runId.contains("/") || Recovery.peek(dir, null) == null) {
+            return null;
+        }
+        Run run = adopt(Recovery.load(dir));
+        run.finishIfDone();
+        return run;
+    }
+
     /** Rebuilds every run of the runs directory that had not finished when the last drover stopped. */
     public synchronized java.util.List<Run> recoverUnfinished() {
         java.util.List<Run> recovered = new java.util.ArrayList<>();

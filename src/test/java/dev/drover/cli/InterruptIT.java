@@ -38,7 +38,7 @@ class InterruptIT {
         assertEquals(2, countFiles(pids), "two tasks running");
         drover.destroy(); // SIGTERM
         assertTrue(drover.waitFor(30, TimeUnit.SECONDS));
-        assertEquals(RunCommand.CANCELLED, drover.exitValue(), Files.readString(dir.resolve("out.txt")));
+        assertEquals(Foreground.CANCELLED, drover.exitValue(), Files.readString(dir.resolve("out.txt")));
         Path runDir;
         try (Stream<Path> list = Files.list(runs)) {
             runDir = list.findFirst().orElseThrow();

@@ -84,6 +84,58 @@ class CrashRecoveryIT {
         }
     }
 
+    @Test
+    void aKilledDroverRunIsResumedInTheForeground() throws Exception {
+        Path runs = dir.resolve("runs");
+        Path marks = Files.createDirectories(dir.resolve("marks"));
+        Path manifest = dir.resolve("resume.yaml");
+        Files.writeString(manifest, """
+                name: resume
+                jobs: 2
+                command: [sh, -c, 'echo ran >> %s/{index}; sleep 0.5']
+                range: {end: 12}
+                """.formatted(marks));
+        Process first = drover("first.log", "run", manifest.toString(), "--runs-dir", runs.toString());
+        Path runDir = awaitRunDir(runs);
+        for (int i = 0; i < 300 && endedTasks(runDir).size() < 4; i++) {
+            Thread.sleep(50);
+        }
+        first.destroyForcibly(); // a closed terminal, a killed login-node process
+        assertTrue(first.waitFor(10, TimeUnit.SECONDS));
+        Set<Integer> endedBeforeKill = endedTasks(runDir);
+        assertTrue(endedBeforeKill.size() < 12, "killed mid-run: " + endedBeforeKill);
+
+        String runId = runDir.getFileName().toString();
+        Process resumed = drover("resume.log", "resume", runId, "--runs-dir", runs.toString());
+        assertTrue(resumed.waitFor(120, TimeUnit.SECONDS));
+        String out = Files.readString(dir.resolve("resume.log"));
+        assertEquals(0, resumed.exitValue(), out);
+        assertTrue(out.contains("run " + runId + " SUCCEEDED: 12 succeeded"), out);
+        for (int index = 0; index < 12; index++) {
+            List<String> ran = Files.readAllLines(marks.resolve(Integer.toString(index)));
+            if (endedBeforeKill.contains(index)) {
+                assertEquals(1, ran.size(), "task " + index + " had finished before the kill and did not run again");
+            }
+        }
+
+        Process again = drover("again.log", "resume", runId, "--runs-dir", runs.toString());
+        assertTrue(again.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, again.exitValue(), "a finished run resumes to its outcome, running nothing");
+        Process unknown = drover("unknown.log", "resume", "no-such-run", "--runs-dir", runs.toString());
+        assertTrue(unknown.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(2, unknown.exitValue());
+        assertTrue(Files.readString(dir.resolve("unknown.log")).contains("no run no-such-run"));
+    }
+
+    private Process drover(String log, String... args) throws Exception {
+        List<String> argv = new ArrayList<>(List.of(TestPipeline.HOME.resolve("bin/drover").toString()));
+        argv.addAll(List.of(args));
+        Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(dir.resolve(log).toFile())
+                .start();
+        daemons.add(p);
+        return p;
+    }
+
     private static Path awaitRunDir(Path runs) throws Exception {
         for (int i = 0; i < 600; i++) {
             if (Files.isDirectory(runs)) {

@@ -1,0 +1,126 @@
+package dev.drover.cli;
+
+import dev.drover.run.Run;
+import dev.drover.run.RunReport;
+import dev.drover.run.RunState;
+import dev.drover.run.TaskState;
+
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+
+/**
+ * A run followed at the terminal (drover run, drover resume): progress while it goes, Ctrl-C/SIGTERM cancels it
+ * and still writes the report, one summary line at the end, and the exit code by its outcome.
+ */
+final class Foreground {
+
+    static final int CANCELLED = 130;
+
+    private Foreground() {
+    }
+
+    /**
+     * @param run     completes with the run once it is recorded (before its tasks are fed)
+     * @param feed    hands the run's tasks to the pipeline; completes when all are fed, or with why not
+     * @param started System.nanoTime() when the command started, for the summary's duration
+     */
+    static int follow(CompletableFuture<Run> run, Supplier<CompletableFuture<Run>> feed, long started)
+            throws Exception {
+        Summary summary = new Summary();
+        // Registered before the run is fed, so that no SIGTERM can fall between acceptance and the hook.
+        Thread interrupt = new Thread(() -> {
+            Run interrupted;
+            try {
+                interrupted = run.get(5, TimeUnit.SECONDS);
+            } catch (Exception notAccepted) {
+                return; // nothing was recorded: nothing to cancel
+            }
+            interrupted.cancel();
+            awaitQuietly(interrupted);
+            summary.print(interrupted, started);
+            // The JVM would exit 143 for SIGTERM; the report now says CANCELLED, so exit as interrupted.
+            Runtime.getRuntime().halt(CANCELLED);
+        }, "drover-interrupt");
+        Runtime.getRuntime().addShutdownHook(interrupt);
+        try {
+            CompletableFuture<Run> fed = feed.get();
+            Run followed = awaitRecorded(run, fed);
+            try (Progress progress = Progress.start(followed)) {
+                CompletableFuture.anyOf(followed.finished(), fed.exceptionally(e -> null)).get();
+                if (fed.isCompletedExceptionally()) {
+                    followed.cancel(); // the pipeline broke while feeding tasks: stop what runs, keep the record
+                    fed.get();
+                }
+                followed.finished().get();
+            }
+            summary.print(followed, started);
+            return exitCode(followed.finished().get());
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(interrupt);
+            } catch (IllegalStateException shuttingDown) {
+                // SIGTERM arrived as the run ended: the hook is running already
+            }
+        }
+    }
+
+    private static Run awaitRecorded(CompletableFuture<Run> run, CompletableFuture<Run> fed) throws Exception {
+        while (true) {
+            try {
+                return run.get(50, TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                if (fed.isDone()) {
+                    fed.get(); // rethrows why the pipeline refused the manifest
+                    return run.get();
+                }
+            }
+        }
+    }
+
+    private static void awaitQuietly(Run run) {
+        try {
+            run.finished().get(30, TimeUnit.SECONDS);
+        } catch (Exception ignored) {
+            // the summary says what is known
+        }
+    }
+
+    static int exitCode(RunState state) {
+        return switch (state) {
+            case SUCCEEDED -> 0;
+            case CANCELLED -> CANCELLED;
+            default -> 1;
+        };
+    }
+
+    /** The one summary line, printed once, by the main thread or by the interrupt hook, whichever comes first. */
+    private static final class Summary {
+        private final AtomicBoolean claimed = new AtomicBoolean();
+        private final java.util.concurrent.CountDownLatch printed = new java.util.concurrent.CountDownLatch(1);
+
+        void print(Run run, long startedNanos) {
+            if (!claimed.compareAndSet(false, true)) {
+                try {
+                    printed.await(2, TimeUnit.SECONDS); // the other thread is printing it: let it finish
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return;
+            }
+            try {
+                RunState state = run.finished().getNow(RunState.RUNNING);
+                double seconds = (System.nanoTime() - startedNanos) / 1e9;
+                Path report = Path.of("").toAbsolutePath().relativize(run.dir().resolve(RunReport.FILE).toAbsolutePath());
+                System.out.printf("run %s %s: %d succeeded, %d failed, %d cancelled in %.1fs; report %s%n", run.id(),
+                        state, run.count(TaskState.SUCCEEDED), run.count(TaskState.FAILED),
+                        run.count(TaskState.CANCELLED), seconds, report);
+                System.out.flush();
+            } finally {
+                printed.countDown();
+            }
+        }
+    }
+}
