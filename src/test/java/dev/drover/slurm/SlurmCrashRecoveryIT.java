@@ -1,9 +1,11 @@
 package dev.drover.slurm;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.drover.DroverProcesses;
 import dev.drover.TestPipeline;
 import dev.drover.run.Journal;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,9 +19,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -34,26 +33,36 @@ class SlurmCrashRecoveryIT {
 
     @TempDir
     Path dir;
+    DroverProcesses drover;
+    Path inbox;
+    Path runs;
+    Path marks;
 
-    private final List<Process> daemons = new ArrayList<>();
+    @BeforeEach
+    void setUp() throws Exception {
+        drover = new DroverProcesses(dir);
+        inbox = Files.createDirectories(dir.resolve("inbox"));
+        runs = dir.resolve("runs");
+        marks = Files.createDirectories(dir.resolve("marks"));
+    }
 
     @AfterEach
     void stopDaemons() {
-        daemons.forEach(Process::destroyForcibly);
+        drover.close();
     }
 
-    private Process serve(Path inbox, Path runs, String log) throws Exception {
-        Process p = new ProcessBuilder(TestPipeline.HOME.resolve("bin/drover").toString(), "serve", "--no-observe",
-                "--inbox", inbox.toString(), "--runs-dir", runs.toString(),
+    private Process serve(String log) throws Exception {
+        return drover.start(log, "serve", "--no-observe", "--inbox", inbox.toString(), "--runs-dir", runs.toString(),
                 "-D", "drover.slurm.poll-initial=200", "-D", "drover.slurm.poll-max=1000",
-                "-D", "drover.slurm.squeue-min-interval=1000", "-D", "drover.slurm.exit-grace=2000")
-                .redirectErrorStream(true).redirectOutput(dir.resolve(log).toFile()).start();
-        daemons.add(p);
-        return p;
+                "-D", "drover.slurm.squeue-min-interval=1000", "-D", "drover.slurm.exit-grace=2000");
     }
 
-    /** Drops a slurm manifest of 12 tasks (two arrays: MaxArraySize is 10); tasks 0-3 end at once, the rest sleep. */
-    private Path dropManifest(Path inbox, Path marks) throws Exception {
+    /**
+     * Serves a slurm manifest of 12 tasks (two arrays: MaxArraySize is 10; tasks 0-3 end at once, the rest sleep)
+     * and kills drover with SIGKILL once both arrays are submitted and 4 tasks have ended; returns the run directory.
+     */
+    private Path killedMidRun() throws Exception {
+        Process first = serve("first.log");
         Path temp = dir.resolve("crash.yaml");
         Files.writeString(temp, """
                 name: slurmcrash
@@ -63,49 +72,51 @@ class SlurmCrashRecoveryIT {
                 range: {end: 12}
                 """.formatted(marks));
         Files.move(temp, inbox.resolve("crash.yaml"));
-        return inbox.resolve(".done/crash.yaml");
+        Path runDir = DroverProcesses.awaitRunDir(runs);
+        for (int i = 0; i < 600 && first.isAlive(); i++) {
+            List<String[]> journal = Journal.read(runDir);
+            if (jobIds(journal).size() == 2 && DroverProcesses.endedTasks(journal).size() >= 4) {
+                DroverProcesses.kill(first);
+                return runDir;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("the run did not get there: " + drover.log("first.log"));
+    }
+
+    /** Restarts serve and waits until the manifest has moved to .done; returns the run's report. */
+    private JsonNode restartedToTheEnd(Path runDir) throws Exception {
+        serve("second.log");
+        Path done = inbox.resolve(".done/crash.yaml");
+        for (int i = 0; i < 1200 && !Files.exists(done); i++) {
+            Thread.sleep(100);
+        }
+        assertTrue(Files.exists(done), drover.log("second.log"));
+        JsonNode report = TestPipeline.report(runDir);
+        assertEquals("SUCCEEDED", report.get("state").asText());
+        assertEquals(12, report.get("counts").get("succeeded").asInt());
+        return report;
     }
 
     @Test
     void submittedArraysAreReattachedNotSubmittedAgain() throws Exception {
-        Path inbox = Files.createDirectories(dir.resolve("inbox"));
-        Path runs = dir.resolve("runs");
-        Path marks = Files.createDirectories(dir.resolve("marks"));
-        Process first = serve(inbox, runs, "first.log");
-        Path done = dropManifest(inbox, marks);
-        Path runDir = awaitRunDir(runs);
-        awaitJournal(runDir, lines -> jobIds(lines).size() == 2 && ended(lines).size() >= 4, first, "first.log");
-        first.destroyForcibly(); // kill -9
-        assertTrue(first.waitFor(10, TimeUnit.SECONDS));
+        Path runDir = killedMidRun();
         Map<String, String> jobs = jobIds(Journal.read(runDir));
-        Set<Integer> endedBeforeKill = ended(Journal.read(runDir));
+        Set<Integer> endedBeforeKill = DroverProcesses.endedTasks(runDir);
         assertFalse(squeue(String.join(",", jobs.values())).isEmpty(), "SLURM keeps running the arrays");
 
-        serve(inbox, runs, "second.log");
-        awaitFile(done, "second.log");
-        JsonNode report = TestPipeline.report(runDir);
-        assertEquals("SUCCEEDED", report.get("state").asText());
-        assertEquals(12, report.get("counts").get("succeeded").asInt());
+        restartedToTheEnd(runDir);
         assertEquals(jobs, jobIds(Journal.read(runDir)), "no array was submitted again");
         for (int index = 0; index < 12; index++) {
             assertEquals(1, Files.readAllLines(marks.resolve(Integer.toString(index))).size(),
                     "task " + index + " ran once (ended before the kill: " + endedBeforeKill.contains(index) + ")");
         }
-        assertTrue(Files.readString(dir.resolve("second.log")).contains("re-attached to job"),
-                Files.readString(dir.resolve("second.log")));
+        assertTrue(drover.log("second.log").contains("re-attached to job"), drover.log("second.log"));
     }
 
     @Test
     void anArrayWhoseJobIdACrashKeptFromTheJournalIsCancelledAndItsTasksRunAgain() throws Exception {
-        Path inbox = Files.createDirectories(dir.resolve("inbox"));
-        Path runs = dir.resolve("runs");
-        Path marks = Files.createDirectories(dir.resolve("marks"));
-        Process first = serve(inbox, runs, "first.log");
-        Path done = dropManifest(inbox, marks);
-        Path runDir = awaitRunDir(runs);
-        awaitJournal(runDir, lines -> jobIds(lines).size() == 2 && ended(lines).size() >= 4, first, "first.log");
-        first.destroyForcibly();
-        assertTrue(first.waitFor(10, TimeUnit.SECONDS));
+        Path runDir = killedMidRun();
         // What a kill between sbatch's answer and its journal line leaves: the first array's "submission a0001"
         // without its job id, its tasks started, nothing of their job id or outcome.
         String lost = jobIds(Journal.read(runDir)).get("a0001");
@@ -130,11 +141,7 @@ class SlurmCrashRecoveryIT {
         Files.write(journal, kept, StandardCharsets.UTF_8);
         assertEquals(10, inLostArray.size());
 
-        serve(inbox, runs, "second.log");
-        awaitFile(done, "second.log");
-        JsonNode report = TestPipeline.report(runDir);
-        assertEquals("SUCCEEDED", report.get("state").asText());
-        assertEquals(12, report.get("counts").get("succeeded").asInt());
+        restartedToTheEnd(runDir);
         assertTrue(squeue(lost).isEmpty(), "the unrecorded array was cancelled");
         for (int index = 0; index < 4; index++) {
             assertEquals(1, Files.readAllLines(marks.resolve(Integer.toString(index))).size(),
@@ -152,49 +159,6 @@ class SlurmCrashRecoveryIT {
             }
         }
         return ids;
-    }
-
-    private static Set<Integer> ended(List<String[]> lines) {
-        Set<Integer> ended = new HashSet<>();
-        for (String[] line : lines) {
-            if (line[0].equals("end") && line.length > 2) {
-                ended.add(Integer.parseInt(line[2]));
-            }
-        }
-        return ended;
-    }
-
-    private void awaitJournal(Path runDir, Predicate<List<String[]>> condition, Process drover, String log)
-            throws Exception {
-        for (int i = 0; i < 600 && drover.isAlive(); i++) {
-            if (condition.test(Journal.read(runDir))) {
-                return;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("the run did not get there: " + Files.readString(dir.resolve(log)));
-    }
-
-    private void awaitFile(Path file, String log) throws Exception {
-        for (int i = 0; i < 1200 && !Files.exists(file); i++) {
-            Thread.sleep(100);
-        }
-        assertTrue(Files.exists(file), Files.readString(dir.resolve(log)));
-    }
-
-    private static Path awaitRunDir(Path runs) throws Exception {
-        for (int i = 0; i < 600; i++) {
-            if (Files.isDirectory(runs)) {
-                try (Stream<Path> list = Files.list(runs)) {
-                    var found = list.findFirst();
-                    if (found.isPresent()) {
-                        return found.get();
-                    }
-                }
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("no run started");
     }
 
     /** Jobs among the given ids that SLURM still has pending or running. */

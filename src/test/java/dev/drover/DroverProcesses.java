@@ -1,0 +1,91 @@
+package dev.drover;
+
+import dev.drover.run.Journal;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * {@code bin/drover} started as a user starts it, for the tests that kill it and start it again. Each process writes
+ * its output to a log file of its own; {@link #close} kills whatever is still running.
+ */
+public final class DroverProcesses implements AutoCloseable {
+
+    private final Path logs;
+    private final List<Process> started = new ArrayList<>();
+
+    public DroverProcesses(Path logs) {
+        this.logs = logs;
+    }
+
+    /** Starts {@code bin/drover ARGS} with its output in {@code log}. */
+    public Process start(String log, String... args) throws Exception {
+        List<String> argv = new ArrayList<>(List.of(TestPipeline.HOME.resolve("bin/drover").toString()));
+        argv.addAll(List.of(args));
+        Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(logs.resolve(log).toFile())
+                .start();
+        started.add(p);
+        return p;
+    }
+
+    public String log(String log) throws Exception {
+        return Files.readString(logs.resolve(log));
+    }
+
+    /** kill -9, and wait until it is gone. */
+    public static void kill(Process drover) throws Exception {
+        drover.destroyForcibly();
+        if (!drover.waitFor(10, TimeUnit.SECONDS)) {
+            throw new AssertionError("drover did not die");
+        }
+    }
+
+    /** The first run directory to appear in {@code runs}. */
+    public static Path awaitRunDir(Path runs) throws Exception {
+        for (int i = 0; i < 600; i++) {
+            if (Files.isDirectory(runs)) {
+                try (Stream<Path> list = Files.list(runs)) {
+                    var found = list.findFirst();
+                    if (found.isPresent()) {
+                        return found.get();
+                    }
+                }
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no run started in " + runs);
+    }
+
+    /** Indices of the tasks whose end the run's journal records. */
+    public static Set<Integer> endedTasks(Path runDir) {
+        return endedTasks(Journal.read(runDir));
+    }
+
+    public static Set<Integer> endedTasks(List<String[]> journal) {
+        Set<Integer> ended = new HashSet<>();
+        for (String[] line : journal) {
+            if (line[0].equals("end") && line.length > 2) {
+                ended.add(Integer.parseInt(line[2]));
+            }
+        }
+        return ended;
+    }
+
+    /** Waits (up to 15 s) until the journal records at least {@code count} ended tasks. */
+    public static void awaitEnded(Path runDir, int count) throws InterruptedException {
+        for (int i = 0; i < 300 && endedTasks(runDir).size() < count; i++) {
+            Thread.sleep(50);
+        }
+    }
+
+    @Override
+    public void close() {
+        started.forEach(Process::destroyForcibly);
+    }
+}
