@@ -32,10 +32,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * drover stopped dead in the middle of a kubernetes run and started again: the whole pipeline twice against one mock
- * API server, with {@link FakeKubelet} running the pods all along. The first drover is stopped without cancelling
- * and its run directory copied as it was (a second owner in the same JVM could not take its journal lock), which is
- * what a drover restarted after kill -9 finds.
+ * drover stopped in the middle of a kubernetes run and started again: the whole pipeline twice against one mock API
+ * server, with {@link FakeKubelet} running the pods all along. The first drover stops as on SIGTERM (no cancel), and
+ * its run directory is copied as it was then (a second owner in the same JVM could not take its journal lock): what
+ * a restarted drover finds. The crash points of a Job's creation are in {@link KubeLaneRestartTest}.
  */
 class KubernetesRestartTest {
 
@@ -89,7 +89,7 @@ class KubernetesRestartTest {
         while (crashed.count(TaskState.SUCCEEDED) < 2 && System.currentTimeMillis() < deadline) {
             Thread.sleep(10);
         }
-        first.close(); // no cancel: the Jobs go on without drover
+        first.stopGracefully(false); // SIGTERM without --cancel-on-exit: the Jobs go on without drover
         Path after = Files.createDirectories(tmp.resolve("runs-after").resolve(crashed.id()));
         try (var files = Files.walk(crashed.dir())) {
             for (Path f : (Iterable<Path>) files::iterator) {
