@@ -1,6 +1,7 @@
 package dev.drover.kubernetes;
 
 import dev.drover.manifest.TaskSpec;
+import dev.drover.plan.Strategy;
 import dev.drover.run.Run;
 import dev.drover.run.RunRegistry;
 import dev.drover.run.TaskBatch;
@@ -10,6 +11,7 @@ import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -19,7 +21,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.function.Supplier;
 
 /**
@@ -28,6 +35,11 @@ import java.util.function.Supplier;
  * means ({@link #createFailed}: retry on 5xx/429/connection errors, a new name on a 409 name clash, adopt the Job if
  * the clash is our own earlier attempt, fail the chunk's tasks with the API's answer otherwise), and completes a
  * created Job ({@link #created}: its ConfigMap owned by the Job, then un-suspend it, then follow it).
+ *
+ * <p>The journal learns of a Job in three steps, so that a restarted drover ({@link #reattach}) knows what each Job
+ * may have run: its name before the create ({@code submission(name, null)}); once it exists, still suspended, each
+ * of its tasks starting an attempt under its backend id, then its uid ({@code submission(name, uid)}); only then is
+ * it resumed. So only a Job whose uid the journal has can have run a pod; a restart deletes the others.
  */
 public final class KubeLane implements AutoCloseable {
 
@@ -42,12 +54,15 @@ public final class KubeLane implements AutoCloseable {
     private final KubeClients clients;
     private final KubeSettings settings;
     private final KubeTracker tracker;
+    /** Set by {@link #close}: drover is stopping, not the run; what is not yet done is left to the next start. */
+    private volatile boolean stopping;
 
     public KubeLane(RunRegistry runs, KubeClients clients, KubeSettings settings) {
         this.runs = runs;
         this.clients = clients;
         this.settings = settings;
         this.tracker = new KubeTracker(clients, settings);
+        runs.onRecovered(this::reattach);
     }
 
     public KubeSettings settings() {
@@ -62,9 +77,9 @@ public final class KubeLane implements AutoCloseable {
 
     /** The Jobs for one batch: at most drover.kubernetes.tasks-per-job tasks and one ConfigMap's worth each. */
     public List<KubeJob> prepare(TaskBatch batch) {
-        Run run = runs.get(batch.runId());
-        if (run.isCancelled()) {
-            return List.of();
+        Run run = runs.find(batch.runId());
+        if (run == null || run.isCancelled() || stopping) {
+            return List.of(); // the run has finished (cancelled) meanwhile, or the next start creates these Jobs
         }
         String namespace = namespace(run);
         tracker.watch(run, namespace);
@@ -74,6 +89,7 @@ public final class KubeLane implements AutoCloseable {
         for (int from = 0; from < tasks.size(); from += settings.tasksPerJob()) {
             cut(builder, tasks.subList(from, Math.min(tasks.size(), from + settings.tasksPerJob())), jobs);
         }
+        jobs.forEach(job -> run.submission(job.name(), null));
         return jobs;
     }
 
@@ -95,6 +111,14 @@ public final class KubeLane implements AutoCloseable {
         exchange.setProperty(ATTEMPT, attempt);
         KubernetesClientException k = clientException(e);
         int code = k != null ? k.getCode() : -1;
+        Run run = runs.find(job.runId());
+        if (run == null || stopping) {
+            // the run has ended meanwhile, or drover is stopping: the chunk's tasks are left as they are (pending
+            // ones run at the next start)
+            exchange.setProperty(DONE, true);
+            exchange.setProperty(FAILED, true);
+            return;
+        }
         if (code == 409 && attempt <= settings.apiRetries()) {
             Job existing = null;
             try {
@@ -110,10 +134,10 @@ public final class KubeLane implements AutoCloseable {
                 exchange.setProperty(DONE, true);
                 return;
             }
-            Run run = runs.get(job.runId());
             KubeJob renamed = new IndexedJobBuilder(run.plan(), run.id(), job.namespace(), settings.ttlSeconds(), true)
                     .build(job.tasks());
             LOG.warn("Job name {} is taken in namespace {}: retrying as {}", job.name(), job.namespace(), renamed.name());
+            run.submission(renamed.name(), null);
             exchange.setProperty(JOB, renamed);
             return;
         }
@@ -127,7 +151,7 @@ public final class KubeLane implements AutoCloseable {
         String reason = "Kubernetes did not create Job " + job.name() + " in namespace " + job.namespace() + " at "
                 + clients.get().getMasterUrl() + ": " + describe(e);
         LOG.error(reason);
-        fail(job, reason);
+        fail(run, job, reason);
         exchange.setProperty(DONE, true);
         exchange.setProperty(FAILED, true);
     }
@@ -139,8 +163,14 @@ public final class KubeLane implements AutoCloseable {
         }
         KubeJob job = exchange.getProperty(JOB, KubeJob.class);
         Job created = exchange.getIn().getBody(Job.class);
-        Run run = runs.get(job.runId());
+        Run run = runs.find(job.runId());
         KubernetesClient client = clients.get();
+        if (run == null) {
+            LOG.info("Job {} is not needed: its run {} has ended meanwhile", job.name(), job.runId());
+            deleteQuietly(client, job);
+            return;
+        }
+        claim(run, job, created);
         try {
             ConfigMapBuilder configMap = new ConfigMapBuilder(job.configMap());
             if (created != null && created.getMetadata() != null && created.getMetadata().getUid() != null) {
@@ -153,10 +183,14 @@ public final class KubeLane implements AutoCloseable {
             retrying(settings, () -> client.batch().v1().jobs().inNamespace(job.namespace()).withName(job.name())
                     .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"suspend\":false}}"));
         } catch (RuntimeException e) {
+            if (stopping) {
+                LOG.info("Job {} may be left suspended as drover stops: the next start sees to it", job.name());
+                return;
+            }
             String reason = "cannot start Job " + job.name() + " (its task table or resume failed): " + describe(e);
             LOG.error(reason);
             deleteQuietly(client, job);
-            fail(job, reason);
+            fail(run, job, reason);
             return;
         }
         LOG.info("run {}: Job {}/{} created with {} tasks", run.id(), job.namespace(), job.name(), job.size());
@@ -168,19 +202,149 @@ public final class KubeLane implements AutoCloseable {
         }
     }
 
-    private void fail(KubeJob job, String reason) {
-        Run run = runs.get(job.runId());
+    /**
+     * Makes a created, still suspended Job the holder of its tasks in the journal before it may run them: each task
+     * starts its next attempt under the Job's backend id, then the Job's uid marks it complete. Only then is the Job
+     * resumed, so a Job without its uid in the journal never ran a pod.
+     */
+    private static void claim(Run run, KubeJob job, Job created) {
+        for (int i = 0; i < job.size(); i++) {
+            int task = job.tasks().get(i).index();
+            if (run.taskStarted(task, run.attempts(task) + 1)) {
+                run.taskBackend(task, job.backendId(i), "Pending");
+            }
+        }
+        String uid = created != null && created.getMetadata() != null ? created.getMetadata().getUid() : null;
+        // The API server always sets a uid; should the answer lack one, the name still marks the Job as complete.
+        run.submission(job.name(), uid != null ? uid : job.name());
+    }
+
+    private static void fail(Run run, KubeJob job, String reason) {
         for (int i = 0; i < job.size(); i++) {
             run.taskFinished(job.tasks().get(i).index(), 0, TaskState.FAILED, Integer.MIN_VALUE, reason);
         }
     }
 
-    private void deleteQuietly(KubernetesClient client, KubeJob job) {
+    /**
+     * Called for every run rebuilt after a restart, before it resumes: follows again the Jobs that hold its tasks
+     * ({@link Run#tasksAtBackend()}), so that what their pods did meanwhile is read from the API and settled, and no
+     * held task runs a second time. A Job the journal has no uid for, or that is still suspended without a trace of
+     * a pod, never ran one (see {@link #claim}): it is deleted and its tasks go back to the queue, to run in a new
+     * Job with their interrupted attempt counted.
+     */
+    void reattach(Run run) {
+        if (run.plan().strategy() != Strategy.KUBERNETES) {
+            return;
+        }
+        String namespace = namespace(run);
+        tracker.watch(run, namespace); // from here on a cancel, even one the journal replays, deletes the run's Jobs
+        Map<String, String> submissions = run.submissions();
+        Map<String, Job> live = liveJobs(run, namespace);
+        Map<String, SortedMap<Integer, Integer>> held = heldByJob(run.tasksAtBackend());
+        int reattached = 0;
+        int requeued = 0;
+        if (live != null) {
+            for (Job job : List.copyOf(live.values())) {
+                String name = job.getMetadata().getName();
+                if ("".equals(submissions.get(name)) || neverRan(job)) {
+                    LOG.info("run {}: deleting Job {}, which never ran a pod; its tasks run in a new Job", run.id(),
+                            name);
+                    deleteQuietly(clients.get(), namespace, name);
+                    live.remove(name);
+                    requeued += requeue(run, held.remove(name));
+                }
+            }
+        }
+        for (Map.Entry<String, SortedMap<Integer, Integer>> entry : held.entrySet()) {
+            String name = entry.getKey();
+            if ("".equals(submissions.get(name))) {
+                // never resumed, so nothing ran (if the list failed, the Job may be left suspended)
+                requeued += requeue(run, entry.getValue());
+                continue;
+            }
+            Job job = live != null ? live.get(name) : null;
+            if (live != null && job == null) {
+                // It may have run its tasks before TTL or someone deleted it: the tracker fails them (result
+                // unknown) after its usual missing cycles rather than run them a second time.
+                LOG.warn("run {}: Job {} is gone; its {} unfinished tasks will fail", run.id(), name,
+                        entry.getValue().size());
+            }
+            tracker.reattach(run, namespace, name, tasksByJobIndex(run, job, entry.getValue()));
+            reattached += entry.getValue().size();
+        }
+        LOG.info("run {}: re-attached to {} tasks in their Jobs; {} tasks of Jobs that never ran go to new Jobs",
+                run.id(), reattached, requeued);
+    }
+
+    /** The run's Jobs by name; null if the API cannot be read (re-attaching then goes by the journal alone). */
+    private Map<String, Job> liveJobs(Run run, String namespace) {
         try {
-            client.batch().v1().jobs().inNamespace(job.namespace()).withName(job.name())
-                    .withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
+            Map<String, Job> jobs = new HashMap<>();
+            for (Job job : retrying(settings, () -> clients.get().batch().v1().jobs().inNamespace(namespace)
+                    .withLabel(IndexedJobBuilder.LABEL_RUN, KubeNames.labelValue(run.id())).list().getItems())) {
+                jobs.put(job.getMetadata().getName(), job);
+            }
+            return jobs;
         } catch (RuntimeException e) {
-            LOG.warn("cannot delete Job {}: {}", job.name(), e.getMessage());
+            LOG.error("run {}: cannot list its Jobs to re-attach ({}); following the Jobs its journal names: one that"
+                    + " a crash left suspended stays so, delete it with: kubectl delete jobs -n {} -l {}={}", run.id(),
+                    describe(e), namespace, IndexedJobBuilder.LABEL_RUN, KubeNames.labelValue(run.id()));
+            return null;
+        }
+    }
+
+    /** Suspended, and its status shows no pod: drover never resumed it (or it was suspended before any pod). */
+    private static boolean neverRan(Job job) {
+        if (job.getSpec() == null || !Boolean.TRUE.equals(job.getSpec().getSuspend())) {
+            return false;
+        }
+        JobStatus status = job.getStatus();
+        return status == null || (isZero(status.getActive()) && isZero(status.getSucceeded())
+                && isZero(status.getFailed()) && status.getStartTime() == null);
+    }
+
+    private static boolean isZero(Integer count) {
+        return count == null || count == 0;
+    }
+
+    /** Held tasks by Job name: Job index to task index, from backend ids {@code <job-name>/<index>}. */
+    private static Map<String, SortedMap<Integer, Integer>> heldByJob(Map<Integer, String> tasksAtBackend) {
+        Map<String, SortedMap<Integer, Integer>> held = new LinkedHashMap<>();
+        tasksAtBackend.forEach((task, backendId) -> {
+            int slash = backendId.lastIndexOf('/');
+            held.computeIfAbsent(backendId.substring(0, slash), name -> new TreeMap<>())
+                    .put(Integer.parseInt(backendId.substring(slash + 1)), task);
+        });
+        return held;
+    }
+
+    private static int requeue(Run run, SortedMap<Integer, Integer> tasks) {
+        if (tasks == null) {
+            return 0;
+        }
+        tasks.values().forEach(run::requeue);
+        return tasks.size();
+    }
+
+    /** The tasks a Job holds by Job index, as long as its completions (null where a task had ended). */
+    private static TaskSpec[] tasksByJobIndex(Run run, Job job, SortedMap<Integer, Integer> held) {
+        int completions = job != null && job.getSpec() != null && job.getSpec().getCompletions() != null
+                ? job.getSpec().getCompletions() : 0;
+        TaskSpec[] tasks = new TaskSpec[Math.max(completions, held.lastKey() + 1)];
+        held.forEach((index, task) -> tasks[index] = run.plan().manifest().tasks().task(task));
+        return tasks;
+    }
+
+    private void deleteQuietly(KubernetesClient client, KubeJob job) {
+        deleteQuietly(client, job.namespace(), job.name());
+    }
+
+    private void deleteQuietly(KubernetesClient client, String namespace, String name) {
+        try {
+            retrying(settings, () -> client.batch().v1().jobs().inNamespace(namespace).withName(name)
+                    .withPropagationPolicy(DeletionPropagation.BACKGROUND).delete());
+        } catch (RuntimeException e) {
+            LOG.warn("cannot delete Job {}: {}", name, e.getMessage());
         }
     }
 
@@ -248,6 +412,7 @@ public final class KubeLane implements AutoCloseable {
 
     @Override
     public void close() {
+        stopping = true;
         tracker.close();
         clients.close();
     }

@@ -80,8 +80,33 @@ public final class KubeTracker implements AutoCloseable {
         return watch;
     }
 
+    /** Follows a Job just created; its tasks' latest attempt (the lane's claim) is the one its first pods run. */
     void track(Run run, String namespace, KubeJob job) {
-        watch(run, namespace).jobs.put(job.name(), new JobWatch(job));
+        TaskSpec[] tasks = job.tasks().toArray(TaskSpec[]::new);
+        int[] attemptsBefore = new int[tasks.length];
+        for (int i = 0; i < tasks.length; i++) {
+            attemptsBefore[i] = Math.max(0, run.attempts(tasks[i].index()) - 1);
+        }
+        watch(run, namespace).jobs.put(job.name(), new JobWatch(job.name(), tasks, attemptsBefore, job.retries()));
+    }
+
+    /**
+     * Follows a Job again after a restart: what its pods did meanwhile is read on the next cycle.
+     *
+     * @param tasks the tasks the Job holds, by Job index; null at indexes whose task had ended before
+     */
+    void reattach(Run run, String namespace, String jobName, TaskSpec[] tasks) {
+        int[] attemptsBefore = new int[tasks.length];
+        for (int i = 0; i < tasks.length; i++) {
+            if (tasks[i] != null) {
+                // The journal started the Job's first attempt with the claim and each later one with the failure
+                // before it (Run.attemptRetriedAtBackend): the attempts before the Job are the rest.
+                int task = tasks[i].index();
+                attemptsBefore[i] = Math.max(0, run.attempts(task) - 1 - run.retriesUsed(task));
+            }
+        }
+        watch(run, namespace).jobs.put(jobName, new JobWatch(jobName, tasks, attemptsBefore,
+                run.plan().manifest().retries()));
     }
 
     private void pollAll() {
@@ -110,7 +135,7 @@ public final class KubeTracker implements AutoCloseable {
                 String reason = "drover cannot follow the run's Jobs: " + KubeLane.describe(e);
                 LOG.error("run {}: {}", watch.run.id(), reason);
                 for (JobWatch jw : watch.jobs.values()) {
-                    for (int i = jw.terminal.nextClearBit(0); i < jw.job.size(); i = jw.terminal.nextClearBit(i + 1)) {
+                    for (int i = jw.terminal.nextClearBit(0); i < jw.size(); i = jw.terminal.nextClearBit(i + 1)) {
                         settle(watch.run, jw, i, jw.attempts[i], TaskState.FAILED, Integer.MIN_VALUE, reason);
                     }
                 }
@@ -143,17 +168,17 @@ public final class KubeTracker implements AutoCloseable {
             if (jw.settled()) {
                 continue;
             }
-            List<Pod> pods = podsByJob.getOrDefault(jw.job.name(), new ArrayList<>());
+            List<Pod> pods = podsByJob.getOrDefault(jw.name, new ArrayList<>());
             // attempts in order: Kubernetes' per-index failure count first, then creation time
             pods.sort(Comparator.comparingInt(KubeTracker::failureCount)
                     .thenComparing(p -> created(p))
                     .thenComparing(p -> p.getMetadata().getName()));
-            Job job = jobs.get(jw.job.name());
+            Job job = jobs.get(jw.name);
             boolean jobFailed = job != null && condition(job, "Failed") != null;
             for (int p = 0; p < pods.size(); p++) {
                 Pod pod = pods.get(p);
                 int index = index(pod);
-                if (index >= 0 && index < jw.job.size() && !jw.terminal.get(index)) {
+                if (index >= 0 && index < jw.size() && !jw.terminal.get(index)) {
                     boolean retried = false; // a later pod of the same index: this one was not the last attempt
                     for (int q = p + 1; q < pods.size() && !retried; q++) {
                         retried = index(pods.get(q)) == index;
@@ -163,7 +188,7 @@ public final class KubeTracker implements AutoCloseable {
             }
             settleFromJob(watch, jw, job);
             if (jw.settled()) {
-                watch.jobs.remove(jw.job.name());
+                watch.jobs.remove(jw.name);
             }
         }
     }
@@ -179,17 +204,23 @@ public final class KubeTracker implements AutoCloseable {
             onWaiting(watch, jw, index, pod);
             return;
         }
-        TaskSpec task = jw.job.tasks().get(index);
+        TaskSpec task = jw.tasks[index];
         Run run = watch.run;
         Integer attempt = jw.podAttempts.get(podName);
         if (attempt == null) {
             int failures = failureCount(pod);
-            attempt = failures != Integer.MAX_VALUE ? Math.max(failures + 1, jw.attempts[index] + 1)
+            attempt = failures != Integer.MAX_VALUE
+                    ? Math.max(jw.attemptsBefore[index] + failures + 1, jw.attempts[index] + 1)
                     : jw.attempts[index] + 1;
             jw.attempts[index] = attempt;
             jw.podAttempts.put(podName, attempt);
-            run.taskStarted(task.index(), attempt);
-            run.taskBackend(task.index(), jw.job.backendId(index), ended ? null : "Running");
+            if (ended && attempt < run.attempts(task.index())) {
+                // a failed attempt the journal has from before a restart (its retry was started with it)
+                jw.finishedPods.add(podName);
+                return;
+            }
+            startIfNew(run, task.index(), attempt);
+            run.taskBackend(task.index(), jw.backendId(index), ended ? null : "Running");
         }
         if (!ended) {
             return;
@@ -200,8 +231,9 @@ public final class KubeTracker implements AutoCloseable {
         run.taskBackend(task.index(), null, outcome.backendState);
         if ("Succeeded".equals(phase)) {
             settle(run, jw, index, attempt, TaskState.SUCCEEDED, outcome.exitCode, null);
-        } else if (attempt <= jw.job.retries() && !jobFailed) {
-            run.attemptFailed(task.index(), attempt, outcome.exitCode, outcome.reason);
+        } else if (attempt - jw.attemptsBefore[index] <= jw.retries && !jobFailed) {
+            // backoffLimitPerIndex: the Job starts the next attempt itself, so the task stays the Job's
+            run.attemptRetriedAtBackend(task.index(), attempt, outcome.exitCode, outcome.reason);
         } else {
             settle(run, jw, index, attempt, TaskState.FAILED, outcome.exitCode, outcome.reason);
         }
@@ -225,12 +257,10 @@ public final class KubeTracker implements AutoCloseable {
             return;
         }
         jw.waiting.put(index, reason);
-        TaskSpec task = jw.job.tasks().get(index);
-        watch.run.taskBackend(task.index(), jw.job.backendId(index), reason);
+        watch.run.taskBackend(jw.tasks[index].index(), jw.backendId(index), reason);
         if (reason.contains("Image") && watch.warnedImage.compareAndSet(false, true)) {
             LOG.warn("run {}: pod {} cannot start: {} (image {}); Kubernetes keeps retrying", watch.run.id(),
-                    pod.getMetadata().getName(), reason, jw.job.spec().getTemplate().getSpec().getContainers().get(0)
-                            .getImage());
+                    pod.getMetadata().getName(), reason, watch.run.plan().image());
         }
     }
 
@@ -239,9 +269,9 @@ public final class KubeTracker implements AutoCloseable {
         Run run = watch.run;
         if (job == null) {
             if (++jw.missingCycles >= MISSING_CYCLES) {
-                for (int i = jw.terminal.nextClearBit(0); i < jw.job.size(); i = jw.terminal.nextClearBit(i + 1)) {
-                    settle(run, jw, i, Math.max(1, jw.attempts[i]), TaskState.FAILED, Integer.MIN_VALUE,
-                            "Job " + jw.job.name() + " was deleted before its result was seen");
+                for (int i = jw.terminal.nextClearBit(0); i < jw.size(); i = jw.terminal.nextClearBit(i + 1)) {
+                    settle(run, jw, i, jw.currentAttempt(i), TaskState.FAILED, Integer.MIN_VALUE,
+                            "Job " + jw.name + " was deleted before its result was seen");
                 }
             }
             return;
@@ -252,28 +282,36 @@ public final class KubeTracker implements AutoCloseable {
         }
         Set<Integer> completed = indexes(job.getStatus().getCompletedIndexes());
         for (int i : completed) {
-            if (i < jw.job.size() && !jw.terminal.get(i)) {
-                run.taskStarted(jw.job.tasks().get(i).index(), Math.max(1, jw.attempts[i]));
-                run.taskBackend(jw.job.tasks().get(i).index(), jw.job.backendId(i), "Completed");
-                settle(run, jw, i, Math.max(1, jw.attempts[i]), TaskState.SUCCEEDED, 0, null);
+            if (i < jw.size() && !jw.terminal.get(i)) {
+                int attempt = Math.max(jw.currentAttempt(i), run.attempts(jw.tasks[i].index()));
+                startIfNew(run, jw.tasks[i].index(), attempt);
+                run.taskBackend(jw.tasks[i].index(), jw.backendId(i), "Completed");
+                settle(run, jw, i, attempt, TaskState.SUCCEEDED, 0, null);
             }
         }
         JobCondition failed = condition(job, "Failed");
         if (failed != null) {
             String reason = failed.getReason() != null ? failed.getReason() : "Failed";
-            for (int i = jw.terminal.nextClearBit(0); i < jw.job.size(); i = jw.terminal.nextClearBit(i + 1)) {
-                int task = jw.job.tasks().get(i).index();
-                run.taskBackend(task, jw.job.backendId(i), reason);
+            for (int i = jw.terminal.nextClearBit(0); i < jw.size(); i = jw.terminal.nextClearBit(i + 1)) {
+                int task = jw.tasks[i].index();
+                run.taskBackend(task, jw.backendId(i), reason);
                 settle(run, jw, i, jw.attempts[i], TaskState.FAILED, Integer.MIN_VALUE, reason + ": "
                         + (failed.getMessage() != null ? failed.getMessage() : "the Job failed"));
             }
         }
     }
 
+    /** Journals an attempt's start unless the journal has it (the lane's claim, or the failure before it). */
+    private static void startIfNew(Run run, int task, int attempt) {
+        if (attempt > run.attempts(task)) {
+            run.taskStarted(task, attempt);
+        }
+    }
+
     private static void settle(Run run, JobWatch jw, int index, int attempt, TaskState state, int exitCode,
                                String reason) {
         jw.terminal.set(index);
-        run.taskFinished(jw.job.tasks().get(index).index(), attempt, state, exitCode, reason);
+        run.taskFinished(jw.tasks[index].index(), attempt, state, exitCode, reason);
     }
 
     record Outcome(int exitCode, String backendState, String reason) {
@@ -356,7 +394,7 @@ public final class KubeTracker implements AutoCloseable {
         }
         synchronized (watch) {
             for (JobWatch jw : watch.jobs.values()) {
-                for (int i = jw.terminal.nextClearBit(0); i < jw.job.size(); i = jw.terminal.nextClearBit(i + 1)) {
+                for (int i = jw.terminal.nextClearBit(0); i < jw.size(); i = jw.terminal.nextClearBit(i + 1)) {
                     settle(watch.run, jw, i, jw.attempts[i], TaskState.CANCELLED, Integer.MIN_VALUE, "run cancelled");
                 }
             }
@@ -447,7 +485,14 @@ public final class KubeTracker implements AutoCloseable {
     }
 
     static final class JobWatch {
-        final KubeJob job;
+        final String name;
+        /** The task of each Job index; null where it had ended before a restart (those indexes are terminal). */
+        final TaskSpec[] tasks;
+        /** Per index, the task's attempts before this Job: the Job's pods count on from there. */
+        final int[] attemptsBefore;
+        /** The Job's backoffLimitPerIndex: how many failed attempts of an index it retries by itself. */
+        final int retries;
+        /** Per index, the latest attempt seen (attemptsBefore until a pod shows). */
         final int[] attempts;
         final BitSet terminal = new BitSet();
         final Map<String, Integer> podAttempts = new HashMap<>();
@@ -455,13 +500,35 @@ public final class KubeTracker implements AutoCloseable {
         final Map<Integer, String> waiting = new HashMap<>();
         int missingCycles;
 
-        JobWatch(KubeJob job) {
-            this.job = job;
-            this.attempts = new int[job.size()];
+        JobWatch(String name, TaskSpec[] tasks, int[] attemptsBefore, int retries) {
+            this.name = name;
+            this.tasks = tasks;
+            this.attemptsBefore = attemptsBefore;
+            this.retries = retries;
+            this.attempts = attemptsBefore.clone();
+            for (int i = 0; i < tasks.length; i++) {
+                if (tasks[i] == null) {
+                    terminal.set(i);
+                }
+            }
+        }
+
+        int size() {
+            return tasks.length;
+        }
+
+        /** The backend id of the task at a Job index: {@code <job-name>/<index>}, as {@link KubeJob#backendId}. */
+        String backendId(int index) {
+            return name + "/" + index;
+        }
+
+        /** The attempt an index is at: its latest pod's, else the first the Job runs. */
+        int currentAttempt(int index) {
+            return Math.max(attemptsBefore[index] + 1, attempts[index]);
         }
 
         boolean settled() {
-            return terminal.cardinality() == job.size();
+            return terminal.cardinality() == tasks.length;
         }
     }
 }

@@ -24,6 +24,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class Run {
 
     private static final Logger LOG = LoggerFactory.getLogger(Run.class);
+    /** Last field of a "retry" line whose next attempt the cluster runs: the task stays held. */
+    private static final String HELD = "held";
 
     private final String id;
     private final Path dir;
@@ -236,6 +238,35 @@ public final class Run {
                 Integer.toString(attempt), Integer.toString(exitCode), Journal.clean(reason));
     }
 
+    /**
+     * Records a failed attempt that the cluster retries by itself (a Kubernetes Job's per-index backoff limit): the
+     * retry counts as used, and the next attempt starts at once and stays the cluster's under the same backend id.
+     * One journal line for both, so that no crash can fall between them and leave the task looking free (Recovery
+     * would run it a second time next to the Job's retry).
+     */
+    public synchronized void attemptRetriedAtBackend(int index, int attempt, int exitCode, String reason) {
+        retriesUsed.merge(index, 1, Integer::sum);
+        attempts[index] = Math.max(attempts[index], attempt + 1);
+        journal.append("retry", Long.toString(System.currentTimeMillis()), Integer.toString(index),
+                Integer.toString(attempt), Integer.toString(exitCode), Journal.clean(reason), HELD);
+    }
+
+    /**
+     * Before a recovered run resumes: a task held by a cluster job that never ran it (a job a crash left unreleased,
+     * which the lane deletes) goes back to the queue. Its interrupted attempt stays counted, as for any task a crash
+     * interrupted.
+     */
+    public synchronized void requeue(int index) {
+        if (fed.get()) {
+            throw new IllegalStateException("run " + id + ": tasks can only be requeued before the run resumes");
+        }
+        atBackend.clear(index);
+        if (states[index] == TaskState.RUNNING.ordinal()) {
+            move(index, TaskState.PENDING);
+        }
+        journal.append("requeue", Long.toString(System.currentTimeMillis()), Integer.toString(index));
+    }
+
     /** Records a task's final state; the last task to finish finishes the run. */
     public void taskFinished(int index, int attempt, TaskState state, int exitCode, String reason) {
         long now = System.currentTimeMillis();
@@ -330,8 +361,13 @@ public final class Run {
                 case "retry" -> {
                     int index = Integer.parseInt(line[2]);
                     retriesUsed.merge(index, 1, Integer::sum);
-                    atBackend.clear(index);
+                    if (line.length > 6 && HELD.equals(line[6])) {
+                        attempts[index] = Math.max(attempts[index], Integer.parseInt(line[3]) + 1);
+                    } else {
+                        atBackend.clear(index);
+                    }
                 }
+                case "requeue" -> atBackend.clear(Integer.parseInt(line[2]));
                 case "submission" -> submissions.put(line[2], line.length > 3 ? line[3] : "");
                 case "cancel" -> cancelled = true;
                 default -> {

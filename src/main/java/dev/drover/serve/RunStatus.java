@@ -143,7 +143,7 @@ public record RunStatus(String runId, Path dir, String strategy, String state, i
                         state = line[2];
                     }
                     default -> {
-                        // retry, backend, cancel: no change of state on their own
+                        // retry, requeue, backend, cancel: no change of state on their own
                     }
                 }
             } catch (RuntimeException malformed) {

@@ -79,6 +79,15 @@ class KubeLaneTest {
     }
 
     @Test
+    void aBatchOfARunThatHasFinishedIsDropped() throws Exception {
+        TaskBatch batch = new TaskBatch(run.id(), List.of(run.plan().manifest().tasks().task(0)));
+        run.cancel(); // nothing had started: the run ends at once, its batches still on their way to the lane
+        run.finished().get();
+        assertEquals(List.of(), lane.prepare(batch));
+        assertEquals(java.util.Map.of(), run.submissions(), "no Job is even named");
+    }
+
+    @Test
     void aClashWithOurOwnEarlierCreateAdoptsThatJob() {
         KubeJob job = lane.prepare(new TaskBatch(run.id(), List.of(run.plan().manifest().tasks().task(0)))).get(0);
         client.batch().v1().jobs().inNamespace("test").resource(job.job()).create(); // the create whose answer was lost

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * A run rebuilt from its directory after a crash. The crashed process is played by copying the run directory while
@@ -77,6 +78,50 @@ class RecoveryTest {
         assertEquals(TaskState.RUNNING, back.taskState(1));
         assertEquals(List.of(2, 3, 4), pendingIndices(back));
         assertEquals(1, back.retriesUsed(3));
+    }
+
+    @Test
+    void aTaskItsClusterRetriesStaysHeldAcrossACrash() throws Exception {
+        Run run = accepted("slurm");
+        run.taskStarted(0, 1);
+        run.taskBackend(0, "job-a/0", "Running");
+        run.attemptRetriedAtBackend(0, 1, 2, "Error"); // the Job starts attempt 2 itself: no gap in which 0 is free
+        run.taskStarted(1, 1);
+        run.taskBackend(1, "job-a/1", "Running");
+        run.attemptFailed(1, 1, 2, "exit code 2"); // a lane that submits the retry itself
+
+        Run back = restarted(run, new ArrayList<>());
+        assertEquals(Map.of(0, "job-a/0"), back.tasksAtBackend());
+        assertEquals(2, back.attempts(0));
+        assertEquals(1, back.retriesUsed(0));
+        assertEquals(List.of(1, 2, 3, 4), pendingIndices(back));
+    }
+
+    @Test
+    void aHeldTaskRequeuedBeforeResumingRunsAgainAndStaysRequeuedAfterAnotherCrash() throws Exception {
+        Run run = accepted("slurm");
+        run.submission("job-a", null);
+        run.taskStarted(0, 1);
+        run.taskBackend(0, "job-a/0", "Pending");
+
+        List<Map<Integer, String>> attached = new ArrayList<>();
+        Run back = restarted(run, attached);
+        assertEquals(List.of(Map.of(0, "job-a/0")), attached);
+        back.requeue(0); // what a lane does with a job that never ran: it deletes the job
+        assertEquals(Map.of(), back.tasksAtBackend());
+        assertEquals(TaskState.PENDING, back.taskState(0));
+
+        Path again = tmp.resolve("again");
+        Files.createDirectories(again.resolve(back.id()));
+        for (String file : List.of("journal.log", RunRegistry.PLAN_FILE, "manifest.yaml")) {
+            Files.copy(back.dir().resolve(file), again.resolve(back.id()).resolve(file));
+        }
+        Run third = new RunRegistry(again).recoverUnfinished().get(0);
+        assertEquals(Map.of(), third.tasksAtBackend());
+        assertEquals(List.of(0, 1, 2, 3, 4), pendingIndices(third));
+        assertEquals(1, third.attempts(0));
+        assertEquals(List.of(0, 1, 2, 3, 4), pendingIndices(back));
+        assertThrows(IllegalStateException.class, () -> back.requeue(1), "only before the run resumes");
     }
 
     @Test
