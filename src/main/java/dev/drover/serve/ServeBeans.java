@@ -52,7 +52,8 @@ public final class ServeBeans {
             String destination = property(context, "drover.events.destination", "");
             if (!destination.isBlank()) {
                 RunEvents events = new RunEvents(context, Long.parseLong(
-                        property(context, "drover.events.progress-interval", "10")));
+                        property(context, "drover.events.progress-interval", "10")),
+                        Boolean.parseBoolean(property(context, "drover.events.task-finished", "true")));
                 events.attach(runs);
                 registry.bind("runEvents", events);
             }
