@@ -22,8 +22,9 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * How many messages the manifests queue holds, asked of the Artemis broker's management address (the queue's
- * messageCount: every message not yet acknowledged, including those the intake has been sent and not yet turned into
- * a run). Management answers in one request-reply whatever the queue's length; browsing would read every message.
+ * messageCount: every message not yet acknowledged, including those already delivered to the intake and not yet
+ * turned into a run). Management answers in one request-reply whatever the queue's length; browsing would read every
+ * message, and miss those the consumer has prefetched.
  * <p>
  * A scrape must never hang on the broker: the question goes out from a thread of its own, the scrape waits for the
  * answer at most {@value #SCRAPE_WAIT_MILLIS} ms, and NaN stands for "not known" (broker unreachable, slow, or no
