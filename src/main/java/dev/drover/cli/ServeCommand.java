@@ -1,6 +1,7 @@
 package dev.drover.cli;
 
 import dev.drover.camel.DroverRuntime;
+import dev.drover.serve.ServeBeans;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -125,6 +126,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (inbox != null) {
             runtime.context().getRouteController().startRoute("intake-file");
+            ServeBeans.inboxStarted(runtime.context(), inbox.toAbsolutePath());
         }
         if (!url.isEmpty()) {
             runtime.context().getRouteController().startRoute(QUEUE_ROUTE);

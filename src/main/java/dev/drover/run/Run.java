@@ -55,6 +55,8 @@ public final class Run {
     private final List<Runnable> cancelHandlers = new CopyOnWriteArrayList<>();
     private final List<Runnable> finishHandlers = new CopyOnWriteArrayList<>();
     private volatile boolean cancelled;
+    /** Told of each task's end (RunRegistry#onTaskEnded); set when the registry takes the run in. */
+    private volatile RunRegistry registry;
     /** Batches are handed out once: a recovered run may be submitted both by recovery and by its intake. */
     private final java.util.concurrent.atomic.AtomicBoolean fed = new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -271,6 +273,8 @@ public final class Run {
     public void taskFinished(int index, int attempt, TaskState state, int exitCode, String reason) {
         long now = System.currentTimeMillis();
         boolean last;
+        int attemptCount;
+        long firstStart;
         synchronized (this) {
             if (TaskState.ofOrdinal(states[index]).isTerminal()) {
                 return;
@@ -283,8 +287,15 @@ public final class Run {
                 reasons.put(index, reason);
             }
             last = terminalCount() == states.length;
+            attemptCount = attempts[index];
+            firstStart = startedAt[index];
             journal.append("end", Long.toString(now), Integer.toString(index), Integer.toString(attempt),
                     state.name(), Integer.toString(exitCode), Journal.clean(reason));
+        }
+        RunRegistry owner = registry;
+        if (owner != null) {
+            // before finish(): listeners hear of a run's last task before its end is announced
+            owner.taskEnded(this, index, state, attemptCount, exitCode, reason, firstStart, now);
         }
         if (last) {
             finish();
@@ -416,6 +427,10 @@ public final class Run {
             finish();
         }
         return true;
+    }
+
+    void reportTaskEndsTo(RunRegistry registry) {
+        this.registry = registry;
     }
 
     public void onCancel(Runnable handler) {

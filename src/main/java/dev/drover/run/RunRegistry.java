@@ -38,6 +38,7 @@ public final class RunRegistry {
     private final Map<String, Run> active = new ConcurrentHashMap<>();
     private final List<Consumer<Run>> acceptListeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<Run>> recoveryListeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<TaskEnd>> taskEndListeners = new CopyOnWriteArrayList<>();
 
     public RunRegistry(Path runsDir) {
         this.runsDir = runsDir;
@@ -188,6 +189,7 @@ public final class RunRegistry {
     }
 
     private Run register(Run run) {
+        run.reportTaskEndsTo(this);
         if (!run.finished().isDone()) {
             active.put(run.id(), run);
             run.onFinish(() -> active.remove(run.id()));
@@ -268,6 +270,30 @@ public final class RunRegistry {
     /** Called with each run as soon as it is durably accepted, before its first task starts. */
     public void onAccepted(Consumer<Run> listener) {
         acceptListeners.add(listener);
+    }
+
+    /**
+     * Called with every task that reaches its final state in this process (not those replayed from a journal), in
+     * the thread that ended it, outside the run's lock and before the run finishes: a listener must be quick and
+     * hand anything slow to a thread of its own. With no listener, a task's end costs one empty-list check here.
+     */
+    public void onTaskEnded(Consumer<TaskEnd> listener) {
+        taskEndListeners.add(listener);
+    }
+
+    void taskEnded(Run run, int index, TaskState state, int attempt, int exitCode, String reason, long startedAt,
+                   long endedAt) {
+        if (taskEndListeners.isEmpty()) {
+            return;
+        }
+        TaskEnd end = new TaskEnd(run, index, state, attempt, exitCode, reason, startedAt, endedAt);
+        for (Consumer<TaskEnd> listener : taskEndListeners) {
+            try {
+                listener.accept(end);
+            } catch (RuntimeException e) {
+                LOG.warn("run {}: a task-end listener failed: {}", run.id(), e.toString());
+            }
+        }
     }
 
     /** Blocks until the run has finished; the inbox route then files the manifest by the outcome. */

@@ -5,6 +5,7 @@ import dev.drover.run.Run;
 import dev.drover.run.RunReport;
 import dev.drover.run.RunRegistry;
 import dev.drover.run.RunState;
+import dev.drover.run.TaskEnd;
 import dev.drover.run.TaskState;
 import org.apache.camel.CamelContext;
 import org.apache.camel.ProducerTemplate;
@@ -24,14 +25,20 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Publishes run events as JSON through the publish-event route (to {@code drover.events.destination}):
- * {@code run-accepted}, {@code run-progress} (counts, at most every {@code drover.events.progress-interval} seconds
- * and only when they changed) and {@code run-finished} (state, counts, report path). There is no event per task:
- * a run of a million tasks would publish a million messages; progress events carry the same counts at a bounded
- * rate, and report.json has every task.
+ * {@code run-accepted}, {@code task-finished} (one per task: id, index, state, exit code, attempts, duration,
+ * reason), {@code run-progress} (counts, at most every {@code drover.events.progress-interval} seconds and only when
+ * they changed) and {@code run-finished} (state, counts, report path).
  * <p>
- * Events are best effort: they are sent from one background thread in order, never from the thread that accepts a
- * run or runs a task, so a slow or absent broker delays nothing; if the broker is unreachable for long, the oldest
- * unsent events are dropped (the run directory stays the record).
+ * task-finished makes one message per task, a million for a million-task run; {@code drover.events.task-finished
+ * = false} turns it off, and progress events then carry the counts at a bounded rate (report.json has every task).
+ * Tasks cancelled before they started have no task-finished event: cancelling a large run would otherwise flood
+ * the backlog and push out other runs' events; run-finished counts them.
+ * <p>
+ * Events are best effort: they are built and sent from one background thread in order, never from the thread that
+ * accepts a run or ends a task, so a slow or absent broker delays nothing; if the broker is unreachable for long or
+ * tasks end faster than the broker takes events, the oldest unsent events are dropped (the run directory stays the
+ * record). A run's last task-finished events may follow its run-finished only if their threads were held up between
+ * ending the task and telling RunRegistry.
  */
 public final class RunEvents {
 
@@ -42,13 +49,15 @@ public final class RunEvents {
 
     private final CamelContext context;
     private final long progressSeconds;
+    private final boolean taskEvents;
     private final ExecutorService sender;
     private final Map<Run, Integer> lastDone = new ConcurrentHashMap<>();
     private volatile ProducerTemplate producer;
 
-    RunEvents(CamelContext context, long progressSeconds) {
+    RunEvents(CamelContext context, long progressSeconds, boolean taskEvents) {
         this.context = context;
         this.progressSeconds = progressSeconds;
+        this.taskEvents = taskEvents;
         this.sender = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(BACKLOG),
                 r -> {
                     Thread t = new Thread(r, "drover-events");
@@ -62,6 +71,9 @@ public final class RunEvents {
             publish(run, "run-accepted", accepted(run));
             watch(run);
         });
+        if (taskEvents) {
+            runs.onTaskEnded(this::taskEnded);
+        }
         if (progressSeconds > 0) {
             ScheduledExecutorService ticker = context.getExecutorServiceManager()
                     .newSingleThreadScheduledExecutor(this, "drover-events-progress");
@@ -93,6 +105,28 @@ public final class RunEvents {
                 publish(run, "run-progress", event);
             }
         });
+    }
+
+    private void taskEnded(TaskEnd end) {
+        if (end.state() == TaskState.CANCELLED && !end.started()) {
+            return;
+        }
+        // only the enqueueing happens in the task's thread; the event is built in the sender's
+        sender.execute(() -> send("task-finished", end.run().id(), taskFinished(end)));
+    }
+
+    private static Map<String, Object> taskFinished(TaskEnd end) {
+        Map<String, Object> event = base(end.run(), "task-finished");
+        event.put("task", end.run().plan().manifest().tasks().task(end.index()).id());
+        event.put("index", end.index());
+        event.put("state", end.state().name());
+        event.put("exitCode", end.hasExitCode() ? end.exitCode() : null);
+        event.put("attempt", end.attempt());
+        event.put("durationSeconds", end.started() ? end.durationSeconds() : null);
+        if (end.reason() != null) {
+            event.put("reason", end.reason());
+        }
+        return event;
     }
 
     private Map<String, Object> accepted(Run run) {
@@ -129,17 +163,17 @@ public final class RunEvents {
     }
 
     private void publish(Run run, String type, Map<String, Object> event) {
+        sender.execute(() -> send(type, run.id(), event));
+    }
+
+    private void send(String type, String runId, Map<String, Object> event) {
         String json;
         try {
             json = JSON.writeValueAsString(event);
         } catch (Exception e) {
-            LOG.warn("cannot write event {} of run {}", type, run.id(), e);
+            LOG.warn("cannot write event {} of run {}", type, runId, e);
             return;
         }
-        sender.execute(() -> send(type, run.id(), json));
-    }
-
-    private void send(String type, String runId, String json) {
         try {
             if (producer == null) {
                 producer = context.createProducerTemplate();

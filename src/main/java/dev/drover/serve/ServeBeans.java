@@ -7,6 +7,8 @@ import org.apache.camel.component.jms.JmsComponent;
 import org.apache.camel.spi.Registry;
 import org.springframework.jms.connection.CachingConnectionFactory;
 
+import java.nio.file.Path;
+
 /**
  * The beans of `drover serve` beyond the core: the JMS connection to the broker (queue intake and run events),
  * the queue intake itself, and drover's own metrics. Called from DroverConfiguration; does nothing costly unless
@@ -16,6 +18,7 @@ public final class ServeBeans {
 
     /** The bean the intake-queue route calls. */
     public static final String QUEUE_INTAKE = "queueIntake";
+    private static final String METRICS = "droverMetrics";
 
     private ServeBeans() {
     }
@@ -30,11 +33,14 @@ public final class ServeBeans {
                 Boolean.parseBoolean(property(context, "drover.intake.deduplicate", "true")));
         registry.bind(QUEUE_INTAKE, intake);
         JmsComponent jms = context.getComponent("jms", JmsComponent.class);
+        QueueDepth queueDepth = null;
         if (!serve || url.isBlank()) {
             jms.setConnectionFactory(new NoBroker());
         } else {
-            jms.setConnectionFactory(connectionFactory(url, property(context, "drover.queue.user", ""),
-                    property(context, "drover.queue.password", "")));
+            CachingConnectionFactory broker = connectionFactory(url, property(context, "drover.queue.user", ""),
+                    property(context, "drover.queue.password", ""));
+            jms.setConnectionFactory(broker);
+            queueDepth = new QueueDepth(context, broker, property(context, "drover.queue.manifests", "drover.manifests"));
             intake.enable();
             QueueHealthCheck health = new QueueHealthCheck("intake-queue", url);
             health.setCamelContext(context);
@@ -46,13 +52,26 @@ public final class ServeBeans {
             String destination = property(context, "drover.events.destination", "");
             if (!destination.isBlank()) {
                 RunEvents events = new RunEvents(context, Long.parseLong(
-                        property(context, "drover.events.progress-interval", "10")));
+                        property(context, "drover.events.progress-interval", "10")),
+                        Boolean.parseBoolean(property(context, "drover.events.task-finished", "true")));
                 events.attach(runs);
                 registry.bind("runEvents", events);
             }
         }
         if (Boolean.parseBoolean(property(context, "drover.observe.enabled", "false"))) {
-            DroverMetrics.bind(context, runs);
+            registry.bind(METRICS, DroverMetrics.bind(context, runs, queueDepth));
+        }
+    }
+
+    /**
+     * Called once the intake-file route watches the drop folder: adds drover_inbox_waiting when metrics are served.
+     * (The route starts after recovery, well after the beans are made, so the folder is not known to be watched
+     * before.)
+     */
+    public static void inboxStarted(CamelContext context, Path inbox) {
+        DroverMetrics metrics = context.getRegistry().lookupByNameAndType(METRICS, DroverMetrics.class);
+        if (metrics != null) {
+            metrics.watchInbox(new InboxWaiting(context, inbox));
         }
     }
 

@@ -137,6 +137,21 @@ class ServeCommandTest {
                 assertEquals("run-accepted", events1.get(0).get("event").asText(), "first event: " + events1);
                 assertEquals("run-finished", events1.get(events1.size() - 1).get("event").asText());
             }
+            List<JsonNode> queueTasks = byRun.get(fromQueue.get("runId").asText()).stream()
+                    .filter(e -> e.get("event").asText().equals("task-finished")).toList();
+            assertEquals(3, queueTasks.size(), "task-finished events: " + queueTasks);
+            JsonNode failedTask = queueTasks.stream().filter(e -> e.get("state").asText().equals("FAILED"))
+                    .findFirst().orElseThrow();
+            assertEquals("c", failedTask.get("task").asText());
+            assertEquals(2, failedTask.get("index").asInt());
+            assertEquals(3, failedTask.get("exitCode").asInt());
+            assertEquals(1, failedTask.get("attempt").asInt());
+            assertTrue(failedTask.get("durationSeconds").asDouble() >= 0, failedTask.toString());
+            JsonNode succeededTask = queueTasks.stream().filter(e -> e.get("task").asText().equals("a"))
+                    .findFirst().orElseThrow();
+            assertEquals("SUCCEEDED", succeededTask.get("state").asText());
+            assertEquals(0, succeededTask.get("exitCode").asInt());
+            assertFalse(succeededTask.has("reason"), succeededTask.toString());
             assertEquals(0, broker.messageCount("manifests"), "the manifest message was acknowledged");
             assertTrue(waitFor(() -> Files.exists(inbox.resolve(".done/hello.json")), 5000), () -> listing(inbox));
 
@@ -144,6 +159,12 @@ class ServeCommandTest {
             assertTrue(metrics.contains("drover_runs_finished_total{state=\"failed\"}"), metrics);
             assertTrue(metricValue(metrics, "drover_tasks_finished_total{state=\"succeeded\"}") >= 4, metrics);
             assertTrue(metricValue(metrics, "drover_runs_finished_total{state=\"succeeded\"}") >= 1, metrics);
+            assertTrue(metricValue(metrics,
+                    "drover_task_duration_seconds_count{state=\"succeeded\",strategy=\"sequential\"}") >= 2, metrics);
+            assertTrue(metricValue(metrics,
+                    "drover_task_duration_seconds_count{state=\"failed\",strategy=\"multiprocessing\"}") >= 1, metrics);
+            assertEquals(0, metricValue(metrics, "drover_queue_depth{queue=\"manifests\"}"), metrics);
+            assertEquals(0, metricValue(metrics, "drover_inbox_waiting"), metrics);
         }
     }
 
@@ -190,6 +211,28 @@ class ServeCommandTest {
                 "-D", "drover.events.destination=")) {
             assertTrue(waitFor(() -> status(port, "/observe/health/ready") == 503, 10_000));
             assertEquals(200, get(port, "/observe/health/live").statusCode());
+        }
+    }
+
+    /** A manifest stays in the drop folder while its run goes on: it is not counted as waiting. */
+    @Test
+    void inboxWaitingLeavesOutTheManifestsBeingRun() throws Exception {
+        Path inbox2 = Files.createDirectories(tmp.resolve("inbox-2"));
+        Path runs2 = tmp.resolve("runs-2");
+        int port = TestBroker.freePort();
+        try (DroverRuntime other = serve("--inbox", inbox2.toString(), "--runs-dir", runs2.toString(),
+                "--observe-port", Integer.toString(port), "-D", "drover.inbox.concurrent-runs=1",
+                "-D", "drover.inbox.poll-delay=100", "-D", "drover.inbox.read-lock-interval=100")) {
+            Files.writeString(inbox2.resolve(".slow.yaml"), "name: slow\ntasks:\n  - {command: [sleep, '2']}\n");
+            Files.move(inbox2.resolve(".slow.yaml"), inbox2.resolve("slow.yaml"), StandardCopyOption.ATOMIC_MOVE);
+            assertTrue(waitFor(() -> runDirCount(runs2) == 1, 10_000), () -> listing(runs2));
+            Files.writeString(inbox2.resolve(".next.yaml"), "name: next\ntasks:\n  - {command: [echo, hi]}\n");
+            Files.move(inbox2.resolve(".next.yaml"), inbox2.resolve("next.yaml"), StandardCopyOption.ATOMIC_MOVE);
+            // one run at a time: slow.yaml is being run, next.yaml waits for it
+            String metrics = get(port, "/observe/metrics").body();
+            assertEquals(1, metricValue(metrics, "drover_inbox_waiting"), metrics);
+            assertFalse(metrics.contains("drover_queue_depth"), "no queue intake, no queue depth");
+            assertTrue(waitFor(() -> Files.exists(inbox2.resolve(".done/next.yaml")), 20_000), () -> listing(inbox2));
         }
     }
 
@@ -269,9 +312,14 @@ class ServeCommandTest {
         }
     }
 
-    private static long runDirCount(Path runsDir) throws Exception {
+    private static long runDirCount(Path runsDir) {
+        if (!Files.isDirectory(runsDir)) {
+            return 0;
+        }
         try (Stream<Path> dirs = Files.list(runsDir)) {
             return dirs.filter(Files::isDirectory).count();
+        } catch (java.io.IOException e) {
+            return 0;
         }
     }
 

@@ -1,0 +1,116 @@
+package dev.drover.serve;
+
+import dev.drover.manifest.ManifestReader;
+import dev.drover.plan.RunOptions;
+import dev.drover.plan.RunPlan;
+import dev.drover.run.Run;
+import dev.drover.run.RunRegistry;
+import dev.drover.run.TaskState;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import jakarta.jms.JMSContext;
+import org.apache.camel.CamelContext;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** drover's meters as Prometheus text: task durations, queue depth and the drop folder's backlog. */
+class DroverMetricsTest {
+
+    @TempDir
+    Path tmp;
+
+    private final PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final CamelContext context = new DefaultCamelContext();
+    private RunRegistry runs;
+    private DroverMetrics metrics;
+
+    /** DroverMetrics as serve binds it: its meters go to the registry once the context has started. */
+    private void startMetrics(QueueDepth queueDepth) {
+        context.getRegistry().bind(DroverMetrics.REGISTRY, prometheus);
+        runs = new RunRegistry(tmp.resolve("runs"));
+        metrics = DroverMetrics.bind(context, runs, queueDepth);
+        context.start();
+    }
+
+    @AfterEach
+    void stop() {
+        context.stop();
+    }
+
+    @Test
+    void taskDurationsAreAHistogramByStrategyAndState() throws Exception {
+        startMetrics(null);
+        Run run = runs.accept(RunPlan.resolve(ManifestReader.parse("""
+                name: timed
+                command: [echo, '{item}']
+                range: {start: 0, end: 4}
+                """), new RunOptions("multiprocessing", 2, null)));
+        run.taskStarted(0, 1);
+        run.taskFinished(0, 1, TaskState.SUCCEEDED, 0, null);
+        run.taskStarted(1, 1);
+        Thread.sleep(150);
+        run.taskFinished(1, 1, TaskState.SUCCEEDED, 0, null);
+        run.taskStarted(2, 1);
+        run.taskFinished(2, 1, TaskState.FAILED, 1, "exit code 1");
+        run.cancel(); // task 3 never started: it has no duration
+
+        String text = prometheus.scrape();
+        String succeeded = "{state=\"succeeded\",strategy=\"multiprocessing\"}";
+        assertEquals(2, value(text, "drover_task_duration_seconds_count" + succeeded), text);
+        assertEquals(1, value(text, "drover_task_duration_seconds_bucket{state=\"succeeded\","
+                + "strategy=\"multiprocessing\",le=\"0.1\"}"), text);
+        assertEquals(2, value(text, "drover_task_duration_seconds_bucket{state=\"succeeded\","
+                + "strategy=\"multiprocessing\",le=\"60.0\"}"), text);
+        assertTrue(value(text, "drover_task_duration_seconds_sum" + succeeded) >= 0.15, text);
+        assertEquals(1, value(text, "drover_task_duration_seconds_count{state=\"failed\",strategy=\"multiprocessing\"}"),
+                text);
+        assertTrue(!text.contains("drover_task_duration_seconds_count{state=\"cancelled\""), text);
+        assertEquals(1, value(text, "drover_tasks_finished_total{state=\"cancelled\"}"), text);
+    }
+
+    @Test
+    void queueDepthCountsTheMessagesWaitingAndIsNaNWithoutABroker() throws Exception {
+        try (TestBroker broker = new TestBroker(tmp.resolve("broker")); JMSContext jms = broker.client()) {
+            for (int i = 0; i < 3; i++) {
+                jms.createProducer().send(jms.createQueue("waiting"), "name: m" + i);
+            }
+            startMetrics(new QueueDepth(context, ServeBeans.connectionFactory(broker.url(), "", ""), "waiting"));
+            assertEquals(3, value(prometheus.scrape(), "drover_queue_depth{queue=\"waiting\"}"), prometheus.scrape());
+        }
+        QueueDepth nowhere = new QueueDepth(context, ServeBeans.connectionFactory(
+                "tcp://127.0.0.1:" + TestBroker.freePort() + "?initialConnectAttempts=1", "", ""), "waiting");
+        long start = System.nanoTime();
+        assertTrue(Double.isNaN(nowhere.depth()));
+        assertTrue(System.nanoTime() - start < (QueueDepth.SCRAPE_WAIT_MILLIS + 500) * 1_000_000,
+                "a scrape waits for the broker at most " + QueueDepth.SCRAPE_WAIT_MILLIS + " ms");
+    }
+
+    @Test
+    void inboxWaitingCountsManifestFilesOnly() throws Exception {
+        startMetrics(null);
+        Path inbox = Files.createDirectories(tmp.resolve("inbox"));
+        Files.writeString(inbox.resolve("a.json"), "{}");
+        Files.writeString(inbox.resolve("b.yaml"), "name: b");
+        Files.writeString(inbox.resolve(".c.json.tmp"), "{}"); // being written: not picked up
+        Files.writeString(inbox.resolve("notes.txt"), "");
+        Files.createDirectories(inbox.resolve(".done"));
+        assertTrue(!prometheus.scrape().contains("drover_inbox_waiting"), "no series before the folder is watched");
+        metrics.watchInbox(new InboxWaiting(context, inbox));
+        assertEquals(2, value(prometheus.scrape(), "drover_inbox_waiting"), prometheus.scrape());
+    }
+
+    /** The value of one series in Prometheus text; fails if it is absent. */
+    static double value(String text, String series) {
+        return text.lines().filter(l -> l.startsWith(series + " ")).findFirst()
+                .map(l -> Double.parseDouble(l.substring(series.length() + 1).trim()))
+                .orElseThrow(() -> new AssertionError(series + " not in\n" + text));
+    }
+}
