@@ -51,6 +51,7 @@ public final class RunEvents {
     private final long progressSeconds;
     private final boolean taskEvents;
     private final ExecutorService sender;
+    private final java.util.concurrent.atomic.AtomicLong dropped = new java.util.concurrent.atomic.AtomicLong();
     private final Map<Run, Integer> lastDone = new ConcurrentHashMap<>();
     private volatile ProducerTemplate producer;
 
@@ -63,7 +64,20 @@ public final class RunEvents {
                     Thread t = new Thread(r, "drover-events");
                     t.setDaemon(true);
                     return t;
-                }, new ThreadPoolExecutor.DiscardOldestPolicy());
+                }, this::dropOldest);
+    }
+
+    /** The backlog is full: the oldest unsent event makes room, and the first of every burst of drops is logged. */
+    private void dropOldest(Runnable event, ThreadPoolExecutor pool) {
+        if (pool.isShutdown()) {
+            return;
+        }
+        pool.getQueue().poll();
+        if (dropped.getAndIncrement() % BACKLOG == 0) {
+            LOG.warn("events are produced faster than {} takes them: dropping the oldest unsent ({} so far); set"
+                    + " drover.events.task-finished=false for very large runs", ENDPOINT, dropped.get());
+        }
+        pool.execute(event);
     }
 
     void attach(RunRegistry runs) {
