@@ -249,9 +249,10 @@ public final class KubeLane implements AutoCloseable {
                 if ("".equals(submissions.get(name)) || neverRan(job)) {
                     LOG.info("run {}: deleting Job {}, which never ran a pod; its tasks run in a new Job", run.id(),
                             name);
+                    // requeued first: a crash after the delete must not find the tasks held by a Job that is gone
+                    requeued += requeue(run, held.remove(name));
                     deleteQuietly(clients.get(), namespace, name);
                     live.remove(name);
-                    requeued += requeue(run, held.remove(name));
                 }
             }
         }

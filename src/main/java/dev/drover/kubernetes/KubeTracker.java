@@ -219,7 +219,7 @@ public final class KubeTracker implements AutoCloseable {
                 jw.finishedPods.add(podName);
                 return;
             }
-            startIfNew(run, task.index(), attempt);
+            startIfNew(run, task.index(), attempt, jw.backendId(index));
             run.taskBackend(task.index(), jw.backendId(index), ended ? null : "Running");
         }
         if (!ended) {
@@ -284,7 +284,7 @@ public final class KubeTracker implements AutoCloseable {
         for (int i : completed) {
             if (i < jw.size() && !jw.terminal.get(i)) {
                 int attempt = Math.max(jw.currentAttempt(i), run.attempts(jw.tasks[i].index()));
-                startIfNew(run, jw.tasks[i].index(), attempt);
+                startIfNew(run, jw.tasks[i].index(), attempt, jw.backendId(i));
                 run.taskBackend(jw.tasks[i].index(), jw.backendId(i), "Completed");
                 settle(run, jw, i, attempt, TaskState.SUCCEEDED, 0, null);
             }
@@ -302,9 +302,10 @@ public final class KubeTracker implements AutoCloseable {
     }
 
     /** Journals an attempt's start unless the journal has it (the lane's claim, or the failure before it). */
-    private static void startIfNew(Run run, int task, int attempt) {
+    /** A pod attempt the journal does not know yet starts, held by its Job from the same journal line on. */
+    private static void startIfNew(Run run, int task, int attempt, String backendId) {
         if (attempt > run.attempts(task)) {
-            run.taskStarted(task, attempt);
+            run.taskStarted(task, attempt, backendId);
         }
     }
 

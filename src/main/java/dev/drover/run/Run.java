@@ -156,6 +156,14 @@ public final class Run {
 
     /** Records an attempt starting; returns false if the task must not start (the run was cancelled). */
     public boolean taskStarted(int index, int attempt) {
+        return taskStarted(index, attempt, null);
+    }
+
+    /**
+     * Records an attempt starting that a cluster already holds under {@code backendId} (a pod of a Job that drover
+     * follows): one journal line, so no crash can leave the task looking free between its start and its job id.
+     */
+    public boolean taskStarted(int index, int attempt, String backendId) {
         long now = System.currentTimeMillis();
         synchronized (this) {
             if (cancelled || TaskState.ofOrdinal(states[index]).isTerminal()) {
@@ -163,13 +171,28 @@ public final class Run {
             }
             move(index, TaskState.RUNNING);
             attempts[index] = attempt;
-            atBackend.clear(index);
+            hold(index, backendId);
             if (startedAt[index] == 0) {
                 startedAt[index] = now;
             }
-            journal.append("start", Long.toString(now), Integer.toString(index), Integer.toString(attempt));
+            if (backendId == null) {
+                journal.append("start", Long.toString(now), Integer.toString(index), Integer.toString(attempt));
+            } else {
+                journal.append("start", Long.toString(now), Integer.toString(index), Integer.toString(attempt),
+                        Journal.clean(backendId));
+            }
         }
         return true;
+    }
+
+    /** The task's current attempt is the cluster's under this id; null: no cluster holds it (yet). */
+    private void hold(int index, String backendId) {
+        if (backendId == null) {
+            atBackend.clear(index);
+        } else {
+            backendIds.put(index, backendId);
+            atBackend.set(index);
+        }
     }
 
     /**
@@ -205,7 +228,7 @@ public final class Run {
 
     /** The run's submissions so far, key to cluster id ("" if its answer was never recorded), in order. */
     public synchronized Map<String, String> submissions() {
-        return Map.copyOf(submissions);
+        return java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(submissions));
     }
 
     /**
@@ -344,7 +367,7 @@ public final class Run {
                         move(index, TaskState.RUNNING);
                     }
                     attempts[index] = Math.max(attempts[index], attempt);
-                    atBackend.clear(index);
+                    hold(index, line.length > 4 && !line[4].isEmpty() ? line[4] : null);
                     if (startedAt[index] == 0) {
                         startedAt[index] = Long.parseLong(line[1]);
                     }

@@ -181,7 +181,12 @@ public final class RunRegistry {
                 try {
                     lane.accept(run);
                 } catch (RuntimeException e) {
-                    LOG.error("run {}: re-attaching to its cluster jobs failed: {}", run.id(), e.toString());
+                    // Nothing follows the tasks the cluster holds: they would stay RUNNING and the run never end.
+                    LOG.error("run {}: re-attaching to its cluster jobs failed", run.id(), e);
+                    String reason = "drover restarted and could not follow this task's cluster job again (" + e
+                            + "); see the job's own output";
+                    run.tasksAtBackend().keySet().forEach(index -> run.taskFinished(index, run.attempts(index),
+                            TaskState.FAILED, Integer.MIN_VALUE, reason));
                 }
             }
         }

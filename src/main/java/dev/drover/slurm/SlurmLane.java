@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -49,6 +50,8 @@ public final class SlurmLane {
     /** sbatch calls that failed transiently or hit a submit limit and were retried (for tests and the benchmark). */
     public static final java.util.concurrent.atomic.AtomicLong SBATCH_RETRIES = new java.util.concurrent.atomic.AtomicLong();
 
+    /** squeue calls at a restart before drover gives up asking (1+2+4+8 s of waiting with the defaults). */
+    private static final int RECOVERY_QUERIES = 5;
     private static final Pattern JOB_ID = Pattern.compile("^\\s*(\\d+)(;\\S*)?\\s*$");
     private static final List<String> TRANSIENT = List.of("socket timed out", "unable to contact slurm controller",
             "connection refused", "temporarily unavailable", "transient", "zero bytes were transmitted",
@@ -142,46 +145,50 @@ public final class SlurmLane {
 
     /**
      * A run rebuilt after a restart: its arrays that SLURM still has (or had while drover was away) are followed
-     * again instead of submitted again. Tasks with a job id in the journal go back to a tracker, which reads their
-     * exit files and asks SLURM about the rest as usual. A submission whose job id a crash kept from the journal
-     * (sbatch answered, drover died before writing it down) is looked up by its comment and cancelled: its tasks were
-     * put back to pending and run in a new array, and tasks of it that had already succeeded are taken as done.
+     * again instead of submitted again. An array counts once its submission line with the job id is in the journal:
+     * that line is written after the backend id of every task of the array, so all of them are known. Those tasks go
+     * back to a tracker, which reads their exit files and asks SLURM about the rest as usual. An array without it
+     * (drover died between sbatch's answer and that line) is cancelled, found by the job ids already journalled and
+     * by its comment; its tasks that had written exit code 0 count as done, the others run again in a new array.
      */
     void reattach(Run run) {
         if (!run.plan().strategy().isSlurm()) {
             return;
         }
-        Map<String, String> submissions = run.submissions();
-        List<String> unanswered = submissions.entrySet().stream().filter(s -> s.getValue().isEmpty())
-                .map(Map.Entry::getKey).toList();
-        if (!unanswered.isEmpty()) {
-            settleUnanswered(run, unanswered);
-        }
-        Map<Integer, String> held = run.tasksAtBackend();
-        if (held.isEmpty()) {
-            return;
-        }
         Map<String, String> keyOfJob = new java.util.HashMap<>();
-        submissions.forEach((key, jobId) -> keyOfJob.put(jobId, key));
+        List<String> uncommitted = new ArrayList<>();
+        run.submissions().forEach((key, jobId) -> {
+            if (jobId.isEmpty()) {
+                uncommitted.add(key);
+            } else {
+                keyOfJob.put(jobId, key);
+            }
+        });
         // backend id "<job>_<element>": element e of the array holds its tasks in index order
         Map<String, java.util.TreeMap<Integer, List<TaskSpec>>> byJob = new java.util.LinkedHashMap<>();
-        held.forEach((index, backendId) -> {
+        Set<String> orphans = new java.util.LinkedHashSet<>();
+        run.tasksAtBackend().forEach((index, backendId) -> {
             int cut = backendId.lastIndexOf('_');
-            byJob.computeIfAbsent(backendId.substring(0, cut), j -> new java.util.TreeMap<>())
+            String jobId = cut > 0 ? backendId.substring(0, cut) : backendId;
+            if (!keyOfJob.containsKey(jobId)) {
+                orphans.add(jobId);
+                run.requeue(index);
+                return;
+            }
+            byJob.computeIfAbsent(jobId, j -> new java.util.TreeMap<>())
                     .computeIfAbsent(Integer.parseInt(backendId.substring(cut + 1)), e -> new ArrayList<>())
                     .add(run.plan().manifest().tasks().task(index));
         });
+        if (!uncommitted.isEmpty()) {
+            cancelUncommitted(run, uncommitted, orphans);
+        }
+        if (byJob.isEmpty()) {
+            return;
+        }
         LaneRun lane = laneRun(run);
         int throttle = run.plan().strategy() == Strategy.SLURM ? run.plan().jobs() : 0;
         byJob.forEach((jobId, elements) -> {
             String key = keyOfJob.get(jobId);
-            if (key == null) {
-                // written by a drover that did not journal submissions: the array's folder is unknown
-                elements.values().forEach(tasks -> tasks.forEach(task -> run.taskFinished(task.index(),
-                        run.attempts(task.index()), TaskState.FAILED, Integer.MIN_VALUE, "drover restarted and cannot"
-                                + " find the folder of job " + jobId + " to re-attach to it; see its SLURM output")));
-                return;
-            }
             List<List<TaskSpec>> indexed = new ArrayList<>();
             for (int e = 0; e <= elements.lastKey(); e++) {
                 indexed.add(elements.getOrDefault(e, List.of())); // elements whose tasks all ended stay empty
@@ -196,49 +203,93 @@ public final class SlurmLane {
         });
     }
 
-    /** Cancels the jobs of submissions whose id was never journalled, and keeps what they finished. */
-    private void settleUnanswered(Run run, List<String> keys) {
-        SlurmCommands.Result queued = commands.run(List.of(settings.squeue(), "--noheader", "--states=all",
+    /**
+     * Cancels the arrays whose submission was not committed: the job ids their tasks' backend lines name, and any
+     * job whose comment names one of the keys (sbatch answered, nothing was journalled). Waits until SLURM has
+     * ended them before reading their exit files, so that no task that is still finishing is run again.
+     */
+    private void cancelUncommitted(Run run, List<String> keys, Set<String> jobIds) {
+        SlurmCommands.Result queued = retried(List.of(settings.squeue(), "--noheader", "--states=all",
                 "--name=" + SbatchScript.jobName(run.plan().manifest().name()), "--format=%F|%k"));
-        List<String> orphans = new ArrayList<>();
         if (queued.ok()) {
-            for (String line : queued.out().split("\n")) {
+            for (String line : queued.out().split("\\n")) {
                 String[] f = line.strip().split("\\|", 2);
-                if (f.length == 2 && keys.stream().anyMatch(key -> f[1].equals(SbatchScript.comment(run.id(), key)))
-                        && !orphans.contains(f[0])) {
-                    orphans.add(f[0]);
+                if (f.length == 2 && keys.stream().anyMatch(key -> f[1].equals(SbatchScript.comment(run.id(), key)))) {
+                    jobIds.add(f[0]);
                 }
             }
         } else {
-            LOG.warn("run {}: cannot look for jobs submitted just before the crash ({}); if SLURM still runs them,"
-                    + " their tasks may run twice", run.id(), queued.message());
+            LOG.error("run {}: squeue keeps failing ({}); an array submitted just before drover stopped may still run"
+                    + " and its tasks run a second time", run.id(), queued.message());
         }
-        if (!orphans.isEmpty()) {
-            LOG.warn("run {}: cancelling jobs {} whose submission drover had not recorded", run.id(), orphans);
-            canceller.cancel(orphans);
+        if (!jobIds.isEmpty()) {
+            LOG.warn("run {}: cancelling jobs {} whose submission drover had not recorded", run.id(), jobIds);
+            canceller.cancel(jobIds);
+            awaitGone(run, jobIds);
         }
         for (String key : keys) {
-            Path dir = run.dir().resolve("slurm").resolve(key);
-            if (!Files.isDirectory(dir)) {
-                continue;
+            keepSucceeded(run, run.dir().resolve("slurm").resolve(key));
+        }
+    }
+
+    /** squeue, asked again with backoff while the controller does not answer (it may be restarting too). */
+    private SlurmCommands.Result retried(List<String> argv) {
+        long wait = settings.submitRetryInitial().toMillis();
+        SlurmCommands.Result result = commands.run(argv);
+        for (int attempt = 1; !result.ok() && attempt < RECOVERY_QUERIES; attempt++) {
+            try {
+                Thread.sleep(wait);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return result;
             }
-            try (var files = Files.list(dir)) {
-                for (Path exit : (Iterable<Path>) files::iterator) {
-                    String name = exit.getFileName().toString();
-                    if (!name.matches("\\d+\\.exit")) {
-                        continue;
-                    }
-                    int index = Integer.parseInt(name.substring(0, name.length() - ".exit".length()));
-                    if (index < run.taskCount() && run.taskState(index) == TaskState.PENDING
-                            && "0".equals(readExitFile(exit))) {
-                        int attempt = run.attempts(index);
-                        run.taskStarted(index, attempt);
-                        run.taskFinished(index, attempt, TaskState.SUCCEEDED, 0, null);
-                    }
+            wait = Math.min(wait * 2, settings.submitRetryMax().toMillis());
+            result = commands.run(argv);
+        }
+        return result;
+    }
+
+    /** Waits (up to a minute) until none of the jobs is pending, running or completing. */
+    private void awaitGone(Run run, Set<String> jobIds) {
+        List<String> argv = List.of(settings.squeue(), "--noheader", "--array", "--jobs=" + String.join(",", jobIds),
+                "--states=PENDING,RUNNING,COMPLETING,CONFIGURING,SUSPENDED", "--format=%i");
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (System.currentTimeMillis() < deadline) {
+            SlurmCommands.Result left = commands.run(argv);
+            if ((left.ok() && left.out().isBlank()) || left.err().contains("Invalid job id")) {
+                return;
+            }
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        LOG.warn("run {}: jobs {} were still ending a minute after scancel", run.id(), jobIds);
+    }
+
+    /** Tasks of a cancelled array whose exit file says 0 succeeded; they are not run again. */
+    private static void keepSucceeded(Run run, Path dir) {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        try (var files = Files.list(dir)) {
+            for (Path exit : (Iterable<Path>) files::iterator) {
+                String name = exit.getFileName().toString();
+                if (!name.matches("\\d+\\.exit")) {
+                    continue;
                 }
-            } catch (IOException e) {
-                LOG.warn("run {}: cannot read {}: {}", run.id(), dir, e.toString());
+                int index = Integer.parseInt(name.substring(0, name.length() - ".exit".length()));
+                if (index < run.taskCount() && run.taskState(index) == TaskState.PENDING
+                        && "0".equals(readExitFile(exit))) {
+                    int attempt = run.attempts(index);
+                    run.taskStarted(index, attempt);
+                    run.taskFinished(index, attempt, TaskState.SUCCEEDED, 0, null);
+                }
             }
+        } catch (IOException | UncheckedIOException e) {
+            LOG.warn("run {}: cannot read {}: {}", run.id(), dir, e.toString());
         }
     }
 
@@ -338,12 +389,13 @@ public final class SlurmLane {
         if (jobId == null) {
             return; // failed or cancelled: the tasks are recorded already
         }
-        run.submission(key, jobId);
         for (int e = 0; e < job.elements().size(); e++) {
             for (TaskSpec task : job.elements().get(e)) {
                 run.taskBackend(task.index(), jobId + "_" + e, "PENDING");
             }
         }
+        // Written (and synced) after every task's backend line: a restart trusts only arrays it finds committed.
+        run.submission(key, jobId);
         lane.tracker.add(job, jobId);
         if (run.isCancelled()) {
             canceller.cancel(List.of(jobId)); // the cancel handler may have run before this job existed

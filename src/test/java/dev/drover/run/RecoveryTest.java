@@ -70,13 +70,15 @@ class RecoveryTest {
         run.taskStarted(3, 1);
         run.taskBackend(3, "77_1", "RUNNING");
         run.attemptFailed(3, 1, 1, "exit code 1"); // its retry was not yet submitted
+        run.taskStarted(4, 2, "job-b/0"); // a pod's next attempt, held by its Job from the start line on
 
         List<Map<Integer, String>> attached = new ArrayList<>();
         Run back = restarted(run, attached);
-        assertEquals(List.of(Map.of(1, "77_0")), attached);
+        assertEquals(List.of(Map.of(1, "77_0", 4, "job-b/0")), attached);
         assertEquals(Map.of("a0001", "77"), back.submissions());
         assertEquals(TaskState.RUNNING, back.taskState(1));
-        assertEquals(List.of(2, 3, 4), pendingIndices(back));
+        assertEquals(2, back.attempts(4));
+        assertEquals(List.of(2, 3), pendingIndices(back));
         assertEquals(1, back.retriesUsed(3));
     }
 
