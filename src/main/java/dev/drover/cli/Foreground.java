@@ -18,6 +18,8 @@ import java.util.function.Supplier;
 final class Foreground {
 
     static final int CANCELLED = 130;
+    /** 128 + SIGHUP: drover left its run to the cluster and ended; drover resume carries it on. */
+    static final int HANGUP = 129;
 
     private Foreground() {
     }
@@ -45,6 +47,7 @@ final class Foreground {
             Runtime.getRuntime().halt(CANCELLED);
         }, "drover-interrupt");
         Runtime.getRuntime().addShutdownHook(interrupt);
+        leaveClusterJobsOnHangup(run);
         try {
             CompletableFuture<Run> fed = feed.get();
             Run followed = awaitRecorded(run, fed);
@@ -64,6 +67,28 @@ final class Foreground {
             } catch (IllegalStateException shuttingDown) {
                 // SIGTERM arrived as the run ended: the hook is running already
             }
+        }
+    }
+
+    /**
+     * A closed terminal or a dropped SSH session (SIGHUP) ends drover, but a cluster keeps running what it was
+     * given: the run's SLURM arrays and Kubernetes Jobs are left alone, and {@code drover resume} follows them again.
+     * A local run is cancelled, as for SIGTERM: its tasks are this process's children.
+     */
+    private static void leaveClusterJobsOnHangup(CompletableFuture<Run> run) {
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
+                Run hungUp = run.getNow(null);
+                if (hungUp != null && hungUp.plan().strategy().isCluster() && !hungUp.finished().isDone()) {
+                    System.err.printf("drover: hangup; run %s goes on on the cluster: drover resume %s%n",
+                            hungUp.id(), hungUp.id());
+                    // The journal is written through to the file system: nothing is lost by not stopping cleanly.
+                    Runtime.getRuntime().halt(HANGUP);
+                }
+                System.exit(HANGUP); // the interrupt hook cancels the run
+            });
+        } catch (IllegalArgumentException noHangup) {
+            // no SIGHUP on this platform, or the JVM runs with -Xrs
         }
     }
 

@@ -12,7 +12,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 
-/** `drover resume`: carry on a run whose drover died (a closed terminal, a killed login-node process, a reboot). */
+/** `drover resume`: carry on a run whose drover ended first (killed, rebooted, or hung up with a cluster run). */
 @Command(name = "resume", mixinStandardHelpOptions = true,
         description = {"Carry on a run that a drover run or drover serve left unfinished, in the foreground as drover"
                 + " run does: tasks that ended are not run again, SLURM arrays and Kubernetes Jobs still known to the"

@@ -101,7 +101,7 @@ class CrashRecoveryIT {
                 runs.toString());
         Path runDir = awaitRunDir(runs);
         awaitEnded(runDir, 4);
-        DroverProcesses.kill(first); // a closed terminal, a killed login-node process
+        DroverProcesses.kill(first); // the OOM killer, a reboot
         Set<Integer> endedBeforeKill = endedTasks(runDir);
         assertTrue(endedBeforeKill.size() < 12, "killed mid-run: " + endedBeforeKill);
 

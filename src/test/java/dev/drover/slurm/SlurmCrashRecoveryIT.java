@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -82,6 +83,38 @@ class SlurmCrashRecoveryIT {
             Thread.sleep(100);
         }
         throw new AssertionError("the run did not get there: " + drover.log("first.log"));
+    }
+
+    @Test
+    void aHangupLeavesTheArraysToSlurmAndResumeFollowsThem() throws Exception {
+        Path manifest = dir.resolve("hup.yaml");
+        Files.writeString(manifest, """
+                name: slurmhup
+                strategy: slurm
+                jobResources: mem=20M,time=00:05:00
+                command: [sh, -c, 'echo ran >> %s/{index}; sleep 4']
+                range: {end: 6}
+                """.formatted(marks));
+        Process run = drover.start("run.log", "run", manifest.toString(), "--runs-dir", runs.toString());
+        Path runDir = DroverProcesses.awaitRunDir(runs);
+        for (int i = 0; i < 600 && run.isAlive() && jobIds(Journal.read(runDir)).isEmpty(); i++) {
+            Thread.sleep(100);
+        }
+        String jobId = jobIds(Journal.read(runDir)).get("a0001");
+        new ProcessBuilder("kill", "-HUP", Long.toString(run.pid())).start().waitFor(); // the terminal closed
+        assertTrue(run.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(129, run.exitValue(), drover.log("run.log"));
+        assertTrue(drover.log("run.log").contains("drover resume"), drover.log("run.log"));
+        assertFalse(squeue(jobId).isEmpty(), "the array goes on without drover");
+
+        Process resumed = drover.start("resume.log", "resume", runDir.getFileName().toString(), "--runs-dir",
+                runs.toString());
+        assertTrue(resumed.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(0, resumed.exitValue(), drover.log("resume.log"));
+        assertEquals(Map.of("a0001", jobId), jobIds(Journal.read(runDir)), "nothing was submitted again");
+        for (int index = 0; index < 6; index++) {
+            assertEquals(1, Files.readAllLines(marks.resolve(Integer.toString(index))).size(), "task " + index);
+        }
     }
 
     /** Restarts serve and waits until the manifest has moved to .done; returns the run's report. */
