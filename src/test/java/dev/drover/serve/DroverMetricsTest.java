@@ -34,9 +34,16 @@ class DroverMetricsTest {
 
     /** DroverMetrics as serve binds it: its meters go to the registry once the context has started. */
     private void startMetrics(QueueDepth queueDepth) {
+        startMetrics(queueDepth, null);
+    }
+
+    private void startMetrics(QueueDepth queueDepth, RunEvents events) {
         context.getRegistry().bind(DroverMetrics.REGISTRY, prometheus);
         runs = new RunRegistry(tmp.resolve("runs"));
-        metrics = DroverMetrics.bind(context, runs, queueDepth);
+        if (events != null) {
+            events.attach(runs);
+        }
+        metrics = DroverMetrics.bind(context, runs, queueDepth, events);
         context.start();
     }
 
@@ -91,6 +98,30 @@ class DroverMetricsTest {
         assertTrue(Double.isNaN(nowhere.depth()));
         assertTrue(System.nanoTime() - start < (QueueDepth.SCRAPE_WAIT_MILLIS + 500) * 1_000_000,
                 "a scrape waits for the broker at most " + QueueDepth.SCRAPE_WAIT_MILLIS + " ms");
+    }
+
+    @Test
+    void droppedEventsAreCounted() throws Exception {
+        context.addRoutes(new org.apache.camel.builder.RouteBuilder() {
+            @Override
+            public void configure() {
+                from(RunEvents.ENDPOINT).log(org.apache.camel.LoggingLevel.DEBUG, "${body}");
+            }
+        });
+        // no room for a single task event: each is dropped
+        startMetrics(null, new RunEvents(context, 0, true, 0));
+        assertEquals(0, value(prometheus.scrape(), "drover_events_dropped_total"), prometheus.scrape());
+        Run run = runs.accept(RunPlan.resolve(ManifestReader.parse("""
+                name: dropped
+                command: [echo, '{item}']
+                range: {start: 0, end: 2}
+                """), new RunOptions("multiprocessing", 2, null)));
+        run.taskStarted(0, 1);
+        run.taskFinished(0, 1, TaskState.SUCCEEDED, 0, null);
+        run.taskStarted(1, 1);
+        run.taskFinished(1, 1, TaskState.SUCCEEDED, 0, null);
+        // counted when dropped, in the task's thread: nothing asynchronous to wait for
+        assertEquals(2, value(prometheus.scrape(), "drover_events_dropped_total"), prometheus.scrape());
     }
 
     @Test
