@@ -38,6 +38,8 @@ import java.util.stream.Stream;
  *   <li>{@code drover_queue_depth{queue}} (gauge, with a queue intake): messages in the manifests queue, NaN when the
  *       broker does not answer (see QueueDepth)</li>
  *   <li>{@code drover_inbox_waiting} (gauge, with a drop folder): manifests in the folder not yet being run</li>
+ *   <li>{@code drover_events_dropped_total} (counter, with run events): task-finished and run-progress events
+ *       dropped because the events backlog was full (see RunEvents)</li>
  * </ul>
  * Counts are read from the runs' own counters when scraped; the only work per task is one histogram update.
  */
@@ -54,6 +56,7 @@ public final class DroverMetrics {
 
     private final RunRegistry runs;
     private final QueueDepth queueDepth;
+    private final RunEvents events;
     /** Set once the Micrometer registry exists (after the context has started); tasks ending before are not timed. */
     private volatile MeterRegistry meters;
     /** The duration timer of each strategy and final state, made on first use: unused series are not exported. */
@@ -65,9 +68,10 @@ public final class DroverMetrics {
     private final Map<TaskState, Long> finishedTasks = new EnumMap<>(TaskState.class);
     private final Map<RunState, Long> finishedRuns = new EnumMap<>(RunState.class);
 
-    private DroverMetrics(RunRegistry runs, QueueDepth queueDepth) {
+    private DroverMetrics(RunRegistry runs, QueueDepth queueDepth, RunEvents events) {
         this.runs = runs;
         this.queueDepth = queueDepth;
+        this.events = events;
     }
 
     /**
@@ -75,9 +79,10 @@ public final class DroverMetrics {
      * context has started (it makes that registry after the configuration classes have run).
      *
      * @param queueDepth the manifests queue's depth; null without a queue intake
+     * @param events the run events publisher; null without run events
      */
-    static DroverMetrics bind(CamelContext context, RunRegistry runs, QueueDepth queueDepth) {
-        DroverMetrics metrics = new DroverMetrics(runs, queueDepth);
+    static DroverMetrics bind(CamelContext context, RunRegistry runs, QueueDepth queueDepth, RunEvents events) {
+        DroverMetrics metrics = new DroverMetrics(runs, queueDepth, events);
         runs.onAccepted(metrics::track);
         runs.onTaskEnded(metrics::timeTask);
         try {
@@ -211,6 +216,11 @@ public final class DroverMetrics {
             Gauge.builder("drover.queue.depth", queueDepth, QueueDepth::depth).tag("queue", queueDepth.queue())
                     .description("Messages in the manifests queue not yet acknowledged; NaN when the broker does"
                             + " not answer").register(meters);
+        }
+        if (events != null) {
+            FunctionCounter.builder("drover.events.dropped", events, RunEvents::dropped)
+                    .description("task-finished and run-progress events dropped because the events backlog was full")
+                    .register(meters);
         }
         if (inbox != null) {
             registerInbox(meters);

@@ -22,6 +22,9 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Publishes run events as JSON through the publish-event route (to {@code drover.events.destination}):
@@ -32,52 +35,105 @@ import java.util.concurrent.TimeUnit;
  * task-finished makes one message per task, a million for a million-task run; {@code drover.events.task-finished
  * = false} turns it off, and progress events then carry the counts at a bounded rate (report.json has every task).
  * Tasks cancelled before they started have no task-finished event: cancelling a large run would otherwise flood
- * the backlog and push out other runs' events; run-finished counts them.
+ * the backlog with events that would then be dropped; run-finished counts them.
  * <p>
- * Events are best effort: they are built and sent from one background thread in order, never from the thread that
- * accepts a run or ends a task, so a slow or absent broker delays nothing; if the broker is unreachable for long or
- * tasks end faster than the broker takes events, the oldest unsent events are dropped (the run directory stays the
- * record). A run's last task-finished events may follow its run-finished only if their threads were held up between
- * ending the task and telling RunRegistry.
+ * Events are best effort: they are built and sent from one background thread, first in first out, never from the
+ * thread that accepts a run or ends a task, so a slow or absent broker delays nothing. Sends are persistent and
+ * synchronous (some hundreds to a thousand a second), and tasks of a local run can end faster than that, so the
+ * backlog of unsent events is bounded for task-finished and run-progress only:
+ * <ul>
+ *   <li>run-accepted and run-finished are never dropped (consumers depend on them; there are two per run);</li>
+ *   <li>a task-finished or run-progress event is admitted only while fewer than {@value #BACKLOG} of those are
+ *       waiting to be sent; when the backlog is full the new event is dropped, never one already waiting, and
+ *       counted ({@code drover_events_dropped_total} with metrics). The first drop of each burst (dropping starts,
+ *       or starts again after an event was admitted) is logged with the count so far.</li>
+ * </ul>
+ * The single sender keeps the order within a run: run-accepted comes before its task events, and run-finished after
+ * every task event admitted before it (the run directory stays the full record). A run's last task-finished events
+ * may follow its run-finished only if their threads were held up between ending the task and telling RunRegistry.
  */
 public final class RunEvents {
 
     private static final Logger LOG = LoggerFactory.getLogger(RunEvents.class);
     public static final String ENDPOINT = "direct:publish-event";
     private static final JsonMapper JSON = JsonMapper.builder().build();
-    private static final int BACKLOG = 10_000;
+    /** task-finished and run-progress events that may wait to be sent; run-level events are not counted. */
+    static final int BACKLOG = 10_000;
 
     private final CamelContext context;
     private final long progressSeconds;
     private final boolean taskEvents;
+    private final int backlog;
+    /** One thread, an unbounded FIFO queue: what is admitted is bounded by {@link #waiting}, not by the queue. */
     private final ExecutorService sender;
-    private final java.util.concurrent.atomic.AtomicLong dropped = new java.util.concurrent.atomic.AtomicLong();
+    /** Droppable events enqueued and not yet taken by the sender. */
+    private final AtomicInteger waiting = new AtomicInteger();
+    private final AtomicLong dropped = new AtomicLong();
+    /** True from a logged drop until the next droppable event is admitted: one warning per burst. */
+    private final AtomicBoolean dropping = new AtomicBoolean();
+    private final AtomicLong bursts = new AtomicLong();
     private final Map<Run, Integer> lastDone = new ConcurrentHashMap<>();
     private volatile ProducerTemplate producer;
 
     RunEvents(CamelContext context, long progressSeconds, boolean taskEvents) {
+        this(context, progressSeconds, taskEvents, BACKLOG);
+    }
+
+    /** @param backlog droppable events that may wait to be sent ({@link #BACKLOG}; smaller in tests) */
+    RunEvents(CamelContext context, long progressSeconds, boolean taskEvents, int backlog) {
         this.context = context;
         this.progressSeconds = progressSeconds;
         this.taskEvents = taskEvents;
-        this.sender = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(BACKLOG),
+        this.backlog = backlog;
+        // a daemon thread never shut down: nothing is rejected (DiscardPolicy only in case it ever is)
+        this.sender = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
                 r -> {
                     Thread t = new Thread(r, "drover-events");
                     t.setDaemon(true);
                     return t;
-                }, this::dropOldest);
+                }, new ThreadPoolExecutor.DiscardPolicy());
     }
 
-    /** The backlog is full: the oldest unsent event makes room, and the first of every burst of drops is logged. */
-    private void dropOldest(Runnable event, ThreadPoolExecutor pool) {
-        if (pool.isShutdown()) {
-            return;
+    /** task-finished and run-progress events dropped because the backlog was full, since start. */
+    long dropped() {
+        return dropped.get();
+    }
+
+    /** Bursts of drops, i.e. warnings logged. */
+    long dropBursts() {
+        return bursts.get();
+    }
+
+    /** A run-level event: always enqueued. */
+    private void enqueue(Runnable send) {
+        sender.execute(send);
+    }
+
+    /**
+     * A task-finished or run-progress event: enqueued only while fewer than the backlog are waiting.
+     *
+     * @return false if it was dropped
+     */
+    private boolean enqueueDroppable(Runnable send) {
+        if (waiting.incrementAndGet() > backlog) {
+            waiting.decrementAndGet();
+            long count = dropped.incrementAndGet();
+            if (dropping.compareAndSet(false, true)) {
+                bursts.incrementAndGet();
+                LOG.warn("events are produced faster than {} takes them: {} task-finished/run-progress events wait"
+                        + " to be sent, new ones are dropped ({} so far; run-accepted and run-finished are"
+                        + " kept); set drover.events.task-finished=false for very large runs", ENDPOINT, backlog, count);
+            }
+            return false;
         }
-        pool.getQueue().poll();
-        if (dropped.getAndIncrement() % BACKLOG == 0) {
-            LOG.warn("events are produced faster than {} takes them: dropping the oldest unsent ({} so far); set"
-                    + " drover.events.task-finished=false for very large runs", ENDPOINT, dropped.get());
+        if (dropping.get()) {
+            dropping.set(false); // admitted: the next drop starts a new burst
         }
-        pool.execute(event);
+        sender.execute(() -> {
+            waiting.decrementAndGet();
+            send.run();
+        });
+        return true;
     }
 
     void attach(RunRegistry runs) {
@@ -112,11 +168,12 @@ public final class RunEvents {
         lastDone.forEach((run, before) -> {
             int done = run.done();
             if (done != before && !run.finished().isDone()) {
-                lastDone.replace(run, before, done);
                 Map<String, Object> event = base(run, "run-progress");
                 event.put("done", done);
                 event.put("counts", counts(run));
-                publish(run, "run-progress", event);
+                if (enqueueDroppable(() -> send("run-progress", run.id(), event))) {
+                    lastDone.replace(run, before, done); // not when dropped: the next tick tries again
+                }
             }
         });
     }
@@ -126,7 +183,7 @@ public final class RunEvents {
             return;
         }
         // only the enqueueing happens in the task's thread; the event is built in the sender's
-        sender.execute(() -> send("task-finished", end.run().id(), taskFinished(end)));
+        enqueueDroppable(() -> send("task-finished", end.run().id(), taskFinished(end)));
     }
 
     private static Map<String, Object> taskFinished(TaskEnd end) {
@@ -176,8 +233,9 @@ public final class RunEvents {
         return counts;
     }
 
+    /** Enqueues a run-level event (run-accepted, run-finished): never dropped. */
     private void publish(Run run, String type, Map<String, Object> event) {
-        sender.execute(() -> send(type, run.id(), event));
+        enqueue(() -> send(type, run.id(), event));
     }
 
     private void send(String type, String runId, Map<String, Object> event) {

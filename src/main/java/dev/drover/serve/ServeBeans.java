@@ -34,6 +34,7 @@ public final class ServeBeans {
         registry.bind(QUEUE_INTAKE, intake);
         JmsComponent jms = context.getComponent("jms", JmsComponent.class);
         QueueDepth queueDepth = null;
+        RunEvents events = null;
         if (!serve || url.isBlank()) {
             jms.setConnectionFactory(new NoBroker());
         } else {
@@ -51,7 +52,7 @@ public final class ServeBeans {
             }
             String destination = property(context, "drover.events.destination", "");
             if (!destination.isBlank()) {
-                RunEvents events = new RunEvents(context, Long.parseLong(
+                events = new RunEvents(context, Long.parseLong(
                         property(context, "drover.events.progress-interval", "10")),
                         Boolean.parseBoolean(property(context, "drover.events.task-finished", "true")));
                 events.attach(runs);
@@ -59,7 +60,7 @@ public final class ServeBeans {
             }
         }
         if (Boolean.parseBoolean(property(context, "drover.observe.enabled", "false"))) {
-            registry.bind(METRICS, DroverMetrics.bind(context, runs, queueDepth));
+            registry.bind(METRICS, DroverMetrics.bind(context, runs, queueDepth, events));
         }
     }
 

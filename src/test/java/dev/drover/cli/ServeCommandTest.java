@@ -103,9 +103,11 @@ class ServeCommandTest {
 
             Map<String, List<JsonNode>> byRun = new HashMap<>();
             Map<String, JsonNode> finished = new HashMap<>();
-            long deadline = System.currentTimeMillis() + 30_000;
-            while (finished.size() < 2 && System.currentTimeMillis() < deadline) {
-                Message message = events.receive(1000);
+            // until both runs have finished and every task's task-finished is in: a run's last task-finished may
+            // follow its run-finished (see RunEvents), so receiving goes on after run-finished, briefly each time
+            long deadline = System.currentTimeMillis() + 60_000;
+            while (!allEventsIn(byRun, finished, 2) && System.currentTimeMillis() < deadline) {
+                Message message = events.receive(finished.size() < 2 ? 1000 : 200);
                 if (message == null) {
                     continue;
                 }
@@ -118,6 +120,7 @@ class ServeCommandTest {
                 }
             }
             assertEquals(2, finished.size(), "run-finished events: " + byRun);
+            assertTrue(allEventsIn(byRun, finished, 2), "task-finished events missing: " + byRun);
 
             JsonNode fromQueue = finished.values().stream()
                     .filter(e -> e.get("runId").asText().startsWith("from-queue-")).findFirst().orElseThrow();
@@ -133,13 +136,20 @@ class ServeCommandTest {
             assertEquals("SUCCEEDED", fromInbox.get("state").asText());
             assertTrue(Files.exists(Path.of(fromInbox.get("report").asText())));
 
+            // the set of events per run, not their places: only run-accepted's (first) is certain
             for (List<JsonNode> events1 : byRun.values()) {
                 assertEquals("run-accepted", events1.get(0).get("event").asText(), "first event: " + events1);
-                assertEquals("run-finished", events1.get(events1.size() - 1).get("event").asText());
+                assertEquals(1, ofType(events1, "run-finished").size(), "run-finished once: " + events1);
+                assertEquals(1, ofType(events1, "run-accepted").size(), "run-accepted once: " + events1);
             }
-            List<JsonNode> queueTasks = byRun.get(fromQueue.get("runId").asText()).stream()
-                    .filter(e -> e.get("event").asText().equals("task-finished")).toList();
+            List<JsonNode> queueTasks = ofType(byRun.get(fromQueue.get("runId").asText()), "task-finished");
+            assertEquals(java.util.Set.of("a", "b", "c"), queueTasks.stream().map(e -> e.get("task").asText())
+                    .collect(java.util.stream.Collectors.toSet()), "task-finished events: " + queueTasks);
             assertEquals(3, queueTasks.size(), "task-finished events: " + queueTasks);
+            List<JsonNode> inboxTasks = ofType(byRun.get(fromInbox.get("runId").asText()), "task-finished");
+            assertEquals(java.util.Set.of(0, 1), inboxTasks.stream().map(e -> e.get("index").asInt())
+                    .collect(java.util.stream.Collectors.toSet()), "task-finished events: " + inboxTasks);
+            assertEquals(2, inboxTasks.size(), "task-finished events: " + inboxTasks);
             JsonNode failedTask = queueTasks.stream().filter(e -> e.get("state").asText().equals("FAILED"))
                     .findFirst().orElseThrow();
             assertEquals("c", failedTask.get("task").asText());
@@ -152,19 +162,32 @@ class ServeCommandTest {
             assertEquals("SUCCEEDED", succeededTask.get("state").asText());
             assertEquals(0, succeededTask.get("exitCode").asInt());
             assertFalse(succeededTask.has("reason"), succeededTask.toString());
-            assertEquals(0, broker.messageCount("manifests"), "the manifest message was acknowledged");
-            assertTrue(waitFor(() -> Files.exists(inbox.resolve(".done/hello.json")), 5000), () -> listing(inbox));
+            // committed by the consumer once the run was recorded: a run this short may end (and be announced) first
+            assertTrue(waitFor(() -> broker.messageCount("manifests") == 0, 30_000),
+                    "the manifest message was acknowledged");
+            assertTrue(waitFor(() -> Files.exists(inbox.resolve(".done/hello.json")), 30_000), () -> listing(inbox));
 
-            String metrics = get(observePort, "/observe/metrics").body();
-            assertTrue(metrics.contains("drover_runs_finished_total{state=\"failed\"}"), metrics);
-            assertTrue(metricValue(metrics, "drover_tasks_finished_total{state=\"succeeded\"}") >= 4, metrics);
-            assertTrue(metricValue(metrics, "drover_runs_finished_total{state=\"succeeded\"}") >= 1, metrics);
-            assertTrue(metricValue(metrics,
-                    "drover_task_duration_seconds_count{state=\"succeeded\",strategy=\"sequential\"}") >= 2, metrics);
-            assertTrue(metricValue(metrics,
-                    "drover_task_duration_seconds_count{state=\"failed\",strategy=\"multiprocessing\"}") >= 1, metrics);
-            assertEquals(0, metricValue(metrics, "drover_queue_depth{queue=\"manifests\"}"), metrics);
+            // Counters follow the runs' ends in their own listeners, the queue depth is asked of the broker (NaN
+            // until a cold first connection answers): scrape until all are there, then assert them
+            String tasksSucceeded = "drover_tasks_finished_total{state=\"succeeded\"}";
+            String runsFailed = "drover_runs_finished_total{state=\"failed\"}";
+            String runsSucceeded = "drover_runs_finished_total{state=\"succeeded\"}";
+            String sequentialTimed = "drover_task_duration_seconds_count{state=\"succeeded\",strategy=\"sequential\"}";
+            String failedTimed = "drover_task_duration_seconds_count{state=\"failed\",strategy=\"multiprocessing\"}";
+            String depth = "drover_queue_depth{queue=\"manifests\"}";
+            String metrics = scrapeUntil(observePort, m -> metricValue(m, tasksSucceeded) >= 4
+                    && metricValue(m, runsFailed) >= 1 && metricValue(m, runsSucceeded) >= 1
+                    && metricValue(m, sequentialTimed) >= 2 && metricValue(m, failedTimed) >= 1
+                    && metricValue(m, depth) >= 0 // present and not NaN
+                    && metricValue(m, "drover_inbox_waiting") == 0, 30_000);
+            assertTrue(metricValue(metrics, tasksSucceeded) >= 4, metrics);
+            assertTrue(metricValue(metrics, runsFailed) >= 1, metrics);
+            assertTrue(metricValue(metrics, runsSucceeded) >= 1, metrics);
+            assertTrue(metricValue(metrics, sequentialTimed) >= 2, metrics);
+            assertTrue(metricValue(metrics, failedTimed) >= 1, metrics);
+            assertEquals(0, metricValue(metrics, depth), metrics);
             assertEquals(0, metricValue(metrics, "drover_inbox_waiting"), metrics);
+            assertEquals(0, metricValue(metrics, "drover_events_dropped_total"), metrics);
         }
     }
 
@@ -175,12 +198,12 @@ class ServeCommandTest {
             jms.createProducer().send(jms.createQueue("manifests"), bad);
             jms.createProducer().send(jms.createQueue("manifests"), Map.of("name", "a-map"));
             JMSConsumer errors = jms.createConsumer(jms.createQueue("manifests.error"));
-            Message first = errors.receive(15_000);
+            Message first = errors.receive(30_000);
             assertNotNull(first, "nothing on the error queue");
             assertEquals(bad, ((TextMessage) first).getText());
             assertEquals("tasks", first.getStringProperty("DroverErrorField"));
             assertTrue(first.getStringProperty("DroverError").contains("empty"), first.getStringProperty("DroverError"));
-            Message second = errors.receive(15_000);
+            Message second = errors.receive(30_000);
             assertNotNull(second, "the map message is not on the error queue");
             assertTrue(second.getStringProperty("DroverError").contains("text message"),
                     second.getStringProperty("DroverError"));
@@ -191,13 +214,14 @@ class ServeCommandTest {
         } catch (java.nio.file.NoSuchFileException ignored) {
             // no run at all
         }
-        assertEquals(0, broker.messageCount("manifests"));
+        // the error message and the acknowledgement commit together; the count is read from the broker's side
+        assertTrue(waitFor(() -> broker.messageCount("manifests") == 0, 30_000), "messages left on manifests");
     }
 
     @Test
     void healthAnswersUp() throws Exception {
         // ready: the queue consumer is registered with the broker (see notReadyWhileTheBrokerIsUnreachable...)
-        assertTrue(waitFor(() -> status(observePort, "/observe/health/ready") == 200, 10_000));
+        assertTrue(waitFor(() -> status(observePort, "/observe/health/ready") == 200, 30_000));
         HttpResponse<String> health = get(observePort, "/observe/health");
         assertEquals(200, health.statusCode(), health.body());
         assertTrue(health.body().contains("\"status\":\"UP\""), health.body());
@@ -209,7 +233,7 @@ class ServeCommandTest {
         try (DroverRuntime other = serve("--queue", "tcp://127.0.0.1:" + TestBroker.freePort(), "--observe-port",
                 Integer.toString(port), "--runs-dir", tmp.resolve("runs-3").toString(),
                 "-D", "drover.events.destination=")) {
-            assertTrue(waitFor(() -> status(port, "/observe/health/ready") == 503, 10_000));
+            assertTrue(waitFor(() -> status(port, "/observe/health/ready") == 503, 30_000));
             assertEquals(200, get(port, "/observe/health/live").statusCode());
         }
     }
@@ -219,20 +243,28 @@ class ServeCommandTest {
     void inboxWaitingLeavesOutTheManifestsBeingRun() throws Exception {
         Path inbox2 = Files.createDirectories(tmp.resolve("inbox-2"));
         Path runs2 = tmp.resolve("runs-2");
+        // slow.yaml's task runs until the test has scraped and creates this file
+        Path go = tmp.resolve("inbox-2-go");
         int port = TestBroker.freePort();
         try (DroverRuntime other = serve("--inbox", inbox2.toString(), "--runs-dir", runs2.toString(),
                 "--observe-port", Integer.toString(port), "-D", "drover.inbox.concurrent-runs=1",
                 "-D", "drover.inbox.poll-delay=100", "-D", "drover.inbox.read-lock-interval=100")) {
-            Files.writeString(inbox2.resolve(".slow.yaml"), "name: slow\ntasks:\n  - {command: [sleep, '2']}\n");
-            Files.move(inbox2.resolve(".slow.yaml"), inbox2.resolve("slow.yaml"), StandardCopyOption.ATOMIC_MOVE);
-            assertTrue(waitFor(() -> runDirCount(runs2) == 1, 10_000), () -> listing(runs2));
-            Files.writeString(inbox2.resolve(".next.yaml"), "name: next\ntasks:\n  - {command: [echo, hi]}\n");
-            Files.move(inbox2.resolve(".next.yaml"), inbox2.resolve("next.yaml"), StandardCopyOption.ATOMIC_MOVE);
-            // one run at a time: slow.yaml is being run, next.yaml waits for it
-            String metrics = get(port, "/observe/metrics").body();
-            assertEquals(1, metricValue(metrics, "drover_inbox_waiting"), metrics);
-            assertFalse(metrics.contains("drover_queue_depth"), "no queue intake, no queue depth");
-            assertTrue(waitFor(() -> Files.exists(inbox2.resolve(".done/next.yaml")), 20_000), () -> listing(inbox2));
+            try {
+                Files.writeString(inbox2.resolve(".slow.yaml"), "name: slow\ntasks:\n  - {command: [sh, -c,"
+                        + " 'while [ ! -e " + go + " ]; do sleep 0.1; done']}\n");
+                Files.move(inbox2.resolve(".slow.yaml"), inbox2.resolve("slow.yaml"), StandardCopyOption.ATOMIC_MOVE);
+                assertTrue(waitFor(() -> runDirCount(runs2) == 1, 30_000), () -> listing(runs2));
+                Files.writeString(inbox2.resolve(".next.yaml"), "name: next\ntasks:\n  - {command: [echo, hi]}\n");
+                Files.move(inbox2.resolve(".next.yaml"), inbox2.resolve("next.yaml"), StandardCopyOption.ATOMIC_MOVE);
+                // one run at a time: slow.yaml is being run until go exists, next.yaml waits for it
+                String metrics = scrapeUntil(port, m -> metricValue(m, "drover_inbox_waiting") == 1, 30_000);
+                assertEquals(1, metricValue(metrics, "drover_inbox_waiting"), metrics);
+                assertFalse(metrics.contains("drover_queue_depth"), "no queue intake, no queue depth");
+            } finally {
+                Files.writeString(go, "");
+            }
+            assertTrue(waitFor(() -> Files.exists(inbox2.resolve(".done/next.yaml")), 30_000), () -> listing(inbox2));
+            assertTrue(Files.exists(inbox2.resolve(".done/slow.yaml")), () -> listing(inbox2));
         }
     }
 
@@ -245,13 +277,15 @@ class ServeCommandTest {
                 "--runs-dir", blocked.toString(), "-D", "drover.events.destination=");
              JMSContext jms = broker.client()) {
             jms.createProducer().send(jms.createQueue("manifests-2"), HELLO_YAML.replace("from-queue", "redelivered"));
-            Thread.sleep(1500); // several failed deliveries, 200 ms apart
+            // several failed deliveries, 200 ms apart: counted on the broker, not guessed from a fixed sleep
+            assertTrue(waitFor(() -> broker.failedDeliveries("manifests-2") >= 3, 30_000),
+                    () -> "failed deliveries: " + broker.failedDeliveries("manifests-2"));
             assertEquals(1, broker.messageCount("manifests-2"), "the message must stay on the queue");
             Files.delete(blocked);
-            assertTrue(waitFor(() -> reportCount(blocked) == 1, 20_000), "one run finishes");
-            Thread.sleep(500);
+            assertTrue(waitFor(() -> reportCount(blocked) == 1, 30_000), "one run finishes");
+            // acknowledged once its run is recorded: from then on no delivery of it can make another run
+            assertTrue(waitFor(() -> broker.messageCount("manifests-2") == 0, 30_000), "the message was acknowledged");
             assertEquals(1, runDirCount(blocked), "exactly one run");
-            assertEquals(0, broker.messageCount("manifests-2"));
         }
     }
 
@@ -267,7 +301,7 @@ class ServeCommandTest {
                 jms.createProducer().send(jms.createQueue("manifests-4"),
                         "name: " + name + "\ntasks:\n  - {command: [sleep, '1']}\n");
             }
-            assertTrue(waitFor(() -> reportCount(runs4) == 2, 20_000), () -> listing(runs4));
+            assertTrue(waitFor(() -> reportCount(runs4) == 2, 30_000), () -> listing(runs4));
             JsonNode first = report(runs4, "first-");
             JsonNode second = report(runs4, "second-");
             assertTrue(!java.time.Instant.parse(second.get("acceptedAt").asText())
@@ -291,10 +325,10 @@ class ServeCommandTest {
              JMSContext jms = broker.client()) {
             String m = "name: twice\ntasks:\n  - {command: [echo, hi]}\n";
             jms.createProducer().send(jms.createQueue("manifests-5"), m);
-            assertTrue(waitFor(() -> reportCount(runs5) == 1, 20_000));
+            assertTrue(waitFor(() -> reportCount(runs5) == 1, 30_000));
             jms.createProducer().send(jms.createQueue("manifests-5"), m);
-            assertTrue(waitFor(() -> broker.messageCount("manifests-5") == 0, 10_000));
-            Thread.sleep(1000);
+            // a message is acknowledged only after its run (if any) is recorded: once it is gone, the count is final
+            assertTrue(waitFor(() -> broker.messageCount("manifests-5") == 0, 30_000));
             assertEquals(1, runDirCount(runs5));
         }
     }
@@ -350,6 +384,28 @@ class ServeCommandTest {
     private static double metricValue(String metrics, String series) {
         return metrics.lines().filter(l -> l.startsWith(series + " ")).findFirst()
                 .map(l -> Double.parseDouble(l.substring(series.length() + 1).trim())).orElse(-1.0);
+    }
+
+    /** Whether both runs have finished and each has a task-finished event per task. */
+    private static boolean allEventsIn(Map<String, List<JsonNode>> byRun, Map<String, JsonNode> finished, int runs) {
+        return finished.size() == runs && finished.values().stream().allMatch(f ->
+                ofType(byRun.get(f.get("runId").asText()), "task-finished").size() >= f.get("tasks").asInt());
+    }
+
+    private static List<JsonNode> ofType(List<JsonNode> events, String type) {
+        return events.stream().filter(e -> e.get("event").asText().equals(type)).toList();
+    }
+
+    /** Scrapes /observe/metrics until the condition holds or millis have passed; the last scrape. */
+    private static String scrapeUntil(int port, java.util.function.Predicate<String> condition, long millis)
+            throws Exception {
+        long deadline = System.currentTimeMillis() + millis;
+        String metrics = get(port, "/observe/metrics").body();
+        while (!condition.test(metrics) && System.currentTimeMillis() < deadline) {
+            Thread.sleep(200);
+            metrics = get(port, "/observe/metrics").body();
+        }
+        return metrics;
     }
 
     static boolean waitFor(java.util.function.BooleanSupplier condition, long millis) throws InterruptedException {

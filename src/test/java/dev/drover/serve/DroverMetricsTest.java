@@ -34,9 +34,16 @@ class DroverMetricsTest {
 
     /** DroverMetrics as serve binds it: its meters go to the registry once the context has started. */
     private void startMetrics(QueueDepth queueDepth) {
+        startMetrics(queueDepth, null);
+    }
+
+    private void startMetrics(QueueDepth queueDepth, RunEvents events) {
         context.getRegistry().bind(DroverMetrics.REGISTRY, prometheus);
         runs = new RunRegistry(tmp.resolve("runs"));
-        metrics = DroverMetrics.bind(context, runs, queueDepth);
+        if (events != null) {
+            events.attach(runs);
+        }
+        metrics = DroverMetrics.bind(context, runs, queueDepth, events);
         context.start();
     }
 
@@ -83,14 +90,41 @@ class DroverMetricsTest {
                 jms.createProducer().send(jms.createQueue("waiting"), "name: m" + i);
             }
             startMetrics(new QueueDepth(context, ServeBeans.connectionFactory(broker.url(), "", ""), "waiting"));
-            assertEquals(3, value(prometheus.scrape(), "drover_queue_depth{queue=\"waiting\"}"), prometheus.scrape());
+            // a scrape waits SCRAPE_WAIT_MILLIS only: a cold first connection may take longer and give NaN first
+            assertEquals(3, eventually(prometheus::scrape, "drover_queue_depth{queue=\"waiting\"}"),
+                    prometheus.scrape());
         }
         QueueDepth nowhere = new QueueDepth(context, ServeBeans.connectionFactory(
                 "tcp://127.0.0.1:" + TestBroker.freePort() + "?initialConnectAttempts=1", "", ""), "waiting");
         long start = System.nanoTime();
         assertTrue(Double.isNaN(nowhere.depth()));
-        assertTrue(System.nanoTime() - start < (QueueDepth.SCRAPE_WAIT_MILLIS + 500) * 1_000_000,
+        // the margin is for a slow machine; it stays well below the reply wait a scrape must not sit through
+        assertTrue(System.nanoTime() - start < (QueueDepth.SCRAPE_WAIT_MILLIS + 2000) * 1_000_000,
                 "a scrape waits for the broker at most " + QueueDepth.SCRAPE_WAIT_MILLIS + " ms");
+    }
+
+    @Test
+    void droppedEventsAreCounted() throws Exception {
+        context.addRoutes(new org.apache.camel.builder.RouteBuilder() {
+            @Override
+            public void configure() {
+                from(RunEvents.ENDPOINT).log(org.apache.camel.LoggingLevel.DEBUG, "${body}");
+            }
+        });
+        // no room for a single task event: each is dropped
+        startMetrics(null, new RunEvents(context, 0, true, 0));
+        assertEquals(0, value(prometheus.scrape(), "drover_events_dropped_total"), prometheus.scrape());
+        Run run = runs.accept(RunPlan.resolve(ManifestReader.parse("""
+                name: dropped
+                command: [echo, '{item}']
+                range: {start: 0, end: 2}
+                """), new RunOptions("multiprocessing", 2, null)));
+        run.taskStarted(0, 1);
+        run.taskFinished(0, 1, TaskState.SUCCEEDED, 0, null);
+        run.taskStarted(1, 1);
+        run.taskFinished(1, 1, TaskState.SUCCEEDED, 0, null);
+        // counted when dropped, in the task's thread: nothing asynchronous to wait for
+        assertEquals(2, value(prometheus.scrape(), "drover_events_dropped_total"), prometheus.scrape());
     }
 
     @Test
@@ -105,6 +139,27 @@ class DroverMetricsTest {
         assertTrue(!prometheus.scrape().contains("drover_inbox_waiting"), "no series before the folder is watched");
         metrics.watchInbox(new InboxWaiting(context, inbox));
         assertEquals(2, value(prometheus.scrape(), "drover_inbox_waiting"), prometheus.scrape());
+    }
+
+    /**
+     * The value of one series once a scrape has it and it is not NaN (asynchronous values, e.g. the broker's
+     * answer); scrapes again until then, for at most 30 s, and fails if it never comes.
+     */
+    static double eventually(java.util.function.Supplier<String> scrape, String series) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        String text = scrape.get();
+        while (true) {
+            double found = text.lines().filter(l -> l.startsWith(series + " ")).findFirst()
+                    .map(l -> Double.parseDouble(l.substring(series.length() + 1).trim())).orElse(Double.NaN);
+            if (!Double.isNaN(found)) {
+                return found;
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError(series + " absent or NaN for 30 s; last scrape:\n" + text);
+            }
+            Thread.sleep(200);
+            text = scrape.get();
+        }
     }
 
     /** The value of one series in Prometheus text; fails if it is absent. */

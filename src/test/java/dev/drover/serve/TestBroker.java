@@ -3,15 +3,19 @@ package dev.drover.serve;
 import org.apache.activemq.artemis.api.core.SimpleString;
 import org.apache.activemq.artemis.core.config.Configuration;
 import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
+import org.apache.activemq.artemis.core.server.MessageReference;
 import org.apache.activemq.artemis.core.server.Queue;
 import org.apache.activemq.artemis.core.server.embedded.EmbeddedActiveMQ;
 import org.apache.activemq.artemis.core.settings.impl.AddressSettings;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
+import org.apache.activemq.artemis.utils.collections.LinkedListIterator;
 
 import jakarta.jms.JMSContext;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /** An ActiveMQ Artemis broker in the test JVM, on a real TCP port of 127.0.0.1; in memory, no security. */
 public final class TestBroker implements AutoCloseable {
@@ -46,6 +50,23 @@ public final class TestBroker implements AutoCloseable {
     public long messageCount(String queue) {
         Queue q = broker.getActiveMQServer().locateQueue(SimpleString.of(queue));
         return q == null ? 0 : q.getMessageCount();
+    }
+
+    /**
+     * The most deliveries any message on a queue has had that were not acknowledged (rolled back, waiting to be
+     * redelivered or being delivered again); 0 if the queue does not exist or none were.
+     */
+    public int failedDeliveries(String queue) {
+        Queue q = broker.getActiveMQServer().locateQueue(SimpleString.of(queue));
+        if (q == null) {
+            return 0;
+        }
+        List<MessageReference> refs = new ArrayList<>(q.getScheduledMessages());
+        q.getDeliveringMessages().values().forEach(refs::addAll);
+        try (LinkedListIterator<MessageReference> waiting = q.browserIterator()) {
+            waiting.forEachRemaining(refs::add);
+        }
+        return refs.stream().mapToInt(MessageReference::getDeliveryCount).max().orElse(0);
     }
 
     public static int freePort() throws IOException {
