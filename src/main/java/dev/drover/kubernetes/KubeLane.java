@@ -342,11 +342,19 @@ public final class KubeLane implements AutoCloseable {
 
     private void deleteQuietly(KubernetesClient client, String namespace, String name) {
         try {
-            retrying(settings, () -> client.batch().v1().jobs().inNamespace(namespace).withName(name)
-                    .withPropagationPolicy(DeletionPropagation.BACKGROUND).delete());
+            deleteJob(settings, client, namespace, name);
         } catch (RuntimeException e) {
             LOG.warn("cannot delete Job {}: {}", name, e.getMessage());
         }
+    }
+
+    /**
+     * Deletes a Job with an explicit Background propagation policy, so that its pods and ConfigMap go too (without a
+     * policy the API server's default for batch/v1 Jobs orphans their pods); retried as {@link #retrying} says.
+     */
+    static void deleteJob(KubeSettings settings, KubernetesClient client, String namespace, String name) {
+        retrying(settings, () -> client.batch().v1().jobs().inNamespace(namespace).withName(name)
+                .withPropagationPolicy(DeletionPropagation.BACKGROUND).delete());
     }
 
     /** Runs an API call, retrying as drover.kubernetes.api-retries says when the failure may pass. */

@@ -15,14 +15,17 @@ import java.util.Optional;
  * @param pollMillis time between two status queries of a run (one Job list and one Pod list)
  * @param apiRetries times a failed API call is retried when the failure may pass (5xx, 429, connection errors)
  * @param apiRetryDelayMillis first wait before such a retry; doubled every time
+ * @param imagePullGraceSeconds how long a pod may wait in ErrImagePull, ImagePullBackOff, ErrImageNeverPull,
+ *                   CreateContainerConfigError or CreateContainerError before drover deletes its Job and fails its
+ *                   tasks (InvalidImageName fails at once); 0: at the first sight
  */
 public record KubeSettings(String masterUrl, String context, String namespace, int ttlSeconds, int tasksPerJob,
-                           long pollMillis, int apiRetries, long apiRetryDelayMillis) {
+                           long pollMillis, int apiRetries, long apiRetryDelayMillis, int imagePullGraceSeconds) {
 
     public static final String PREFIX = "drover.kubernetes.";
 
     public static KubeSettings defaults() {
-        return new KubeSettings(null, null, null, 3600, 1000, 2000, 4, 500);
+        return new KubeSettings(null, null, null, 3600, 1000, 2000, 4, 500, 120);
     }
 
     public static KubeSettings from(CamelContext camel) {
@@ -33,7 +36,8 @@ public record KubeSettings(String masterUrl, String context, String namespace, i
                 text(camel, "tasks-per-job").map(Integer::parseInt).orElse(d.tasksPerJob),
                 text(camel, "poll-interval").map(Long::parseLong).orElse(d.pollMillis),
                 text(camel, "api-retries").map(Integer::parseInt).orElse(d.apiRetries),
-                text(camel, "api-retry-delay").map(Long::parseLong).orElse(d.apiRetryDelayMillis));
+                text(camel, "api-retry-delay").map(Long::parseLong).orElse(d.apiRetryDelayMillis),
+                text(camel, "image-pull-grace").map(Integer::parseInt).orElse(d.imagePullGraceSeconds));
     }
 
     private static Optional<String> text(CamelContext camel, String key) {

@@ -3,7 +3,9 @@ package dev.drover.kubernetes;
 import dev.drover.manifest.TaskSpec;
 import dev.drover.run.Run;
 import dev.drover.run.TaskState;
+import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
+import io.fabric8.kubernetes.api.model.ContainerStateWaiting;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
@@ -29,13 +31,16 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
  * Follows the Indexed Jobs of every kubernetes run: each cycle makes one Job list and one Pod list per run (by the
  * {@code drover.run-id} label, never one call per Job or task) and turns what it sees into task states. Per index,
  * the pods' {@code containerStatuses[].state.terminated} give the exit code and Kubernetes' reason (Completed, Error,
  * OOMKilled, ...); a pod's log is saved into the run directory as soon as the pod has ended, before
- * ttlSecondsAfterFinished can delete it. Job conditions settle indexes that never got a pod (DeadlineExceeded).
+ * ttlSecondsAfterFinished can delete it. Job conditions settle indexes that never got a pod (DeadlineExceeded). A
+ * pod that cannot start because of its image or container config ({@link #STUCK_REASONS}) for longer than
+ * drover.kubernetes.image-pull-grace makes the tracker give up on its Job ({@link #giveUp}).
  */
 public final class KubeTracker implements AutoCloseable {
 
@@ -47,11 +52,23 @@ public final class KubeTracker implements AutoCloseable {
     static final int MISSING_CYCLES = 3;
     /** Cycles in a row the API server may refuse the status lists before the run's tasks fail. */
     static final int REFUSED_CYCLES = 5;
+    /**
+     * Container waiting reasons of a pod that cannot start and may stay so for good: the image cannot be pulled, or
+     * the container cannot be created (a missing Secret or ConfigMap, a bad command). Kubernetes retries these
+     * forever, with no failure the Job counts, so without drover the Job would wait for its activeDeadlineSeconds
+     * or for ever. ContainerCreating and PodInitializing are not among them: they pass by themselves.
+     */
+    static final Set<String> STUCK_REASONS = Set.of("ErrImagePull", "ImagePullBackOff", "InvalidImageName",
+            "ErrImageNeverPull", "CreateContainerConfigError", "CreateContainerError");
+    /** Of those, the ones that never recover (the image reference itself is wrong): no grace. */
+    static final Set<String> NEVER_RECOVERS = Set.of("InvalidImageName");
 
     private final KubeClients clients;
     private final KubeSettings settings;
     private final Map<String, RunWatch> runs = new ConcurrentHashMap<>();
     private ScheduledExecutorService poller;
+    /** Monotonic nanoseconds: how long a pod has been stuck is measured with it (tests turn it by hand). */
+    LongSupplier nanoClock = System::nanoTime;
 
     public KubeTracker(KubeClients clients, KubeSettings settings) {
         this.clients = clients;
@@ -169,6 +186,7 @@ public final class KubeTracker implements AutoCloseable {
                 continue;
             }
             List<Pod> pods = podsByJob.getOrDefault(jw.name, new ArrayList<>());
+            jw.stuckSeen.clear();
             // attempts in order: Kubernetes' per-index failure count first, then creation time
             pods.sort(Comparator.comparingInt(KubeTracker::failureCount)
                     .thenComparing(p -> created(p))
@@ -186,7 +204,12 @@ public final class KubeTracker implements AutoCloseable {
                     onPod(watch, jw, index, pod, jobFailed && !retried);
                 }
             }
+            // a pod stuck no more (started, deleted, replaced) starts its grace afresh should it get stuck again
+            jw.stuckSince.keySet().retainAll(jw.stuckSeen);
             settleFromJob(watch, jw, job);
+            if (jw.stuck != null && job != null && !jw.settled()) {
+                giveUp(watch, jw);
+            }
             if (jw.settled()) {
                 watch.jobs.remove(jw.name);
             }
@@ -242,25 +265,108 @@ public final class KubeTracker implements AutoCloseable {
     /**
      * A pod not running yet: its container's waiting reason (ErrImagePull, ImagePullBackOff,
      * CreateContainerConfigError, ...) becomes the task's backendState, so that a wrong image shows in the journal and
-     * the log instead of a run that silently waits. Kubernetes keeps retrying; so does drover.
+     * the log instead of a run that silently waits. Kubernetes keeps retrying; drover does for
+     * drover.kubernetes.image-pull-grace seconds of the same pod waiting for one of {@link #STUCK_REASONS} in a row
+     * (ErrImagePull and ImagePullBackOff alternate: both count), then marks the Job to be given up on
+     * ({@link JobWatch#stuck}); at once for {@link #NEVER_RECOVERS}. The time is drover's own observation, so a
+     * restarted drover grants the grace again.
      */
     private void onWaiting(RunWatch watch, JobWatch jw, int index, Pod pod) {
-        String reason = null;
+        ContainerStatus waitingStatus = null;
         if (pod.getStatus() != null && pod.getStatus().getContainerStatuses() != null) {
             for (ContainerStatus status : pod.getStatus().getContainerStatuses()) {
                 if (status.getState() != null && status.getState().getWaiting() != null) {
-                    reason = status.getState().getWaiting().getReason();
+                    waitingStatus = status;
                 }
             }
         }
-        if (reason == null || "ContainerCreating".equals(reason) || reason.equals(jw.waiting.get(index))) {
+        ContainerStateWaiting waiting = waitingStatus == null ? null : waitingStatus.getState().getWaiting();
+        String reason = waiting == null ? null : waiting.getReason();
+        String podName = pod.getMetadata().getName();
+        if (reason != null && !"ContainerCreating".equals(reason) && !reason.equals(jw.waiting.get(index))) {
+            jw.waiting.put(index, reason);
+            watch.run.taskBackend(jw.tasks[index].index(), jw.backendId(index), reason);
+            if (STUCK_REASONS.contains(reason) && watch.warnedImage.compareAndSet(false, true)) {
+                LOG.warn("run {}: pod {} cannot start: {} (image {}); Kubernetes keeps retrying, drover gives up on"
+                        + " Job {} if it is still so after {} s", watch.run.id(), podName, reason, image(pod,
+                        waitingStatus, watch), jw.name, settings.imagePullGraceSeconds());
+            }
+        }
+        if (reason == null || !STUCK_REASONS.contains(reason)) {
             return;
         }
-        jw.waiting.put(index, reason);
-        watch.run.taskBackend(jw.tasks[index].index(), jw.backendId(index), reason);
-        if (reason.contains("Image") && watch.warnedImage.compareAndSet(false, true)) {
-            LOG.warn("run {}: pod {} cannot start: {} (image {}); Kubernetes keeps retrying", watch.run.id(),
-                    pod.getMetadata().getName(), reason, watch.run.plan().image());
+        long now = nanoClock.getAsLong();
+        long since = jw.stuckSince.computeIfAbsent(podName, k -> now);
+        jw.stuckSeen.add(podName);
+        long waitedMillis = TimeUnit.NANOSECONDS.toMillis(now - since);
+        boolean never = NEVER_RECOVERS.contains(reason);
+        if (jw.stuck == null && (never || waitedMillis >= settings.imagePullGraceSeconds() * 1000L)) {
+            jw.stuck = stuckReason(podName, image(pod, waitingStatus, watch), reason, waiting.getMessage(),
+                    never ? -1 : waitedMillis / 1000);
+        }
+    }
+
+    /** The image of a pod's task container: its spec's (what the kubelet pulls), else its status', else the plan's. */
+    private static String image(Pod pod, ContainerStatus status, RunWatch watch) {
+        if (pod.getSpec() != null && pod.getSpec().getContainers() != null) {
+            for (Container container : pod.getSpec().getContainers()) {
+                if (container.getImage() != null && (status == null || container.getName() == null
+                        || container.getName().equals(status.getName()))) {
+                    return container.getImage();
+                }
+            }
+        }
+        return status != null && status.getImage() != null ? status.getImage() : watch.run.plan().image();
+    }
+
+    /**
+     * The reason a task fails with when its Job is given up on: the pod, what is wrong, Kubernetes' reason and
+     * message, how long drover waited (-1: not at all) and what to do.
+     */
+    static String stuckReason(String podName, String image, String reason, String message, long waitedSeconds) {
+        String what = switch (reason) {
+            case "InvalidImageName" -> "image \"" + image + "\" is not a valid image reference";
+            case "CreateContainerConfigError" -> "the container (image \"" + image + "\") cannot be configured";
+            case "CreateContainerError" -> "the container (image \"" + image + "\") cannot be created";
+            default -> "image \"" + image + "\" cannot be pulled";
+        };
+        String fix = switch (reason) {
+            case "CreateContainerConfigError" -> "check the Secrets and ConfigMaps the pod refers to";
+            case "CreateContainerError" -> "check the image's entrypoint and the task's command";
+            default -> "fix the image in the manifest or --job-resources image=";
+        };
+        String detail = message != null && !message.isBlank() ? reason + ": " + message.strip() : reason;
+        return "pod " + podName + ": " + what + ": " + detail + " ("
+                + (waitedSeconds >= 0 ? "waited " + waitedSeconds + " s; " : "") + fix + ")";
+    }
+
+    /**
+     * Gives up on a Job one of whose pods cannot start ({@link JobWatch#stuck}): deletes it (Background propagation,
+     * as a cancel does, so its pods and ConfigMap go too) and fails every task it still holds with the pod's reason.
+     * All of the Job's pods share the image, so its other indexes would get stuck the same way.
+     *
+     * <p>No retry is spent: a pod that never started never failed, so Kubernetes' backoffLimitPerIndex counts
+     * nothing, and drover settles the tasks FAILED directly instead of journalling a retry
+     * ({@link Run#attemptRetriedAtBackend}) or sending them to a new Job: another attempt would pull the same image
+     * and wait the same grace for nothing. The tasks are settled in the same cycle, so the Job leaves the watch
+     * before its absence from the next list could be taken for a deletion by someone else ({@link #MISSING_CYCLES});
+     * {@link JobWatch#givenUp} says so for good. Should drover die between the delete and the settling, the restart
+     * finds the Job gone and fails its tasks as deleted: failed either way, only with a vaguer reason.
+     */
+    private void giveUp(RunWatch watch, JobWatch jw) {
+        Run run = watch.run;
+        String reason = jw.stuck;
+        int open = jw.size() - jw.terminal.cardinality();
+        LOG.error("run {}: {}; deleting Job {} and failing its {} unfinished tasks", run.id(), reason, jw.name, open);
+        jw.givenUp = true;
+        try {
+            KubeLane.deleteJob(settings, clients.get(), watch.namespace, jw.name);
+        } catch (RuntimeException e) {
+            LOG.error("run {}: cannot delete Job {} ({}); delete it with: kubectl delete job -n {} {}", run.id(),
+                    jw.name, KubeLane.describe(e), watch.namespace, jw.name);
+        }
+        for (int i = jw.terminal.nextClearBit(0); i < jw.size(); i = jw.terminal.nextClearBit(i + 1)) {
+            settle(run, jw, i, jw.currentAttempt(i), TaskState.FAILED, Integer.MIN_VALUE, reason);
         }
     }
 
@@ -268,7 +374,7 @@ public final class KubeTracker implements AutoCloseable {
     private void settleFromJob(RunWatch watch, JobWatch jw, Job job) {
         Run run = watch.run;
         if (job == null) {
-            if (++jw.missingCycles >= MISSING_CYCLES) {
+            if (!jw.givenUp && ++jw.missingCycles >= MISSING_CYCLES) {
                 for (int i = jw.terminal.nextClearBit(0); i < jw.size(); i = jw.terminal.nextClearBit(i + 1)) {
                     settle(run, jw, i, jw.currentAttempt(i), TaskState.FAILED, Integer.MIN_VALUE,
                             "Job " + jw.name + " was deleted before its result was seen");
@@ -379,15 +485,12 @@ public final class KubeTracker implements AutoCloseable {
     /** Deletes the run's Jobs with background propagation (their pods and ConfigMaps go too) and settles its tasks. */
     void cancel(RunWatch watch) {
         try {
-            // One list by label, then one delete per Job, each with an explicit Background policy (without a policy
-            // the API server's default for batch/v1 Jobs orphans their pods); a Job that cannot be deleted is named.
+            // One list by label, then one delete per Job, each with an explicit Background policy (KubeLane.deleteJob).
             KubernetesClient client = clients.get();
             List<Job> jobs = KubeLane.retrying(settings, () -> client.batch().v1().jobs().inNamespace(watch.namespace)
                     .withLabel(IndexedJobBuilder.LABEL_RUN, KubeNames.labelValue(watch.run.id())).list().getItems());
             for (Job job : jobs) {
-                KubeLane.retrying(settings, () -> client.batch().v1().jobs().inNamespace(watch.namespace)
-                        .withName(job.getMetadata().getName())
-                        .withPropagationPolicy(io.fabric8.kubernetes.api.model.DeletionPropagation.BACKGROUND).delete());
+                KubeLane.deleteJob(settings, client, watch.namespace, job.getMetadata().getName());
             }
         } catch (RuntimeException e) {
             LOG.error("run {}: cannot delete its Jobs; delete them with: kubectl delete jobs -n {} -l {}={}",
@@ -499,6 +602,14 @@ public final class KubeTracker implements AutoCloseable {
         final Map<String, Integer> podAttempts = new HashMap<>();
         final Set<String> finishedPods = new HashSet<>();
         final Map<Integer, String> waiting = new HashMap<>();
+        /** Per pod stuck in one of {@link KubeTracker#STUCK_REASONS}: since when (nanoClock), in a row. */
+        final Map<String, Long> stuckSince = new HashMap<>();
+        /** The pods seen stuck in the current cycle: the others leave {@link #stuckSince}. */
+        final Set<String> stuckSeen = new HashSet<>();
+        /** Set once a pod has been stuck past the grace: the reason its Job's tasks fail with. */
+        String stuck;
+        /** The Job was deleted by drover for {@link #stuck}: its absence is no one else's deletion. */
+        boolean givenUp;
         int missingCycles;
 
         JobWatch(String name, TaskSpec[] tasks, int[] attemptsBefore, int retries) {

@@ -41,10 +41,24 @@ import java.util.stream.Collectors;
  * Complete/Failed conditions, pod activeDeadlineSeconds (reason DeadlineExceeded), and deletion of the pods of a
  * deleted Job (what background propagation does). A process killed by SIGKILL (exit 137) counts as OOMKilled: that is
  * what the kernel's OOM killer does to a container. Each pod's output is served as its log through an expectation.
+ *
+ * <p>The image can play a kubelet that cannot start the container: an image containing {@value #NEVER_PULLS} leaves
+ * its pods Pending with a waiting container that alternates ErrImagePull and ImagePullBackOff (each with the
+ * kubelet's message) until the Job is deleted; {@value #INVALID} gives InvalidImageName; {@value #SLOW_REGISTRY}
+ * gives ImagePullBackOff for {@value #SLOW_PULL_MILLIS} ms, then the pod runs as any other.
  */
 final class FakeKubelet implements AutoCloseable {
 
     static final String USER_AGENT = "fake-kubelet";
+    /** In an image: its pull fails for good. */
+    static final String NEVER_PULLS = "nope";
+    /** In an image: not a valid image reference. */
+    static final String INVALID = "//invalid";
+    /** In an image: its pull fails for a while, then works. */
+    static final String SLOW_REGISTRY = "slow-registry";
+    static final long SLOW_PULL_MILLIS = 300;
+    /** How often the kubelet's pull state changes (ErrImagePull, then ImagePullBackOff, ...). */
+    static final long PULL_STEP_MILLIS = 100;
 
     private final KubernetesMockServer server;
     private final KubernetesClient client;
@@ -190,9 +204,21 @@ final class FakeKubelet implements AutoCloseable {
                     .addToAnnotations("batch.kubernetes.io/job-index-failure-count", Integer.toString(failures))
                     .endMetadata().withSpec(job.getSpec().getTemplate().getSpec())
                     .withNewStatus().withPhase("Running").endStatus().build();
+            Container container = pod.getSpec().getContainers().get(0);
+            String image = container.getImage();
+            boolean pullTrouble = image.contains(NEVER_PULLS) || image.contains(INVALID)
+                    || image.contains(SLOW_REGISTRY);
+            if (pullTrouble) {
+                pod = new PodBuilder(pod).editStatus().withPhase("Pending").endStatus().build();
+            }
             client.pods().inNamespace(namespace).resource(pod).create();
             podNames.add(podName);
-            Container container = pod.getSpec().getContainers().get(0);
+            if (pullTrouble) {
+                pod = pull(pod, container);
+                if (pod == null) {
+                    return false;
+                }
+            }
             List<String> command = new ArrayList<>();
             for (String arg : container.getCommand()) {
                 command.add(arg.replace(IndexedJobBuilder.TASKS_DIR, dir.toString()));
@@ -240,6 +266,69 @@ final class FakeKubelet implements AutoCloseable {
             client.pods().inNamespace(namespace).resource(ended).updateStatus();
             (exit == 0 ? succeededPods : failedPods).incrementAndGet();
             return exit == 0;
+        }
+
+        /**
+         * The kubelet trying to start the pod's container with an image in trouble: the pod stays Pending with a
+         * waiting container status; the pod, Running, once the pull works ({@value #SLOW_REGISTRY}); null if the Job
+         * was deleted before (the pull never works for {@value #NEVER_PULLS} and {@value #INVALID}).
+         */
+        Pod pull(Pod pod, Container container) {
+            String image = container.getImage();
+            long start = System.currentTimeMillis();
+            String shown = null;
+            for (int step = 0; !gone; step++) {
+                if (image.contains(SLOW_REGISTRY) && System.currentTimeMillis() - start >= SLOW_PULL_MILLIS) {
+                    Pod running = new PodBuilder(pod).editStatus().withPhase("Running")
+                            .withContainerStatuses(new ContainerStatusBuilder().withName(container.getName())
+                                    .withImage(image).withNewState().withNewRunning().withStartedAt(Instant.now()
+                                            .toString()).endRunning().endState().build())
+                            .endStatus().build();
+                    return writeStatus(running) ? running : null;
+                }
+                String reason;
+                String message;
+                if (image.contains(INVALID)) {
+                    reason = "InvalidImageName";
+                    message = "Failed to apply default image tag \"" + image + "\": couldn't parse image reference \""
+                            + image + "\": invalid reference format";
+                } else if (step % 2 == 0) {
+                    reason = "ErrImagePull";
+                    message = "failed to pull and unpack image \"docker.io/library/" + image
+                            + "\": failed to resolve reference: not found";
+                } else {
+                    reason = "ImagePullBackOff";
+                    message = "Back-off pulling image \"" + image + "\"";
+                }
+                if (!reason.equals(shown)) {
+                    shown = reason;
+                    Pod waiting = new PodBuilder(pod).editStatus().withPhase("Pending")
+                            .withContainerStatuses(new ContainerStatusBuilder().withName(container.getName())
+                                    .withImage(image).withReady(false).withRestartCount(0).withNewState()
+                                    .withNewWaiting().withReason(reason).withMessage(message).endWaiting().endState()
+                                    .build())
+                            .endStatus().build();
+                    if (!writeStatus(waiting)) {
+                        return null;
+                    }
+                }
+                try {
+                    Thread.sleep(PULL_STEP_MILLIS);
+                } catch (InterruptedException e) {
+                    return null;
+                }
+            }
+            return null;
+        }
+
+        /** False if the pod is gone (its Job was deleted meanwhile). */
+        boolean writeStatus(Pod pod) {
+            try {
+                client.pods().inNamespace(namespace).resource(pod).updateStatus();
+                return !gone;
+            } catch (RuntimeException e) {
+                return false;
+            }
         }
 
         synchronized void updateStatus(String conditionType, String reason, String message) {

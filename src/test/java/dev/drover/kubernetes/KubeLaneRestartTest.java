@@ -56,7 +56,7 @@ class KubeLaneRestartTest {
     @BeforeEach
     void setUp() {
         server = KubeTestSupport.crudServer();
-        settings = new KubeSettings(server.url("/"), null, NS, 3600, 4, 50, 2, 1);
+        settings = new KubeSettings(server.url("/"), null, NS, 3600, 4, 50, 2, 1, 120);
         client = new KubeClients(settings).get();
     }
 

@@ -42,7 +42,7 @@ class KubeLaneTest {
     @BeforeEach
     void setUp() {
         server = KubeTestSupport.crudServer();
-        KubeSettings settings = new KubeSettings(server.url("/"), null, "test", 3600, 4, 60_000, 2, 1);
+        KubeSettings settings = new KubeSettings(server.url("/"), null, "test", 3600, 4, 60_000, 2, 1, 120);
         KubeClients clients = new KubeClients(settings);
         client = clients.get();
         RunRegistry runs = new RunRegistry(tmp);

@@ -54,7 +54,7 @@ class KubeTrackerTest {
         server = new KubernetesMockServer(false);
         server.init();
         // drover's own client configuration; a poll interval of a minute: the tests drive the cycles themselves
-        KubeSettings settings = new KubeSettings(server.url("/"), null, NS, 3600, 1000, 60_000, 1, 5);
+        KubeSettings settings = new KubeSettings(server.url("/"), null, NS, 3600, 1000, 60_000, 1, 5, 120);
         KubeClients clients = new KubeClients(settings);
         client = clients.get();
         tracker = new KubeTracker(clients, settings);
@@ -217,6 +217,157 @@ class KubeTrackerTest {
         assertEquals(job.name() + "/0", backend.get(0)[3]);
         assertEquals("ImagePullBackOff", backend.get(0)[4]);
         assertEquals(TaskState.PENDING, run.taskState(0), "not started: Kubernetes keeps pulling");
+    }
+
+    private Pod stuck(String name, int index, String reason, String message) {
+        return new PodBuilder(pod(name, index, "Pending", 0, null)).editMetadata()
+                .addToAnnotations(KubeTracker.FAILURE_COUNT_KEY, "0").endMetadata()
+                .withNewSpec().addNewContainer().withName(IndexedJobBuilder.CONTAINER).withImage("busybox:nope")
+                .endContainer().endSpec()
+                .editStatus().withContainerStatuses(new ContainerStatusBuilder().withName(IndexedJobBuilder.CONTAINER)
+                        .withNewState().withNewWaiting().withReason(reason).withMessage(message).endWaiting().endState()
+                        .build())
+                .endStatus().build();
+    }
+
+    private void answer(Job jobStatus, Pod... pods) {
+        server.expect().get().withPath("/apis/batch/v1/namespaces/" + NS + "/jobs" + selector())
+                .andReturn(200, new JobListBuilder().withMetadata(new io.fabric8.kubernetes.api.model.ListMeta())
+                        .withItems(jobStatus == null ? List.of() : List.of(jobStatus)).build()).once();
+        server.expect().get().withPath("/api/v1/namespaces/" + NS + "/pods" + selector())
+                .andReturn(200, new PodListBuilder().withMetadata(new io.fabric8.kubernetes.api.model.ListMeta())
+                        .withItems(pods).build()).once();
+    }
+
+    /** The lane's claim: every task of the Job starts its first attempt, held by the Job. */
+    private void claim() {
+        for (int i = 0; i < job.size(); i++) {
+            run.taskStarted(i, 1, job.backendId(i));
+        }
+    }
+
+    private long journalLines(String kind) throws Exception {
+        return dev.drover.run.Journal.read(run.dir()).stream().filter(l -> l[0].equals(kind)).count();
+    }
+
+    @Test
+    void aPodStuckPullingItsImagePastTheGraceDeletesItsJobAndFailsItsTasksWithoutRetries() throws Exception {
+        long[] now = {0};
+        tracker.nanoClock = () -> now[0];
+        String jobPath = "/apis/batch/v1/namespaces/" + NS + "/jobs/" + job.name();
+        server.expect().delete().withPath(jobPath)
+                .andReturn(200, new StatusBuilder().withStatus("Success").build()).once();
+        String pull = "failed to pull and unpack image \"docker.io/library/busybox:nope\": not found";
+        String backOff = "Back-off pulling image \"busybox:nope\"";
+        Pod first = pod(job.name() + "-0-aaaaa", 0, "Succeeded", 0, "Completed");
+        server.expect().get().withPath("/api/v1/namespaces/" + NS + "/pods?fieldSelector=metadata.name%3D"
+                + first.getMetadata().getName()).andReturn(200, new PodListBuilder().withMetadata(
+                        new io.fabric8.kubernetes.api.model.ListMeta()).withItems(first).build()).always();
+        server.expect().get().withPath("/api/v1/namespaces/" + NS + "/pods/" + first.getMetadata().getName())
+                .andReturn(200, first).always();
+        server.expect().get().withPath("/api/v1/namespaces/" + NS + "/pods/" + first.getMetadata().getName()
+                + "/log?pretty=false").andReturn(200, "done\n").always();
+        claim();
+        tracker.track(run, NS, job);
+        KubeTracker.RunWatch watch = tracker.watch(run, NS);
+        // t = 0: index 0 done, index 1 stuck, 2 and 3 waiting for a slot
+        answer(job.job(), first, stuck(job.name() + "-1-bbbbb", 1, "ErrImagePull", pull));
+        tracker.pollOnce(watch);
+        // ErrImagePull and ImagePullBackOff alternate: still the same pod stuck in a row
+        now[0] = TimeUnit.SECONDS.toNanos(60);
+        answer(job.job(), stuck(job.name() + "-1-bbbbb", 1, "ImagePullBackOff", backOff));
+        tracker.pollOnce(watch);
+        now[0] = TimeUnit.SECONDS.toNanos(119);
+        answer(job.job(), stuck(job.name() + "-1-bbbbb", 1, "ErrImagePull", pull));
+        tracker.pollOnce(watch);
+        assertEquals(3, run.count(TaskState.RUNNING), "within the grace: a registry may come back");
+        assertTrue(requests().stream().noneMatch(r -> r.getMethod().equals("DELETE")));
+
+        now[0] = TimeUnit.SECONDS.toNanos(121);
+        answer(job.job(), stuck(job.name() + "-1-bbbbb", 1, "ImagePullBackOff", backOff));
+        tracker.pollOnce(watch);
+
+        assertEquals(3, run.count(TaskState.FAILED), "past the grace: given up on in this very cycle");
+        assertEquals(RunState.FAILED, run.finished().get(5, TimeUnit.SECONDS));
+        RecordedRequest delete = requests().stream().filter(r -> r.getMethod().equals("DELETE")).findFirst()
+                .orElseThrow(() -> new AssertionError("the Job is not deleted"));
+        assertEquals(jobPath, delete.getPath());
+        assertTrue(delete.getUtf8Body().contains("\"propagationPolicy\":\"Background\""), delete.getUtf8Body());
+        JsonNode report = report(run.dir());
+        assertEquals("SUCCEEDED", task(report, "ok").get("state").asText(), "an index already done stays done");
+        assertEquals("done\n", Files.readString(run.dir().resolve("logs/ok.log")));
+        String expected = "pod " + job.name() + "-1-bbbbb: image \"busybox:nope\" cannot be pulled: ImagePullBackOff: "
+                + backOff + " (waited 121 s; fix the image in the manifest or --job-resources image=)";
+        for (String id : List.of("oom", "ttl-gone", "late")) {
+            JsonNode t = task(report, id);
+            assertEquals("FAILED", t.get("state").asText(), t.toString());
+            assertEquals(expected, t.get("reason").asText());
+            assertEquals(1, t.get("attempts").asInt(), "no retry is spent on an image that cannot be pulled");
+        }
+        assertEquals("ImagePullBackOff", task(report, "oom").get("backendState").asText());
+        assertEquals(0, journalLines("retry"));
+        assertEquals(4, journalLines("end"));
+
+        // The Job drover deleted is gone from the next lists: not reported again as deleted by someone else.
+        for (int i = 0; i <= KubeTracker.MISSING_CYCLES; i++) {
+            answer(null);
+            tracker.pollOnce(watch);
+        }
+        assertEquals(4, journalLines("end"));
+        assertEquals(expected, task(report(run.dir()), "late").get("reason").asText());
+    }
+
+    @Test
+    void aPodThatStartsWithinTheGraceRestartsTheCount() throws Exception {
+        long[] now = {0};
+        tracker.nanoClock = () -> now[0];
+        claim();
+        tracker.track(run, NS, job);
+        KubeTracker.RunWatch watch = tracker.watch(run, NS);
+        String name = job.name() + "-0-aaaaa";
+        answer(job.job(), stuck(name, 0, "ImagePullBackOff", "Back-off"));
+        tracker.pollOnce(watch);
+        now[0] = TimeUnit.SECONDS.toNanos(100);
+        answer(job.job(), pod(name, 0, "Running", 0, null));
+        tracker.pollOnce(watch);
+        // the same pod stuck again (its container restarted): a new grace from here
+        now[0] = TimeUnit.SECONDS.toNanos(110);
+        answer(job.job(), stuck(name, 0, "ErrImagePull", "not found"));
+        tracker.pollOnce(watch);
+        now[0] = TimeUnit.SECONDS.toNanos(200);
+        answer(job.job(), stuck(name, 0, "ImagePullBackOff", "Back-off"));
+        tracker.pollOnce(watch);
+        assertEquals(0, run.count(TaskState.FAILED), "stuck 90 s in a row, not 200");
+        assertTrue(requests().stream().noneMatch(r -> r.getMethod().equals("DELETE")));
+    }
+
+    @Test
+    void anInvalidImageNameFailsAtOnce() throws Exception {
+        String jobPath = "/apis/batch/v1/namespaces/" + NS + "/jobs/" + job.name();
+        server.expect().delete().withPath(jobPath)
+                .andReturn(200, new StatusBuilder().withStatus("Success").build()).once();
+        claim();
+        tracker.track(run, NS, job);
+        answer(job.job(), stuck(job.name() + "-0-aaaaa", 0, "InvalidImageName",
+                "couldn't parse image reference \"busybox:nope\": invalid reference format"));
+        tracker.pollOnce(tracker.watch(run, NS)); // the grace is 120 s: one cycle must be enough
+
+        assertEquals(4, run.count(TaskState.FAILED));
+        assertEquals(RunState.FAILED, run.finished().get(5, TimeUnit.SECONDS));
+        assertEquals("pod " + job.name() + "-0-aaaaa: image \"busybox:nope\" is not a valid image reference:"
+                + " InvalidImageName: couldn't parse image reference \"busybox:nope\": invalid reference format (fix"
+                + " the image in the manifest or --job-resources image=)", task(report(run.dir()), "ok").get("reason")
+                .asText());
+        assertTrue(requests().stream().anyMatch(r -> r.getMethod().equals("DELETE") && r.getPath().equals(jobPath)));
+    }
+
+    @Test
+    void stuckReasonsSayWhatToFix() {
+        assertEquals("pod p: the container (image \"i\") cannot be configured: CreateContainerConfigError: secret"
+                + " \"s\" not found (waited 120 s; check the Secrets and ConfigMaps the pod refers to)",
+                KubeTracker.stuckReason("p", "i", "CreateContainerConfigError", "secret \"s\" not found", 120));
+        assertEquals("pod p: image \"i\" cannot be pulled: ErrImageNeverPull (waited 5 s; fix the image in the"
+                + " manifest or --job-resources image=)", KubeTracker.stuckReason("p", "i", "ErrImageNeverPull", null, 5));
     }
 
     @Test

@@ -72,7 +72,8 @@ class KubernetesPipelineTest {
                 "drover.kubernetes.namespace", NAMESPACE,
                 "drover.kubernetes.poll-interval", "50",
                 "drover.kubernetes.api-retry-delay", "10",
-                "drover.kubernetes.api-retries", "2"));
+                "drover.kubernetes.api-retries", "2",
+                "drover.kubernetes.image-pull-grace", "1"));
     }
 
     @AfterAll
@@ -244,6 +245,100 @@ class KubernetesPipelineTest {
             assertEquals("FAILED", t.get("state").asText());
             assertEquals("DeadlineExceeded", t.get("backendState").asText(), t.toString());
         }
+    }
+
+    private long journalLines(Run run, String kind) throws java.io.IOException {
+        return dev.drover.run.Journal.read(run.dir()).stream().filter(l -> l[0].equals(kind)).count();
+    }
+
+    private List<Job> jobsOf(Run run) {
+        return client.batch().v1().jobs().inNamespace(NAMESPACE)
+                .withLabel(IndexedJobBuilder.LABEL_RUN, KubeNames.labelValue(run.id())).list().getItems();
+    }
+
+    @Test
+    void anImageThatCannotBePulledFailsTheRunAfterTheGraceAndDeletesItsJob() throws Exception {
+        long start = System.nanoTime();
+        Run run = runtime.submit("""
+                name: kube-nope
+                strategy: kubernetes
+                image: busybox:nope
+                retries: 2
+                tasks: [{id: a, command: ['true']}, {id: b, command: ['true']}]
+                """);
+        try {
+            // without the grace the run would wait for ever: a few seconds show it does not
+            run.finished().get(10, TimeUnit.SECONDS);
+        } finally {
+            run.cancel(); // on failure only (a finished run ignores it): its stuck Job must not outlive this test
+        }
+        assertEquals(RunState.FAILED, run.finished().get());
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertTrue(millis >= 1000, "not before the grace of 1 s: " + millis + " ms");
+        JsonNode report = report(run.dir());
+        for (String id : List.of("a", "b")) {
+            JsonNode t = task(report, id);
+            assertEquals("FAILED", t.get("state").asText(), t.toString());
+            String reason = t.get("reason").asText();
+            assertTrue(reason.matches("pod drover-kube-nope-[a-z0-9]{6}-[01]-[a-z0-9]+: image \"busybox:nope\" cannot"
+                    + " be pulled: (ErrImagePull: failed to pull and unpack image \"docker.io/library/busybox:nope\""
+                    + ".*|ImagePullBackOff: Back-off pulling image \"busybox:nope\") \\(waited [12] s; fix the image"
+                    + " in the manifest or --job-resources image=\\)"), reason);
+            assertEquals(1, t.get("attempts").asInt(), "retries: 2, yet none is spent on the same image");
+        }
+        assertEquals(0, journalLines(run, "retry"));
+        assertEquals(2, journalLines(run, "end"), "each task ends once (the deleted Job is not reported missing)");
+        assertTrue(jobsOf(run).isEmpty(), "the Job is deleted");
+        String jobName = task(report, "a").get("backendId").asText().split("/")[0];
+        RecordedRequest delete = requests().stream().filter(r -> r.getMethod().equals("DELETE")
+                && r.getPath().endsWith("/jobs/" + jobName)).findFirst()
+                .orElseThrow(() -> new AssertionError("no DELETE of Job " + jobName));
+        assertTrue(delete.getUtf8Body().contains("\"propagationPolicy\":\"Background\""), delete.getUtf8Body());
+        // the kubelet saw its Job deleted and its pods went: one pod per index, none retried
+        assertEquals(2, kubelet.podNames.stream().filter(n -> n.startsWith(jobName + "-")).count());
+        long deadline = System.currentTimeMillis() + 5_000;
+        while (!client.pods().inNamespace(NAMESPACE).withLabel("job-name", jobName).list().getItems().isEmpty()
+                && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(client.pods().inNamespace(NAMESPACE).withLabel("job-name", jobName).list().getItems().isEmpty());
+    }
+
+    @Test
+    void anInvalidImageNameFailsWithoutWaitingTheGrace() throws Exception {
+        Run run = runtime.submit("""
+                name: kube-invalid
+                strategy: kubernetes
+                image: busybox//invalid
+                tasks: [{id: a, command: ['true']}]
+                """);
+        try {
+            run.finished().get(10, TimeUnit.SECONDS);
+        } finally {
+            run.cancel(); // on failure only (a finished run ignores it): its stuck Job must not outlive this test
+        }
+        assertEquals(RunState.FAILED, run.finished().get());
+        String reason = task(report(run.dir()), "a").get("reason").asText();
+        assertTrue(reason.matches("pod drover-kube-invalid-[a-z0-9]{6}-0-[a-z0-9]+: image \"busybox//invalid\" is not a"
+                + " valid image reference: InvalidImageName: .*invalid reference format \\(fix the image in the"
+                + " manifest or --job-resources image=\\)"), reason);
+        assertTrue(jobsOf(run).isEmpty(), "the Job is deleted");
+    }
+
+    @Test
+    void aPodThatLeavesImagePullBackOffWithinTheGraceRuns() throws Exception {
+        Run run = runToEnd("""
+                name: kube-slow-registry
+                strategy: kubernetes
+                image: slow-registry.example/busybox:1.36
+                tasks: [{id: a, command: [echo, pulled]}]
+                """);
+        assertEquals(RunState.SUCCEEDED, run.finished().get());
+        JsonNode a = task(report(run.dir()), "a");
+        assertEquals(1, a.get("attempts").asInt());
+        assertEquals("pulled\n", Files.readString(run.dir().resolve("logs/a.log")));
+        assertTrue(dev.drover.run.Journal.read(run.dir()).stream().anyMatch(l -> l[0].equals("backend")
+                && List.of(l).contains("ImagePullBackOff")), "the tracker saw the pod stuck, and waited");
     }
 
     @Test
