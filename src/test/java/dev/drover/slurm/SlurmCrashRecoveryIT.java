@@ -58,21 +58,26 @@ class SlurmCrashRecoveryIT {
                 "-D", "drover.slurm.squeue-min-interval=1000", "-D", "drover.slurm.exit-grace=2000");
     }
 
+    /** A slurm manifest whose tasks each append a line to marks/INDEX (how often each ran), then run {@code then}. */
+    private Path slurmManifest(String name, String then, int tasks) throws Exception {
+        Path file = dir.resolve(name + ".yaml");
+        Files.writeString(file, """
+                name: %s
+                strategy: slurm
+                jobResources: mem=20M,time=00:05:00
+                command: [sh, -c, 'echo ran >> %s/{index}; %s']
+                range: {end: %d}
+                """.formatted(name, marks, then, tasks));
+        return file;
+    }
+
     /**
      * Serves a slurm manifest of 12 tasks (two arrays: MaxArraySize is 10; tasks 0-3 end at once, the rest sleep)
      * and kills drover with SIGKILL once both arrays are submitted and 4 tasks have ended; returns the run directory.
      */
     private Path killedMidRun() throws Exception {
         Process first = serve("first.log");
-        Path temp = dir.resolve("crash.yaml");
-        Files.writeString(temp, """
-                name: slurmcrash
-                strategy: slurm
-                jobResources: mem=20M,time=00:05:00
-                command: [sh, -c, 'echo ran >> %s/{index}; [ {index} -lt 4 ] || sleep 8']
-                range: {end: 12}
-                """.formatted(marks));
-        Files.move(temp, inbox.resolve("crash.yaml"));
+        Files.move(slurmManifest("slurmcrash", "[ {index} -lt 4 ] || sleep 8", 12), inbox.resolve("crash.yaml"));
         Path runDir = DroverProcesses.awaitRunDir(runs);
         for (int i = 0; i < 600 && first.isAlive(); i++) {
             List<String[]> journal = Journal.read(runDir);
@@ -87,14 +92,7 @@ class SlurmCrashRecoveryIT {
 
     @Test
     void aHangupLeavesTheArraysToSlurmAndResumeFollowsThem() throws Exception {
-        Path manifest = dir.resolve("hup.yaml");
-        Files.writeString(manifest, """
-                name: slurmhup
-                strategy: slurm
-                jobResources: mem=20M,time=00:05:00
-                command: [sh, -c, 'echo ran >> %s/{index}; sleep 4']
-                range: {end: 6}
-                """.formatted(marks));
+        Path manifest = slurmManifest("slurmhup", "sleep 4", 6);
         Process run = drover.start("run.log", "run", manifest.toString(), "--runs-dir", runs.toString());
         Path runDir = DroverProcesses.awaitRunDir(runs);
         for (int i = 0; i < 600 && run.isAlive() && jobIds(Journal.read(runDir)).isEmpty(); i++) {
