@@ -42,12 +42,14 @@ public final class Journal implements Closeable {
                 TimeUnit.MILLISECONDS);
     }
 
+    private final Path file;
     private final FileOutputStream out;
     private final FileLock ownership;
     private volatile boolean dirty;
     private volatile boolean closed;
 
-    private Journal(FileOutputStream out, FileLock ownership) {
+    private Journal(Path file, FileOutputStream out, FileLock ownership) {
+        this.file = file;
         this.out = out;
         this.ownership = ownership;
     }
@@ -67,6 +69,16 @@ public final class Journal implements Closeable {
      * @throws OwnedElsewhere when another process has it open
      */
     public static Journal open(Path runDir) {
+        Journal journal = openUnended(runDir);
+        journal.endLineCutShort();
+        return journal;
+    }
+
+    /**
+     * As {@link #open}, but a line a crash cut short stays unended until {@link #endLineCutShort}: Recovery reads the
+     * journal between the two, so that the cut line is not taken for a complete one.
+     */
+    static Journal openUnended(Path runDir) {
         Path file = runDir.resolve(FILE);
         FileOutputStream out = null;
         try {
@@ -81,6 +93,18 @@ public final class Journal implements Closeable {
                 out.close();
                 throw new OwnedElsewhere(runDir);
             }
+            Journal journal = new Journal(file, out, lock);
+            OPEN.add(journal);
+            return journal;
+        } catch (IOException e) {
+            closeQuietly(out);
+            throw new UncheckedIOException("cannot open the journal in " + runDir, e);
+        }
+    }
+
+    /** Ends a line a crash cut short, so that the next line starts on its own (the cut one stays unusable). */
+    void endLineCutShort() {
+        try {
             long size = Files.size(file);
             if (size > 0) {
                 try (RandomAccessFile in = new RandomAccessFile(file.toFile(), "r")) {
@@ -90,12 +114,8 @@ public final class Journal implements Closeable {
                     }
                 }
             }
-            Journal journal = new Journal(out, lock);
-            OPEN.add(journal);
-            return journal;
         } catch (IOException e) {
-            closeQuietly(out);
-            throw new UncheckedIOException("cannot open the journal in " + runDir, e);
+            throw new UncheckedIOException("cannot write the journal " + file, e);
         }
     }
 
@@ -185,22 +205,59 @@ public final class Journal implements Closeable {
 
     /** The complete lines of a run's journal, each split into its fields; an unfinished last line is dropped. */
     public static List<String[]> read(Path runDir) {
-        String text;
-        try {
-            text = Files.readString(runDir.resolve(FILE), StandardCharsets.UTF_8);
+        List<String[]> lines = new ArrayList<>();
+        forEachLine(runDir, lines::add);
+        return lines;
+    }
+
+    /**
+     * Hands each complete line of a run's journal, split into its fields, to {@code each} as it is read: a restart
+     * replays a million-task journal (70 MB) without holding it in memory. An unfinished last line is dropped.
+     */
+    public static void forEachLine(Path runDir, java.util.function.Consumer<String[]> each) {
+        try (java.io.Reader in = Files.newBufferedReader(runDir.resolve(FILE), StandardCharsets.UTF_8)) {
+            char[] buffer = new char[1 << 16];
+            StringBuilder line = new StringBuilder(128);
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                int start = 0;
+                for (int i = 0; i < n; i++) {
+                    if (buffer[i] == '\n') {
+                        line.append(buffer, start, i - start);
+                        if (line.length() > 0) {
+                            each.accept(line.toString().split("\t", -1));
+                        }
+                        line.setLength(0);
+                        start = i + 1;
+                    }
+                }
+                line.append(buffer, start, n - start);
+            }
         } catch (NoSuchFileException e) {
-            return List.of();
+            // no journal: no lines
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        List<String[]> lines = new ArrayList<>();
-        int start = 0;
-        for (int end = text.indexOf('\n'); end >= 0; start = end + 1, end = text.indexOf('\n', start)) {
-            if (end > start) {
-                lines.add(text.substring(start, end).split("\t", -1));
+    }
+
+    /** The journal's last complete line, read from the end of the file (a finished run's ends with "finished"). */
+    public static String[] lastLine(Path runDir) {
+        try (java.nio.channels.FileChannel file = java.nio.channels.FileChannel.open(runDir.resolve(FILE))) {
+            long size = file.size();
+            int length = (int) Math.min(size, 4096);
+            java.nio.ByteBuffer tail = java.nio.ByteBuffer.allocate(length);
+            file.read(tail, size - length);
+            String text = new String(tail.array(), 0, tail.position(), StandardCharsets.UTF_8);
+            int end = text.lastIndexOf('\n');
+            if (end <= 0) {
+                return null;
             }
+            String line = text.substring(text.lastIndexOf('\n', end - 1) + 1, end);
+            return line.isEmpty() ? null : line.split("\t", -1);
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-        return lines;
     }
 
     /** Journal fields must not contain the separators. */

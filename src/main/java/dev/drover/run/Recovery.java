@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -41,30 +40,50 @@ final class Recovery {
             if (plan == null || (sha256 != null && !sha256.equals(plan.path("sha256").asText()))) {
                 return null;
             }
-            boolean finished = Journal.read(runDir).stream().anyMatch(line -> line[0].equals("finished"));
-            return new Stored(runDir.getFileName().toString(), plan.path("sha256").asText(), finished);
+            return new Stored(runDir.getFileName().toString(), plan.path("sha256").asText(), isFinished(runDir));
         } catch (IOException e) {
             return null;
         }
     }
 
-    /** Rebuilds the run; an unfinished one gets its journal reopened for appending and its interrupted tasks requeued. */
+    /** Whether the journal ends with "finished": nothing is appended after it, so its tail is enough. */
+    private static boolean isFinished(Path runDir) {
+        String[] last = Journal.lastLine(runDir);
+        return last != null && last[0].equals("finished");
+    }
+
+    /**
+     * Rebuilds the run in one pass over its journal; an unfinished one gets its journal reopened for appending and
+     * its interrupted tasks requeued.
+     */
     static Run load(Path runDir) {
         RunPlan plan = plan(runDir);
-        List<String[]> lines = Journal.read(runDir);
-        String[] accepted = lines.stream().filter(l -> l[0].equals("accepted")).findFirst()
-                .orElseThrow(() -> new IllegalStateException(runDir + ": the journal has no 'accepted' line"));
-        String[] finished = lines.stream().filter(l -> l[0].equals("finished")).findFirst().orElse(null);
-        Journal journal = finished == null ? Journal.open(runDir) : null;
-        Run run = new Run(accepted[2], runDir, plan, journal, Long.parseLong(accepted[1]));
-        lines.forEach(run::replay);
-        if (finished != null) {
-            run.markFinished(RunState.valueOf(finished[2]));
+        String[] last = Journal.lastLine(runDir);
+        boolean finished = last != null && last[0].equals("finished");
+        // locked first (no second process may take the run), the cut line ended only after the reading
+        Journal journal = finished ? null : Journal.openUnended(runDir);
+        Run[] run = new Run[1];
+        Journal.forEachLine(runDir, line -> {
+            if (run[0] != null) {
+                run[0].replay(line);
+            } else if (line[0].equals("accepted")) {
+                run[0] = new Run(line[2], runDir, plan, journal, Long.parseLong(line[1]));
+            }
+        });
+        if (run[0] == null) {
+            if (journal != null) {
+                journal.close();
+            }
+            throw new IllegalStateException(runDir + ": the journal has no 'accepted' line");
+        }
+        if (finished) {
+            run[0].markFinished(RunState.valueOf(last[2]));
         } else {
-            int requeued = run.requeueInterrupted();
+            journal.endLineCutShort();
+            int requeued = run[0].requeueInterrupted();
             journal.appendAndSync("recovered", Long.toString(System.currentTimeMillis()), Integer.toString(requeued));
         }
-        return run;
+        return run[0];
     }
 
     private static RunPlan plan(Path runDir) {

@@ -54,6 +54,18 @@ class JournalTest {
     }
 
     @Test
+    void theLastCompleteLineIsReadFromTheEnd() throws Exception {
+        try (Journal journal = Journal.open(dir)) {
+            journal.append("accepted", "1", "run-1");
+            journal.append("finished", "2", "SUCCEEDED");
+        }
+        assertArrayEquals(new String[]{"finished", "2", "SUCCEEDED"}, Journal.lastLine(dir));
+        Files.writeString(dir.resolve(Journal.FILE), "end\t3", StandardOpenOption.APPEND);
+        assertArrayEquals(new String[]{"finished", "2", "SUCCEEDED"}, Journal.lastLine(dir), "a cut line is not one");
+        assertEquals(null, Journal.lastLine(dir.resolve("nothing")));
+    }
+
+    @Test
     void aMissingJournalReadsAsEmpty() {
         assertEquals(0, Journal.read(dir.resolve("nothing")).size());
     }

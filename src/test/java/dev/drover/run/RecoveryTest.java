@@ -35,6 +35,11 @@ class RecoveryTest {
 
     /** What a restarted drover finds: the run as its directory says, and the tasks handed to cluster lanes. */
     private Run restarted(Run crashed, List<Map<Integer, String>> attachedSeen) throws Exception {
+        return restarted(crashed, attachedSeen, "");
+    }
+
+    /** As above, with {@code cut} appended to the journal: a line the crash cut short (no newline). */
+    private Run restarted(Run crashed, List<Map<Integer, String>> attachedSeen, String cut) throws Exception {
         Path runs = Files.createDirectories(tmp.resolve("after"));
         Path copy = Files.createDirectories(runs.resolve(crashed.id()));
         try (var files = Files.list(crashed.dir())) {
@@ -44,6 +49,7 @@ class RecoveryTest {
                 }
             }
         }
+        Files.writeString(copy.resolve(Journal.FILE), cut, java.nio.file.StandardOpenOption.APPEND);
         RunRegistry registry = new RunRegistry(runs);
         registry.onRecovered(run -> attachedSeen.add(run.tasksAtBackend()));
         List<Run> recovered = registry.recoverUnfinished();
@@ -124,6 +130,20 @@ class RecoveryTest {
         assertEquals(1, third.attempts(0));
         assertEquals(List.of(0, 1, 2, 3, 4), pendingIndices(back));
         assertThrows(IllegalStateException.class, () -> back.requeue(1), "only before the run resumes");
+    }
+
+    @Test
+    void aLineTheCrashCutShortIsNotTakenForAnEnd() throws Exception {
+        Run run = accepted("sequential");
+        run.taskStarted(0, 1);
+        run.taskFinished(0, 1, TaskState.SUCCEEDED, 0, null);
+        run.taskStarted(1, 1);
+        // every field of task 1's end is there, but not its newline: the write did not complete
+        Run back = restarted(run, new ArrayList<>(), "end\t9\t1\t1\tFAILED\t1\t");
+        assertEquals(TaskState.SUCCEEDED, back.taskState(0));
+        assertEquals(List.of(1, 2, 3, 4), pendingIndices(back));
+        String[] last = Journal.lastLine(back.dir());
+        assertEquals("recovered", last[0], "the next line starts on its own");
     }
 
     @Test
