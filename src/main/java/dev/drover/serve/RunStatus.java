@@ -112,30 +112,44 @@ public record RunStatus(String runId, Path dir, String strategy, String state, i
                 finished, cancelRequested);
     }
 
-    /** Replays the journal: the latest line about each task says where it is. */
+    /** States a task can have in the replay below, by code (0: no line about it yet, so pending). */
+    private static final List<String> REPLAYED = List.of("pending", "running", "succeeded", "failed", "cancelled");
+
+    /**
+     * Replays the journal, streaming: the latest line about each task says where it is. One byte per task, so the
+     * status of a million-task run costs a megabyte, not a map of a million entries.
+     */
     private static RunStatus fromJournal(Path dir, boolean cancelRequested) {
-        String runId = dir.getFileName().toString();
-        String strategy = null;
-        String state = "RUNNING";
-        Instant accepted = null;
-        Instant finished = null;
-        int tasks = planTasks(dir);
-        Map<Integer, String> taskStates = new java.util.HashMap<>();
-        for (String[] line : Journal.read(dir)) {
-            try {
+        class Replay {
+            String runId = dir.getFileName().toString();
+            String strategy;
+            String state = "RUNNING";
+            Instant accepted;
+            Instant finished;
+            int tasks = planTasks(dir);
+            byte[] states = new byte[Math.max(tasks, 0)];
+
+            void apply(String[] line) {
                 switch (line[0]) {
                     case "accepted" -> {
                         accepted = Instant.ofEpochMilli(Long.parseLong(line[1]));
                         runId = line[2];
                         strategy = line[3];
                         tasks = Integer.parseInt(line[4]);
+                        if (states.length != tasks) {
+                            states = java.util.Arrays.copyOf(states, tasks);
+                        }
                     }
-                    case "start" -> taskStates.merge(Integer.parseInt(line[2]), "running",
-                            (old, now) -> isTerminal(old) ? old : now);
+                    case "start" -> {
+                        int index = Integer.parseInt(line[2]);
+                        if (states[index] < 2) {
+                            states[index] = 1;
+                        }
+                    }
                     case "end" -> {
-                        String end = line[4].toLowerCase(java.util.Locale.ROOT);
-                        if (isTerminal(end)) {
-                            taskStates.put(Integer.parseInt(line[2]), end);
+                        int code = REPLAYED.indexOf(line[4].toLowerCase(java.util.Locale.ROOT));
+                        if (code >= 2) {
+                            states[Integer.parseInt(line[2])] = (byte) code;
                         }
                     }
                     case "finished" -> {
@@ -143,28 +157,34 @@ public record RunStatus(String runId, Path dir, String strategy, String state, i
                         state = line[2];
                     }
                     default -> {
-                        // retry, requeue, backend, cancel: no change of state on their own
+                        // retry, requeue, backend, submission, cancel: no change of state on their own
                     }
                 }
+            }
+        }
+        Replay replay = new Replay();
+        Journal.forEachLine(dir, line -> {
+            try {
+                replay.apply(line);
             } catch (RuntimeException malformed) {
                 // a line this version does not understand: skip it
             }
+        });
+        int[] byCode = new int[REPLAYED.size()];
+        for (byte code : replay.states) {
+            byCode[code]++;
         }
         Map<String, Integer> counts = emptyCounts();
-        taskStates.values().forEach(s -> counts.merge(s, 1, Integer::sum));
-        int known = taskStates.size();
-        counts.put("pending", Math.max(0, tasks - known));
-        return new RunStatus(runId, dir, strategy, state, Math.max(tasks, 0), counts, accepted, finished,
-                cancelRequested);
-    }
-
-    private static boolean isTerminal(String state) {
-        return state.equals("succeeded") || state.equals("failed") || state.equals("cancelled");
+        for (int code = 0; code < byCode.length; code++) {
+            counts.put(REPLAYED.get(code), byCode[code]);
+        }
+        return new RunStatus(replay.runId, dir, replay.strategy, replay.state, Math.max(replay.tasks, 0), counts,
+                replay.accepted, replay.finished, cancelRequested);
     }
 
     private static Map<String, Integer> emptyCounts() {
         Map<String, Integer> counts = new LinkedHashMap<>();
-        for (String state : List.of("pending", "running", "succeeded", "failed", "cancelled")) {
+        for (String state : REPLAYED) {
             counts.put(state, 0);
         }
         return counts;
