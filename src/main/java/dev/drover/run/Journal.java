@@ -62,7 +62,7 @@ public final class Journal implements Closeable {
     }
 
     /**
-     * Opens (or creates) the journal in a run directory for appending, ending any line a crash cut short, and takes
+     * Opens (or creates) the journal in a run directory for appending, removing any line a crash cut short, and takes
      * an exclusive lock on it for as long as it is open: no second drover process can take over a live run.
      * Writes go through a stream, not an interruptible channel, so that an interrupted lane thread cannot close it.
      *
@@ -102,17 +102,23 @@ public final class Journal implements Closeable {
         }
     }
 
-    /** Ends a line a crash cut short, so that the next line starts on its own (the cut one stays unusable). */
+    /**
+     * Removes a line a crash cut short (the bytes after the last newline), so that the next line starts on its own and
+     * no later reading can mistake the cut one for a whole line with a shorter value.
+     */
     void endLineCutShort() {
-        try {
-            long size = Files.size(file);
-            if (size > 0) {
-                try (RandomAccessFile in = new RandomAccessFile(file.toFile(), "r")) {
-                    in.seek(size - 1);
-                    if (in.read() != '\n') {
-                        out.write('\n');
-                    }
+        try (RandomAccessFile in = new RandomAccessFile(file.toFile(), "r")) {
+            long end = in.length();
+            long complete = end;
+            while (complete > 0) {
+                in.seek(complete - 1);
+                if (in.read() == '\n') {
+                    break;
                 }
+                complete--;
+            }
+            if (complete < end) {
+                out.getChannel().truncate(complete);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the journal " + file, e);
@@ -215,7 +221,11 @@ public final class Journal implements Closeable {
      * replays a million-task journal (70 MB) without holding it in memory. An unfinished last line is dropped.
      */
     public static void forEachLine(Path runDir, java.util.function.Consumer<String[]> each) {
-        try (java.io.Reader in = Files.newBufferedReader(runDir.resolve(FILE), StandardCharsets.UTF_8)) {
+        // a crash can cut a multi-byte character: replaced, never a reason not to read the rest
+        java.nio.charset.CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPLACE)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPLACE);
+        try (java.io.Reader in = new java.io.InputStreamReader(Files.newInputStream(runDir.resolve(FILE)), utf8)) {
             char[] buffer = new char[1 << 16];
             StringBuilder line = new StringBuilder(128);
             for (int n; (n = in.read(buffer)) > 0; ) {

@@ -62,28 +62,33 @@ final class Recovery {
         boolean finished = last != null && last[0].equals("finished");
         // locked first (no second process may take the run), the cut line ended only after the reading
         Journal journal = finished ? null : Journal.openUnended(runDir);
-        Run[] run = new Run[1];
-        Journal.forEachLine(runDir, line -> {
-            if (run[0] != null) {
-                run[0].replay(line);
-            } else if (line[0].equals("accepted")) {
-                run[0] = new Run(line[2], runDir, plan, journal, Long.parseLong(line[1]));
+        try {
+            Run[] run = new Run[1];
+            Journal.forEachLine(runDir, line -> {
+                if (run[0] != null) {
+                    run[0].replay(line);
+                } else if (line[0].equals("accepted")) {
+                    run[0] = new Run(line[2], runDir, plan, journal, Long.parseLong(line[1]));
+                }
+            });
+            if (run[0] == null) {
+                throw new IllegalStateException(runDir + ": the journal has no 'accepted' line");
             }
-        });
-        if (run[0] == null) {
+            if (finished) {
+                run[0].markFinished(RunState.valueOf(last[2]));
+            } else {
+                journal.endLineCutShort();
+                int requeued = run[0].requeueInterrupted();
+                journal.appendAndSync("recovered", Long.toString(System.currentTimeMillis()),
+                        Integer.toString(requeued));
+            }
+            return run[0];
+        } catch (RuntimeException e) {
             if (journal != null) {
-                journal.close();
+                journal.close(); // released: this process does not run it after all
             }
-            throw new IllegalStateException(runDir + ": the journal has no 'accepted' line");
+            throw e;
         }
-        if (finished) {
-            run[0].markFinished(RunState.valueOf(last[2]));
-        } else {
-            journal.endLineCutShort();
-            int requeued = run[0].requeueInterrupted();
-            journal.appendAndSync("recovered", Long.toString(System.currentTimeMillis()), Integer.toString(requeued));
-        }
-        return run[0];
     }
 
     private static RunPlan plan(Path runDir) {

@@ -363,21 +363,27 @@ public final class Run {
                 case "start" -> {
                     int index = Integer.parseInt(line[2]);
                     int attempt = Integer.parseInt(line[3]);
+                    long at = Long.parseLong(line[1]);
                     if (!TaskState.ofOrdinal(states[index]).isTerminal()) {
                         move(index, TaskState.RUNNING);
                     }
                     attempts[index] = Math.max(attempts[index], attempt);
                     hold(index, line.length > 4 && !line[4].isEmpty() ? line[4] : null);
                     if (startedAt[index] == 0) {
-                        startedAt[index] = Long.parseLong(line[1]);
+                        startedAt[index] = at;
                     }
                 }
                 case "end" -> {
+                    // every field parsed before anything changes: a line that does not parse changes nothing
                     int index = Integer.parseInt(line[2]);
-                    move(index, TaskState.valueOf(line[4]));
-                    attempts[index] = Math.max(attempts[index], Integer.parseInt(line[3]));
-                    exitCodes[index] = Integer.parseInt(line[5]);
-                    finishedAt[index] = Long.parseLong(line[1]);
+                    TaskState state = TaskState.valueOf(line[4]);
+                    int attempt = Integer.parseInt(line[3]);
+                    int exitCode = Integer.parseInt(line[5]);
+                    long at = Long.parseLong(line[1]);
+                    move(index, state);
+                    attempts[index] = Math.max(attempts[index], attempt);
+                    exitCodes[index] = exitCode;
+                    finishedAt[index] = at;
                     if (line.length > 6 && !line[6].isEmpty()) {
                         reasons.put(index, line[6]);
                     }

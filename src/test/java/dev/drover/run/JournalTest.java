@@ -39,9 +39,24 @@ class JournalTest {
             journal.append("start", "3", "1", "1");
         }
         List<String[]> lines = Journal.read(dir);
-        assertEquals(3, lines.size());
-        assertArrayEquals(new String[]{"end", "2", "0"}, lines.get(1)); // the cut line, now ended, stays unusable
-        assertArrayEquals(new String[]{"start", "3", "1", "1"}, lines.get(2));
+        assertEquals(2, lines.size(), "the cut line is gone: no later reading can take it for a whole one");
+        assertArrayEquals(new String[]{"start", "1", "0", "1"}, lines.get(0));
+        assertArrayEquals(new String[]{"start", "3", "1", "1"}, lines.get(1));
+    }
+
+    @Test
+    void aCharacterTheCrashCutInTwoIsReadAsAReplacement() throws Exception {
+        try (Journal journal = Journal.open(dir)) {
+            journal.append("end", "1", "0", "1", "FAILED", "1", "caf\u00e9");
+        }
+        byte[] cut = "end\t2\t1\t1\tFAILED\t1\tcaf\u00e9\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] broken = java.util.Arrays.copyOf(cut, cut.length - 1); // the first byte of é, then the newline
+        broken[broken.length - 1] = '\n';
+        Files.write(dir.resolve(Journal.FILE), broken, StandardOpenOption.APPEND);
+        List<String[]> lines = Journal.read(dir);
+        assertEquals(2, lines.size());
+        assertEquals("caf\u00e9", lines.get(0)[6]);
+        assertEquals("caf\ufffd", lines.get(1)[6]);
     }
 
     @Test

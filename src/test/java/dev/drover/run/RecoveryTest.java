@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
@@ -144,6 +145,8 @@ class RecoveryTest {
         assertEquals(List.of(1, 2, 3, 4), pendingIndices(back));
         String[] last = Journal.lastLine(back.dir());
         assertEquals("recovered", last[0], "the next line starts on its own");
+        assertTrue(Journal.read(back.dir()).stream().noneMatch(l -> l[0].equals("end") && l[2].equals("1")),
+                "the cut line is gone, so a second restart cannot read it either");
     }
 
     @Test
