@@ -33,7 +33,9 @@ final class Foreground {
             throws Exception {
         Summary summary = new Summary();
         // Registered before the run is fed, so that no SIGTERM can fall between acceptance and the hook.
+        AtomicBoolean stopping = new AtomicBoolean();
         Thread interrupt = new Thread(() -> {
+            stopping.set(true); // a hangup now must not cut the cancel short
             Run interrupted;
             try {
                 interrupted = run.get(5, TimeUnit.SECONDS);
@@ -47,7 +49,7 @@ final class Foreground {
             Runtime.getRuntime().halt(CANCELLED);
         }, "drover-interrupt");
         Runtime.getRuntime().addShutdownHook(interrupt);
-        leaveClusterJobsOnHangup(run);
+        sun.misc.SignalHandler hangupBefore = leaveClusterJobsOnHangup(run, stopping);
         try {
             CompletableFuture<Run> fed = feed.get();
             Run followed = awaitRecorded(run, fed);
@@ -62,6 +64,9 @@ final class Foreground {
             summary.print(followed, started);
             return exitCode(followed.finished().get());
         } finally {
+            if (hangupBefore != null) {
+                sun.misc.Signal.handle(new sun.misc.Signal("HUP"), hangupBefore);
+            }
             try {
                 Runtime.getRuntime().removeShutdownHook(interrupt);
             } catch (IllegalStateException shuttingDown) {
@@ -75,9 +80,12 @@ final class Foreground {
      * given: the run's SLURM arrays and Kubernetes Jobs are left alone, and {@code drover resume} follows them again.
      * A local run is cancelled, as for SIGTERM: its tasks are this process's children.
      */
-    private static void leaveClusterJobsOnHangup(CompletableFuture<Run> run) {
+    private static sun.misc.SignalHandler leaveClusterJobsOnHangup(CompletableFuture<Run> run, AtomicBoolean stopping) {
         try {
-            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
+            return sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
+                if (stopping.get()) {
+                    return; // already cancelling (SIGTERM, Ctrl-C): let that finish and write the report
+                }
                 Run hungUp = run.getNow(null);
                 if (hungUp != null && hungUp.plan().strategy().isCluster() && !hungUp.finished().isDone()) {
                     System.err.printf("drover: hangup; run %s goes on on the cluster: drover resume %s%n",
@@ -88,7 +96,7 @@ final class Foreground {
                 System.exit(HANGUP); // the interrupt hook cancels the run
             });
         } catch (IllegalArgumentException noHangup) {
-            // no SIGHUP on this platform, or the JVM runs with -Xrs
+            return null; // no SIGHUP on this platform, or the JVM runs with -Xrs
         }
     }
 

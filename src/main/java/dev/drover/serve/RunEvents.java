@@ -73,6 +73,8 @@ public final class RunEvents {
     private final AtomicBoolean dropping = new AtomicBoolean();
     private final AtomicLong bursts = new AtomicLong();
     private final Map<Run, Integer> lastDone = new ConcurrentHashMap<>();
+    /** Runs whose run-finished went out: exactly once each, whichever watch saw the end. */
+    private final java.util.Set<String> announced = ConcurrentHashMap.newKeySet();
     private volatile ProducerTemplate producer;
 
     RunEvents(CamelContext context, long progressSeconds, boolean taskEvents) {
@@ -153,13 +155,16 @@ public final class RunEvents {
 
     /** Publishes run-finished when the run ends; once per run. */
     private void watch(Run run) {
-        if (lastDone.putIfAbsent(run, -1) == null) {
-            // the future, not Run.onFinish: its handlers run before the final state is set
-            run.finished().thenAccept(state -> {
-                lastDone.remove(run);
-                publish(run, "run-finished", finished(run, state));
-            });
+        if (run.finished().isDone() || lastDone.putIfAbsent(run, -1) != null) {
+            return; // a run that ended between a progress tick's check and now was announced already
         }
+        // the future, not Run.onFinish: its handlers run before the final state is set
+        run.finished().thenAccept(state -> {
+            lastDone.remove(run);
+            if (announced.add(run.id())) {
+                publish(run, "run-finished", finished(run, state));
+            }
+        });
     }
 
     private void progress(RunRegistry runs) {

@@ -52,6 +52,8 @@ public final class SlurmLane {
 
     /** squeue calls at a restart before drover gives up asking (1+2+4+8 s of waiting with the defaults). */
     private static final int RECOVERY_QUERIES = 5;
+    /** The job id journalled for an uncommitted array once a restart has cancelled it and kept its results. */
+    private static final String ABANDONED = "-";
     private static final Pattern JOB_ID = Pattern.compile("^\\s*(\\d+)(;\\S*)?\\s*$");
     private static final List<String> TRANSIENT = List.of("socket timed out", "unable to contact slurm controller",
             "connection refused", "temporarily unavailable", "transient", "zero bytes were transmitted",
@@ -160,7 +162,7 @@ public final class SlurmLane {
         run.submissions().forEach((key, jobId) -> {
             if (jobId.isEmpty()) {
                 uncommitted.add(key);
-            } else {
+            } else if (!jobId.equals(ABANDONED)) {
                 keyOfJob.put(jobId, key);
             }
         });
@@ -170,8 +172,11 @@ public final class SlurmLane {
         run.tasksAtBackend().forEach((index, backendId) -> {
             int cut = backendId.lastIndexOf('_');
             String jobId = cut > 0 ? backendId.substring(0, cut) : backendId;
-            if (!keyOfJob.containsKey(jobId)) {
-                orphans.add(jobId);
+            boolean wellFormed = backendId.matches("\\d+_\\d{1,9}");
+            if (!wellFormed || !keyOfJob.containsKey(jobId)) {
+                if (wellFormed) {
+                    orphans.add(jobId); // never a job id drover did not write whole: it could be someone else's
+                }
                 run.requeue(index);
                 return;
             }
@@ -229,6 +234,7 @@ public final class SlurmLane {
         }
         for (String key : keys) {
             keepSucceeded(run, run.dir().resolve("slurm").resolve(key));
+            run.submission(key, ABANDONED); // settled: the next restart leaves it alone
         }
     }
 

@@ -436,7 +436,9 @@ final class SlurmTracker {
             return;
         }
         String why = reason != null ? reason : "exit code " + exitCode;
-        if (attempt <= run.plan().manifest().retries() && !run.isCancelled()) {
+        // retries used across restarts decide, not the attempt number: a task requeued after a crash starts its
+        // array again at attempt 1 without having had its retries back
+        if (run.retriesUsed(task) < run.plan().manifest().retries() && !run.isCancelled()) {
             run.attemptFailed(task, attempt, exitCode, why);
             retries.computeIfAbsent(attempt + 1, a -> new ArrayList<>()).add(task);
             return;

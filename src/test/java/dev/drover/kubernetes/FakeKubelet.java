@@ -56,7 +56,7 @@ final class FakeKubelet implements AutoCloseable {
     static final String INVALID = "//invalid";
     /** In an image: its pull fails for a while, then works. */
     static final String SLOW_REGISTRY = "slow-registry";
-    static final long SLOW_PULL_MILLIS = 300;
+    static final long SLOW_PULL_MILLIS = 500;
     /** How often the kubelet's pull state changes (ErrImagePull, then ImagePullBackOff, ...). */
     static final long PULL_STEP_MILLIS = 100;
 

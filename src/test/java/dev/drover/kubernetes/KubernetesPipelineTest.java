@@ -338,7 +338,8 @@ class KubernetesPipelineTest {
         assertEquals(1, a.get("attempts").asInt());
         assertEquals("pulled\n", Files.readString(run.dir().resolve("logs/a.log")));
         assertTrue(dev.drover.run.Journal.read(run.dir()).stream().anyMatch(l -> l[0].equals("backend")
-                && List.of(l).contains("ImagePullBackOff")), "the tracker saw the pod stuck, and waited");
+                && (List.of(l).contains("ImagePullBackOff") || List.of(l).contains("ErrImagePull"))),
+                "the tracker saw the pod stuck, and waited");
     }
 
     @Test

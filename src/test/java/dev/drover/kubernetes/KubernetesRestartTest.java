@@ -80,7 +80,7 @@ class KubernetesRestartTest {
         RunPlan plan = RunPlan.resolve(ManifestReader.parse("""
                 name: kube-restart
                 image: busybox:1.36
-                command: [sh, -c, 'echo ran >> %s/{item}; sleep 0.5']
+                command: [sh, -c, 'echo ran >> %s/{item}; sleep 1']
                 range: {start: 0, end: 8}
                 """.formatted(marks)), new RunOptions("kubernetes", 1, null));
         DroverRuntime first = drover(tmp.resolve("runs"));
@@ -89,6 +89,7 @@ class KubernetesRestartTest {
         while (crashed.count(TaskState.SUCCEEDED) < 2 && System.currentTimeMillis() < deadline) {
             Thread.sleep(10);
         }
+        assertTrue(crashed.count(TaskState.SUCCEEDED) >= 2, "the first wave of pods ended");
         first.stopGracefully(false); // SIGTERM without --cancel-on-exit: the Jobs go on without drover
         Path after = Files.createDirectories(tmp.resolve("runs-after").resolve(crashed.id()));
         try (var files = Files.walk(crashed.dir())) {
