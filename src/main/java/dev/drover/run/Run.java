@@ -201,8 +201,7 @@ public final class Run {
      */
     public synchronized void taskBackend(int index, String backendId, String backendState) {
         if (backendId != null) {
-            backendIds.put(index, backendId);
-            atBackend.set(index);
+            hold(index, backendId);
         }
         if (backendState != null) {
             backendStates.put(index, backendState);
@@ -391,8 +390,7 @@ public final class Run {
                 case "backend" -> {
                     int index = Integer.parseInt(line[2]);
                     if (!line[3].isEmpty()) {
-                        backendIds.put(index, line[3]);
-                        atBackend.set(index);
+                        hold(index, line[3]);
                     }
                     if (line.length > 4 && !line[4].isEmpty()) {
                         backendStates.put(index, line[4]);

@@ -191,7 +191,6 @@ public final class SlurmLane {
             return;
         }
         LaneRun lane = laneRun(run);
-        int throttle = run.plan().strategy() == Strategy.SLURM ? run.plan().jobs() : 0;
         byJob.forEach((jobId, elements) -> {
             String key = keyOfJob.get(jobId);
             List<List<TaskSpec>> indexed = new ArrayList<>();
@@ -200,8 +199,7 @@ public final class SlurmLane {
             }
             int attempt = run.attempts(indexed.stream().filter(l -> !l.isEmpty()).findFirst().orElseThrow()
                     .get(0).index());
-            ArrayJob job = new ArrayJob(run.id(), key, run.dir().resolve("slurm").resolve(key), indexed, attempt,
-                    throttle);
+            ArrayJob job = new ArrayJob(run.id(), key, arrayDir(run, key), indexed, attempt, throttle(run));
             lane.tracker.add(job, jobId);
             LOG.info("run {}: re-attached to job {} ({}, {} tasks still open)", run.id(), jobId, key,
                     job.taskCount());
@@ -233,7 +231,7 @@ public final class SlurmLane {
             awaitGone(run, jobIds);
         }
         for (String key : keys) {
-            keepSucceeded(run, run.dir().resolve("slurm").resolve(key));
+            keepSucceeded(run, arrayDir(run, key));
             run.submission(key, ABANDONED); // settled: the next restart leaves it alone
         }
     }
@@ -297,6 +295,16 @@ public final class SlurmLane {
         } catch (IOException | UncheckedIOException e) {
             LOG.warn("run {}: cannot read {}: {}", run.id(), dir, e.toString());
         }
+    }
+
+    /** The folder of one array of a run: its script, its tasks' exit files, SLURM's output. */
+    private static Path arrayDir(Run run, String key) {
+        return run.dir().resolve("slurm").resolve(key);
+    }
+
+    /** %N of an array: --jobs for slurm; none for slurm+batching, whose --jobs is the number of batches. */
+    private static int throttle(Run run) {
+        return run.plan().strategy() == Strategy.SLURM ? run.plan().jobs() : 0;
     }
 
     /** The number of an array key (a0007 is 7); 0 for keys of another shape. */
@@ -371,15 +379,13 @@ public final class SlurmLane {
             return;
         }
         String key = lane.nextKey();
-        Path dir = run.dir().resolve("slurm").resolve(key);
-        int throttle = run.plan().strategy() == Strategy.SLURM ? run.plan().jobs() : 0;
-        ArrayJob job = new ArrayJob(run.id(), key, dir, List.copyOf(elements), attempt, throttle);
+        ArrayJob job = new ArrayJob(run.id(), key, arrayDir(run, key), List.copyOf(elements), attempt, throttle(run));
         if (lane.fatalError != null) {
             failAll(run, job, lane.fatalError);
             return;
         }
         try {
-            Files.createDirectories(dir);
+            Files.createDirectories(job.dir());
             Files.writeString(job.script(), SbatchScript.render(job, run.dir(), run.plan().manifest().name(),
                     run.plan().resources(), Path.of("").toAbsolutePath(), run.plan().manifest().timeout()),
                     StandardCharsets.UTF_8);
