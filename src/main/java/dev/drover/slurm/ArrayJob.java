@@ -31,6 +31,6 @@ public record ArrayJob(String runId, String key, Path dir, List<List<TaskSpec>> 
 
     /** The file the wrapper writes a task's exit code to. */
     public Path exitFile(int taskIndex) {
-        return dir.resolve(taskIndex + ".exit");
+        return ExitRecords.file(dir, taskIndex);
     }
 }

@@ -275,25 +275,13 @@ public final class SlurmLane {
 
     /** Tasks of a cancelled array whose exit file says 0 succeeded; they are not run again. */
     private static void keepSucceeded(Run run, Path dir) {
-        if (!Files.isDirectory(dir)) {
-            return;
-        }
-        try (var files = Files.list(dir)) {
-            for (Path exit : (Iterable<Path>) files::iterator) {
-                String name = exit.getFileName().toString();
-                if (!name.matches("\\d+\\.exit")) {
-                    continue;
-                }
-                int index = Integer.parseInt(name.substring(0, name.length() - ".exit".length()));
-                if (index < run.taskCount() && run.taskState(index) == TaskState.PENDING
-                        && "0".equals(readExitFile(exit))) {
-                    int attempt = run.attempts(index);
-                    run.taskStarted(index, attempt);
-                    run.taskFinished(index, attempt, TaskState.SUCCEEDED, 0, null);
-                }
+        for (int index : ExitRecords.FILES.written(dir)) {
+            if (index < run.taskCount() && run.taskState(index) == TaskState.PENDING
+                    && ExitRecords.FILES.read(dir, index).orElse(-1) == 0) {
+                int attempt = run.attempts(index);
+                run.taskStarted(index, attempt);
+                run.taskFinished(index, attempt, TaskState.SUCCEEDED, 0, null);
             }
-        } catch (IOException | UncheckedIOException e) {
-            LOG.warn("run {}: cannot read {}: {}", run.id(), dir, e.toString());
         }
     }
 
@@ -526,13 +514,5 @@ public final class SlurmLane {
             }
         }
         return false;
-    }
-
-    static String readExitFile(Path file) {
-        try {
-            return Files.readString(file, StandardCharsets.UTF_8).strip();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

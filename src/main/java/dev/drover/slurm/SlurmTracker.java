@@ -6,7 +6,6 @@ import dev.drover.run.TaskState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -29,6 +28,12 @@ import java.util.stream.Collectors;
  * <p>
  * The cycle interval starts at {@code poll-initial}, doubles while nothing finishes, up to {@code poll-max}, and
  * returns to the start when a task finishes or the run is cancelled.
+ * <p>
+ * The file-system cost of a cycle does not grow with the task count (the run directory is on a shared filesystem,
+ * where metadata operations are rationed): exit files are found by ONE directory listing per array, and only for
+ * arrays with an element that is running, has left the queue, or has not been seen by squeue yet; an array whose open
+ * elements were all PENDING at the last squeue is not looked at. Each exit file is read once. So a cycle costs
+ * (active arrays) listings + (tasks that ended) reads, never one stat per pending task.
  */
 final class SlurmTracker {
 
@@ -51,6 +56,7 @@ final class SlurmTracker {
     private final SlurmSettings settings;
     private final SlurmCommands commands;
     private final SlurmCancel canceller;
+    private final ExitRecords records;
     private final List<Tracked> arrays = new ArrayList<>();
     private final Object wake = new Object();
     private final Thread thread;
@@ -60,11 +66,17 @@ final class SlurmTracker {
     private boolean squeueFailing;
 
     SlurmTracker(Run run, SlurmLane lane, SlurmSettings settings, SlurmCommands commands, SlurmCancel canceller) {
+        this(run, lane, settings, commands, canceller, ExitRecords.FILES);
+    }
+
+    SlurmTracker(Run run, SlurmLane lane, SlurmSettings settings, SlurmCommands commands, SlurmCancel canceller,
+                 ExitRecords records) {
         this.run = run;
         this.lane = lane;
         this.settings = settings;
         this.commands = commands;
         this.canceller = canceller;
+        this.records = records;
         this.thread = new Thread(this::loop, "drover-slurm-" + run.id());
         this.thread.setDaemon(true);
     }
@@ -80,6 +92,10 @@ final class SlurmTracker {
         final String jobId;
         final boolean[][] done;
         final String[] state;
+        /** Per element: squeue listed it as PENDING last time it was asked (its exit files are not looked for). */
+        final boolean[] queuedPending;
+        /** squeue has answered for this array since it was added. */
+        boolean seenBySqueue;
         final long[] goneSince;
         /** Exit codes >= 128 read from exit files, kept until SLURM's final state is known; NONE if none. */
         final int[][] signalled;
@@ -100,7 +116,21 @@ final class SlurmTracker {
             }
             this.state = new String[n];
             java.util.Arrays.fill(state, "PENDING"); // as the lane recorded at submission
+            this.queuedPending = new boolean[n];
             this.goneSince = new long[n];
+        }
+
+        /** Whether an exit file may have appeared: some open element is running, gone, or not yet seen by squeue. */
+        boolean active() {
+            if (!seenBySqueue) {
+                return true;
+            }
+            for (int e = 0; e < done.length; e++) {
+                if (!queuedPending[e] && open(e)) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         boolean open(int e) {
@@ -110,10 +140,6 @@ final class SlurmTracker {
                 }
             }
             return false;
-        }
-
-        java.nio.file.Path exitFile(int taskIndex) {
-            return dir.resolve(taskIndex + ".exit");
         }
 
         boolean open() {
@@ -199,23 +225,25 @@ final class SlurmTracker {
         }
         boolean progress = false;
         Map<Integer, List<Integer>> retries = new TreeMap<>();
-        // 1. exit files: the primary truth
+        // 1. exit files: the primary truth; one listing per array that may have new ones
         for (Tracked t : open) {
+            if (!t.active()) {
+                continue;
+            }
+            java.util.Set<Integer> written = records.written(t.dir);
+            if (written.isEmpty()) {
+                continue;
+            }
             for (int e = 0; e < t.done.length; e++) {
                 int[] tasks = t.tasks[e];
                 for (int p = 0; p < tasks.length; p++) {
-                    if (t.done[e][p]) {
-                        continue;
-                    }
                     int task = tasks[p];
-                    java.nio.file.Path file = t.exitFile(task);
-                    if (t.signalled[e][p] == NONE && Files.exists(file)) {
-                        int code;
-                        try {
-                            code = Integer.parseInt(SlurmLane.readExitFile(file));
-                        } catch (RuntimeException ex) {
-                            continue; // being written; next cycle
+                    if (!t.done[e][p] && t.signalled[e][p] == NONE && written.contains(task)) {
+                        java.util.OptionalInt read = records.read(t.dir, task);
+                        if (read.isEmpty()) {
+                            continue; // being replaced; next cycle
                         }
+                        int code = read.getAsInt();
                         if (code >= 128 && !cancelRequested) {
                             // killed by a signal: maybe SLURM's doing (TIMEOUT, OUT_OF_MEMORY); decided once the
                             // element has left the queue and SLURM can say
@@ -237,11 +265,13 @@ final class SlurmTracker {
             Map<String, String[]> queued = squeue(open);
             if (queued != null) {
                 for (Tracked t : open) {
+                    t.seenBySqueue = true;
                     for (int e = 0; e < t.done.length; e++) {
                         if (!t.open(e)) {
                             continue;
                         }
                         String[] entry = queued.get(t.jobId + "_" + e);
+                        t.queuedPending[e] = entry != null && entry[0].equals("PENDING");
                         if (entry != null) {
                             t.goneSince[e] = 0;
                             if (!entry[0].equals(t.state[e])) {
@@ -336,9 +366,11 @@ final class SlurmTracker {
                 }
                 int task = tasks[p];
                 t.done[e][p] = true;
-                if (Files.exists(t.exitFile(task))) {
+                java.util.OptionalInt written = t.signalled[e][p] != NONE ? java.util.OptionalInt.of(t.signalled[e][p])
+                        : records.read(t.dir, task);
+                if (written.isPresent()) {
                     // killed by a signal, or written between the first step of this cycle and now
-                    int code = Integer.parseInt(SlurmLane.readExitFile(t.exitFile(task)));
+                    int code = written.getAsInt();
                     first = false;
                     if (code >= 128 && f != null && KILLED_BY_SLURM.contains(f.state())) {
                         finish(t, e, task, code, f.state(), describe(f), retries);
