@@ -52,6 +52,8 @@ public final class KubeTracker implements AutoCloseable {
     static final int MISSING_CYCLES = 3;
     /** Cycles in a row the API server may refuse the status lists before the run's tasks fail. */
     static final int REFUSED_CYCLES = 5;
+    /** The backendState of a task whose Job failed before any pod of its index was seen running. */
+    static final String NOT_STARTED = "NotStarted";
     /**
      * Container waiting reasons of a pod that cannot start and may stay so for good: the image cannot be pulled, or
      * the container cannot be created (a missing Secret or ConfigMap, a bad command). Kubernetes retries these
@@ -207,9 +209,18 @@ public final class KubeTracker implements AutoCloseable {
             // a pod stuck no more (started, deleted, replaced) starts its grace afresh should it get stuck again
             jw.stuckSince.keySet().retainAll(jw.stuckSeen);
             settleFromJob(watch, jw, job);
-            if (jw.stuck != null && job != null && !jw.settled()) {
-                giveUp(watch, jw);
+            if (!jw.stuck.isEmpty() && job != null && !jw.settled()) {
+                if (jw.ran || ran(job)) {
+                    jw.stuck.forEach((index, stuck) -> {
+                        if (!jw.terminal.get(index)) {
+                            giveUpIndex(watch, jw, index, stuck);
+                        }
+                    });
+                } else {
+                    giveUp(watch, jw, jw.stuck.values().iterator().next().reason);
+                }
             }
+            jw.stuck.clear();
             if (jw.settled()) {
                 watch.jobs.remove(jw.name);
             }
@@ -227,15 +238,12 @@ public final class KubeTracker implements AutoCloseable {
             onWaiting(watch, jw, index, pod);
             return;
         }
+        jw.ran = true;
         TaskSpec task = jw.tasks[index];
         Run run = watch.run;
         Integer attempt = jw.podAttempts.get(podName);
         if (attempt == null) {
-            int failures = failureCount(pod);
-            attempt = failures != Integer.MAX_VALUE
-                    ? Math.max(jw.attemptsBefore[index] + failures + 1, jw.attempts[index] + 1)
-                    : jw.attempts[index] + 1;
-            jw.attempts[index] = attempt;
+            attempt = podAttempt(jw, index, pod);
             jw.podAttempts.put(podName, attempt);
             if (ended && attempt < run.attempts(task.index())) {
                 // a failed attempt the journal has from before a restart (its retry was started with it)
@@ -249,7 +257,7 @@ public final class KubeTracker implements AutoCloseable {
             return;
         }
         jw.finishedPods.add(podName);
-        Outcome outcome = outcome(pod);
+        Outcome outcome = outcome(pod, watch.deadline);
         saveLog(watch, task, podName, attempt);
         run.taskBackend(task.index(), null, outcome.backendState);
         if ("Succeeded".equals(phase)) {
@@ -300,9 +308,9 @@ public final class KubeTracker implements AutoCloseable {
         jw.stuckSeen.add(podName);
         long waitedMillis = TimeUnit.NANOSECONDS.toMillis(now - since);
         boolean never = NEVER_RECOVERS.contains(reason);
-        if (jw.stuck == null && (never || waitedMillis >= settings.imagePullGraceSeconds() * 1000L)) {
-            jw.stuck = stuckReason(podName, image(pod, waitingStatus, watch), reason, waiting.getMessage(),
-                    never ? -1 : waitedMillis / 1000);
+        if (never || waitedMillis >= settings.imagePullGraceSeconds() * 1000L) {
+            jw.stuck.put(index, new Stuck(pod, stuckReason(podName, image(pod, waitingStatus, watch), reason,
+                    waiting.getMessage(), never ? -1 : waitedMillis / 1000)));
         }
     }
 
@@ -341,9 +349,10 @@ public final class KubeTracker implements AutoCloseable {
     }
 
     /**
-     * Gives up on a Job one of whose pods cannot start ({@link JobWatch#stuck}): deletes it (Background propagation,
-     * as a cancel does, so its pods and ConfigMap go too) and fails every task it still holds with the pod's reason.
-     * All of the Job's pods share the image, so its other indexes would get stuck the same way.
+     * Gives up on a Job none of whose pods ever ran, one of which cannot start ({@link JobWatch#stuck}): deletes it
+     * (Background propagation, as a cancel does, so its pods and ConfigMap go too) and fails every task it still holds
+     * with the pod's reason. All of the Job's pods share the image and none could start, so its other indexes would
+     * get stuck the same way; no pod ran, so there is no log to lose.
      *
      * <p>No retry is spent: a pod that never started never failed, so Kubernetes' backoffLimitPerIndex counts
      * nothing, and drover settles the tasks FAILED directly instead of journalling a retry
@@ -353,11 +362,11 @@ public final class KubeTracker implements AutoCloseable {
      * {@link JobWatch#givenUp} says so for good. Should drover die between the delete and the settling, the restart
      * finds the Job gone and fails its tasks as deleted: failed either way, only with a vaguer reason.
      */
-    private void giveUp(RunWatch watch, JobWatch jw) {
+    private void giveUp(RunWatch watch, JobWatch jw, String reason) {
         Run run = watch.run;
-        String reason = jw.stuck;
         int open = jw.size() - jw.terminal.cardinality();
-        LOG.error("run {}: {}; deleting Job {} and failing its {} unfinished tasks", run.id(), reason, jw.name, open);
+        LOG.error("run {}: {}; no pod of Job {} ever ran: deleting it and failing its {} unfinished tasks", run.id(),
+                reason, jw.name, open);
         jw.givenUp = true;
         try {
             KubeLane.deleteJob(settings, clients.get(), watch.namespace, jw.name);
@@ -368,6 +377,53 @@ public final class KubeTracker implements AutoCloseable {
         for (int i = jw.terminal.nextClearBit(0); i < jw.size(); i = jw.terminal.nextClearBit(i + 1)) {
             settle(run, jw, i, jw.currentAttempt(i), TaskState.FAILED, Integer.MIN_VALUE, reason);
         }
+    }
+
+    /**
+     * Gives up on one pod that cannot start in a Job whose other pods do run (one node that cannot pull, say): the
+     * rest of the Job is left alone. The pod is deleted, so that it cannot start later behind drover's back; the Job
+     * controller counts a pod deleted before it ended as a failed attempt of its index, so the index fails if its
+     * retries ({@code backoffLimitPerIndex}) are used up, and otherwise gets a new pod, possibly on another node:
+     * drover journals that attempt as failed and retried, as for any other failed pod.
+     */
+    private void giveUpIndex(RunWatch watch, JobWatch jw, int index, Stuck stuck) {
+        Run run = watch.run;
+        String podName = stuck.pod.getMetadata().getName();
+        try {
+            KubeLane.retrying(settings, () -> clients.get().pods().inNamespace(watch.namespace).withName(podName)
+                    .delete());
+        } catch (RuntimeException e) {
+            // kept stuck: tried again next cycle (the pod must not start later for a task already reported)
+            if (jw.undeletable.add(podName)) {
+                LOG.error("run {}: cannot delete pod {} ({}); drover retries; delete it with: kubectl delete pod -n"
+                        + " {} {}", run.id(), podName, KubeLane.describe(e), watch.namespace, podName);
+            }
+            return;
+        }
+        jw.finishedPods.add(podName);
+        int task = jw.tasks[index].index();
+        int attempt = podAttempt(jw, index, stuck.pod);
+        jw.podAttempts.put(podName, attempt);
+        startIfNew(run, task, attempt, jw.backendId(index));
+        if (attempt - jw.attemptsBefore[index] <= jw.retries) {
+            LOG.warn("run {}: {}; deleted the pod, the Job retries task {}", run.id(), stuck.reason, jw.tasks[index].id());
+            run.attemptRetriedAtBackend(task, attempt, Integer.MIN_VALUE, stuck.reason);
+        } else {
+            LOG.error("run {}: {}; deleted the pod, task {} fails (the Job's other tasks go on)", run.id(),
+                    stuck.reason, jw.tasks[index].id());
+            settle(run, jw, index, attempt, TaskState.FAILED, Integer.MIN_VALUE, stuck.reason);
+        }
+    }
+
+    /** Whether any pod of the Job ran, by its status (after a restart drover may have seen none of them). */
+    private static boolean ran(Job job) {
+        var status = job.getStatus();
+        return status != null && (positive(status.getSucceeded()) || positive(status.getFailed())
+                || (status.getCompletedIndexes() != null && !status.getCompletedIndexes().isBlank()));
+    }
+
+    private static boolean positive(Integer count) {
+        return count != null && count > 0;
     }
 
     /** Indexes without a pod result: done by the Job's completedIndexes, failed by its Failed condition. */
@@ -398,16 +454,36 @@ public final class KubeTracker implements AutoCloseable {
         JobCondition failed = condition(job, "Failed");
         if (failed != null) {
             String reason = failed.getReason() != null ? failed.getReason() : "Failed";
+            String why = reason + ": " + (failed.getMessage() != null ? failed.getMessage() : "the Job failed");
             for (int i = jw.terminal.nextClearBit(0); i < jw.size(); i = jw.terminal.nextClearBit(i + 1)) {
                 int task = jw.tasks[i].index();
-                run.taskBackend(task, jw.backendId(i), reason);
-                settle(run, jw, i, jw.attempts[i], TaskState.FAILED, Integer.MIN_VALUE, reason + ": "
-                        + (failed.getMessage() != null ? failed.getMessage() : "the Job failed"));
+                if (jw.attempts[i] > jw.attemptsBefore[i]) {
+                    run.taskBackend(task, jw.backendId(i), reason);
+                    settle(run, jw, i, jw.attempts[i], TaskState.FAILED, Integer.MIN_VALUE, why);
+                } else {
+                    // Not run again: a pod may have run between two cycles, unseen, so "never started" is all drover
+                    // can tell, and a second run of the task is what exactly-once forbids.
+                    run.taskBackend(task, jw.backendId(i), NOT_STARTED);
+                    settle(run, jw, i, jw.currentAttempt(i), TaskState.FAILED, Integer.MIN_VALUE, "never started: Job "
+                            + jw.name + " failed (" + why + ") before a pod of this task was seen running");
+                }
             }
         }
     }
 
-    /** Journals an attempt's start unless the journal has it (the lane's claim, or the failure before it). */
+    /**
+     * The attempt a pod of an index not counted yet is: by Kubernetes' failure count of the index when the pod has
+     * it, else the next one; it becomes the index's latest attempt.
+     */
+    private static int podAttempt(JobWatch jw, int index, Pod pod) {
+        int failures = failureCount(pod);
+        int attempt = failures != Integer.MAX_VALUE
+                ? Math.max(jw.attemptsBefore[index] + failures + 1, jw.attempts[index] + 1)
+                : jw.attempts[index] + 1;
+        jw.attempts[index] = attempt;
+        return attempt;
+    }
+
     /** A pod attempt the journal does not know yet starts, held by its Job from the same journal line on. */
     private static void startIfNew(Run run, int task, int attempt, String backendId) {
         if (attempt > run.attempts(task)) {
@@ -424,8 +500,16 @@ public final class KubeTracker implements AutoCloseable {
     record Outcome(int exitCode, String backendState, String reason) {
     }
 
-    /** Exit code and reason of an ended pod, from its container's terminated state first (OOMKilled → 137). */
-    static Outcome outcome(Pod pod) {
+    /** A pod stuck past the grace, and the reason its task fails with. */
+    record Stuck(Pod pod, String reason) {
+    }
+
+    /**
+     * Exit code and reason of an ended pod, from its container's terminated state first (OOMKilled → 137).
+     *
+     * @param deadline the pod's time limit, named in the reason of a pod that went over it (null: none set)
+     */
+    static Outcome outcome(Pod pod, PodDeadline deadline) {
         ContainerStateTerminated terminated = null;
         if (pod.getStatus().getContainerStatuses() != null) {
             for (ContainerStatus status : pod.getStatus().getContainerStatuses()) {
@@ -438,20 +522,24 @@ public final class KubeTracker implements AutoCloseable {
         if (terminated == null) {
             String state = podReason != null ? podReason : pod.getStatus().getPhase();
             return new Outcome("Succeeded".equals(pod.getStatus().getPhase()) ? 0 : Integer.MIN_VALUE, state,
-                    "Succeeded".equals(pod.getStatus().getPhase()) ? null : describe(state, pod.getStatus().getMessage()));
+                    "Succeeded".equals(pod.getStatus().getPhase()) ? null
+                            : describe(state, pod.getStatus().getMessage(), deadline));
         }
         int exit = terminated.getExitCode() != null ? terminated.getExitCode() : Integer.MIN_VALUE;
         String state = podReason != null ? podReason : terminated.getReason() != null ? terminated.getReason()
                 : exit == 0 ? "Completed" : "Error";
         String reason = exit == 0 || "Error".equals(state) ? null : describe(state, terminated.getMessage() != null
-                ? terminated.getMessage() : pod.getStatus().getMessage());
+                ? terminated.getMessage() : pod.getStatus().getMessage(), deadline);
         return new Outcome(exit, state, reason);
     }
 
-    private static String describe(String state, String message) {
+    private static String describe(String state, String message, PodDeadline deadline) {
+        if ("DeadlineExceeded".equals(state)) {
+            // Kubernetes' message ("Pod was active on the node longer than the specified deadline") names no limit
+            return state + ": " + (deadline != null ? deadline.exceeded() : "the task ran longer than its time limit");
+        }
         String text = switch (state) {
             case "OOMKilled" -> "the container went over its memory limit (--job-resources mem)";
-            case "DeadlineExceeded" -> "the task ran longer than its time limit";
             case "Evicted" -> "the node evicted the pod";
             default -> null;
         };
@@ -580,11 +668,14 @@ public final class KubeTracker implements AutoCloseable {
         final String namespace;
         final Map<String, JobWatch> jobs = new ConcurrentHashMap<>();
         int refusals;
+        /** The time limit of each of the run's pods, named when one goes over it. */
+        final PodDeadline deadline;
         final java.util.concurrent.atomic.AtomicBoolean warnedImage = new java.util.concurrent.atomic.AtomicBoolean();
 
         RunWatch(Run run, String namespace) {
             this.run = run;
             this.namespace = namespace;
+            this.deadline = PodDeadline.of(run.plan());
         }
     }
 
@@ -606,8 +697,12 @@ public final class KubeTracker implements AutoCloseable {
         final Map<String, Long> stuckSince = new HashMap<>();
         /** The pods seen stuck in the current cycle: the others leave {@link #stuckSince}. */
         final Set<String> stuckSeen = new HashSet<>();
-        /** Set once a pod has been stuck past the grace: the reason its Job's tasks fail with. */
-        String stuck;
+        /** Per index, its pod stuck past the grace in the current cycle, with the reason its task fails with. */
+        final Map<Integer, Stuck> stuck = new java.util.TreeMap<>();
+        /** Stuck pods drover could not delete (logged once each). */
+        final Set<String> undeletable = new HashSet<>();
+        /** A pod of the Job was seen running or ended: a stuck pod is then given up on alone, not the Job. */
+        boolean ran;
         /** The Job was deleted by drover for {@link #stuck}: its absence is no one else's deletion. */
         boolean givenUp;
         int missingCycles;
