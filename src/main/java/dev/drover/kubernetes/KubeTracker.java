@@ -217,7 +217,7 @@ public final class KubeTracker implements AutoCloseable {
                         }
                     });
                 } else {
-                    giveUp(watch, jw, jw.stuck.values().iterator().next().reason);
+                    giveUp(watch, jw, jw.stuck.values().iterator().next().reason(false));
                 }
             }
             jw.stuck.clear();
@@ -309,8 +309,8 @@ public final class KubeTracker implements AutoCloseable {
         long waitedMillis = TimeUnit.NANOSECONDS.toMillis(now - since);
         boolean never = NEVER_RECOVERS.contains(reason);
         if (never || waitedMillis >= settings.imagePullGraceSeconds() * 1000L) {
-            jw.stuck.put(index, new Stuck(pod, stuckReason(podName, image(pod, waitingStatus, watch), reason,
-                    waiting.getMessage(), never ? -1 : waitedMillis / 1000)));
+            jw.stuck.put(index, new Stuck(pod, image(pod, waitingStatus, watch), reason, waiting.getMessage(),
+                    never ? -1 : waitedMillis / 1000));
         }
     }
 
@@ -331,14 +331,15 @@ public final class KubeTracker implements AutoCloseable {
      * The reason a task fails with when its Job is given up on: the pod, what is wrong, Kubernetes' reason and
      * message, how long drover waited (-1: not at all) and what to do.
      */
-    static String stuckReason(String podName, String image, String reason, String message, long waitedSeconds) {
+    static String stuckReason(String podName, String image, String reason, String message, long waitedSeconds,
+                              boolean alone) {
         String what = switch (reason) {
             case "InvalidImageName" -> "image \"" + image + "\" is not a valid image reference";
             case "CreateContainerConfigError" -> "the container (image \"" + image + "\") cannot be configured";
             case "CreateContainerError" -> "the container (image \"" + image + "\") cannot be created";
             default -> "image \"" + image + "\" cannot be pulled";
         };
-        String fix = switch (reason) {
+        String fix = alone ? "other pods of the Job started: check the pod's node" : switch (reason) {
             case "CreateContainerConfigError" -> "check the Secrets and ConfigMaps the pod refers to";
             case "CreateContainerError" -> "check the image's entrypoint and the task's command";
             default -> "fix the image in the manifest or --job-resources image=";
@@ -389,6 +390,7 @@ public final class KubeTracker implements AutoCloseable {
     private void giveUpIndex(RunWatch watch, JobWatch jw, int index, Stuck stuck) {
         Run run = watch.run;
         String podName = stuck.pod.getMetadata().getName();
+        String reason = stuck.reason(true);
         try {
             KubeLane.retrying(settings, () -> clients.get().pods().inNamespace(watch.namespace).withName(podName)
                     .delete());
@@ -406,12 +408,12 @@ public final class KubeTracker implements AutoCloseable {
         jw.podAttempts.put(podName, attempt);
         startIfNew(run, task, attempt, jw.backendId(index));
         if (attempt - jw.attemptsBefore[index] <= jw.retries) {
-            LOG.warn("run {}: {}; deleted the pod, the Job retries task {}", run.id(), stuck.reason, jw.tasks[index].id());
-            run.attemptRetriedAtBackend(task, attempt, Integer.MIN_VALUE, stuck.reason);
+            LOG.warn("run {}: {}; deleted the pod, the Job retries task {}", run.id(), reason, jw.tasks[index].id());
+            run.attemptRetriedAtBackend(task, attempt, Integer.MIN_VALUE, reason);
         } else {
             LOG.error("run {}: {}; deleted the pod, task {} fails (the Job's other tasks go on)", run.id(),
-                    stuck.reason, jw.tasks[index].id());
-            settle(run, jw, index, attempt, TaskState.FAILED, Integer.MIN_VALUE, stuck.reason);
+                    reason, jw.tasks[index].id());
+            settle(run, jw, index, attempt, TaskState.FAILED, Integer.MIN_VALUE, reason);
         }
     }
 
@@ -500,8 +502,13 @@ public final class KubeTracker implements AutoCloseable {
     record Outcome(int exitCode, String backendState, String reason) {
     }
 
-    /** A pod stuck past the grace, and the reason its task fails with. */
-    record Stuck(Pod pod, String reason) {
+    /** A pod stuck past the grace: its image, Kubernetes' waiting reason and message, how long drover waited. */
+    record Stuck(Pod pod, String image, String waitingReason, String message, long waitedSeconds) {
+
+        /** @param alone the Job's other pods started, so the pod's node is to blame rather than the image */
+        String reason(boolean alone) {
+            return stuckReason(pod.getMetadata().getName(), image, waitingReason, message, waitedSeconds, alone);
+        }
     }
 
     /**

@@ -411,9 +411,13 @@ class KubeTrackerTest {
     void stuckReasonsSayWhatToFix() {
         assertEquals("pod p: the container (image \"i\") cannot be configured: CreateContainerConfigError: secret"
                 + " \"s\" not found (waited 120 s; check the Secrets and ConfigMaps the pod refers to)",
-                KubeTracker.stuckReason("p", "i", "CreateContainerConfigError", "secret \"s\" not found", 120));
+                KubeTracker.stuckReason("p", "i", "CreateContainerConfigError", "secret \"s\" not found", 120,
+                        false));
         assertEquals("pod p: image \"i\" cannot be pulled: ErrImageNeverPull (waited 5 s; fix the image in the"
-                + " manifest or --job-resources image=)", KubeTracker.stuckReason("p", "i", "ErrImageNeverPull", null, 5));
+                + " manifest or --job-resources image=)", KubeTracker.stuckReason("p", "i", "ErrImageNeverPull", null, 5,
+                false));
+        assertEquals("pod p: image \"i\" cannot be pulled: ErrImagePull (waited 5 s; other pods of the Job started:"
+                + " check the pod's node)", KubeTracker.stuckReason("p", "i", "ErrImagePull", null, 5, true));
     }
 
     @Test
