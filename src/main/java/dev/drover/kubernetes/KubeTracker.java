@@ -38,9 +38,10 @@ import java.util.function.LongSupplier;
  * {@code drover.run-id} label, never one call per Job or task) and turns what it sees into task states. Per index,
  * the pods' {@code containerStatuses[].state.terminated} give the exit code and Kubernetes' reason (Completed, Error,
  * OOMKilled, ...); a pod's log is saved into the run directory as soon as the pod has ended, before
- * ttlSecondsAfterFinished can delete it. Job conditions settle indexes that never got a pod (DeadlineExceeded). A
- * pod that cannot start because of its image or container config ({@link #STUCK_REASONS}) for longer than
- * drover.kubernetes.image-pull-grace makes the tracker give up on its Job ({@link #giveUp}).
+ * ttlSecondsAfterFinished can delete it. Job conditions settle indexes whose pod result is gone or that never got
+ * one ({@link #NOT_STARTED}). A pod that cannot start because of its image or container config
+ * ({@link #STUCK_REASONS}) for longer than drover.kubernetes.image-pull-grace makes the tracker give up on its Job if
+ * none of the Job's pods ever ran ({@link #giveUp}), else on that pod alone ({@link #giveUpIndex}).
  */
 public final class KubeTracker implements AutoCloseable {
 
@@ -57,8 +58,8 @@ public final class KubeTracker implements AutoCloseable {
     /**
      * Container waiting reasons of a pod that cannot start and may stay so for good: the image cannot be pulled, or
      * the container cannot be created (a missing Secret or ConfigMap, a bad command). Kubernetes retries these
-     * forever, with no failure the Job counts, so without drover the Job would wait for its activeDeadlineSeconds
-     * or for ever. ContainerCreating and PodInitializing are not among them: they pass by themselves.
+     * until the pod's activeDeadlineSeconds (if the run has a time limit) or for ever, with no failure the Job
+     * counts before that. ContainerCreating and PodInitializing are not among them: they pass by themselves.
      */
     static final Set<String> STUCK_REASONS = Set.of("ErrImagePull", "ImagePullBackOff", "InvalidImageName",
             "ErrImageNeverPull", "CreateContainerConfigError", "CreateContainerError");
@@ -238,7 +239,7 @@ public final class KubeTracker implements AutoCloseable {
             onWaiting(watch, jw, index, pod);
             return;
         }
-        jw.ran = true;
+        jw.ran |= !"Failed".equals(phase) || terminated(pod) != null;
         TaskSpec task = jw.tasks[index];
         Run run = watch.run;
         Integer attempt = jw.podAttempts.get(podName);
@@ -275,7 +276,7 @@ public final class KubeTracker implements AutoCloseable {
      * CreateContainerConfigError, ...) becomes the task's backendState, so that a wrong image shows in the journal and
      * the log instead of a run that silently waits. Kubernetes keeps retrying; drover does for
      * drover.kubernetes.image-pull-grace seconds of the same pod waiting for one of {@link #STUCK_REASONS} in a row
-     * (ErrImagePull and ImagePullBackOff alternate: both count), then marks the Job to be given up on
+     * (ErrImagePull and ImagePullBackOff alternate: both count), then marks the pod to be given up on in this cycle
      * ({@link JobWatch#stuck}); at once for {@link #NEVER_RECOVERS}. The time is drover's own observation, so a
      * restarted drover grants the grace again.
      */
@@ -296,7 +297,7 @@ public final class KubeTracker implements AutoCloseable {
             watch.run.taskBackend(jw.tasks[index].index(), jw.backendId(index), reason);
             if (STUCK_REASONS.contains(reason) && watch.warnedImage.compareAndSet(false, true)) {
                 LOG.warn("run {}: pod {} cannot start: {} (image {}); Kubernetes keeps retrying, drover gives up on"
-                        + " Job {} if it is still so after {} s", watch.run.id(), podName, reason, image(pod,
+                        + " it (on Job {} if none of its pods ran) if it is still so after {} s", watch.run.id(), podName, reason, image(pod,
                         waitingStatus, watch), jw.name, settings.imagePullGraceSeconds());
             }
         }
@@ -517,17 +518,15 @@ public final class KubeTracker implements AutoCloseable {
      * @param deadline the pod's time limit, named in the reason of a pod that went over it (null: none set)
      */
     static Outcome outcome(Pod pod, PodDeadline deadline) {
-        ContainerStateTerminated terminated = null;
-        if (pod.getStatus().getContainerStatuses() != null) {
-            for (ContainerStatus status : pod.getStatus().getContainerStatuses()) {
-                if (IndexedJobBuilder.CONTAINER.equals(status.getName()) && status.getState() != null) {
-                    terminated = status.getState().getTerminated();
-                }
-            }
-        }
+        ContainerStateTerminated terminated = terminated(pod);
         String podReason = pod.getStatus().getReason();
         if (terminated == null) {
             String state = podReason != null ? podReason : pod.getStatus().getPhase();
+            if ("DeadlineExceeded".equals(state)) { // its container never ran: it cannot have run too long
+                return new Outcome(Integer.MIN_VALUE, state, state + ": the pod did not start its container within"
+                        + (deadline != null ? " its limit of " + deadline.seconds() + " s (" + deadline.source() + ")"
+                        : " its time limit"));
+            }
             return new Outcome("Succeeded".equals(pod.getStatus().getPhase()) ? 0 : Integer.MIN_VALUE, state,
                     "Succeeded".equals(pod.getStatus().getPhase()) ? null
                             : describe(state, pod.getStatus().getMessage(), deadline));
@@ -538,6 +537,19 @@ public final class KubeTracker implements AutoCloseable {
         String reason = exit == 0 || "Error".equals(state) ? null : describe(state, terminated.getMessage() != null
                 ? terminated.getMessage() : pod.getStatus().getMessage(), deadline);
         return new Outcome(exit, state, reason);
+    }
+
+    /** The terminated state of the task's container; null if it never ran (or its status is gone). */
+    private static ContainerStateTerminated terminated(Pod pod) {
+        ContainerStateTerminated terminated = null;
+        if (pod.getStatus() != null && pod.getStatus().getContainerStatuses() != null) {
+            for (ContainerStatus status : pod.getStatus().getContainerStatuses()) {
+                if (IndexedJobBuilder.CONTAINER.equals(status.getName()) && status.getState() != null) {
+                    terminated = status.getState().getTerminated();
+                }
+            }
+        }
+        return terminated;
     }
 
     private static String describe(String state, String message, PodDeadline deadline) {

@@ -408,6 +408,25 @@ class KubeTrackerTest {
     }
 
     @Test
+    void aPodOverItsDeadlineIsSaidToHaveRunTooLongOnlyIfItsContainerRan() {
+        PodDeadline limit = new PodDeadline(5, PodDeadline.TIME);
+        Pod ran = pod("p-0-a", 0, "Failed", 137, "Error");
+        ran.getStatus().setReason("DeadlineExceeded");
+        ran.getStatus().setMessage("Pod was active on the node longer than the specified deadline");
+        KubeTracker.Outcome overran = KubeTracker.outcome(ran, limit);
+        assertEquals("DeadlineExceeded", overran.backendState());
+        assertEquals("DeadlineExceeded: the task ran longer than its limit of 5 s (--job-resources time)",
+                overran.reason());
+        Pod neverRan = stuck("p-0-b", 0, "ImagePullBackOff", "Back-off pulling image");
+        neverRan.getStatus().setPhase("Failed");
+        neverRan.getStatus().setReason("DeadlineExceeded");
+        KubeTracker.Outcome notStarted = KubeTracker.outcome(neverRan, limit);
+        assertEquals("DeadlineExceeded", notStarted.backendState());
+        assertEquals("DeadlineExceeded: the pod did not start its container within its limit of 5 s"
+                + " (--job-resources time)", notStarted.reason());
+    }
+
+    @Test
     void stuckReasonsSayWhatToFix() {
         assertEquals("pod p: the container (image \"i\") cannot be configured: CreateContainerConfigError: secret"
                 + " \"s\" not found (waited 120 s; check the Secrets and ConfigMaps the pod refers to)",
