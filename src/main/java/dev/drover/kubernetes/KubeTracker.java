@@ -458,11 +458,17 @@ public final class KubeTracker implements AutoCloseable {
         if (failed != null) {
             String reason = failed.getReason() != null ? failed.getReason() : "Failed";
             String why = reason + ": " + (failed.getMessage() != null ? failed.getMessage() : "the Job failed");
+            Set<Integer> failedIndexes = indexes(job.getStatus().getFailedIndexes());
             for (int i = jw.terminal.nextClearBit(0); i < jw.size(); i = jw.terminal.nextClearBit(i + 1)) {
                 int task = jw.tasks[i].index();
                 if (jw.attempts[i] > jw.attemptsBefore[i]) {
                     run.taskBackend(task, jw.backendId(i), reason);
                     settle(run, jw, i, jw.attempts[i], TaskState.FAILED, Integer.MIN_VALUE, why);
+                } else if (failedIndexes.contains(i)) {
+                    run.taskBackend(task, jw.backendId(i), "Failed");
+                    settle(run, jw, i, jw.currentAttempt(i), TaskState.FAILED, Integer.MIN_VALUE, "Job " + jw.name
+                            + " counts the task as failed (" + why + "); its pods are gone, so their exit code is"
+                            + " unknown");
                 } else {
                     // Not run again: a pod may have run between two cycles, unseen, so "never started" is all drover
                     // can tell, and a second run of the task is what exactly-once forbids.

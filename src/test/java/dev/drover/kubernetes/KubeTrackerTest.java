@@ -161,6 +161,25 @@ class KubeTrackerTest {
     }
 
     @Test
+    void anIndexTheJobCountsAsFailedIsNotSaidNeverToHaveStarted() throws Exception {
+        Job status = new JobBuilder(job.job()).withNewStatus().withCompletedIndexes("0,1").withFailedIndexes("2")
+                .addNewCondition().withType("Failed").withStatus("True").withReason("FailedIndexes")
+                .withMessage("Job has failed indexes").endCondition().endStatus().build();
+        claim();
+        tracker.track(run, NS, job);
+        answer(status);
+        tracker.pollOnce(tracker.watch(run, NS));
+        assertEquals(RunState.FAILED, run.finished().get(5, TimeUnit.SECONDS));
+        JsonNode report = report(run.dir());
+        JsonNode ranUnseen = task(report, "ttl-gone");
+        assertEquals("Failed", ranUnseen.get("backendState").asText());
+        assertEquals("Job " + job.name() + " counts the task as failed (FailedIndexes: Job has failed indexes); its"
+                + " pods are gone, so their exit code is unknown", ranUnseen.get("reason").asText());
+        assertEquals(KubeTracker.NOT_STARTED, task(report, "late").get("backendState").asText());
+        assertEquals(1, task(report, "late").get("attempts").asInt(), "the claimed attempt, not a new one");
+    }
+
+    @Test
     void cancelDeletesEachJobWithBackgroundPropagationAndCancelsRunningTasks() throws Exception {
         String jobPath = "/apis/batch/v1/namespaces/" + NS + "/jobs/" + job.name();
         server.expect().get().withPath("/apis/batch/v1/namespaces/" + NS + "/jobs" + selector())
