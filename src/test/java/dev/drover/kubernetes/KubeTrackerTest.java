@@ -432,14 +432,14 @@ class KubeTrackerTest {
         Pod ran = pod("p-0-a", 0, "Failed", 137, "Error");
         ran.getStatus().setReason("DeadlineExceeded");
         ran.getStatus().setMessage("Pod was active on the node longer than the specified deadline");
-        KubeTracker.Outcome overran = KubeTracker.outcome(ran, limit);
+        PodOutcome overran = PodOutcome.of(ran, limit);
         assertEquals("DeadlineExceeded", overran.backendState());
         assertEquals("DeadlineExceeded: the task ran longer than its limit of 5 s (--job-resources time)",
                 overran.reason());
         Pod neverRan = stuck("p-0-b", 0, "ImagePullBackOff", "Back-off pulling image");
         neverRan.getStatus().setPhase("Failed");
         neverRan.getStatus().setReason("DeadlineExceeded");
-        KubeTracker.Outcome notStarted = KubeTracker.outcome(neverRan, limit);
+        PodOutcome notStarted = PodOutcome.of(neverRan, limit);
         assertEquals("DeadlineExceeded", notStarted.backendState());
         assertEquals("DeadlineExceeded: the pod did not start its container within its limit of 5 s"
                 + " (--job-resources time)", notStarted.reason());
@@ -449,13 +449,13 @@ class KubeTrackerTest {
     void stuckReasonsSayWhatToFix() {
         assertEquals("pod p: the container (image \"i\") cannot be configured: CreateContainerConfigError: secret"
                 + " \"s\" not found (waited 120 s; check the Secrets and ConfigMaps the pod refers to)",
-                KubeTracker.stuckReason("p", "i", "CreateContainerConfigError", "secret \"s\" not found", 120,
+                StuckPods.stuckReason("p", "i", "CreateContainerConfigError", "secret \"s\" not found", 120,
                         false));
         assertEquals("pod p: image \"i\" cannot be pulled: ErrImageNeverPull (waited 5 s; fix the image in the"
-                + " manifest or --job-resources image=)", KubeTracker.stuckReason("p", "i", "ErrImageNeverPull", null, 5,
+                + " manifest or --job-resources image=)", StuckPods.stuckReason("p", "i", "ErrImageNeverPull", null, 5,
                 false));
         assertEquals("pod p: image \"i\" cannot be pulled: ErrImagePull (waited 5 s; other pods of the Job started:"
-                + " check the pod's node)", KubeTracker.stuckReason("p", "i", "ErrImagePull", null, 5, true));
+                + " check the pod's node)", StuckPods.stuckReason("p", "i", "ErrImagePull", null, 5, true));
     }
 
     @Test
