@@ -49,6 +49,7 @@ public final class KubeTracker implements AutoCloseable {
     static final int REFUSED_CYCLES = 5;
     /** The backendState of a task whose Job failed before any pod of its index was seen running. */
     static final String NOT_STARTED = "NotStarted";
+
     private final KubeClients clients;
     private final KubeSettings settings;
     private final Map<String, RunWatch> runs = new ConcurrentHashMap<>();

@@ -142,8 +142,8 @@ final class StuckPods {
      * nothing, and drover settles the tasks FAILED directly instead of journalling a retry
      * ({@link Run#attemptRetriedAtBackend}) or sending them to a new Job: another attempt would pull the same image
      * and wait the same grace for nothing. The tasks are settled in the same cycle, so the Job leaves the watch
-     * before its absence from the next list could be taken for a deletion by someone else ({@link #MISSING_CYCLES});
-     * {@link JobWatch#givenUp} says so for good. Should drover die between the delete and the settling, the restart
+     * before its absence from the next list could be taken for a deletion by someone else
+     * ({@link KubeTracker#MISSING_CYCLES}); {@link JobWatch#givenUp} says so for good. Should drover die between the delete and the settling, the restart
      * finds the Job gone and fails its tasks as deleted: failed either way, only with a vaguer reason.
      */
     private void giveUpJob(RunWatch watch, JobWatch jw, String reason) {
@@ -200,10 +200,13 @@ final class StuckPods {
         }
     }
 
-    /** Whether any pod of the Job ran, by its status (after a restart drover may have seen none of them). */
+    /**
+     * Whether a pod of the Job ran, by its status (after a restart drover may have seen none of them). Not by its
+     * failed count: a pod that never started its container counts there too (stopped at its deadline, or deleted).
+     */
     private static boolean ran(Job job) {
         var status = job.getStatus();
-        return status != null && (positive(status.getSucceeded()) || positive(status.getFailed())
+        return status != null && (positive(status.getSucceeded()) || positive(status.getReady())
                 || (status.getCompletedIndexes() != null && !status.getCompletedIndexes().isBlank()));
     }
 
@@ -234,7 +237,7 @@ final class StuckPods {
     /** A pod stuck past the grace: its image, Kubernetes' waiting reason and message, how long drover waited. */
     record Stuck(Pod pod, String image, String waitingReason, String message, long waitedSeconds) {
 
-        /** @param alone see {@link #stuckReason} */
+        /** @param alone see {@link StuckPods#stuckReason} */
         String reason(boolean alone) {
             return stuckReason(pod.getMetadata().getName(), image, waitingReason, message, waitedSeconds, alone);
         }
