@@ -86,21 +86,19 @@ public final class IndexedJobBuilder {
         annotations.put(ANNOTATION_TASKS, tasks.get(0).index() + "-" + tasks.get(tasks.size() - 1).index());
         int n = tasks.size();
         int parallelism = plan.jobs() > 0 ? Math.min(plan.jobs(), n) : n;
-        Long podDeadline = plan.manifest().timeout() == null ? null
-                : Math.max(1, (plan.manifest().timeout().toMillis() + 999) / 1000);
+        PodDeadline podDeadline = PodDeadline.of(plan);
         JobSpec spec = new JobSpecBuilder()
                 .withCompletionMode("Indexed")
                 .withCompletions(n)
                 .withParallelism(parallelism)
                 .withBackoffLimitPerIndex(plan.manifest().retries())
                 .withTtlSecondsAfterFinished(ttlSecondsAfterFinished)
-                .withActiveDeadlineSeconds(resources.activeDeadlineSeconds())
                 .withSuspend(suspend ? Boolean.TRUE : null)
                 .withNewTemplate()
                 .withNewMetadata().withLabels(labels).withAnnotations(Map.of(ANNOTATION_RUN, runId)).endMetadata()
                 .withSpec(new PodSpecBuilder()
                         .withRestartPolicy("Never")
-                        .withActiveDeadlineSeconds(podDeadline)
+                        .withActiveDeadlineSeconds(podDeadline == null ? null : podDeadline.seconds())
                         .withServiceAccountName(resources.serviceAccount())
                         .withNodeSelector(resources.nodeSelector().isEmpty() ? null : resources.nodeSelector())
                         .withAffinity(resources.affinity())

@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
 /**
  * --job-resources translated to Kubernetes: {@code mem} (SLURM units; a plain number is MiB) becomes the memory request
  * and limit, {@code cpus_per_task} the cpu request, {@code gres=gpu:N} the {@code nvidia.com/gpu} limit, {@code time}
- * the Job's activeDeadlineSeconds, {@code nodelist}/{@code exclude} a required node affinity on
+ * each pod's activeDeadlineSeconds ({@link PodDeadline}), {@code nodelist}/{@code exclude} a required node affinity on
  * {@code kubernetes.io/hostname}, {@code constraint} (LABEL=VALUE terms joined by '&', a bare LABEL meaning
  * LABEL=true) the nodeSelector. Everything that cannot be translated is refused with the reason.
  */

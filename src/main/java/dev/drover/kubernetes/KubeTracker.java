@@ -3,10 +3,6 @@ package dev.drover.kubernetes;
 import dev.drover.manifest.TaskSpec;
 import dev.drover.run.Run;
 import dev.drover.run.TaskState;
-import io.fabric8.kubernetes.api.model.Container;
-import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
-import io.fabric8.kubernetes.api.model.ContainerStateWaiting;
-import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
@@ -38,9 +34,8 @@ import java.util.function.LongSupplier;
  * {@code drover.run-id} label, never one call per Job or task) and turns what it sees into task states. Per index,
  * the pods' {@code containerStatuses[].state.terminated} give the exit code and Kubernetes' reason (Completed, Error,
  * OOMKilled, ...); a pod's log is saved into the run directory as soon as the pod has ended, before
- * ttlSecondsAfterFinished can delete it. Job conditions settle indexes that never got a pod (DeadlineExceeded). A
- * pod that cannot start because of its image or container config ({@link #STUCK_REASONS}) for longer than
- * drover.kubernetes.image-pull-grace makes the tracker give up on its Job ({@link #giveUp}).
+ * ttlSecondsAfterFinished can delete it. Job conditions settle indexes whose pod result is gone or that never got
+ * one ({@link #NOT_STARTED}). Pods that cannot start are given up on by {@link StuckPods}.
  */
 public final class KubeTracker implements AutoCloseable {
 
@@ -52,20 +47,13 @@ public final class KubeTracker implements AutoCloseable {
     static final int MISSING_CYCLES = 3;
     /** Cycles in a row the API server may refuse the status lists before the run's tasks fail. */
     static final int REFUSED_CYCLES = 5;
-    /**
-     * Container waiting reasons of a pod that cannot start and may stay so for good: the image cannot be pulled, or
-     * the container cannot be created (a missing Secret or ConfigMap, a bad command). Kubernetes retries these
-     * forever, with no failure the Job counts, so without drover the Job would wait for its activeDeadlineSeconds
-     * or for ever. ContainerCreating and PodInitializing are not among them: they pass by themselves.
-     */
-    static final Set<String> STUCK_REASONS = Set.of("ErrImagePull", "ImagePullBackOff", "InvalidImageName",
-            "ErrImageNeverPull", "CreateContainerConfigError", "CreateContainerError");
-    /** Of those, the ones that never recover (the image reference itself is wrong): no grace. */
-    static final Set<String> NEVER_RECOVERS = Set.of("InvalidImageName");
+    /** The backendState of a task whose Job failed before any pod of its index was seen running. */
+    static final String NOT_STARTED = "NotStarted";
 
     private final KubeClients clients;
     private final KubeSettings settings;
     private final Map<String, RunWatch> runs = new ConcurrentHashMap<>();
+    private final StuckPods stuckPods;
     private ScheduledExecutorService poller;
     /** Monotonic nanoseconds: how long a pod has been stuck is measured with it (tests turn it by hand). */
     LongSupplier nanoClock = System::nanoTime;
@@ -73,6 +61,7 @@ public final class KubeTracker implements AutoCloseable {
     public KubeTracker(KubeClients clients, KubeSettings settings) {
         this.clients = clients;
         this.settings = settings;
+        this.stuckPods = new StuckPods(clients, settings, () -> nanoClock.getAsLong());
     }
 
     /** Starts following a run (idempotent); its cancellation deletes its Jobs. */
@@ -207,9 +196,7 @@ public final class KubeTracker implements AutoCloseable {
             // a pod stuck no more (started, deleted, replaced) starts its grace afresh should it get stuck again
             jw.stuckSince.keySet().retainAll(jw.stuckSeen);
             settleFromJob(watch, jw, job);
-            if (jw.stuck != null && job != null && !jw.settled()) {
-                giveUp(watch, jw);
-            }
+            stuckPods.giveUp(watch, jw, job);
             if (jw.settled()) {
                 watch.jobs.remove(jw.name);
             }
@@ -224,18 +211,15 @@ public final class KubeTracker implements AutoCloseable {
         String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
         boolean ended = "Succeeded".equals(phase) || "Failed".equals(phase);
         if (!"Running".equals(phase) && !ended) {
-            onWaiting(watch, jw, index, pod);
+            stuckPods.onWaiting(watch, jw, index, pod);
             return;
         }
+        jw.ran |= !"Failed".equals(phase) || PodOutcome.terminated(pod) != null;
         TaskSpec task = jw.tasks[index];
         Run run = watch.run;
         Integer attempt = jw.podAttempts.get(podName);
         if (attempt == null) {
-            int failures = failureCount(pod);
-            attempt = failures != Integer.MAX_VALUE
-                    ? Math.max(jw.attemptsBefore[index] + failures + 1, jw.attempts[index] + 1)
-                    : jw.attempts[index] + 1;
-            jw.attempts[index] = attempt;
+            attempt = podAttempt(jw, index, pod);
             jw.podAttempts.put(podName, attempt);
             if (ended && attempt < run.attempts(task.index())) {
                 // a failed attempt the journal has from before a restart (its retry was started with it)
@@ -249,124 +233,16 @@ public final class KubeTracker implements AutoCloseable {
             return;
         }
         jw.finishedPods.add(podName);
-        Outcome outcome = outcome(pod);
+        PodOutcome outcome = PodOutcome.of(pod, watch.deadline);
         saveLog(watch, task, podName, attempt);
-        run.taskBackend(task.index(), null, outcome.backendState);
+        run.taskBackend(task.index(), null, outcome.backendState());
         if ("Succeeded".equals(phase)) {
-            settle(run, jw, index, attempt, TaskState.SUCCEEDED, outcome.exitCode, null);
+            settle(run, jw, index, attempt, TaskState.SUCCEEDED, outcome.exitCode(), null);
         } else if (attempt - jw.attemptsBefore[index] <= jw.retries && !jobFailed) {
             // backoffLimitPerIndex: the Job starts the next attempt itself, so the task stays the Job's
-            run.attemptRetriedAtBackend(task.index(), attempt, outcome.exitCode, outcome.reason);
+            run.attemptRetriedAtBackend(task.index(), attempt, outcome.exitCode(), outcome.reason());
         } else {
-            settle(run, jw, index, attempt, TaskState.FAILED, outcome.exitCode, outcome.reason);
-        }
-    }
-
-    /**
-     * A pod not running yet: its container's waiting reason (ErrImagePull, ImagePullBackOff,
-     * CreateContainerConfigError, ...) becomes the task's backendState, so that a wrong image shows in the journal and
-     * the log instead of a run that silently waits. Kubernetes keeps retrying; drover does for
-     * drover.kubernetes.image-pull-grace seconds of the same pod waiting for one of {@link #STUCK_REASONS} in a row
-     * (ErrImagePull and ImagePullBackOff alternate: both count), then marks the Job to be given up on
-     * ({@link JobWatch#stuck}); at once for {@link #NEVER_RECOVERS}. The time is drover's own observation, so a
-     * restarted drover grants the grace again.
-     */
-    private void onWaiting(RunWatch watch, JobWatch jw, int index, Pod pod) {
-        ContainerStatus waitingStatus = null;
-        if (pod.getStatus() != null && pod.getStatus().getContainerStatuses() != null) {
-            for (ContainerStatus status : pod.getStatus().getContainerStatuses()) {
-                if (status.getState() != null && status.getState().getWaiting() != null) {
-                    waitingStatus = status;
-                }
-            }
-        }
-        ContainerStateWaiting waiting = waitingStatus == null ? null : waitingStatus.getState().getWaiting();
-        String reason = waiting == null ? null : waiting.getReason();
-        String podName = pod.getMetadata().getName();
-        if (reason != null && !"ContainerCreating".equals(reason) && !reason.equals(jw.waiting.get(index))) {
-            jw.waiting.put(index, reason);
-            watch.run.taskBackend(jw.tasks[index].index(), jw.backendId(index), reason);
-            if (STUCK_REASONS.contains(reason) && watch.warnedImage.compareAndSet(false, true)) {
-                LOG.warn("run {}: pod {} cannot start: {} (image {}); Kubernetes keeps retrying, drover gives up on"
-                        + " Job {} if it is still so after {} s", watch.run.id(), podName, reason, image(pod,
-                        waitingStatus, watch), jw.name, settings.imagePullGraceSeconds());
-            }
-        }
-        if (reason == null || !STUCK_REASONS.contains(reason)) {
-            return;
-        }
-        long now = nanoClock.getAsLong();
-        long since = jw.stuckSince.computeIfAbsent(podName, k -> now);
-        jw.stuckSeen.add(podName);
-        long waitedMillis = TimeUnit.NANOSECONDS.toMillis(now - since);
-        boolean never = NEVER_RECOVERS.contains(reason);
-        if (jw.stuck == null && (never || waitedMillis >= settings.imagePullGraceSeconds() * 1000L)) {
-            jw.stuck = stuckReason(podName, image(pod, waitingStatus, watch), reason, waiting.getMessage(),
-                    never ? -1 : waitedMillis / 1000);
-        }
-    }
-
-    /** The image of a pod's task container: its spec's (what the kubelet pulls), else its status', else the plan's. */
-    private static String image(Pod pod, ContainerStatus status, RunWatch watch) {
-        if (pod.getSpec() != null && pod.getSpec().getContainers() != null) {
-            for (Container container : pod.getSpec().getContainers()) {
-                if (container.getImage() != null && (status == null || container.getName() == null
-                        || container.getName().equals(status.getName()))) {
-                    return container.getImage();
-                }
-            }
-        }
-        return status != null && status.getImage() != null ? status.getImage() : watch.run.plan().image();
-    }
-
-    /**
-     * The reason a task fails with when its Job is given up on: the pod, what is wrong, Kubernetes' reason and
-     * message, how long drover waited (-1: not at all) and what to do.
-     */
-    static String stuckReason(String podName, String image, String reason, String message, long waitedSeconds) {
-        String what = switch (reason) {
-            case "InvalidImageName" -> "image \"" + image + "\" is not a valid image reference";
-            case "CreateContainerConfigError" -> "the container (image \"" + image + "\") cannot be configured";
-            case "CreateContainerError" -> "the container (image \"" + image + "\") cannot be created";
-            default -> "image \"" + image + "\" cannot be pulled";
-        };
-        String fix = switch (reason) {
-            case "CreateContainerConfigError" -> "check the Secrets and ConfigMaps the pod refers to";
-            case "CreateContainerError" -> "check the image's entrypoint and the task's command";
-            default -> "fix the image in the manifest or --job-resources image=";
-        };
-        String detail = message != null && !message.isBlank() ? reason + ": " + message.strip() : reason;
-        return "pod " + podName + ": " + what + ": " + detail + " ("
-                + (waitedSeconds >= 0 ? "waited " + waitedSeconds + " s; " : "") + fix + ")";
-    }
-
-    /**
-     * Gives up on a Job one of whose pods cannot start ({@link JobWatch#stuck}): deletes it (Background propagation,
-     * as a cancel does, so its pods and ConfigMap go too) and fails every task it still holds with the pod's reason.
-     * All of the Job's pods share the image, so its other indexes would get stuck the same way.
-     *
-     * <p>No retry is spent: a pod that never started never failed, so Kubernetes' backoffLimitPerIndex counts
-     * nothing, and drover settles the tasks FAILED directly instead of journalling a retry
-     * ({@link Run#attemptRetriedAtBackend}) or sending them to a new Job: another attempt would pull the same image
-     * and wait the same grace for nothing. The tasks are settled in the same cycle, so the Job leaves the watch
-     * before its absence from the next list could be taken for a deletion by someone else ({@link #MISSING_CYCLES});
-     * {@link JobWatch#givenUp} says so for good. Should drover die between the delete and the settling, the restart
-     * finds the Job gone and fails its tasks as deleted: failed either way, only with a vaguer reason.
-     */
-    private void giveUp(RunWatch watch, JobWatch jw) {
-        Run run = watch.run;
-        String reason = jw.stuck;
-        int open = jw.size() - jw.terminal.cardinality();
-        LOG.error("run {}: {}; deleting Job {} and failing its {} unfinished tasks", run.id(), reason, jw.name, open);
-        jw.givenUp = true;
-        try {
-            KubeLane.deleteJob(settings, clients.get(), watch.namespace, jw.name);
-        } catch (RuntimeException e) {
-            LOG.error("run {}: cannot delete Job {} ({}); delete it with: kubectl delete job -n {} {}", run.id(),
-                    jw.name, KubeLane.describe(e), watch.namespace, jw.name);
-        }
-        for (int i = jw.terminal.nextClearBit(0); i < jw.size(); i = jw.terminal.nextClearBit(i + 1)) {
-            settle(run, jw, i, jw.currentAttempt(i), TaskState.FAILED, Integer.MIN_VALUE, reason);
+            settle(run, jw, index, attempt, TaskState.FAILED, outcome.exitCode(), outcome.reason());
         }
     }
 
@@ -398,65 +274,53 @@ public final class KubeTracker implements AutoCloseable {
         JobCondition failed = condition(job, "Failed");
         if (failed != null) {
             String reason = failed.getReason() != null ? failed.getReason() : "Failed";
+            String why = reason + ": " + (failed.getMessage() != null ? failed.getMessage() : "the Job failed");
+            Set<Integer> failedIndexes = indexes(job.getStatus().getFailedIndexes());
             for (int i = jw.terminal.nextClearBit(0); i < jw.size(); i = jw.terminal.nextClearBit(i + 1)) {
                 int task = jw.tasks[i].index();
-                run.taskBackend(task, jw.backendId(i), reason);
-                settle(run, jw, i, jw.attempts[i], TaskState.FAILED, Integer.MIN_VALUE, reason + ": "
-                        + (failed.getMessage() != null ? failed.getMessage() : "the Job failed"));
+                if (jw.attempts[i] > jw.attemptsBefore[i]) {
+                    run.taskBackend(task, jw.backendId(i), reason);
+                    settle(run, jw, i, jw.attempts[i], TaskState.FAILED, Integer.MIN_VALUE, why);
+                } else if (failedIndexes.contains(i)) {
+                    run.taskBackend(task, jw.backendId(i), "Failed");
+                    settle(run, jw, i, jw.currentAttempt(i), TaskState.FAILED, Integer.MIN_VALUE, "Job " + jw.name
+                            + " counts the task as failed (" + why + "); its pods are gone, so their exit code is"
+                            + " unknown");
+                } else {
+                    // Not run again: a pod may have run between two cycles, unseen, so "never started" is all drover
+                    // can tell, and a second run of the task is what exactly-once forbids.
+                    run.taskBackend(task, jw.backendId(i), NOT_STARTED);
+                    settle(run, jw, i, jw.currentAttempt(i), TaskState.FAILED, Integer.MIN_VALUE, "never started: Job "
+                            + jw.name + " failed (" + why + ") before a pod of this task was seen running");
+                }
             }
         }
     }
 
-    /** Journals an attempt's start unless the journal has it (the lane's claim, or the failure before it). */
+    /**
+     * The attempt a pod of an index not counted yet is: by Kubernetes' failure count of the index when the pod has
+     * it, else the next one; it becomes the index's latest attempt.
+     */
+    static int podAttempt(JobWatch jw, int index, Pod pod) {
+        int failures = failureCount(pod);
+        int attempt = failures != Integer.MAX_VALUE
+                ? Math.max(jw.attemptsBefore[index] + failures + 1, jw.attempts[index] + 1)
+                : jw.attempts[index] + 1;
+        jw.attempts[index] = attempt;
+        return attempt;
+    }
+
     /** A pod attempt the journal does not know yet starts, held by its Job from the same journal line on. */
-    private static void startIfNew(Run run, int task, int attempt, String backendId) {
+    static void startIfNew(Run run, int task, int attempt, String backendId) {
         if (attempt > run.attempts(task)) {
             run.taskStarted(task, attempt, backendId);
         }
     }
 
-    private static void settle(Run run, JobWatch jw, int index, int attempt, TaskState state, int exitCode,
+    static void settle(Run run, JobWatch jw, int index, int attempt, TaskState state, int exitCode,
                                String reason) {
         jw.terminal.set(index);
         run.taskFinished(jw.tasks[index].index(), attempt, state, exitCode, reason);
-    }
-
-    record Outcome(int exitCode, String backendState, String reason) {
-    }
-
-    /** Exit code and reason of an ended pod, from its container's terminated state first (OOMKilled → 137). */
-    static Outcome outcome(Pod pod) {
-        ContainerStateTerminated terminated = null;
-        if (pod.getStatus().getContainerStatuses() != null) {
-            for (ContainerStatus status : pod.getStatus().getContainerStatuses()) {
-                if (IndexedJobBuilder.CONTAINER.equals(status.getName()) && status.getState() != null) {
-                    terminated = status.getState().getTerminated();
-                }
-            }
-        }
-        String podReason = pod.getStatus().getReason();
-        if (terminated == null) {
-            String state = podReason != null ? podReason : pod.getStatus().getPhase();
-            return new Outcome("Succeeded".equals(pod.getStatus().getPhase()) ? 0 : Integer.MIN_VALUE, state,
-                    "Succeeded".equals(pod.getStatus().getPhase()) ? null : describe(state, pod.getStatus().getMessage()));
-        }
-        int exit = terminated.getExitCode() != null ? terminated.getExitCode() : Integer.MIN_VALUE;
-        String state = podReason != null ? podReason : terminated.getReason() != null ? terminated.getReason()
-                : exit == 0 ? "Completed" : "Error";
-        String reason = exit == 0 || "Error".equals(state) ? null : describe(state, terminated.getMessage() != null
-                ? terminated.getMessage() : pod.getStatus().getMessage());
-        return new Outcome(exit, state, reason);
-    }
-
-    private static String describe(String state, String message) {
-        String text = switch (state) {
-            case "OOMKilled" -> "the container went over its memory limit (--job-resources mem)";
-            case "DeadlineExceeded" -> "the task ran longer than its time limit";
-            case "Evicted" -> "the node evicted the pod";
-            default -> null;
-        };
-        String detail = message != null && !message.isBlank() ? message : text;
-        return detail != null ? state + ": " + detail : state;
     }
 
     private void saveLog(RunWatch watch, TaskSpec task, String podName, int attempt) {
@@ -580,11 +444,14 @@ public final class KubeTracker implements AutoCloseable {
         final String namespace;
         final Map<String, JobWatch> jobs = new ConcurrentHashMap<>();
         int refusals;
+        /** The time limit of each of the run's pods, named when one goes over it. */
+        final PodDeadline deadline;
         final java.util.concurrent.atomic.AtomicBoolean warnedImage = new java.util.concurrent.atomic.AtomicBoolean();
 
         RunWatch(Run run, String namespace) {
             this.run = run;
             this.namespace = namespace;
+            this.deadline = PodDeadline.of(run.plan());
         }
     }
 
@@ -602,12 +469,16 @@ public final class KubeTracker implements AutoCloseable {
         final Map<String, Integer> podAttempts = new HashMap<>();
         final Set<String> finishedPods = new HashSet<>();
         final Map<Integer, String> waiting = new HashMap<>();
-        /** Per pod stuck in one of {@link KubeTracker#STUCK_REASONS}: since when (nanoClock), in a row. */
+        /** Per pod stuck in one of {@link StuckPods#STUCK_REASONS}: since when (nanoClock), in a row. */
         final Map<String, Long> stuckSince = new HashMap<>();
         /** The pods seen stuck in the current cycle: the others leave {@link #stuckSince}. */
         final Set<String> stuckSeen = new HashSet<>();
-        /** Set once a pod has been stuck past the grace: the reason its Job's tasks fail with. */
-        String stuck;
+        /** Per index, its pod stuck past the grace in the current cycle, with the reason its task fails with. */
+        final Map<Integer, StuckPods.Stuck> stuck = new java.util.TreeMap<>();
+        /** Stuck pods drover could not delete (logged once each). */
+        final Set<String> undeletable = new HashSet<>();
+        /** A pod of the Job was seen running or ended: a stuck pod is then given up on alone, not the Job. */
+        boolean ran;
         /** The Job was deleted by drover for {@link #stuck}: its absence is no one else's deletion. */
         boolean givenUp;
         int missingCycles;

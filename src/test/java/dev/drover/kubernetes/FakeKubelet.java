@@ -45,7 +45,12 @@ import java.util.stream.Collectors;
  * <p>The image can play a kubelet that cannot start the container: an image containing {@value #NEVER_PULLS} leaves
  * its pods Pending with a waiting container that alternates ErrImagePull and ImagePullBackOff (each with the
  * kubelet's message) until the Job is deleted; {@value #INVALID} gives InvalidImageName; {@value #SLOW_REGISTRY}
- * gives ImagePullBackOff for {@value #SLOW_PULL_MILLIS} ms, then the pod runs as any other.
+ * gives ImagePullBackOff for {@value #SLOW_PULL_MILLIS} ms, then the pod runs as any other. {@link #badNode} plays
+ * one node that cannot pull: the first pod of one index of a Job fails to pull (as {@value #NEVER_PULLS}) until it
+ * is deleted, which the job controller counts as a failure of that index; the index's next pod pulls fine.
+ *
+ * <p>Deadlines (the Job's and each pod's activeDeadlineSeconds) last {@link #secondMillis} ms per second, so that a
+ * test can keep the proportions of real limits and still be fast.
  */
 final class FakeKubelet implements AutoCloseable {
 
@@ -73,6 +78,20 @@ final class FakeKubelet implements AutoCloseable {
         return t;
     });
     private volatile boolean closed;
+    /** How long one second of a deadline lasts, in ms. */
+    volatile long secondMillis = 1000;
+    /** Job name prefix → the index whose first pod cannot pull its image. */
+    private final Map<String, Integer> badNodes = new ConcurrentHashMap<>();
+
+    /** The first pod of index {@code index} of the Jobs whose names start with {@code jobPrefix} cannot pull. */
+    void badNode(String jobPrefix, int index) {
+        badNodes.put(jobPrefix, index);
+    }
+
+    private boolean onBadNode(String jobName, int index, int failures) {
+        return failures == 0 && badNodes.entrySet().stream()
+                .anyMatch(e -> jobName.startsWith(e.getKey()) && e.getValue() == index);
+    }
 
     FakeKubelet(KubernetesMockServer server, KubernetesClient client, String namespace, Path root) {
         this.server = server;
@@ -148,7 +167,7 @@ final class FakeKubelet implements AutoCloseable {
                 while (!slots.awaitTermination(20, TimeUnit.MILLISECONDS)) {
                     if (gone) {
                         killAll();
-                    } else if (deadline != null && System.currentTimeMillis() - start > deadline * 1000) {
+                    } else if (deadline != null && System.currentTimeMillis() - start > deadline * secondMillis) {
                         gone = true; // the job controller stops every pod of the Job
                         killAll();
                         slots.awaitTermination(5, TimeUnit.SECONDS);
@@ -206,16 +225,20 @@ final class FakeKubelet implements AutoCloseable {
                     .withNewStatus().withPhase("Running").endStatus().build();
             Container container = pod.getSpec().getContainers().get(0);
             String image = container.getImage();
+            boolean badNode = onBadNode(name, index, failures);
             boolean pullTrouble = image.contains(NEVER_PULLS) || image.contains(INVALID)
-                    || image.contains(SLOW_REGISTRY);
+                    || image.contains(SLOW_REGISTRY) || badNode;
             if (pullTrouble) {
                 pod = new PodBuilder(pod).editStatus().withPhase("Pending").endStatus().build();
             }
             client.pods().inNamespace(namespace).resource(pod).create();
             podNames.add(podName);
             if (pullTrouble) {
-                pod = pull(pod, container);
+                pod = pull(pod, container, badNode);
                 if (pod == null) {
+                    if (!gone) {
+                        failedPods.incrementAndGet(); // deleted before it ended: a failure of its index
+                    }
                     return false;
                 }
             }
@@ -236,7 +259,7 @@ final class FakeKubelet implements AutoCloseable {
                 Process process = builder.start();
                 processes.add(process);
                 Long podDeadline = pod.getSpec().getActiveDeadlineSeconds();
-                if (podDeadline != null && !process.waitFor(podDeadline, TimeUnit.SECONDS)) {
+                if (podDeadline != null && !process.waitFor(podDeadline * secondMillis, TimeUnit.MILLISECONDS)) {
                     timedOut = true;
                     process.descendants().forEach(ProcessHandle::destroyForcibly);
                     process.destroyForcibly();
@@ -259,6 +282,7 @@ final class FakeKubelet implements AutoCloseable {
             String reason = exit == 0 ? "Completed" : timedOut ? "Error" : exit == 137 ? "OOMKilled" : "Error";
             Pod ended = new PodBuilder(pod).editStatus().withPhase(exit == 0 ? "Succeeded" : "Failed")
                     .withReason(timedOut ? "DeadlineExceeded" : null)
+                    .withMessage(timedOut ? "Pod was active on the node longer than the specified deadline" : null)
                     .withContainerStatuses(new ContainerStatusBuilder().withName(container.getName())
                             .withNewState().withNewTerminated().withExitCode(exit).withReason(reason)
                             .endTerminated().endState().build())
@@ -271,14 +295,15 @@ final class FakeKubelet implements AutoCloseable {
         /**
          * The kubelet trying to start the pod's container with an image in trouble: the pod stays Pending with a
          * waiting container status; the pod, Running, once the pull works ({@value #SLOW_REGISTRY}); null if the Job
-         * was deleted before (the pull never works for {@value #NEVER_PULLS} and {@value #INVALID}).
+         * or the pod was deleted before (the pull never works for {@value #NEVER_PULLS}, {@value #INVALID} and on a
+         * bad node).
          */
-        Pod pull(Pod pod, Container container) {
+        Pod pull(Pod pod, Container container, boolean badNode) {
             String image = container.getImage();
             long start = System.currentTimeMillis();
             String shown = null;
             for (int step = 0; !gone; step++) {
-                if (image.contains(SLOW_REGISTRY) && System.currentTimeMillis() - start >= SLOW_PULL_MILLIS) {
+                if (!badNode && image.contains(SLOW_REGISTRY) && System.currentTimeMillis() - start >= SLOW_PULL_MILLIS) {
                     Pod running = new PodBuilder(pod).editStatus().withPhase("Running")
                             .withContainerStatuses(new ContainerStatusBuilder().withName(container.getName())
                                     .withImage(image).withNewState().withNewRunning().withStartedAt(Instant.now()
@@ -288,7 +313,7 @@ final class FakeKubelet implements AutoCloseable {
                 }
                 String reason;
                 String message;
-                if (image.contains(INVALID)) {
+                if (!badNode && image.contains(INVALID)) {
                     reason = "InvalidImageName";
                     message = "Failed to apply default image tag \"" + image + "\": couldn't parse image reference \""
                             + image + "\": invalid reference format";

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -51,6 +52,20 @@ class IndexedJobBuilderTest {
     }
 
     @Test
+    void eachPodIsLimitedByTheLowerOfTimeoutAndTime() {
+        assertEquals(new PodDeadline(90, PodDeadline.TIMEOUT), PodDeadline.of(Duration.ofSeconds(90), 1800L));
+        assertEquals(new PodDeadline(60, PodDeadline.TIME), PodDeadline.of(Duration.ofSeconds(90), 60L));
+        assertEquals(new PodDeadline(2, PodDeadline.TIMEOUT), PodDeadline.of(Duration.ofMillis(1001), null),
+                "Kubernetes counts whole seconds: a fraction rounds up");
+        assertNull(PodDeadline.of(null, null));
+        JobSpec spec = build(plan("time=1", null)).spec();
+        assertEquals(60L, spec.getTemplate().getSpec().getActiveDeadlineSeconds(), "time=1 is one minute, < 90 s");
+        assertNull(spec.getActiveDeadlineSeconds());
+        assertEquals("the task ran longer than its limit of 60 s (--job-resources time)",
+                PodDeadline.of(plan("time=1", null)).exceeded());
+    }
+
+    @Test
     void indexedJobCarriesTheRunsSettings() {
         KubeJob job = build(plan("mem=32G,cpus_per_task=4,gres=gpu:1,time=00:30:00,constraint=disktype=ssd,"
                 + "service_account=runner,namespace=batch", 2));
@@ -61,11 +76,11 @@ class IndexedJobBuilderTest {
         assertEquals(2, spec.getBackoffLimitPerIndex(), "retries");
         assertNull(spec.getBackoffLimit(), "unset: Kubernetes' default with backoffLimitPerIndex is unlimited");
         assertEquals(600, spec.getTtlSecondsAfterFinished());
-        assertEquals(1800L, spec.getActiveDeadlineSeconds(), "time");
+        assertNull(spec.getActiveDeadlineSeconds(), "time limits each task, not the Job");
         assertTrue(spec.getSuspend(), "resumed once the ConfigMap exists");
         PodSpec pod = spec.getTemplate().getSpec();
         assertEquals("Never", pod.getRestartPolicy());
-        assertEquals(90L, pod.getActiveDeadlineSeconds(), "the manifest's per-task timeout");
+        assertEquals(90L, pod.getActiveDeadlineSeconds(), "the lower of timeout (90 s) and time (30 min)");
         assertEquals("runner", pod.getServiceAccountName());
         assertEquals(Map.of("disktype", "ssd"), pod.getNodeSelector());
         Container c = pod.getContainers().get(0);

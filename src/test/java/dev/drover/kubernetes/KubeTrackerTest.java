@@ -150,13 +150,33 @@ class KubeTrackerTest {
 
         JsonNode late = task(report, "late");
         assertEquals("FAILED", late.get("state").asText());
-        assertEquals("DeadlineExceeded", late.get("backendState").asText());
-        assertTrue(late.get("reason").asText().startsWith("DeadlineExceeded: Job was active longer"), late.toString());
+        assertEquals(KubeTracker.NOT_STARTED, late.get("backendState").asText(), "not said to have run too long");
+        assertEquals("never started: Job " + job.name() + " failed (DeadlineExceeded: Job was active longer than"
+                + " specified deadline) before a pod of this task was seen running", late.get("reason").asText());
 
         List<String> lists = requests().stream().map(RecordedRequest::getPath).filter(p -> p.contains("labelSelector"))
                 .toList();
         assertEquals(List.of("/apis/batch/v1/namespaces/" + NS + "/jobs" + selector(),
                 "/api/v1/namespaces/" + NS + "/pods" + selector()), lists, "one Job list and one Pod list per cycle");
+    }
+
+    @Test
+    void anIndexTheJobCountsAsFailedIsNotSaidNeverToHaveStarted() throws Exception {
+        Job status = new JobBuilder(job.job()).withNewStatus().withCompletedIndexes("0,1").withFailedIndexes("2")
+                .addNewCondition().withType("Failed").withStatus("True").withReason("FailedIndexes")
+                .withMessage("Job has failed indexes").endCondition().endStatus().build();
+        claim();
+        tracker.track(run, NS, job);
+        answer(status);
+        tracker.pollOnce(tracker.watch(run, NS));
+        assertEquals(RunState.FAILED, run.finished().get(5, TimeUnit.SECONDS));
+        JsonNode report = report(run.dir());
+        JsonNode ranUnseen = task(report, "ttl-gone");
+        assertEquals("Failed", ranUnseen.get("backendState").asText());
+        assertEquals("Job " + job.name() + " counts the task as failed (FailedIndexes: Job has failed indexes); its"
+                + " pods are gone, so their exit code is unknown", ranUnseen.get("reason").asText());
+        assertEquals(KubeTracker.NOT_STARTED, task(report, "late").get("backendState").asText());
+        assertEquals(1, task(report, "late").get("attempts").asInt(), "the claimed attempt, not a new one");
     }
 
     @Test
@@ -251,7 +271,8 @@ class KubeTrackerTest {
     }
 
     @Test
-    void aPodStuckPullingItsImagePastTheGraceDeletesItsJobAndFailsItsTasksWithoutRetries() throws Exception {
+    void aPodStuckPullingItsImagePastTheGraceInAJobNoPodOfWhichRanDeletesTheJobAndFailsItsTasksWithoutRetries()
+            throws Exception {
         long[] now = {0};
         tracker.nanoClock = () -> now[0];
         String jobPath = "/apis/batch/v1/namespaces/" + NS + "/jobs/" + job.name();
@@ -259,19 +280,12 @@ class KubeTrackerTest {
                 .andReturn(200, new StatusBuilder().withStatus("Success").build()).once();
         String pull = "failed to pull and unpack image \"docker.io/library/busybox:nope\": not found";
         String backOff = "Back-off pulling image \"busybox:nope\"";
-        Pod first = pod(job.name() + "-0-aaaaa", 0, "Succeeded", 0, "Completed");
-        server.expect().get().withPath("/api/v1/namespaces/" + NS + "/pods?fieldSelector=metadata.name%3D"
-                + first.getMetadata().getName()).andReturn(200, new PodListBuilder().withMetadata(
-                        new io.fabric8.kubernetes.api.model.ListMeta()).withItems(first).build()).always();
-        server.expect().get().withPath("/api/v1/namespaces/" + NS + "/pods/" + first.getMetadata().getName())
-                .andReturn(200, first).always();
-        server.expect().get().withPath("/api/v1/namespaces/" + NS + "/pods/" + first.getMetadata().getName()
-                + "/log?pretty=false").andReturn(200, "done\n").always();
         claim();
         tracker.track(run, NS, job);
         KubeTracker.RunWatch watch = tracker.watch(run, NS);
-        // t = 0: index 0 done, index 1 stuck, 2 and 3 waiting for a slot
-        answer(job.job(), first, stuck(job.name() + "-1-bbbbb", 1, "ErrImagePull", pull));
+        // t = 0: indexes 0 and 1 stuck, 2 and 3 waiting for a slot
+        answer(job.job(), stuck(job.name() + "-0-aaaaa", 0, "ErrImagePull", pull),
+                stuck(job.name() + "-1-bbbbb", 1, "ErrImagePull", pull));
         tracker.pollOnce(watch);
         // ErrImagePull and ImagePullBackOff alternate: still the same pod stuck in a row
         now[0] = TimeUnit.SECONDS.toNanos(60);
@@ -280,25 +294,23 @@ class KubeTrackerTest {
         now[0] = TimeUnit.SECONDS.toNanos(119);
         answer(job.job(), stuck(job.name() + "-1-bbbbb", 1, "ErrImagePull", pull));
         tracker.pollOnce(watch);
-        assertEquals(3, run.count(TaskState.RUNNING), "within the grace: a registry may come back");
+        assertEquals(4, run.count(TaskState.RUNNING), "within the grace: a registry may come back");
         assertTrue(requests().stream().noneMatch(r -> r.getMethod().equals("DELETE")));
 
         now[0] = TimeUnit.SECONDS.toNanos(121);
         answer(job.job(), stuck(job.name() + "-1-bbbbb", 1, "ImagePullBackOff", backOff));
         tracker.pollOnce(watch);
 
-        assertEquals(3, run.count(TaskState.FAILED), "past the grace: given up on in this very cycle");
+        assertEquals(4, run.count(TaskState.FAILED), "past the grace: given up on in this very cycle");
         assertEquals(RunState.FAILED, run.finished().get(5, TimeUnit.SECONDS));
         RecordedRequest delete = requests().stream().filter(r -> r.getMethod().equals("DELETE")).findFirst()
                 .orElseThrow(() -> new AssertionError("the Job is not deleted"));
         assertEquals(jobPath, delete.getPath());
         assertTrue(delete.getUtf8Body().contains("\"propagationPolicy\":\"Background\""), delete.getUtf8Body());
         JsonNode report = report(run.dir());
-        assertEquals("SUCCEEDED", task(report, "ok").get("state").asText(), "an index already done stays done");
-        assertEquals("done\n", Files.readString(run.dir().resolve("logs/ok.log")));
         String expected = "pod " + job.name() + "-1-bbbbb: image \"busybox:nope\" cannot be pulled: ImagePullBackOff: "
                 + backOff + " (waited 121 s; fix the image in the manifest or --job-resources image=)";
-        for (String id : List.of("oom", "ttl-gone", "late")) {
+        for (String id : List.of("ok", "oom", "ttl-gone", "late")) {
             JsonNode t = task(report, id);
             assertEquals("FAILED", t.get("state").asText(), t.toString());
             assertEquals(expected, t.get("reason").asText());
@@ -315,6 +327,59 @@ class KubeTrackerTest {
         }
         assertEquals(4, journalLines("end"));
         assertEquals(expected, task(report(run.dir()), "late").get("reason").asText());
+    }
+
+    @Test
+    void aPodStuckPastTheGraceInAJobWhosePodsRunFailsItsTaskAloneAndOnlyItsPodIsDeleted() throws Exception {
+        long[] now = {0};
+        tracker.nanoClock = () -> now[0];
+        String stuckName = job.name() + "-1-bbbbb";
+        String podPath = "/api/v1/namespaces/" + NS + "/pods/" + stuckName;
+        server.expect().delete().withPath(podPath)
+                .andReturn(200, new StatusBuilder().withStatus("Success").build()).once();
+        String pull = "failed to pull and unpack image \"docker.io/library/busybox:nope\": not found";
+        Pod first = pod(job.name() + "-0-aaaaa", 0, "Succeeded", 0, "Completed");
+        server.expect().get().withPath("/api/v1/namespaces/" + NS + "/pods/" + first.getMetadata().getName()
+                + "/log?pretty=false").andReturn(200, "done\n").always();
+        Pod running = pod(job.name() + "-2-ccccc", 2, "Running", 0, null);
+        running.getStatus().setContainerStatuses(List.of());
+        claim();
+        tracker.track(run, NS, job);
+        KubeTracker.RunWatch watch = tracker.watch(run, NS);
+        answer(job.job(), first, stuck(stuckName, 1, "ErrImagePull", pull), running);
+        tracker.pollOnce(watch);
+        now[0] = TimeUnit.SECONDS.toNanos(121);
+        Pod gone = stuck(stuckName, 1, "ErrImagePull", pull);
+        answer(job.job(), stuck(stuckName, 1, "ErrImagePull", pull), running);
+        tracker.pollOnce(watch);
+
+        List<RecordedRequest> deletes = requests().stream().filter(r -> r.getMethod().equals("DELETE")).toList();
+        assertEquals(List.of(podPath), deletes.stream().map(RecordedRequest::getPath).toList(),
+                "the stuck pod alone is deleted, not the Job");
+        assertEquals(TaskState.SUCCEEDED, run.taskState(0));
+        assertEquals(TaskState.FAILED, run.taskState(1));
+        assertEquals(TaskState.RUNNING, run.taskState(2), "a healthy index is left alone");
+        assertEquals(TaskState.RUNNING, run.taskState(3));
+        assertEquals("done\n", Files.readString(run.dir().resolve("logs/ok.log")));
+        assertTrue(run.tasksAtBackend().containsKey(3), "an index not started yet stays the Job's");
+
+        // the deleted pod, seen again as Failed while it goes, is not counted a second time; the others end
+        gone.getStatus().setPhase("Failed");
+        answer(job.job(), gone, pod(job.name() + "-2-ccccc", 2, "Succeeded", 0, "Completed"),
+                pod(job.name() + "-3-ddddd", 3, "Succeeded", 0, "Completed"));
+        tracker.pollOnce(watch);
+        assertEquals(RunState.FAILED, run.finished().get(5, TimeUnit.SECONDS));
+        assertEquals(4, journalLines("end"), "each task ended once");
+        assertEquals(0, journalLines("retry"), "retries: 0: the Job fails the index, drover does not retry it");
+        JsonNode report = report(run.dir());
+        JsonNode failed = task(report, "oom");
+        assertEquals(1, failed.get("attempts").asInt());
+        assertTrue(failed.get("reason").asText().startsWith("pod " + stuckName + ": image \"busybox:nope\" cannot be"
+                + " pulled: ErrImagePull: "), failed.toString());
+        assertEquals("ErrImagePull", failed.get("backendState").asText());
+        for (String id : List.of("ok", "ttl-gone", "late")) {
+            assertEquals("SUCCEEDED", task(report, id).get("state").asText(), id);
+        }
     }
 
     @Test
@@ -362,12 +427,35 @@ class KubeTrackerTest {
     }
 
     @Test
+    void aPodOverItsDeadlineIsSaidToHaveRunTooLongOnlyIfItsContainerRan() {
+        PodDeadline limit = new PodDeadline(5, PodDeadline.TIME);
+        Pod ran = pod("p-0-a", 0, "Failed", 137, "Error");
+        ran.getStatus().setReason("DeadlineExceeded");
+        ran.getStatus().setMessage("Pod was active on the node longer than the specified deadline");
+        PodOutcome overran = PodOutcome.of(ran, limit);
+        assertEquals("DeadlineExceeded", overran.backendState());
+        assertEquals("DeadlineExceeded: the task ran longer than its limit of 5 s (--job-resources time)",
+                overran.reason());
+        Pod neverRan = stuck("p-0-b", 0, "ImagePullBackOff", "Back-off pulling image");
+        neverRan.getStatus().setPhase("Failed");
+        neverRan.getStatus().setReason("DeadlineExceeded");
+        PodOutcome notStarted = PodOutcome.of(neverRan, limit);
+        assertEquals("DeadlineExceeded", notStarted.backendState());
+        assertEquals("DeadlineExceeded: the pod did not start its container within its limit of 5 s"
+                + " (--job-resources time)", notStarted.reason());
+    }
+
+    @Test
     void stuckReasonsSayWhatToFix() {
         assertEquals("pod p: the container (image \"i\") cannot be configured: CreateContainerConfigError: secret"
                 + " \"s\" not found (waited 120 s; check the Secrets and ConfigMaps the pod refers to)",
-                KubeTracker.stuckReason("p", "i", "CreateContainerConfigError", "secret \"s\" not found", 120));
+                StuckPods.stuckReason("p", "i", "CreateContainerConfigError", "secret \"s\" not found", 120,
+                        false));
         assertEquals("pod p: image \"i\" cannot be pulled: ErrImageNeverPull (waited 5 s; fix the image in the"
-                + " manifest or --job-resources image=)", KubeTracker.stuckReason("p", "i", "ErrImageNeverPull", null, 5));
+                + " manifest or --job-resources image=)", StuckPods.stuckReason("p", "i", "ErrImageNeverPull", null, 5,
+                false));
+        assertEquals("pod p: image \"i\" cannot be pulled: ErrImagePull (waited 5 s; other pods of the Job started:"
+                + " check the pod's node)", StuckPods.stuckReason("p", "i", "ErrImagePull", null, 5, true));
     }
 
     @Test

@@ -51,7 +51,8 @@ class KubernetesDryRunTest {
             assertEquals("batch", job.getMetadata().getNamespace());
             assertEquals(job.getMetadata().getName(), table.getMetadata().getName());
             assertNull(job.getSpec().getSuspend(), "applicable as it is: not suspended");
-            assertEquals(600L, job.getSpec().getActiveDeadlineSeconds());
+            assertNull(job.getSpec().getActiveDeadlineSeconds(), "time limits each task, not the Job");
+            assertEquals(600L, job.getSpec().getTemplate().getSpec().getActiveDeadlineSeconds(), "time=10");
             assertEquals(job.getSpec().getCompletions(), table.getData().size());
             for (int i = 0; i < table.getData().size(); i++, index++) {
                 assertTrue(table.getData().get("task-" + i + ".sh").endsWith("exec 'echo' '" + index + "'\n"));

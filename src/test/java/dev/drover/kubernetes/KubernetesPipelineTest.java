@@ -39,6 +39,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -66,6 +67,7 @@ class KubernetesPipelineTest {
         kubeletClient = new KubernetesClientBuilder().withConfig(new ConfigBuilder(Config.empty())
                 .withMasterUrl(server.url("/")).withUserAgent(FakeKubelet.USER_AGENT).build()).build();
         kubelet = new FakeKubelet(server, kubeletClient, NAMESPACE, tmp.resolve("kubelet"));
+        kubelet.secondMillis = SECOND; // deadlines keep their proportions, 2.5 times faster
         runtime = DroverRuntime.start(Path.of("").toAbsolutePath(), Map.of(
                 "drover.runs-dir", tmp.resolve("runs").toString(),
                 "drover.kubernetes.master-url", server.url("/"),
@@ -91,6 +93,9 @@ class KubernetesPipelineTest {
             // forget the requests of earlier tests
         }
     }
+
+    /** A second of a pod's or Job's deadline, for the kubelet: task durations below are scaled the same way. */
+    static final long SECOND = 400;
 
     private Run runToEnd(String manifest) throws Exception {
         Run run = runtime.submit(manifest);
@@ -219,32 +224,69 @@ class KubernetesPipelineTest {
         assertTrue(requests().stream().anyMatch(r -> r.getMethod().equals("DELETE") && r.getPath().contains("/jobs/")));
     }
 
+    private Run runToEnd(String manifest, int jobs, String resources) throws Exception {
+        Run run = runtime.submit(RunPlan.resolve(ManifestReader.parse(manifest),
+                new RunOptions("kubernetes", jobs, resources)));
+        run.finished().get(60, TimeUnit.SECONDS);
+        return run;
+    }
+
+    /** A shell command that lasts {@code seconds} of the kubelet's deadline seconds. */
+    private static String sleep(double seconds) {
+        return "[sleep, '" + seconds * SECOND / 1000 + "']";
+    }
+
     @Test
-    void timeLimitsEndInDeadlineExceeded() throws Exception {
-        // manifest timeout → the pod's activeDeadlineSeconds: one attempt is stopped
-        Run perTask = runToEnd("""
-                name: kube-timeout
-                strategy: kubernetes
+    void timeLimitsEachTaskNotTheChunk() throws Exception {
+        // 20 tasks of 2 s, 2 at a time: 20 s of work in one Job, each task well within its 5 s
+        StringBuilder manifest = new StringBuilder("""
+                name: kube-time-each
                 image: busybox:1.36
-                timeout: 1s
-                tasks: [{id: slow, command: [sleep, '20']}, {id: quick, command: ['true']}]
+                tasks:
                 """);
-        JsonNode slow = task(report(perTask.dir()), "slow");
-        assertEquals("FAILED", slow.get("state").asText());
-        assertEquals("DeadlineExceeded", slow.get("backendState").asText());
-        assertEquals("SUCCEEDED", task(report(perTask.dir()), "quick").get("state").asText());
-        // --job-resources time → the Job's activeDeadlineSeconds: the whole Job is stopped
-        Run perJob = runtime.submit(RunPlan.resolve(ManifestReader.parse("""
-                name: kube-time
-                image: busybox:1.36
-                tasks: [{id: a, command: [sleep, '20']}, {id: b, command: [sleep, '20']}]
-                """), new RunOptions("kubernetes", 1, "time=0:01")));
-        assertEquals(RunState.FAILED, perJob.finished().get(20, TimeUnit.SECONDS));
-        for (String id : List.of("a", "b")) {
-            JsonNode t = task(report(perJob.dir()), id);
-            assertEquals("FAILED", t.get("state").asText());
-            assertEquals("DeadlineExceeded", t.get("backendState").asText(), t.toString());
+        for (int i = 0; i < 20; i++) {
+            manifest.append("  - {id: t").append(i).append(", command: ").append(sleep(2)).append("}\n");
         }
+        long start = System.nanoTime();
+        Run run = runToEnd(manifest.toString(), 2, "time=0:05");
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertEquals(RunState.SUCCEEDED, run.finished().get(), "every task within its own limit");
+        assertTrue(millis > 5 * SECOND, "the chunk ran longer than one time limit, and that is fine: " + millis);
+        Job job = jobsOf(run).get(0);
+        assertNull(job.getSpec().getActiveDeadlineSeconds(), "no Job-level bound");
+        assertEquals(5L, job.getSpec().getTemplate().getSpec().getActiveDeadlineSeconds(), "each pod's: time");
+        assertEquals(2, job.getSpec().getParallelism());
+    }
+
+    @Test
+    void aTaskOverItsOwnLimitFailsAloneWithKubernetesReason() throws Exception {
+        String tasks = """
+                tasks:
+                  - {id: a, command: %1$s}
+                  - {id: slow, command: [sleep, '30']}
+                  - {id: b, command: %1$s}
+                  - {id: c, command: %1$s}
+                """.formatted(sleep(0.5));
+        // --job-resources time
+        Run byTime = runToEnd("name: kube-over-time\nimage: busybox:1.36\n" + tasks, 2, "time=0:05");
+        // the manifest's timeout, lower than time: it wins
+        Run byTimeout = runToEnd("name: kube-over-timeout\nimage: busybox:1.36\ntimeout: 3s\n" + tasks, 2,
+                "time=0:05");
+        for (Run run : List.of(byTime, byTimeout)) {
+            assertEquals(RunState.FAILED, run.finished().get());
+            JsonNode report = report(run.dir());
+            JsonNode slow = task(report, "slow");
+            assertEquals("FAILED", slow.get("state").asText());
+            assertEquals("DeadlineExceeded", slow.get("backendState").asText(), "Kubernetes' reason");
+            assertEquals(1, slow.get("attempts").asInt());
+            for (String id : List.of("a", "b", "c")) {
+                assertEquals("SUCCEEDED", task(report, id).get("state").asText(), id + " of " + run.id());
+            }
+        }
+        assertEquals("DeadlineExceeded: the task ran longer than its limit of 5 s (--job-resources time)",
+                task(report(byTime.dir()), "slow").get("reason").asText());
+        assertEquals("DeadlineExceeded: the task ran longer than its limit of 3 s (the manifest's timeout)",
+                task(report(byTimeout.dir()), "slow").get("reason").asText());
     }
 
     private long journalLines(Run run, String kind) throws java.io.IOException {
@@ -267,8 +309,8 @@ class KubernetesPipelineTest {
                 tasks: [{id: a, command: ['true']}, {id: b, command: ['true']}]
                 """);
         try {
-            // without the grace the run would wait for ever: a few seconds show it does not
-            run.finished().get(10, TimeUnit.SECONDS);
+            // without the grace the run would wait for ever: half a minute shows it does not (under load too)
+            run.finished().get(30, TimeUnit.SECONDS);
         } finally {
             run.cancel(); // on failure only (a finished run ignores it): its stuck Job must not outlive this test
         }
@@ -302,6 +344,49 @@ class KubernetesPipelineTest {
             Thread.sleep(20);
         }
         assertTrue(client.pods().inNamespace(NAMESPACE).withLabel("job-name", jobName).list().getItems().isEmpty());
+    }
+
+    @Test
+    void aPullFailureOnOnePodOfAJobWhoseOtherPodsRunLeavesTheHealthyIndexesAlone() throws Exception {
+        kubelet.badNode("drover-kube-one-bad-node-", 1);
+        String tasks = """
+                tasks:
+                  - {id: a, command: [sh, -c, 'sleep 0.2; echo ran $DROVER_TASK_ID']}
+                  - {id: b, command: [sh, -c, 'sleep 0.2; echo ran $DROVER_TASK_ID']}
+                  - {id: c, command: [sh, -c, 'sleep 0.2; echo ran $DROVER_TASK_ID']}
+                  - {id: d, command: [sh, -c, 'sleep 0.2; echo ran $DROVER_TASK_ID']}
+                """;
+        Run run = runToEnd("name: kube-one-bad-node\nimage: busybox:1.36\n" + tasks, 2, null);
+        assertEquals(RunState.FAILED, run.finished().get());
+        JsonNode report = report(run.dir());
+        for (String id : List.of("a", "c", "d")) {
+            JsonNode t = task(report, id);
+            assertEquals("SUCCEEDED", t.get("state").asText(), t.toString());
+            assertEquals("ran " + id + "\n", Files.readString(run.dir().resolve("logs/" + id + ".log")));
+        }
+        JsonNode b = task(report, "b");
+        assertEquals("FAILED", b.get("state").asText());
+        assertEquals(1, b.get("attempts").asInt());
+        String reason = b.get("reason").asText();
+        assertTrue(reason.matches("pod (drover-kube-one-bad-node-[a-z0-9]{6}-1-[a-z0-9]+): image \"busybox:1.36\""
+                + " cannot be pulled: (ErrImagePull|ImagePullBackOff): .* \\(waited [12] s; other pods of the Job"
+                + " started: check the pod's node\\)"), reason);
+        String stuckPod = reason.substring(4, reason.indexOf(':'));
+        String jobName = b.get("backendId").asText().split("/")[0];
+        List<RecordedRequest> deletes = requests().stream().filter(r -> r.getMethod().equals("DELETE")).toList();
+        assertEquals(List.of("/api/v1/namespaces/" + NAMESPACE + "/pods/" + stuckPod),
+                deletes.stream().map(RecordedRequest::getPath).toList(), "the stuck pod alone, not the Job");
+        assertEquals(List.of(jobName), jobsOf(run).stream().map(j -> j.getMetadata().getName()).toList());
+
+        // With a retry left, the Job gives the index a new pod (on another node): the task runs there.
+        kubelet.badNode("drover-kube-bad-node-retried-", 1);
+        Run retried = runToEnd("name: kube-bad-node-retried\nimage: busybox:1.36\nretries: 1\n" + tasks, 2, null);
+        assertEquals(RunState.SUCCEEDED, retried.finished().get());
+        JsonNode again = task(report(retried.dir()), "b");
+        assertEquals(2, again.get("attempts").asInt());
+        assertEquals("ran b\n", Files.readString(retried.dir().resolve("logs/b.log")).lines()
+                .filter(l -> !l.startsWith("--- drover")).findFirst().orElse("") + "\n");
+        assertEquals(1, journalLines(retried, "retry"));
     }
 
     @Test
