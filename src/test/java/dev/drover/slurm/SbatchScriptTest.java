@@ -1,5 +1,6 @@
 package dev.drover.slurm;
 
+import dev.drover.HostileArgv;
 import dev.drover.manifest.ManifestException;
 import dev.drover.manifest.ManifestReader;
 import dev.drover.manifest.TaskSpec;
@@ -59,36 +60,11 @@ class SbatchScriptTest {
         assertEquals("0", Files.readString(job.exitFile(7)).strip());
     }
 
-    /** Every character a manifest can hold but NUL, in one argument; and the kinds of argument that trip parsers. */
-    static List<String> everyKindOfArgument() {
-        StringBuilder all = new StringBuilder();
-        for (int c = 1; c < 0x250; c++) {
-            all.append((char) c);
-        }
-        all.append("\u2028\uFEFF\uD83D\uDE00"); // line separator, BOM, an emoji (a surrogate pair)
-        return List.of(all.toString(), "a=b", "=", "-", "--", "-e", "--help", "'", "\"", "\\", "$HOME", "${X:-y}",
-                "$(touch pwned)", "`touch pwned`", "*", "\n", "\r\n", " lead", "trail ", "", "é", "日本", "%s %n", "!");
-    }
-
-    /** A program that writes each of its arguments followed by a NUL, so that the test can compare them exactly. */
-    static Path argvPrinter(Path file) throws Exception {
-        Files.createDirectories(file.getParent());
-        Files.writeString(file, "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\000' \"$a\"; done\n");
-        file.toFile().setExecutable(true);
-        return file;
-    }
-
-    static List<String> nulSeparated(Path log) throws Exception {
-        String text = new String(Files.readAllBytes(log), StandardCharsets.UTF_8);
-        assertTrue(text.endsWith("\0"), text);
-        return List.of(text.substring(0, text.length() - 1).split("\0", -1));
-    }
-
     @Test
     void aProgramWhosePathHoldsAnEqualsSignOrStartsWithADashRunsWithItsArgvByteExact() throws Exception {
-        List<String> args = everyKindOfArgument();
-        Path equals = argvPrinter(tmp.resolve("tools/a=b/tool=1"));
-        argvPrinter(tmp.resolve("bin/-dash=tool"));
+        List<String> args = HostileArgv.everyKindOfArgument();
+        Path equals = HostileArgv.argvPrinter(tmp.resolve("tools/a=b/tool=1"));
+        HostileArgv.argvPrinter(tmp.resolve("bin/-dash=tool"));
         List<TaskSpec> tasks = new java.util.ArrayList<>();
         for (String program : List.of(equals.toString(), "-dash=tool", "tools/a=b/tool=1")) {
             List<String> argv = new java.util.ArrayList<>(List.of(program));
@@ -111,7 +87,7 @@ class SbatchScriptTest {
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertEquals("0:", p.waitFor() + ":" + out, shell + ", timeout " + timeout);
             for (TaskSpec task : tasks) {
-                assertEquals(args, nulSeparated(tmp.resolve("run/logs/" + task.id() + ".log")),
+                assertEquals(args, HostileArgv.printed(tmp.resolve("run/logs/" + task.id() + ".log")),
                         task.command().get(0) + " under " + shell + ", timeout " + timeout);
             }
         }

@@ -2,6 +2,7 @@ package dev.drover.slurm;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.drover.HostileArgv;
 import dev.drover.camel.DroverRuntime;
 import dev.drover.cli.DroverCommand;
 import dev.drover.manifest.ManifestException;
@@ -163,8 +164,8 @@ class SlurmLaneIT {
     @Test
     @Order(1)
     void aProgramWhosePathHoldsAnEqualsSignGetsItsArgvByteExactAndDroversVariablesWin() throws Exception {
-        Path tool = SbatchScriptTest.argvPrinter(tmp.resolve("tools/a=b/tool=1"));
-        List<String> args = SbatchScriptTest.everyKindOfArgument();
+        Path tool = HostileArgv.argvPrinter(tmp.resolve("tools/a=b/tool=1"));
+        List<String> args = HostileArgv.everyKindOfArgument();
         List<String> command = new ArrayList<>(List.of(tool.toString()));
         command.addAll(args);
         Map<String, Object> printer = Map.of("id", "printer", "command", command);
@@ -176,7 +177,7 @@ class SlurmLaneIT {
             assertEquals("SUCCEEDED", report.get("state").asText(), strategy + ": " + report);
             Path printerLog = tmp.resolve("runs").resolve(report.get("runId").asText())
                     .resolve(task(report, "printer").get("log").asText());
-            assertEquals(args, SbatchScriptTest.nulSeparated(printerLog), strategy);
+            assertEquals(args, HostileArgv.printed(printerLog), strategy);
             assertEquals("env v\n", log(report, "env"), strategy);
         }
     }
