@@ -74,6 +74,7 @@ public final class SbatchScript {
                 .append("# Array element N runs the tasks under N) below in order; each task's exit code goes to\n")
                 .append("# <task index>.exit in this folder, its output to logs/<task id>.log in the run directory.\n\n");
         s.append("D=").append(quote(job.dir().toString())).append('\n');
+        s.append("drover_cr=$(printf '\\r')\n");
         s.append("failed=0\n");
         // SIGTERM (scancel, time limit): end without writing an exit file, so that SLURM's state reports the task
         s.append("trap 'exit 143' TERM\n");
@@ -149,8 +150,11 @@ public final class SbatchScript {
         s.append("#SBATCH --").append(key).append("=\"").append(value).append("\"\n");
     }
 
-    /** POSIX single quoting: nothing inside is expanded; a ' becomes '\''. */
+    /**
+     * POSIX single quoting: nothing inside is expanded; a ' becomes '\''. A carriage return is spelled "$drover_cr",
+     * because sbatch refuses a script with "\r\n" anywhere in it (for DOS line breaks).
+     */
     static String quote(String value) {
-        return "'" + value.replace("'", "'\\''") + "'";
+        return "'" + value.replace("'", "'\\''").replace("\r", "'\"$drover_cr\"'") + "'";
     }
 }

@@ -77,8 +77,9 @@ class SbatchScriptTest {
         for (java.time.Duration timeout : java.util.Arrays.asList(null, java.time.Duration.ofSeconds(30))) {
             Files.createDirectories(job.dir());
             Files.createDirectories(tmp.resolve("run/logs"));
-            Files.writeString(job.script(), SbatchScript.render(job, tmp.resolve("run"), "t",
-                    JobResources.parse("mem=1G"), tmp, timeout));
+            String script = SbatchScript.render(job, tmp.resolve("run"), "t", JobResources.parse("mem=1G"), tmp, timeout);
+            assertFalse(script.contains("\r"), "sbatch refuses a script with \\r\\n in it");
+            Files.writeString(job.script(), script);
             ProcessBuilder pb = new ProcessBuilder(shell, job.script().toString()).directory(tmp.toFile())
                     .redirectErrorStream(true);
             pb.environment().put("SLURM_ARRAY_TASK_ID", "0");
