@@ -190,12 +190,15 @@ public final class InboxEntries extends DefaultPollingConsumerPollStrategy imple
         Exception e = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
         Path file = Path.of(exchange.getIn().getHeader(Exchange.FILE_PATH, String.class));
         String stem = report(file, e == null ? "refused" : e.getMessage(), permissionsOf(file));
-        exchange.setProperty(MOVE_TO, ERROR + "/" + stem);
+        exchange.setProperty(MOVE_TO, stem != null ? ERROR + "/" + stem : ".failed/" + file.getFileName());
     }
 
     /** Moves an entry the poll must not take to .error, beside its reason. */
     private void quarantine(Path entry, String reason) {
         String stem = report(entry, reason, permissionsOf(entry));
+        if (stem == null) {
+            return; // left in place; the filter never takes what is not a regular file
+        }
         try {
             Files.move(entry, dir.resolve(ERROR).resolve(stem), StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
@@ -206,7 +209,8 @@ public final class InboxEntries extends DefaultPollingConsumerPollStrategy imple
 
     /**
      * Writes STAMP-NAME.error.txt (under a dot-name first, so that a reader never sees half a reason) with at most the
-     * given permissions, logs the refusal, and returns STAMP-NAME: a name in .error that neither file has yet.
+     * given permissions, logs the refusal, and returns STAMP-NAME: a name in .error that neither file has yet (null if
+     * .error cannot be written).
      */
     private String report(Path entry, String reason, Set<PosixFilePermission> permissions) {
         String name = entry.getFileName().toString();
@@ -216,6 +220,9 @@ public final class InboxEntries extends DefaultPollingConsumerPollStrategy imple
         String stem = stamp + "-" + name;
         try {
             Files.createDirectories(errors);
+            if (Files.isSymbolicLink(errors)) { // whoever can drop files could point it anywhere drover may write
+                throw new IOException(ERROR + " is a symbolic link");
+            }
             for (int n = 2; Files.exists(errors.resolve(stem), LinkOption.NOFOLLOW_LINKS)
                     || Files.exists(errors.resolve(stem + ".error.txt"), LinkOption.NOFOLLOW_LINKS); n++) {
                 stem = stamp + "-" + n + "-" + name;
@@ -230,6 +237,7 @@ public final class InboxEntries extends DefaultPollingConsumerPollStrategy imple
             Files.move(temp, errors.resolve(stem + ".error.txt"), StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             LOG.warn("inbox: cannot write the reason for {} in {}: {}", printable(name), errors, e.toString());
+            return null;
         }
         return stem;
     }

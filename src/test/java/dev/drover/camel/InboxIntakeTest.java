@@ -227,6 +227,21 @@ class InboxIntakeTest {
     }
 
     @Test
+    void anErrorFolderThatIsALinkIsNeverWrittenThrough() throws Exception {
+        Path elsewhere = Files.createDirectories(inbox.getParent().resolve(inbox.getFileName() + "-elsewhere"));
+        Files.createSymbolicLink(inbox.resolve(".error"), elsewhere);
+        assertEquals(0, new ProcessBuilder("mkfifo", inbox.resolve("fifo.yaml").toString()).start().waitFor());
+        drop(inbox, "broken.yaml", "name: broken\ntasks: [{command: []}]\n");
+        awaitFile(inbox.resolve(".failed/broken.yaml"));
+        drop(inbox, "ok.yaml", "name: ok\ntasks: [{command: [\"true\"]}]\n");
+        awaitFile(inbox.resolve(".done/ok.yaml"));
+        try (Stream<Path> written = Files.list(elsewhere)) {
+            assertEquals(List.of(), written.toList());
+        }
+        assertTrue(Files.exists(inbox.resolve("fifo.yaml"), LinkOption.NOFOLLOW_LINKS), "left where it was");
+    }
+
+    @Test
     void aFileStillBeingWrittenIsNotPickedUpHalfWay() throws Exception {
         Path file = inbox.resolve("slow.yaml");
         try (OutputStream out = Files.newOutputStream(file)) {
