@@ -4,6 +4,7 @@ import dev.drover.manifest.TaskSpec;
 import dev.drover.plan.RunPlan;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.EnvVarBuilder;
 import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.JobSpec;
@@ -17,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.IntUnaryOperator;
 
 /**
  * Builds the Indexed Job (and its ConfigMap) for a chunk of a run's tasks.
@@ -42,6 +44,14 @@ public final class IndexedJobBuilder {
             "exec /bin/sh \"" + TASKS_DIR + "/task-${JOB_COMPLETION_INDEX}.sh\"");
     /** Bytes of task scripts that one ConfigMap may carry (the API server's limit is 1 MiB for the whole object). */
     static final int MAX_TABLE_BYTES = 900_000;
+    /**
+     * The pod's failed attempts before it at its index, which the job controller writes into an annotation of every
+     * pod of a Job with backoffLimitPerIndex; the task script adds it to the attempts before the Job (DROVER_ATTEMPT).
+     */
+    static final String FAILURE_COUNT_ENV = "JOB_INDEX_FAILURE_COUNT";
+    private static final EnvVar FAILURE_COUNT = new EnvVarBuilder().withName(FAILURE_COUNT_ENV).withNewValueFrom()
+            .withNewFieldRef().withFieldPath("metadata.annotations['" + KubeTracker.FAILURE_COUNT_KEY + "']")
+            .endFieldRef().endValueFrom().build();
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final RunPlan plan;
@@ -50,6 +60,7 @@ public final class IndexedJobBuilder {
     private final Integer ttlSecondsAfterFinished;
     private final boolean suspend;
     private final KubeResources resources;
+    private IntUnaryOperator attemptsBefore = index -> 0;
 
     /**
      * @param namespace null to leave it out (dry run: kubectl's current namespace applies)
@@ -63,6 +74,12 @@ public final class IndexedJobBuilder {
         this.ttlSecondsAfterFinished = ttlSecondsAfterFinished;
         this.suspend = suspend;
         this.resources = KubeResources.from(plan.resources());
+    }
+
+    /** The attempts each task (by manifest index) has had before the Jobs built from now on: the run's journal. */
+    public IndexedJobBuilder attemptsBefore(IntUnaryOperator attempts) {
+        this.attemptsBefore = attempts;
+        return this;
     }
 
     /** The labels on every object of the run: the Job, its pods and the ConfigMap. */
@@ -106,7 +123,7 @@ public final class IndexedJobBuilder {
                         .withName(CONTAINER)
                         .withImage(plan.image())
                         .withCommand(COMMAND)
-                        .withEnv(new EnvVarBuilder().withName("DROVER_RUN_ID").withValue(runId).build())
+                        .withEnv(new EnvVarBuilder().withName("DROVER_RUN_ID").withValue(runId).build(), FAILURE_COUNT)
                         .withResources(resources.requests().isEmpty() && resources.limits().isEmpty() ? null
                                 : resources.requirements())
                         .addNewVolumeMount().withName(VOLUME).withMountPath(TASKS_DIR).withReadOnly(true)
@@ -118,7 +135,8 @@ public final class IndexedJobBuilder {
                 .build();
         Map<String, String> table = new TreeMap<>();
         for (int i = 0; i < n; i++) {
-            table.put("task-" + i + ".sh", script(tasks.get(i)));
+            TaskSpec task = tasks.get(i);
+            table.put("task-" + i + ".sh", script(runId, task, attemptsBefore.applyAsInt(task.index())));
         }
         ConfigMap configMap = new ConfigMapBuilder().withNewMetadata().withName(name).withNamespace(namespace)
                 .withLabels(labels).withAnnotations(Map.of(ANNOTATION_RUN, runId)).endMetadata()
@@ -133,20 +151,27 @@ public final class IndexedJobBuilder {
                 .mapToLong(s -> s.getBytes(StandardCharsets.UTF_8).length).sum();
     }
 
-    /** The script of one index: environment, working directory, then exec of the argv (no shell interpretation). */
-    static String script(TaskSpec task) {
+    /**
+     * The script of one index: environment (the manifest's, then drover's, which win as on every strategy), working
+     * directory, then exec of the argv (no shell interpretation). A program starting with '-' is run without exec,
+     * which bash would read as its own option.
+     */
+    static String script(String runId, TaskSpec task, int attemptsBefore) {
         StringBuilder sb = new StringBuilder();
         sb.append("# drover task ").append(quote(task.id())).append(", manifest index ").append(task.index()).append('\n');
+        task.env().forEach((k, v) -> sb.append("export ").append(k).append('=').append(quote(v)).append('\n'));
+        sb.append("export DROVER_RUN_ID=").append(quote(runId)).append('\n');
         sb.append("export DROVER_TASK_ID=").append(quote(task.id())).append('\n');
         sb.append("export DROVER_TASK_INDEX=").append(task.index()).append('\n');
-        task.env().forEach((k, v) -> sb.append("export ").append(k).append('=').append(quote(v)).append('\n'));
+        sb.append("export DROVER_ATTEMPT=$((").append(attemptsBefore).append(" + ${").append(FAILURE_COUNT_ENV)
+                .append(":-0} + 1))\n");
         if (task.workdir() != null) {
             sb.append("cd ").append(quote(task.workdir())).append(" || exit 127\n");
         }
-        sb.append("exec");
-        for (String arg : task.command()) {
-            sb.append(' ').append(quote(arg));
+        if (!task.command().get(0).startsWith("-")) {
+            sb.append("exec ");
         }
+        sb.append(String.join(" ", task.command().stream().map(IndexedJobBuilder::quote).toList()));
         return sb.append('\n').toString();
     }
 

@@ -83,7 +83,8 @@ public final class KubeLane implements AutoCloseable {
         }
         String namespace = namespace(run);
         tracker.watch(run, namespace);
-        IndexedJobBuilder builder = new IndexedJobBuilder(run.plan(), run.id(), namespace, settings.ttlSeconds(), true);
+        IndexedJobBuilder builder = new IndexedJobBuilder(run.plan(), run.id(), namespace, settings.ttlSeconds(), true)
+                .attemptsBefore(run::attempts);
         List<KubeJob> jobs = new ArrayList<>();
         List<TaskSpec> tasks = batch.tasks();
         for (int from = 0; from < tasks.size(); from += settings.tasksPerJob()) {
@@ -135,7 +136,7 @@ public final class KubeLane implements AutoCloseable {
                 return;
             }
             KubeJob renamed = new IndexedJobBuilder(run.plan(), run.id(), job.namespace(), settings.ttlSeconds(), true)
-                    .build(job.tasks());
+                    .attemptsBefore(run::attempts).build(job.tasks());
             LOG.warn("Job name {} is taken in namespace {}: retrying as {}", job.name(), job.namespace(), renamed.name());
             run.submission(renamed.name(), null);
             exchange.setProperty(JOB, renamed);

@@ -6,9 +6,9 @@ import org.apache.camel.processor.ThreadsProcessor;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.concurrent.ThreadPoolExecutor;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -17,8 +17,6 @@ import java.util.stream.Stream;
  */
 final class InboxWaiting {
 
-    /** The include option of the intake-file route; names starting with '.' are never taken. */
-    private static final Pattern MANIFEST = Pattern.compile(".*\\.(json|yaml|yml)");
     /** The id of the threads step of intake-file: one busy thread per manifest being run. */
     static final String RUNS_STEP = "intake-file-runs";
 
@@ -43,7 +41,8 @@ final class InboxWaiting {
 
     private static boolean isManifest(Path file) {
         String name = file.getFileName().toString();
-        return !name.startsWith(".") && MANIFEST.matcher(name).matches() && Files.isRegularFile(file);
+        return !name.startsWith(".") && InboxEntries.MANIFEST.matcher(name).matches()
+                && Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS);
     }
 
     private int running() {

@@ -19,6 +19,8 @@ public final class ServeBeans {
     /** The bean the intake-queue route calls. */
     public static final String QUEUE_INTAKE = "queueIntake";
     private static final String METRICS = "droverMetrics";
+    /** The bean of the intake-file route: which entries of the drop folder it may take, and its refusals. */
+    public static final String INBOX = "inboxEntries";
 
     private ServeBeans() {
     }
@@ -32,6 +34,11 @@ public final class ServeBeans {
                 Integer.parseInt(property(context, "drover.queue.concurrent-runs", "4")),
                 Boolean.parseBoolean(property(context, "drover.intake.deduplicate", "true")));
         registry.bind(QUEUE_INTAKE, intake);
+        // The intake-file route's filter and poll strategy, read before each poll of the drop folder.
+        long quiet = Long.parseLong(property(context, "drover.inbox.read-lock-interval", "500"));
+        registry.bind(INBOX, new InboxEntries(Path.of(property(context, "drover.inbox", "inbox")), quiet,
+                Long.parseLong(property(context, "drover.inbox.empty-grace", "10000")),
+                Long.parseLong(property(context, "drover.manifest.max-bytes", "33554432"))));
         JmsComponent jms = context.getComponent("jms", JmsComponent.class);
         QueueDepth queueDepth = null;
         RunEvents events = null;

@@ -74,20 +74,29 @@ public final class SbatchScript {
                 .append("# Array element N runs the tasks under N) below in order; each task's exit code goes to\n")
                 .append("# <task index>.exit in this folder, its output to logs/<task id>.log in the run directory.\n\n");
         s.append("D=").append(quote(job.dir().toString())).append('\n');
+        s.append("drover_cr=$(printf '\\r')\n");
         s.append("failed=0\n");
         // SIGTERM (scancel, time limit): end without writing an exit file, so that SLURM's state reports the task
         s.append("trap 'exit 143' TERM\n");
-        s.append("drover_task() { # task index, log file, log mode (w|a), working directory, argv...\n")
+        // The environment is exported by the shell, not given to env(1): env takes any argument with a '=' for an
+        // assignment, so a program path containing '=' would not run. exec would read a leading '-' as its own
+        // option under bash, so such a program runs as a plain command instead.
+        s.append("drover_task() { # task index, log file, log mode (w|a), working directory, NAME=value..., --, argv...\n")
                 .append("  t=$1; log=$2; mode=$3; wd=$4; shift 4\n")
                 .append("  if [ \"$mode\" = a ]; then\n")
-                .append("    ( cd \"$wd\" || exit 127; exec \"$@\" ) >>\"$log\" 2>&1 </dev/null\n")
+                .append("    drover_exec \"$@\" >>\"$log\" 2>&1 </dev/null\n")
                 .append("  else\n")
-                .append("    ( cd \"$wd\" || exit 127; exec \"$@\" ) >\"$log\" 2>&1 </dev/null\n")
+                .append("    drover_exec \"$@\" >\"$log\" 2>&1 </dev/null\n")
                 .append("  fi\n")
                 .append("  rc=$?\n")
                 .append("  echo \"$rc\" >\"$D/$t.exit.tmp\" && mv -f \"$D/$t.exit.tmp\" \"$D/$t.exit\"\n")
                 .append("  [ \"$rc\" -eq 0 ] || failed=$rc\n")
-                .append("}\n\n");
+                .append("}\n")
+                .append("drover_exec() (\n")
+                .append("  cd \"$wd\" || exit 127\n")
+                .append("  while [ \"$1\" != -- ]; do export \"$1\"; shift; done; shift\n")
+                .append("  case $1 in -*) \"$@\" ;; *) exec \"$@\" ;; esac\n")
+                .append(")\n\n");
         s.append("case \"${SLURM_ARRAY_TASK_ID:-}\" in\n");
         for (int e = 0; e < job.elements().size(); e++) {
             s.append(e).append(")\n");
@@ -96,17 +105,18 @@ public final class SbatchScript {
                         .append(quote(runDir.resolve(Run.logPath(task)).toString())).append(' ')
                         .append(job.attempt() > 1 ? "a" : "w").append(' ')
                         .append(quote(workdir(task, defaultWorkdir).toString()));
-                if (taskTimeout != null) {
-                    s.append(" timeout -k 10 ").append(String.format(java.util.Locale.ROOT, "%.3fs",
-                            taskTimeout.toMillis() / 1000.0));
+                // the manifest's variables first: drover's own, exported after them, win (README, "Environment")
+                for (Map.Entry<String, String> env : task.env().entrySet()) {
+                    envEntry(s, env.getKey(), env.getValue());
                 }
-                s.append(" env");
                 envEntry(s, "DROVER_RUN_ID", job.runId());
                 envEntry(s, "DROVER_TASK_ID", task.id());
                 envEntry(s, "DROVER_TASK_INDEX", Integer.toString(task.index()));
                 envEntry(s, "DROVER_ATTEMPT", Integer.toString(job.attempt()));
-                for (Map.Entry<String, String> env : task.env().entrySet()) {
-                    envEntry(s, env.getKey(), env.getValue());
+                s.append(" --");
+                if (taskTimeout != null) {
+                    s.append(" timeout -k 10 ").append(String.format(java.util.Locale.ROOT, "%.3fs",
+                            taskTimeout.toMillis() / 1000.0));
                 }
                 for (String arg : task.command()) {
                     s.append(' ').append(quote(arg));
@@ -140,8 +150,11 @@ public final class SbatchScript {
         s.append("#SBATCH --").append(key).append("=\"").append(value).append("\"\n");
     }
 
-    /** POSIX single quoting: nothing inside is expanded; a ' becomes '\''. */
+    /**
+     * POSIX single quoting: nothing inside is expanded; a ' becomes '\''. A carriage return is spelled "$drover_cr",
+     * because sbatch refuses a script with "\r\n" anywhere in it (for DOS line breaks).
+     */
     static String quote(String value) {
-        return "'" + value.replace("'", "'\\''") + "'";
+        return "'" + value.replace("'", "'\\''").replace("\r", "'\"$drover_cr\"'") + "'";
     }
 }

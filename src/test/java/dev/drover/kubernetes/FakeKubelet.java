@@ -211,6 +211,17 @@ final class FakeKubelet implements AutoCloseable {
             }
         }
 
+        /** The downward API: an environment variable from one of the pod's annotations ("" when it has none). */
+        private static String fieldRef(Pod pod, EnvVar var) {
+            String path = var.getValueFrom().getFieldRef().getFieldPath();
+            java.util.regex.Matcher annotation = java.util.regex.Pattern.compile("metadata\\.annotations\\['(.+)']")
+                    .matcher(path);
+            if (!annotation.matches()) {
+                throw new IllegalArgumentException("the fake kubelet does not know the field " + path);
+            }
+            return pod.getMetadata().getAnnotations().getOrDefault(annotation.group(1), "");
+        }
+
         boolean runPod(int index, Path dir, int failures) {
             String podName = name + "-" + index + "-" + Long.toString(System.nanoTime() % 60_466_176L, 36);
             Map<String, String> labels = new LinkedHashMap<>(job.getSpec().getTemplate().getMetadata().getLabels());
@@ -249,7 +260,7 @@ final class FakeKubelet implements AutoCloseable {
             ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).directory(dir.toFile());
             Map<String, String> env = builder.environment();
             for (EnvVar var : container.getEnv()) {
-                env.put(var.getName(), var.getValue());
+                env.put(var.getName(), var.getValueFrom() == null ? var.getValue() : fieldRef(pod, var));
             }
             env.put("JOB_COMPLETION_INDEX", Integer.toString(index));
             int exit;

@@ -1,5 +1,6 @@
 package dev.drover.kubernetes;
 
+import dev.drover.HostileArgv;
 import dev.drover.manifest.ManifestReader;
 import dev.drover.manifest.TaskSpec;
 import dev.drover.plan.RunOptions;
@@ -117,17 +118,60 @@ class IndexedJobBuilderTest {
         TaskSpec task = new TaskSpec(7, "it's", List.of("printf", "%s|", "a b", "it's", "$HOME", "`id`", "\\n"),
                 Map.of("MODE", "x y'z"), tmp.toString());
         Path script = tmp.resolve("task.sh");
-        Files.writeString(script, IndexedJobBuilder.script(task) + "");
-        String withEnv = IndexedJobBuilder.script(new TaskSpec(7, "it's", List.of("sh", "-c",
-                "echo \"$MODE/$DROVER_TASK_ID/$DROVER_TASK_INDEX/$(pwd)\""), Map.of("MODE", "x y'z"), tmp.toString()));
+        Files.writeString(script, IndexedJobBuilder.script("r", task, 0) + "");
+        String withEnv = IndexedJobBuilder.script("r", new TaskSpec(7, "it's", List.of("sh", "-c",
+                "echo \"$MODE/$DROVER_TASK_ID/$DROVER_TASK_INDEX/$(pwd)\""), Map.of("MODE", "x y'z"), tmp.toString()), 0);
         Path envScript = tmp.resolve("env.sh");
         Files.writeString(envScript, withEnv);
         assertEquals("a b|it's|$HOME|`id`|\\n|", run(script));
         assertEquals("x y'z/it's/7/" + tmp.toRealPath() + "\n", run(envScript));
     }
 
+    @Test
+    void droverVariablesWinOverTheManifestsOwnAndTheAttemptCountsThePodsFailures() throws Exception {
+        Map<String, String> mine = Map.of("DROVER_RUN_ID", "x", "DROVER_TASK_ID", "x", "DROVER_TASK_INDEX", "x",
+                "DROVER_ATTEMPT", "x", "MINE", "m");
+        Path script = tmp.resolve("env.sh");
+        Files.writeString(script, IndexedJobBuilder.script("run-1", new TaskSpec(4, "t4", List.of("sh", "-c",
+                "echo \"$DROVER_RUN_ID|$DROVER_TASK_ID|$DROVER_TASK_INDEX|$DROVER_ATTEMPT|$MINE\""), mine, null), 1));
+        assertEquals("run-1|t4|4|2|m\n", run(script), "first pod of a Job made after one attempt");
+        assertEquals("run-1|t4|4|4|m\n", run(script, Map.of(IndexedJobBuilder.FAILURE_COUNT_ENV, "2")), "third pod");
+        Container container = build(plan(null, null)).spec().getTemplate().getSpec().getContainers().get(0);
+        assertEquals("metadata.annotations['batch.kubernetes.io/job-index-failure-count']", container.getEnv().stream()
+                .filter(e -> e.getName().equals(IndexedJobBuilder.FAILURE_COUNT_ENV)).findFirst().orElseThrow()
+                .getValueFrom().getFieldRef().getFieldPath());
+    }
+
+    @Test
+    void aProgramWhosePathHoldsAnEqualsSignOrStartsWithADashGetsItsArgvByteExact() throws Exception {
+        List<String> args = HostileArgv.everyKindOfArgument();
+        Path equals = HostileArgv.argvPrinter(tmp.resolve("tools/a=b/tool=1"));
+        HostileArgv.argvPrinter(tmp.resolve("bin/-dash=tool"));
+        for (String program : List.of(equals.toString(), "-dash=tool")) {
+            List<String> argv = new java.util.ArrayList<>(List.of(program));
+            argv.addAll(args);
+            Path script = tmp.resolve("task.sh");
+            Files.writeString(script, IndexedJobBuilder.script("r", new TaskSpec(0, "t", argv, Map.of(), null), 0));
+            // bash is /bin/sh in many images: its exec takes options, dash's does not
+            for (String shell : List.of("/bin/sh", "bash")) {
+                ProcessBuilder builder = new ProcessBuilder(shell, script.toString()).directory(tmp.toFile())
+                        .redirectOutput(tmp.resolve("out").toFile()).redirectError(ProcessBuilder.Redirect.INHERIT);
+                builder.environment().put("PATH", tmp.resolve("bin") + ":" + System.getenv("PATH"));
+                Process p = builder.start();
+                assertEquals(0, p.waitFor(), program + " under " + shell);
+                assertEquals(args, HostileArgv.printed(tmp.resolve("out")), program + " under " + shell);
+            }
+        }
+    }
+
     private static String run(Path script) throws Exception {
-        Process p = new ProcessBuilder("/bin/sh", script.toString()).redirectErrorStream(true).start();
+        return run(script, Map.of());
+    }
+
+    private static String run(Path script, Map<String, String> env) throws Exception {
+        ProcessBuilder builder = new ProcessBuilder("/bin/sh", script.toString()).redirectErrorStream(true);
+        builder.environment().putAll(env);
+        Process p = builder.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, p.waitFor(), out);
         return out;

@@ -1,5 +1,6 @@
 package dev.drover.slurm;
 
+import dev.drover.HostileArgv;
 import dev.drover.manifest.ManifestException;
 import dev.drover.manifest.ManifestReader;
 import dev.drover.manifest.TaskSpec;
@@ -41,6 +42,7 @@ class SbatchScriptTest {
         ProcessBuilder pb = new ProcessBuilder("sh", job.script().toString()).directory(tmp.toFile())
                 .redirectErrorStream(true);
         pb.environment().put("SLURM_ARRAY_TASK_ID", Integer.toString(element));
+        pb.environment().put("PATH", tmp.resolve("bin") + ":" + System.getenv("PATH"));
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         return p.waitFor() + ":" + out;
@@ -56,6 +58,52 @@ class SbatchScriptTest {
                 + "[-e]\n[]\n", log);
         assertFalse(Files.exists(tmp.resolve("pwned")));
         assertEquals("0", Files.readString(job.exitFile(7)).strip());
+    }
+
+    @Test
+    void aProgramWhosePathHoldsAnEqualsSignOrStartsWithADashRunsWithItsArgvByteExact() throws Exception {
+        List<String> args = HostileArgv.everyKindOfArgument();
+        Path equals = HostileArgv.argvPrinter(tmp.resolve("tools/a=b/tool=1"));
+        HostileArgv.argvPrinter(tmp.resolve("bin/-dash=tool"));
+        List<TaskSpec> tasks = new java.util.ArrayList<>();
+        for (String program : List.of(equals.toString(), "-dash=tool", "tools/a=b/tool=1")) {
+            List<String> argv = new java.util.ArrayList<>(List.of(program));
+            argv.addAll(args);
+            tasks.add(new TaskSpec(tasks.size(), "p" + tasks.size(), argv, Map.of("A", "x=y"), null));
+        }
+        ArrayJob job = job(List.of(tasks), 1, 0);
+        // bash is /bin/sh on many clusters (RHEL): its exec takes options, dash's does not
+        for (String shell : List.of("sh", "bash"))
+        for (java.time.Duration timeout : java.util.Arrays.asList(null, java.time.Duration.ofSeconds(30))) {
+            Files.createDirectories(job.dir());
+            Files.createDirectories(tmp.resolve("run/logs"));
+            String script = SbatchScript.render(job, tmp.resolve("run"), "t", JobResources.parse("mem=1G"), tmp, timeout);
+            assertFalse(script.contains("\r"), "sbatch refuses a script with \\r\\n in it");
+            Files.writeString(job.script(), script);
+            ProcessBuilder pb = new ProcessBuilder(shell, job.script().toString()).directory(tmp.toFile())
+                    .redirectErrorStream(true);
+            pb.environment().put("SLURM_ARRAY_TASK_ID", "0");
+            pb.environment().put("PATH", tmp.resolve("bin") + ":" + System.getenv("PATH"));
+            Process p = pb.start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals("0:", p.waitFor() + ":" + out, shell + ", timeout " + timeout);
+            for (TaskSpec task : tasks) {
+                assertEquals(args, HostileArgv.printed(tmp.resolve("run/logs/" + task.id() + ".log")),
+                        task.command().get(0) + " under " + shell + ", timeout " + timeout);
+            }
+        }
+        assertFalse(Files.exists(tmp.resolve("pwned")));
+    }
+
+    @Test
+    void droverVariablesWinOverTheManifestsOwn() throws Exception {
+        TaskSpec task = new TaskSpec(3, "t3", List.of("sh", "-c",
+                "echo \"$DROVER_RUN_ID|$DROVER_TASK_ID|$DROVER_TASK_INDEX|$DROVER_ATTEMPT|$MINE\""),
+                Map.of("DROVER_RUN_ID", "x", "DROVER_TASK_ID", "x", "DROVER_TASK_INDEX", "x", "DROVER_ATTEMPT", "x",
+                        "MINE", "m'$1"), null);
+        ArrayJob job = job(List.of(List.of(task)), 2, 0);
+        assertEquals("0:", runElement(job, 0));
+        assertEquals("r-1|t3|3|2|m'$1\n", Files.readString(tmp.resolve("run/logs/t3.log")));
     }
 
     @Test

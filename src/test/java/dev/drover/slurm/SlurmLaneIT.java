@@ -2,6 +2,7 @@ package dev.drover.slurm;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.drover.HostileArgv;
 import dev.drover.camel.DroverRuntime;
 import dev.drover.cli.DroverCommand;
 import dev.drover.manifest.ManifestException;
@@ -158,6 +159,27 @@ class SlurmLaneIT {
         }
         assertEquals(1, arrays.size(), "four tasks make one array");
         assertEquals("COMPLETED", task(report, "ok").get("backendState").asText());
+    }
+
+    @Test
+    @Order(1)
+    void aProgramWhosePathHoldsAnEqualsSignGetsItsArgvByteExactAndDroversVariablesWin() throws Exception {
+        Path tool = HostileArgv.argvPrinter(tmp.resolve("tools/a=b/tool=1"));
+        List<String> args = HostileArgv.everyKindOfArgument();
+        List<String> command = new ArrayList<>(List.of(tool.toString()));
+        command.addAll(args);
+        Map<String, Object> printer = Map.of("id", "printer", "command", command);
+        Map<String, Object> env = Map.of("id", "env", "command", List.of("sh", "-c", "echo \"$DROVER_TASK_ID $V\""));
+        String manifest = JSON.writeValueAsString(Map.of("name", "bytes", "tasks", List.of(printer, env),
+                "env", Map.of("DROVER_TASK_ID", "mine", "V", "v")));
+        for (String strategy : List.of("slurm", "slurm+batching")) {
+            JsonNode report = runToEnd(plan(manifest, strategy, strategy.equals("slurm") ? null : 1, RESOURCES), 90);
+            assertEquals("SUCCEEDED", report.get("state").asText(), strategy + ": " + report);
+            Path printerLog = tmp.resolve("runs").resolve(report.get("runId").asText())
+                    .resolve(task(report, "printer").get("log").asText());
+            assertEquals(args, HostileArgv.printed(printerLog), strategy);
+            assertEquals("env v\n", log(report, "env"), strategy);
+        }
     }
 
     @Test
