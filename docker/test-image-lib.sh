@@ -18,11 +18,13 @@ wait_for() {
   done
 }
 
+listening() { [[ -n $(ss -Htln "sport = :$1") ]]; }
+
 free_port() {
   local p
   while :; do
     p=$((20000 + RANDOM % 20000))
-    [[ -z $(ss -Htln "sport = :$p") ]] && { echo "$p"; return; }
+    listening "$p" || { echo "$p"; return; }
   done
 }
 
@@ -33,6 +35,7 @@ install_missing() {
   command -v debootstrap >/dev/null || want+=(debootstrap)
   command -v curl >/dev/null || want+=(curl)
   command -v ss >/dev/null || want+=(iproute2)
+  command -v ps >/dev/null || want+=(procps)
   if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null; then
     want+=(docker-compose)
   fi
@@ -62,6 +65,8 @@ start_engine() {
     >"$work/engine/dockerd.log" 2>&1 &
   dockerd_pid=$!
   wait_for 30 "$docker" version || { tail -20 "$work/engine/dockerd.log"; die "the Docker engine did not start"; }
+  local left; left=$("$docker" ps -aq)   # from an earlier run's kept folder
+  [[ -z $left ]] || "$docker" rm -f $left >/dev/null
   note "engine pid $dockerd_pid, $("$docker" version -f '{{.Server.Version}}'), data root $work/engine/data"
 }
 
@@ -124,10 +129,11 @@ for k, v in (env.items() if isinstance(env, dict) else (e.split("=", 1) for e in
 EOF
 }
 
-# drover's queues, from config/application.properties (the one home of their names)
+# drover's queues, from config/application.properties (the one home of their names); "events": that one only
 queue_names() {
-  sed -n -E 's/^drover\.(queue\.manifests|queue\.errors|events\.destination) *= *(queue:)?//p' \
-    "$repo/config/application.properties"
+  local keys='queue\.manifests|queue\.errors|events\.destination'
+  [[ ${1:-} == events ]] && keys='events\.destination'
+  sed -n -E "s/^drover\.($keys) *= *(queue:)?//p" "$repo/config/application.properties"
 }
 
 # --- images ---------------------------------------------------------------------------------------------------------
@@ -175,7 +181,7 @@ RUN ln -s /opt/apache-artemis-$version /opt/activemq-artemis && mkdir /var/lib/a
 COPY run.sh /run.sh
 ENTRYPOINT ["/run.sh"]
 EOF
-  DOCKER_BUILDKIT=1 "$docker" build -q -t drover-test/artemis "$ctx" >"$work/artemis-build.log" 2>&1 ||
+  DOCKER_BUILDKIT=1 "$docker" build --network none -q -t drover-test/artemis "$ctx" >"$work/artemis-build.log" 2>&1 ||
     { cat "$work/artemis-build.log"; die "the Artemis image does not build"; }
 }
 
@@ -184,12 +190,12 @@ check_build_context() {
   local builder
   for builder in 0 1; do
     printf 'FROM %s\nCOPY . /ctx\n' "$1" |
-      DOCKER_BUILDKIT=$builder "$docker" build -q -f - -t drover-test/context "$repo" >"$work/context.log" 2>&1 ||
+      DOCKER_BUILDKIT=$builder "$docker" build --network none -q -f - -t drover-test/context "$repo" >"$work/context.log" 2>&1 ||
       { cat "$work/context.log"; fail "context image (DOCKER_BUILDKIT=$builder) does not build"; continue; }
     local seen; seen=$("$docker" run --rm --network none --entrypoint sh drover-test/context -c \
       'cd /ctx && ls -d .git target/classes src/test docker pom.xml src/main target/drover.jar bin routes config 2>/dev/null | tr "\n" " "')
     check "the build context (DOCKER_BUILDKIT=$builder) holds only what the image needs: $seen" \
-      test "$seen" = "pom.xml src/main target/drover.jar bin routes config "
+      test "$seen" = "bin config pom.xml routes src/main target/drover.jar "
   done
 }
 
@@ -202,10 +208,10 @@ start_artemis() {
   done < <(compose_env artemis)
   "$docker" run -d --name artemis --network host "${env[@]}" \
     -e TEST_ARGS="--host 127.0.0.1 --default-port $1 --http-port $2 --no-amqp-acceptor --no-stomp-acceptor
-      --no-hornetq-acceptor --no-mqtt-acceptor --nio --no-autotune --java-memory 256M" drover-test/artemis >/dev/null
+      --no-hornetq-acceptor --no-mqtt-acceptor --nio --no-autotune --java-memory 1G" drover-test/artemis >/dev/null
   artemis_user=$(compose_env artemis | sed -n 's/^ARTEMIS_USER=//p')
   artemis_password=$(compose_env artemis | sed -n 's/^ARTEMIS_PASSWORD=//p')
-  wait_for 90 ss -Htln "sport = :$1" || { "$docker" logs artemis 2>&1 | tail -20; die "Artemis did not listen on $1"; }
+  wait_for 90 listening "$1" || { "$docker" logs artemis 2>&1 | tail -20; die "Artemis did not listen on $1"; }
 }
 
 artemis_cli() {
@@ -213,9 +219,12 @@ artemis_cli() {
     --user "$artemis_user" --password "$artemis_password"
 }
 
+# queue_is_anycast NAME QUEUE-STAT-JSON: the broker made the queue NAME, ANYCAST, from its configuration
 queue_is_anycast() {
-  artemis_cli queue stat --queueName "$1" --field ROUTING_TYPE --operation EQUALS --value ANYCAST |
-    grep -qE "\|\s*$1\s*\|"
+  python3 -c '
+import json, sys
+q = [q for q in json.loads(sys.argv[2])["data"] if q["name"] == sys.argv[1]]
+sys.exit(not (len(q) == 1 and q[0]["routingType"] == "ANYCAST" and q[0]["autoCreated"] == "false"))' "$1" "$2"
 }
 
 # A drover container as compose.yaml defines the drover service (environment, command), on the host network: the
@@ -275,7 +284,8 @@ submit_to_queue() {
 # The events of run NAME on the events queue, read without taking them off.
 events_arrived() {
   local id events; id=$(basename "$(run_dir_of "$vols/runs" "$1")")
-  events=$(artemis_cli browser --destination "queue://$(queue_names | tail -1)" --message-count 1000 --receive-timeout 2000 --verbose 2>&1)
+  events=$(artemis_cli browser --destination "queue://$(queue_names events)" --message-count 1000 --verbose 2>&1)
+  printf '%s\n' "$events" >"$work/events.txt"
   for e in run-accepted task-finished run-finished; do
     grep "$id" <<<"$events" | grep -q "\"$e\"" || return 1
   done

@@ -9,14 +9,15 @@
 # It starts its own Docker engine (private data root, no bridge, no iptables) and stops it by pid at the end; it
 # never uses another engine. Missing tools (docker.io, debootstrap, docker-compose, curl) are installed with apt.
 # Where no image registry answers, the base image is made from Debian packages (debootstrap) and passed as the
-# RUNTIME_IMAGE build argument. DROVER_IMAGE_TEST_KEEP=1 keeps the work folder (and its engine data) for a look.
+# RUNTIME_IMAGE build argument. DROVER_IMAGE_TEST_KEEP=1 keeps the work folder (and its engine data); giving that
+# folder again as DROVER_IMAGE_TEST_DIR reuses its base images.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 here="$repo/docker"
 source "$here/test-image-lib.sh"
 
 started=$SECONDS
-work=$(mktemp -d /tmp/drover-image.XXXXXX)
+work=${DROVER_IMAGE_TEST_DIR:-$(mktemp -d /tmp/drover-image.XXXXXX)}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -30,7 +31,10 @@ pass "compose.yaml validates ($compose_tool config)"
 
 # --- base image, Artemis image, drover image ------------------------------------------------------------------------
 runtime_image=eclipse-temurin:17-jre
-if ! timeout 60 "$docker" pull -q "$runtime_image" >/dev/null 2>&1; then
+if "$docker" image inspect drover-test/jre17:bookworm >/dev/null 2>&1; then
+  runtime_image=drover-test/jre17:bookworm
+elif ! "$docker" image inspect "$runtime_image" >/dev/null 2>&1 &&
+     ! timeout 60 "$docker" pull -q "$runtime_image" >/dev/null 2>&1; then
   note "no registry answers: making the base image from Debian packages"
   runtime_image=drover-test/jre17:bookworm
   make_debian_jre "$runtime_image"
@@ -48,12 +52,13 @@ check_build_context "$runtime_image"
 # --- one broker and one drover, configured as compose.yaml configures them ------------------------------------------
 broker_port=$(free_port) web_port=$(free_port) observe_port=$(free_port)
 start_artemis "$broker_port" "$web_port"
+queues=$(artemis_cli queue stat --json --maxRows 1000)
 for q in $(queue_names); do
-  check "broker has the ANYCAST queue $q before drover ever connected" queue_is_anycast "$q"
+  check "the broker compose.yaml configures has the ANYCAST queue $q before drover connects" queue_is_anycast "$q" "$queues"
 done
 
 vols="$work/vols"
-mkdir -p "$vols/inbox" "$vols/runs" "$vols/marks"
+rm -rf "$vols"; mkdir -p "$vols/inbox" "$vols/runs" "$vols/marks"
 chown -R 10001:10001 "$vols"
 t0=$(date +%s%N)
 start_drover drover-a
@@ -84,7 +89,7 @@ if submit_to_queue "$queued"; then
   pass "drover submit sends a manifest to the Artemis container"
   check "the queued manifest's run finishes SUCCEEDED" wait_for 60 run_succeeded "$vols/runs" queued
   check "its events (run-accepted, task-finished, run-finished) arrive on the events queue" \
-    wait_for 30 events_arrived queued
+    wait_for 90 events_arrived queued
 else
   fail "drover submit could not send to the broker"
 fi
