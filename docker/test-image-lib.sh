@@ -56,12 +56,14 @@ install_missing() {
 
 # --- the private engine ---------------------------------------------------------------------------------------------
 # Its own data root, exec root, pid file and socket; no bridge, no iptables: containers use the host network only.
+# Its own containerd namespaces too: where a system containerd runs, dockerd uses it instead of starting its own.
 start_engine() {
   docker=$(command -v /usr/bin/docker docker | head -1)   # the package's client has BuildKit built in
   export DOCKER_HOST="unix://$work/engine/docker.sock"
   mkdir -p "$work/engine"
   dockerd --data-root "$work/engine/data" --exec-root "$work/engine/exec" --pidfile "$work/engine/docker.pid" \
     -H "$DOCKER_HOST" --bridge=none --iptables=false --ip-masq=false --ip6tables=false \
+    --containerd-namespace drover-test --containerd-plugins-namespace drover-test-plugins \
     >"$work/engine/dockerd.log" 2>&1 &
   dockerd_pid=$!
   wait_for 30 "$docker" version || { tail -20 "$work/engine/dockerd.log"; die "the Docker engine did not start"; }
