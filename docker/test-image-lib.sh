@@ -33,6 +33,7 @@ install_missing() {
   local want=()
   command -v dockerd >/dev/null || want+=(docker.io)
   command -v debootstrap >/dev/null || want+=(debootstrap)
+  [[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] || want+=(debian-archive-keyring)
   command -v curl >/dev/null || want+=(curl)
   command -v ss >/dev/null || want+=(iproute2)
   command -v ps >/dev/null || want+=(procps)
@@ -141,12 +142,13 @@ queue_names() {
 # --- images ---------------------------------------------------------------------------------------------------------
 image_mb() { echo $(($("$docker" image inspect -f '{{.Size}}' "$1") / 1000000)); }
 
-# A Java 17 runtime image from Debian packages, with the mirror apt uses here.
+# A Java 17 runtime image from Debian packages, with the mirror apt uses here when this is Debian.
 make_debian_jre() {
-  local mirror suite rootfs="$work/rootfs"
-  mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null)
-  [[ -n $mirror ]] || mirror=$(awk '/^deb / {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
-  suite=bookworm
+  local mirror= suite=bookworm rootfs="$work/rootfs"
+  if grep -qx 'ID=debian' /etc/os-release 2>/dev/null; then
+    mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null)
+    [[ -n $mirror ]] || mirror=$(awk '/^deb / {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
+  fi
   local t0=$SECONDS
   debootstrap --variant=minbase --include=openjdk-17-jre-headless "$suite" "$rootfs" "${mirror:-http://deb.debian.org/debian}" \
     >"$work/debootstrap.log" 2>&1 || { tail -20 "$work/debootstrap.log"; die "debootstrap failed"; }
