@@ -95,6 +95,7 @@ class KubernetesRbacTest {
             while (cancelled.count(TaskState.RUNNING) < 1 && System.currentTimeMillis() < deadline) {
                 Thread.sleep(20);
             }
+            assertEquals(1, cancelled.count(TaskState.RUNNING), "its pod runs, so the cancel has a Job to delete");
             cancelled.cancel();
             assertEquals(RunState.CANCELLED, cancelled.finished().get(30, TimeUnit.SECONDS));
         } finally {
