@@ -37,6 +37,13 @@ public final class ManifestParser {
     /** 32 MiB: about 400,000 explicitly listed tasks; generators (command with items or range) need far less. */
     public static final long DEFAULT_MAX_BYTES = 32L << 20;
 
+    /**
+     * SnakeYAML rescans a token from its start each time it reads 1 KiB more, so one long line costs the square of
+     * its length (a 21 MB string took minutes); lines of this length keep any manifest within the size limit to
+     * seconds. JSON has no such limit.
+     */
+    static final int MAX_YAML_LINE = 16 * 1024;
+
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
     private static final ObjectMapper YAML = yamlMapper();
@@ -140,7 +147,27 @@ public final class ManifestParser {
         boolean json = start.startsWith("[")
                 || start.startsWith("{") && (start.substring(1).stripLeading() + " ").charAt(0) == '"'
                 || start.startsWith("{") && start.substring(1).stripLeading().startsWith("}");
+        if (!json) {
+            checkLines(text);
+        }
         return tree(json ? JSON : YAML, json ? "JSON" : "YAML", text, "manifest");
+    }
+
+    private static void checkLines(String text) {
+        int line = 1;
+        int lineStart = 0;
+        for (int i = 0; i <= text.length(); i++) {
+            if (i == text.length() || text.charAt(i) == '\n') {
+                if (i - lineStart > MAX_YAML_LINE) {
+                    throw new ManifestException("manifest", "line " + line + " is " + (i - lineStart)
+                            + " characters long; a YAML manifest's lines are at most " + MAX_YAML_LINE
+                            + ": break the value over several lines (YAML folds quoted strings), or write the"
+                            + " manifest as JSON");
+                }
+                line++;
+                lineStart = i + 1;
+            }
+        }
     }
 
     /** A JSON value given on the command line (such as --job-resources), as strictly as a manifest. */
