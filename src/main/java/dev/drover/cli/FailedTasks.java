@@ -39,6 +39,13 @@ final class FailedTasks {
         }
     }
 
+    static boolean endsWithNewline(Path log) throws IOException {
+        try (FileChannel file = FileChannel.open(log)) {
+            ByteBuffer last = ByteBuffer.allocate(1);
+            return file.size() == 0 || file.read(last, file.size() - 1) == 1 && last.get(0) == '\n';
+        }
+    }
+
     /** The last non-blank line of a log, without control characters (a task's output must not steer the terminal). */
     static String lastLine(Path log) {
         try (FileChannel file = FileChannel.open(log)) {

@@ -77,6 +77,9 @@ final class LogsCommand implements Callable<Integer> {
             try {
                 out.write(("==> " + task.id() + " (" + task.state() + ") " + log + " <==\n").getBytes());
                 Files.copy(log, out);
+                if (!FailedTasks.endsWithNewline(log)) {
+                    out.write('\n'); // the next header starts on its own line
+                }
                 out.flush();
                 shown[0]++;
             } catch (IOException e) {
