@@ -97,7 +97,9 @@ final class ServeCommand implements Callable<Integer> {
         if (queueName != null) {
             overrides.put("drover.queue.manifests", queueName);
         }
-        overrides.put("drover.runs-dir", RunsDirOption.create(runsDir).toString());
+        if (runsDir != null) {
+            overrides.put("drover.runs-dir", runsDir.toAbsolutePath().toString());
+        }
         overrides.put("drover.observe.enabled", Boolean.toString(!noObserve));
         if (observePort != null) {
             overrides.put("drover.observe.port", observePort.toString());

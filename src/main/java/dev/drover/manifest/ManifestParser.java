@@ -143,14 +143,22 @@ public final class ManifestParser {
         if (text.startsWith("\uFEFF")) {
             text = text.substring(1); // a byte order mark some editors write
         }
-        String start = text.stripLeading();
-        boolean json = start.startsWith("[")
-                || start.startsWith("{") && (start.substring(1).stripLeading() + " ").charAt(0) == '"'
-                || start.startsWith("{") && start.substring(1).stripLeading().startsWith("}");
+        int first = nonBlank(text, 0);
+        int second = nonBlank(text, first + 1);
+        boolean json = first < text.length() && (text.charAt(first) == '['
+                || text.charAt(first) == '{' && second < text.length() && "\"}".indexOf(text.charAt(second)) >= 0);
         if (!json) {
             checkLines(text);
         }
         return tree(json ? JSON : YAML, json ? "JSON" : "YAML", text, "manifest");
+    }
+
+    private static int nonBlank(String text, int from) {
+        int at = from;
+        while (at < text.length() && Character.isWhitespace(text.charAt(at))) {
+            at++;
+        }
+        return at;
     }
 
     private static void checkLines(String text) {
