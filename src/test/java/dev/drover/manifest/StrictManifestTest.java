@@ -127,7 +127,8 @@ class StrictManifestTest {
         }
         ManifestException e = assertTimeoutPreemptively(Duration.ofSeconds(2), () ->
                 assertThrows(ManifestException.class, () -> ManifestReader.read(sparse, ManifestParser.DEFAULT_MAX_BYTES)));
-        assertTrue(e.getMessage().contains("is 209715200 bytes, more than the limit of 33554432"), e.getMessage());
+        assertTrue(e.getMessage().contains("is 209715200 bytes, more than the limit of "
+                + ManifestParser.DEFAULT_MAX_BYTES), e.getMessage());
     }
 
     @Test
