@@ -1,6 +1,5 @@
 package dev.drover.manifest;
 
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonStreamContext;
@@ -61,7 +60,6 @@ public final class ManifestParser {
     private static ObjectMapper yamlMapper() {
         LoaderOptions options = new LoaderOptions();
         options.setCodePointLimit(Integer.MAX_VALUE);
-        options.setAllowDuplicateKeys(false);
         return YAMLMapper.builder(YAMLFactory.builder().loaderOptions(options).build())
                 .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
     }
