@@ -62,8 +62,10 @@ public final class JobResources {
         RULES.put("ntasks", new Rule(POSITIVE_INT, "a positive whole number, e.g. 1"));
         RULES.put("ntasks_per_node", new Rule(POSITIVE_INT, "a positive whole number, e.g. 1"));
         RULES.put("nodelist", new Rule(HOSTLIST, "a host list, e.g. node[1-2] (use the JSON form for commas)"));
-        RULES.put("partition", new Rule(NAME, "a partition name, e.g. cpu"));
-        RULES.put("reservation", new Rule(NAME, "a reservation name"));
+        RULES.put("partition", new Rule(NAME, "a partition name: letters, digits, '.', '_' or '-', not starting"
+                + " with '-' (sbatch would read it as an option), e.g. cpu"));
+        RULES.put("reservation", new Rule(NAME, "a reservation name: letters, digits, '.', '_' or '-', not"
+                + " starting with '-'"));
         RULES.put("time", new Rule(JobResources::slurmTime, "a SLURM time: M, M:S, H:M:S, D-H, D-H:M or D-H:M:S, e.g. 00:05:00"));
         RULES.put(BATCH_SIZE, new Rule(POSITIVE_INT, "a positive whole number of tasks per SLURM job, e.g. 50"));
         // Kubernetes only
