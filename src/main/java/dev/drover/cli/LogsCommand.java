@@ -112,8 +112,8 @@ final class LogsCommand implements Callable<Integer> {
             }
             return;
         }
-        TaskSource tasks = ManifestReader.read(runDir.resolve(JSON.readTree(runDir.resolve(RunRegistry.PLAN_FILE).toFile()).path("manifest").asText()),
-                Integer.MAX_VALUE - 1).tasks();
+        TaskSource tasks = ManifestReader.readAccepted(runDir.resolve(
+                JSON.readTree(runDir.resolve(RunRegistry.PLAN_FILE).toFile()).path("manifest").asText())).tasks();
         String[] states = new String[tasks.size()];
         Journal.forEachLine(runDir, line -> {
             try {

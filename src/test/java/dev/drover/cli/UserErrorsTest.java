@@ -107,6 +107,9 @@ class UserErrorsTest {
         assertTrue(failed.out().contains("==> bad (FAILED)") && failed.out().contains("working\nno input\n"),
                 failed.out());
         assertFalse(failed.out().contains("fine"), failed.out());
+        // a run still going has no report yet: its journal says which tasks failed
+        Files.delete(Path.of(runs, runId, "report.json"));
+        assertEquals(failed.out(), drover("logs", runId, "--failed", "--runs-dir", runs).out());
         Result one = drover("logs", runId, "bad", "--runs-dir", runs);
         assertEquals("working\nno input\n", one.out());
         userError(1, "logs", runId, "../../etc/passwd", "--runs-dir", runs);
