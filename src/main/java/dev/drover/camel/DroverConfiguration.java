@@ -5,6 +5,7 @@ import dev.drover.kubernetes.KubeLane;
 import dev.drover.kubernetes.KubeSettings;
 import dev.drover.local.LocalLanes;
 import dev.drover.local.LocalTaskRunner;
+import dev.drover.manifest.ManifestParser;
 import dev.drover.plan.Planner;
 import dev.drover.run.RunRegistry;
 import dev.drover.serve.ServeBeans;
@@ -26,7 +27,9 @@ public final class DroverConfiguration implements CamelConfiguration {
         RunRegistry runs = new RunRegistry(runsDir);
         Registry registry = context.getRegistry();
         registry.bind("runs", runs);
-        registry.bind("planner", Planner.forInstalledLanes());
+        registry.bind("planner", Planner.forInstalledLanes(
+                ManifestParser.maxBytes(context.getPropertiesComponent().resolveProperty(ManifestParser.MAX_BYTES_KEY)
+                        .orElse(null))));
         registry.bind("localRunner", new LocalTaskRunner(runs));
         registry.bind("localLanes", new LocalLanes(context));
         registry.bind("slurmLane", new SlurmLane(context, runs, SlurmSettings.from(context)));

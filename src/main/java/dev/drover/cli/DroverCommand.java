@@ -10,7 +10,8 @@ import java.util.concurrent.Callable;
         description = "Run thousands of independent tasks on this machine, a SLURM cluster or Kubernetes from one"
                 + " task manifest.",
         subcommands = {RunCommand.class, ValidateCommand.class, ServeCommand.class, SubmitCommand.class,
-                StatusCommand.class, CancelCommand.class, ResumeCommand.class})
+                StatusCommand.class, LogsCommand.class, CancelCommand.class, ResumeCommand.class,
+                CompletionCommand.class, CommandLine.HelpCommand.class})
 public final class DroverCommand implements Callable<Integer> {
 
     @CommandLine.Spec
@@ -28,7 +29,9 @@ public final class DroverCommand implements Callable<Integer> {
 
     public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new DroverCommand());
-        cli.setExecutionExceptionHandler(new ErrorHandler());
+        ErrorHandler errors = new ErrorHandler();
+        cli.setExecutionExceptionHandler(errors);
+        cli.setParameterExceptionHandler(errors);
         return cli;
     }
 
@@ -41,10 +44,12 @@ public final class DroverCommand implements Callable<Integer> {
         System.setProperty("org.slf4j.simpleLogger.log.dev.drover", level);
     }
 
+    /** `drover` alone: the commands, on stderr, and the exit status of a usage error. */
     @Override
     public Integer call() {
-        spec.commandLine().usage(System.out);
-        return 0;
+        spec.commandLine().getErr().println("drover: give a command");
+        spec.commandLine().usage(spec.commandLine().getErr());
+        return ErrorHandler.USAGE;
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -150,6 +150,7 @@ final class Foreground {
                 System.out.printf("run %s %s: %d succeeded, %d failed, %d cancelled in %.1fs; report %s%n", run.id(),
                         state, run.count(TaskState.SUCCEEDED), run.count(TaskState.FAILED),
                         run.count(TaskState.CANCELLED), seconds, report);
+                FailedTasks.print(run, System.out);
                 System.out.flush();
             } finally {
                 printed.countDown();

@@ -1,9 +1,12 @@
 package dev.drover.cli;
 
+import dev.drover.camel.DroverRuntime;
+import dev.drover.manifest.ManifestParser;
 import dev.drover.manifest.ManifestReader;
 import dev.drover.plan.RunOptions;
 import dev.drover.plan.RunPlan;
 import dev.drover.plan.JobResources;
+import dev.drover.serve.Settings;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -34,7 +37,13 @@ final class PlanOptions {
     String jobResources;
 
     RunPlan resolve() {
-        return RunPlan.resolve(ManifestReader.read(manifest), new RunOptions(strategy, jobs, jobResources));
+        return RunPlan.resolve(ManifestReader.read(manifest, manifestMaxBytes()),
+                new RunOptions(strategy, jobs, jobResources));
+    }
+
+    /** drover.manifest.max-bytes as `drover serve` would apply it. */
+    static long manifestMaxBytes() {
+        return ManifestParser.maxBytes(Settings.load(DroverRuntime.home()).get(ManifestParser.MAX_BYTES_KEY, null));
     }
 
     /** The resource keys, for the help text. */

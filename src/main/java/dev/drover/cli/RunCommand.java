@@ -53,9 +53,7 @@ final class RunCommand implements Callable<Integer> {
             return DryRun.print(plan, runsDir, spec.commandLine().getOut());
         }
         Map<String, String> overrides = new HashMap<>();
-        if (runsDir != null) {
-            overrides.put("drover.runs-dir", runsDir.toAbsolutePath().toString());
-        }
+        overrides.put("drover.runs-dir", RunsDirOption.create(runsDir).toString());
         if (kubeContext != null) {
             overrides.put("drover.kubernetes.context", kubeContext);
         }

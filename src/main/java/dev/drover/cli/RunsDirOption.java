@@ -1,9 +1,13 @@
 package dev.drover.cli;
 
 import dev.drover.camel.DroverRuntime;
+import dev.drover.manifest.ManifestException;
 import dev.drover.serve.Settings;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** --runs-dir for the commands that read run directories (status, cancel). */
@@ -18,5 +22,23 @@ final class RunsDirOption {
         Path dir = runsDir != null ? runsDir
                 : Path.of(Settings.load(DroverRuntime.home()).get("drover.runs-dir", "drover-runs"));
         return dir.toAbsolutePath();
+    }
+
+    /** The runs directory of a new run (the flag, else the configuration), created now so that a bad one is refused. */
+    static Path create(Path flag) {
+        String field = flag != null ? "--runs-dir" : "drover.runs-dir";
+        Path dir = (flag != null ? flag
+                : Path.of(Settings.load(DroverRuntime.home()).get("drover.runs-dir", "drover-runs"))).toAbsolutePath();
+        try {
+            Files.createDirectories(dir);
+            if (!Files.isWritable(dir)) {
+                throw new ManifestException(field, "cannot use " + dir + ": permission denied");
+            }
+            return dir;
+        } catch (FileSystemException e) {
+            throw new ManifestException(field, "cannot use " + dir + ": " + ErrorHandler.reason(e));
+        } catch (IOException e) {
+            throw new ManifestException(field, "cannot use " + dir + ": " + e.getMessage());
+        }
     }
 }

@@ -60,7 +60,7 @@ final class SubmitCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Manifest parsed = ManifestReader.read(manifest);
+        Manifest parsed = ManifestReader.read(manifest, PlanOptions.manifestMaxBytes());
         RunPlan plan = RunPlan.resolve(parsed, RunOptions.NONE);
         Planner.forInstalledLanes().checkAvailable(plan.strategy());
         if (target.inbox != null) {

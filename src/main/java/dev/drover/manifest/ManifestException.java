@@ -7,13 +7,20 @@ package dev.drover.manifest;
 public class ManifestException extends RuntimeException {
 
     private final String field;
+    private final String problem;
 
     public ManifestException(String field, String problem) {
         super(field + ": " + problem);
         this.field = field;
+        this.problem = problem;
     }
 
     public String field() {
         return field;
+    }
+
+    /** The message without the field. */
+    public String problem() {
+        return problem;
     }
 }

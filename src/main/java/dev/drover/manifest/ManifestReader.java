@@ -1,14 +1,9 @@
 package dev.drover.manifest;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.drover.kubernetes.ImageReference;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -25,18 +20,15 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Reads a manifest (JSON or YAML) and validates every field, so that nothing runs unless the whole manifest is
- * right. Each error names the field and the fix.
+ * Reads a manifest (JSON or YAML, parsed by {@link ManifestParser}) and validates every field, so that nothing runs
+ * unless the whole manifest is right. Each error names the field and the fix. Every intake reads through here, with
+ * the size limit {@value ManifestParser#MAX_BYTES_KEY}.
  */
 public final class ManifestReader {
 
-    private static final ObjectMapper JSON = JsonMapper.builder().build();
-    private static final ObjectMapper YAML = YAMLMapper.builder().build();
-
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
-    /** Same rule as --job-resources image: a reference such as python:3.12-slim or host:5000/team/tool@sha256:... */
-    private static final Pattern IMAGE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,254}");
     private static final Pattern DURATION_PART = Pattern.compile("(\\d+)(ms|s|m|h|d)");
+    private static final Pattern WHOLE_NUMBER = Pattern.compile("[-+]?[0-9]+");
     private static final Set<String> TOP_LEVEL_FIELDS = Set.of("name", "tasks", "command", "items", "range",
             "strategy", "jobs", "jobResources", "env", "workdir", "retries", "timeout", "image");
     private static final Set<String> TASK_FIELDS = Set.of("id", "command", "env", "workdir");
@@ -47,45 +39,38 @@ public final class ManifestReader {
     private ManifestReader() {
     }
 
+    /** Reads a manifest file within the default size limit. */
     public static Manifest read(Path file) {
-        String text;
-        try {
-            text = Files.readString(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new ManifestException("manifest", "cannot read " + file + ": " + e.getMessage());
-        }
-        return parse(text);
+        return read(file, ManifestParser.DEFAULT_MAX_BYTES);
     }
 
+    /** Reads a manifest file, refusing it unread when it is larger than maxBytes. */
+    public static Manifest read(Path file, long maxBytes) {
+        return parse(ManifestParser.readFile(file, maxBytes), maxBytes);
+    }
+
+    /**
+     * Reads the copy of a manifest that drover accepted before (a run directory's): its size was checked at intake,
+     * perhaps under a larger limit than today's, so none applies here.
+     */
+    public static Manifest readAccepted(Path file) {
+        return read(file, Integer.MAX_VALUE - 1);
+    }
+
+    /** Parses manifest text within the default size limit. */
     public static Manifest parse(String text) {
-        JsonNode root;
-        try {
-            root = readTree(text);
-        } catch (JsonProcessingException e) {
-            throw new ManifestException("manifest", "not valid JSON or YAML: " + e.getOriginalMessage()
-                    + (e.getLocation() != null ? " (line " + e.getLocation().getLineNr() + ")" : ""));
-        }
+        return parse(text, ManifestParser.DEFAULT_MAX_BYTES);
+    }
+
+    /** Parses manifest text, refusing it unparsed when its UTF-8 form is larger than maxBytes. */
+    public static Manifest parse(String text, long maxBytes) {
+        ManifestParser.checkSize(text, maxBytes);
+        JsonNode root = ManifestParser.parse(text);
         if (root == null || !root.isObject()) {
             throw new ManifestException("manifest", "must be a JSON/YAML object with at least 'name' and 'tasks'"
                     + " (or 'command' with 'items' or 'range')");
         }
         return fromTree(root, text);
-    }
-
-    /** JSON when it parses as JSON (faster, exact), else YAML, which also reads flow style such as {name: x}. */
-    private static JsonNode readTree(String text) throws JsonProcessingException {
-        if (text.stripLeading().startsWith("{")) {
-            try {
-                return JSON.readTree(text);
-            } catch (JsonProcessingException notJson) {
-                try {
-                    return YAML.readTree(text);
-                } catch (JsonProcessingException notYaml) {
-                    throw notJson;
-                }
-            }
-        }
-        return YAML.readTree(text);
     }
 
     private static Manifest fromTree(JsonNode root, String text) {
@@ -117,9 +102,9 @@ public final class ManifestReader {
         int retries = root.has("retries") ? nonNegativeInt(root.get("retries"), "retries") : 0;
         Duration timeout = root.has("timeout") ? duration(root.get("timeout"), "timeout") : null;
         String image = optionalText(root, "image");
-        if (image != null && !IMAGE.matcher(image).matches()) {
-            throw new ManifestException("image", "'" + image + "' is not a container image reference: use e.g."
-                    + " python:3.12-slim or registry.example.com/team/tool:1.4 (no spaces, at most 255 characters)");
+        if (image != null && !ImageReference.isValid(image)) {
+            throw new ManifestException("image", "'" + image + "' is not a container image reference: "
+                    + ImageReference.problem(image));
         }
         return new Manifest(name, tasks, strategy, jobs, jobResources, env, workdir, retries, timeout, text, sha256(text),
                 image);
@@ -255,12 +240,7 @@ public final class ManifestReader {
                 throw new ManifestException(field + "." + entry.getKey(), "is not a valid environment variable name:"
                         + " use letters, digits and '_', not starting with a digit");
             }
-            String value = scalarText(entry.getValue(), field + "." + entry.getKey());
-            if (value.chars().anyMatch(c -> c == 0)) {
-                throw new ManifestException(field + "." + entry.getKey(), "contains a NUL character, which no"
-                        + " environment variable can hold: remove it");
-            }
-            map.put(entry.getKey(), value);
+            map.put(entry.getKey(), scalarText(entry.getValue(), field + "." + entry.getKey()));
         }
         return map;
     }
@@ -283,17 +263,23 @@ public final class ManifestReader {
     /** The longest time limit a task may have; beyond it a limit means nothing (and would overflow). */
     static final Duration MAX_DURATION = Duration.ofDays(365);
 
+    /**
+     * A time limit: a whole number of seconds (timeout: 5), or numbers with units ms, s, m, h, d, combined as in
+     * 1h30m. Zero and negative limits are refused as such, not as unreadable.
+     */
     static Duration duration(JsonNode node, String field) {
         String text = node.isValueNode() ? node.asText().trim() : "";
+        boolean negative = text.startsWith("-");
+        String magnitude = negative ? text.substring(1) : text;
         Duration total = Duration.ZERO;
         int at = 0;
         try {
-            if (node.isIntegralNumber()) {
-                total = Duration.ofSeconds(node.longValue());
-                at = text.length();
+            if (WHOLE_NUMBER.matcher(magnitude).matches()) {
+                total = Duration.ofSeconds(Long.parseLong(magnitude));
+                at = magnitude.length();
             } else {
-                Matcher part = DURATION_PART.matcher(text);
-                while (at < text.length() && part.find(at) && part.start() == at) {
+                Matcher part = DURATION_PART.matcher(magnitude);
+                while (at < magnitude.length() && part.find(at) && part.start() == at) {
                     long n = Long.parseLong(part.group(1));
                     total = total.plus(switch (part.group(2)) {
                         case "ms" -> Duration.ofMillis(n);
@@ -309,8 +295,13 @@ public final class ManifestReader {
             throw new ManifestException(field, "'" + text + "' is longer than the largest limit, "
                     + MAX_DURATION.toDays() + "d: give a shorter one or none");
         }
-        if (text.isEmpty() || at != text.length() || total.isZero() || total.isNegative()) {
-            throw new ManifestException(field, "'" + text + "' is not a duration: use e.g. 90s, 10m, 1h or 1h30m");
+        if (magnitude.isEmpty() || at != magnitude.length()) {
+            throw new ManifestException(field, "'" + text + "' is not a duration: give whole seconds (90) or whole"
+                    + " numbers with units ms, s, m, h, d, e.g. 90s, 10m, 1h30m");
+        }
+        if (negative || total.isZero()) {
+            throw new ManifestException(field, "'" + text + "' must be positive: give a limit such as 90s or 10m,"
+                    + " or leave " + field + " out for none");
         }
         if (total.compareTo(MAX_DURATION) > 0) {
             throw new ManifestException(field, "'" + text + "' is longer than the largest limit, "
@@ -353,11 +344,20 @@ public final class ManifestReader {
         if (node == null || !node.isValueNode() || node.isNull()) {
             throw new ManifestException(field, "must be a string or a number");
         }
-        return node.asText();
+        String text = node.asText();
+        if (text.indexOf('\0') >= 0) {
+            throw new ManifestException(field, "contains a NUL character, which no program argument, environment"
+                    + " variable or path can hold: remove it");
+        }
+        return text;
     }
 
     private static long longValue(JsonNode node, String field) {
-        if (!node.isIntegralNumber()) {
+        if (node.isTextual() && WHOLE_NUMBER.matcher(node.asText().trim()).matches()) {
+            throw new ManifestException(field, "is the string '" + node.asText() + "': write "
+                    + node.asText().trim() + " without quotes");
+        }
+        if (!node.isIntegralNumber() || !node.canConvertToLong()) {
             throw new ManifestException(field, "must be a whole number, not '" + node.asText() + "'");
         }
         return node.asLong();

@@ -1,9 +1,9 @@
 package dev.drover.plan;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.drover.kubernetes.ImageReference;
 import dev.drover.manifest.ManifestException;
+import dev.drover.manifest.ManifestParser;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -11,6 +11,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -31,19 +33,21 @@ public final class JobResources {
     private static final Pattern POSITIVE_INT = Pattern.compile("[1-9][0-9]{0,8}");
     private static final Pattern INT = Pattern.compile("-?[0-9]{1,9}");
     private static final Pattern MEM = Pattern.compile("[0-9]{1,12}[KMGTkmgt]?[Bb]?");
-    private static final Pattern TIME = Pattern.compile(
-            "[0-9]+|[0-9]+:[0-9]{1,2}|[0-9]+:[0-9]{1,2}:[0-9]{1,2}|[0-9]+-[0-9]{1,2}(:[0-9]{1,2}(:[0-9]{1,2})?)?|UNLIMITED|INFINITE");
-    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,128}");
+    /** M, M:S, H:M:S, D-H, D-H:M or D-H:M:S; the fields after the first are checked by {@link #slurmTime}. */
+    private static final Pattern TIME = Pattern.compile("(?:([0-9]{1,5})-)?([0-9]{1,8})(?::([0-9]{1,2}))?(?::([0-9]{1,2}))?");
+    /** sbatch would read a leading '-' as an option. */
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
     private static final Pattern HOSTLIST = Pattern.compile("[A-Za-z0-9._\\-\\[\\],]{1,1024}");
     private static final Pattern GRES = Pattern.compile("[A-Za-z0-9._:\\-,()/]{1,256}");
     private static final Pattern CONSTRAINT = Pattern.compile("[A-Za-z0-9._\\-&|\\[\\]*:(),!=/]{1,256}");
-    /** A container image reference: [registry[:port]/]path[:tag][@digest]. */
-    private static final Pattern IMAGE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,254}");
     private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
     private static final Pattern DNS_SUBDOMAIN = Pattern.compile("[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?");
 
     /** Each key with the pattern its value must match and the example shown when it does not. */
-    private record Rule(Pattern pattern, String expected) {
+    private record Rule(Predicate<String> valid, String expected) {
+        Rule(Pattern pattern, String expected) {
+            this(value -> pattern.matcher(value).matches(), expected);
+        }
     }
 
     private static final Map<String, Rule> RULES = new LinkedHashMap<>();
@@ -58,12 +62,14 @@ public final class JobResources {
         RULES.put("ntasks", new Rule(POSITIVE_INT, "a positive whole number, e.g. 1"));
         RULES.put("ntasks_per_node", new Rule(POSITIVE_INT, "a positive whole number, e.g. 1"));
         RULES.put("nodelist", new Rule(HOSTLIST, "a host list, e.g. node[1-2] (use the JSON form for commas)"));
-        RULES.put("partition", new Rule(NAME, "a partition name, e.g. cpu"));
-        RULES.put("reservation", new Rule(NAME, "a reservation name"));
-        RULES.put("time", new Rule(TIME, "a SLURM time: M, M:S, H:M:S, D-H, D-H:M or D-H:M:S, e.g. 00:05:00"));
+        RULES.put("partition", new Rule(NAME, "a partition name: letters, digits, '.', '_' or '-', not starting"
+                + " with '-' (sbatch would read it as an option), e.g. cpu"));
+        RULES.put("reservation", new Rule(NAME, "a reservation name: letters, digits, '.', '_' or '-', not"
+                + " starting with '-'"));
+        RULES.put("time", new Rule(JobResources::slurmTime, "a SLURM time: M, M:S, H:M:S, D-H, D-H:M or D-H:M:S, e.g. 00:05:00"));
         RULES.put(BATCH_SIZE, new Rule(POSITIVE_INT, "a positive whole number of tasks per SLURM job, e.g. 50"));
         // Kubernetes only
-        RULES.put(IMAGE_KEY, new Rule(IMAGE, "a container image, e.g. python:3.12-slim or registry.example.com/team/tool:1.4"));
+        RULES.put(IMAGE_KEY, new Rule(ImageReference::isValid, "a container image, e.g. " + ImageReference.EXAMPLE));
         RULES.put(NAMESPACE_KEY, new Rule(DNS_LABEL, "a Kubernetes namespace: lower-case letters, digits and '-', at most 63"));
         RULES.put(SERVICE_ACCOUNT_KEY, new Rule(DNS_SUBDOMAIN, "a service account name: lower-case letters, digits, '-' and '.'"));
     }
@@ -143,8 +149,9 @@ public final class JobResources {
                 throw new ManifestException(FIELD, "the value of '" + normalised + "' contains a control character"
                         + " (newline, tab, ...): remove it");
             }
-            if (!rule.pattern().matcher(v).matches()) {
-                throw new ManifestException(FIELD, "'" + normalised + "=" + v + "' is not valid: expected " + rule.expected());
+            if (!rule.valid().test(v)) {
+                String why = normalised.equals(IMAGE_KEY) ? ImageReference.problem(v) : "expected " + rule.expected();
+                throw new ManifestException(FIELD, "'" + normalised + "=" + v + "' is not valid: " + why);
             }
             if (checked.put(normalised, v) != null) {
                 throw new ManifestException(FIELD, "'" + normalised + "' is given twice: keep one");
@@ -175,12 +182,7 @@ public final class JobResources {
     }
 
     private static Map<String, String> parseJson(String text) {
-        JsonNode node;
-        try {
-            node = JsonMapper.builder().build().readTree(text);
-        } catch (JsonProcessingException e) {
-            throw new ManifestException(FIELD, "is not valid JSON: " + e.getOriginalMessage());
-        }
+        JsonNode node = ManifestParser.parseJson(text, FIELD);
         Map<String, String> raw = new LinkedHashMap<>();
         node.fields().forEachRemaining(e -> {
             if (!e.getValue().isValueNode() || e.getValue().isNull()) {
@@ -189,6 +191,25 @@ public final class JobResources {
             raw.put(e.getKey(), e.getValue().asText());
         });
         return raw;
+    }
+
+    /** A SLURM time limit whose fields are in range: sbatch refuses 10:75 or 1-30, and drover refuses them first. */
+    static boolean slurmTime(String value) {
+        if (value.equals("UNLIMITED") || value.equals("INFINITE")) {
+            return true;
+        }
+        Matcher time = TIME.matcher(value);
+        if (!time.matches()) {
+            return false;
+        }
+        boolean days = time.group(1) != null;
+        int fields = 1 + (time.group(3) != null ? 1 : 0) + (time.group(4) != null ? 1 : 0);
+        // with days, the first field after '-' is hours; without, one field is minutes and three start with hours
+        if (days && Integer.parseInt(time.group(2)) > 23 || !days && fields == 3 && time.group(2).length() > 6) {
+            return false;
+        }
+        return (time.group(3) == null || Integer.parseInt(time.group(3)) < 60)
+                && (time.group(4) == null || Integer.parseInt(time.group(4)) < 60);
     }
 
     /** The keys a scheduler understands (all but batch_size), in documentation order; the last three are Kubernetes'. */

@@ -1,6 +1,7 @@
 package dev.drover.plan;
 
 import dev.drover.manifest.ManifestException;
+import dev.drover.manifest.ManifestParser;
 import dev.drover.manifest.ManifestReader;
 
 import java.util.Set;
@@ -12,20 +13,31 @@ import java.util.Set;
 public final class Planner {
 
     private final Set<Strategy> available;
+    private final long maxManifestBytes;
 
-    public Planner(Set<Strategy> available) {
+    public Planner(Set<Strategy> available, long maxManifestBytes) {
         this.available = Set.copyOf(available);
+        this.maxManifestBytes = maxManifestBytes;
     }
 
     /** Strategies with a lane in routes/; the others are refused at planning. */
     public static Planner forInstalledLanes() {
-        return new Planner(Set.of(Strategy.MULTIPROCESSING, Strategy.SEQUENTIAL, Strategy.SLURM,
-                Strategy.SLURM_BATCHING, Strategy.KUBERNETES));
+        return forInstalledLanes(ManifestParser.DEFAULT_MAX_BYTES);
     }
 
+    /** @param maxManifestBytes the limit of {@value ManifestParser#MAX_BYTES_KEY} for manifests from the intakes */
+    public static Planner forInstalledLanes(long maxManifestBytes) {
+        return new Planner(Set.of(Strategy.MULTIPROCESSING, Strategy.SEQUENTIAL, Strategy.SLURM,
+                Strategy.SLURM_BATCHING, Strategy.KUBERNETES), maxManifestBytes);
+    }
+
+    /**
+     * A plan resolved by `drover run`, or manifest text from an intake (the drop folder reads it within the size
+     * limit, never through a link: InboxEntries), checked against the limit before it is parsed.
+     */
     public RunPlan plan(Object body) {
         RunPlan plan = body instanceof RunPlan resolved ? resolved
-                : RunPlan.resolve(ManifestReader.parse(body.toString()), RunOptions.NONE);
+                : RunPlan.resolve(ManifestReader.parse(body.toString(), maxManifestBytes), RunOptions.NONE);
         checkAvailable(plan.strategy());
         return plan;
     }

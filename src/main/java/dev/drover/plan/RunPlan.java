@@ -34,6 +34,25 @@ public record RunPlan(Manifest manifest, Strategy strategy, int jobs, JobResourc
     }
 
     public static RunPlan resolve(Manifest manifest, RunOptions options) {
+        try {
+            return resolveChecked(manifest, options);
+        } catch (ManifestException e) {
+            throw inManifestTerms(e, manifest, options);
+        }
+    }
+
+    /** An error about jobs or jobResources that came from the manifest names the manifest's field, not the flag. */
+    private static ManifestException inManifestTerms(ManifestException e, Manifest manifest, RunOptions options) {
+        if (e.field().equals("--jobs") && options.jobs() == null && manifest.jobs() != null) {
+            return new ManifestException("jobs", e.problem());
+        }
+        if (e.field().equals(JobResources.FIELD) && options.jobResources() == null && manifest.jobResources() != null) {
+            return new ManifestException("jobResources", e.problem());
+        }
+        return e;
+    }
+
+    private static RunPlan resolveChecked(Manifest manifest, RunOptions options) {
         boolean strategyFromCli = options.strategy() != null;
         String strategyName = strategyFromCli ? options.strategy() : manifest.strategy();
         Strategy strategy = strategyName == null ? DEFAULT_STRATEGY

@@ -94,7 +94,7 @@ final class Recovery {
     private static RunPlan plan(Path runDir) {
         try {
             JsonNode stored = JsonMapper.builder().build().readTree(runDir.resolve(RunRegistry.PLAN_FILE).toFile());
-            Manifest manifest = ManifestReader.read(runDir.resolve(stored.get("manifest").asText()));
+            Manifest manifest = ManifestReader.readAccepted(runDir.resolve(stored.get("manifest").asText()));
             Map<?, ?> resources = JsonMapper.builder().build().convertValue(stored.get("jobResources"), Map.class);
             return new RunPlan(manifest, Strategy.of(stored.get("strategy").asText(), "plan.json strategy"),
                     stored.get("jobs").asInt(), JobResources.parse(resources.isEmpty() ? null : resources),

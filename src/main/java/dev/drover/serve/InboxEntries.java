@@ -1,6 +1,7 @@
 package dev.drover.serve;
 
 import dev.drover.manifest.ManifestException;
+import dev.drover.manifest.ManifestParser;
 import org.apache.camel.Consumer;
 import org.apache.camel.Endpoint;
 import org.apache.camel.Exchange;
@@ -15,8 +16,6 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -124,7 +123,7 @@ public final class InboxEntries extends DefaultPollingConsumerPollStrategy imple
             return "is not a regular file (a FIFO, socket or device): drop a manifest file";
         }
         if (attributes.size() > maxBytes) {
-            return tooLarge(attributes.size());
+            return ManifestParser.sizeProblem(attributes.size(), maxBytes);
         }
         long age = System.currentTimeMillis() - attributes.lastModifiedTime().toMillis();
         if (attributes.size() == 0 && age >= emptyMillis) {
@@ -135,10 +134,6 @@ public final class InboxEntries extends DefaultPollingConsumerPollStrategy imple
             return "cannot be read: give drover read access to it";
         }
         return null;
-    }
-
-    private String tooLarge(long size) {
-        return "is " + size + " bytes, more than the limit of " + maxBytes + " (drover.manifest.max-bytes)";
     }
 
     /**
@@ -173,12 +168,9 @@ public final class InboxEntries extends DefaultPollingConsumerPollStrategy imple
             InputStream in = Channels.newInputStream(channel);
             byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
             if (bytes.length > maxBytes) {
-                throw new ManifestException("manifest", tooLarge(channel.size()));
+                throw new ManifestException("manifest", ManifestParser.sizeProblem(channel.size(), maxBytes));
             }
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
-        } catch (CharacterCodingException e) {
-            throw new ManifestException("manifest", "is not UTF-8 text: save it as UTF-8");
+            return ManifestParser.decode(bytes);
         } catch (IOException e) {
             throw new ManifestException("manifest", "cannot be read ("
                     + e.getClass().getSimpleName() + ")");

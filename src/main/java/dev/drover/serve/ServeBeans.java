@@ -1,5 +1,6 @@
 package dev.drover.serve;
 
+import dev.drover.manifest.ManifestParser;
 import dev.drover.run.RunRegistry;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
 import org.apache.camel.CamelContext;
@@ -38,7 +39,7 @@ public final class ServeBeans {
         long quiet = Long.parseLong(property(context, "drover.inbox.read-lock-interval", "500"));
         registry.bind(INBOX, new InboxEntries(Path.of(property(context, "drover.inbox", "inbox")), quiet,
                 Long.parseLong(property(context, "drover.inbox.empty-grace", "10000")),
-                Long.parseLong(property(context, "drover.manifest.max-bytes", "33554432"))));
+                ManifestParser.maxBytes(property(context, ManifestParser.MAX_BYTES_KEY, ""))));
         JmsComponent jms = context.getComponent("jms", JmsComponent.class);
         QueueDepth queueDepth = null;
         RunEvents events = null;

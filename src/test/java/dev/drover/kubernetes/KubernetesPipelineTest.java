@@ -41,6 +41,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -412,24 +413,21 @@ class KubernetesPipelineTest {
     }
 
     @Test
-    void anInvalidImageNameFailsWithoutWaitingTheGrace() throws Exception {
-        Run run = runtime.submit("""
+    void anInvalidImageNameIsRefusedBeforeAnyJobIsCreated() throws Exception {
+        // the kubelet's InvalidImageName, found only on a pod, is now the manifest's error before anything runs
+        Exception e = assertThrows(Exception.class, () -> runtime.submit("""
                 name: kube-invalid
                 strategy: kubernetes
                 image: busybox//invalid
                 tasks: [{id: a, command: ['true']}]
-                """);
-        try {
-            run.finished().get(10, TimeUnit.SECONDS);
-        } finally {
-            run.cancel(); // on failure only (a finished run ignores it): its stuck Job must not outlive this test
+                """));
+        Throwable cause = e;
+        while (!(cause instanceof dev.drover.manifest.ManifestException) && cause.getCause() != null) {
+            cause = cause.getCause();
         }
-        assertEquals(RunState.FAILED, run.finished().get());
-        String reason = task(report(run.dir()), "a").get("reason").asText();
-        assertTrue(reason.matches("pod drover-kube-invalid-[a-z0-9]{6}-0-[a-z0-9]+: image \"busybox//invalid\" is not a"
-                + " valid image reference: InvalidImageName: .*invalid reference format \\(fix the image in the"
-                + " manifest or --job-resources image=\\)"), reason);
-        assertTrue(jobsOf(run).isEmpty(), "the Job is deleted");
+        assertTrue(cause.getMessage().startsWith("image: 'busybox//invalid' is not a container image reference"),
+                cause.getMessage());
+        assertTrue(requests().stream().noneMatch(r -> r.getMethod().equals("POST")), "nothing was created");
     }
 
     @Test

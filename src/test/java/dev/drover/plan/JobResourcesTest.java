@@ -76,6 +76,35 @@ class JobResourcesTest {
         assertTrue(refusal(pair).contains("is not valid: expected"));
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"time=10:60", "time=1:60:00", "time=1:00:60", "time=2-24", "time=2-23:60", "time=-5",
+            "time=1-2-3", "partition=-cpu", "partition=--uid=0", "reservation=-r", "time=999999999"})
+    void refusesWhatSbatchWouldRefuseLater(String pair) {
+        assertTrue(refusal(pair).contains("is not valid: expected"), pair);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"time=59:59", "time=100:00:00", "time=0-23:59:59", "time=UNLIMITED", "partition=cpu-1"})
+    void acceptsTheEdgesOfEachRange(String pair) {
+        JobResources.parse(pair);
+    }
+
+    @Test
+    void theJsonFormIsAsStrictAsAManifest() {
+        assertTrue(refusal("{\"mem\": \"1G\", \"mem\": \"2G\"}").contains("'mem' is given twice"));
+        assertTrue(refusal("{\"mem\": \"1G\"} {\"time\": \"5\"}").contains("more after the end"));
+        assertTrue(refusal("{\"mem\": \"1G\",}").contains("trailing comma"));
+        assertTrue(refusal("{\"mem\": \"1G\", \"MEM\": \"2G\"}").contains("given twice"), "keys differing in case");
+    }
+
+    @Test
+    void imagesAreCheckedAsKubernetesParsesThem() {
+        assertTrue(refusal("image=Team/Tool").contains("must be lower case"));
+        assertTrue(refusal("image=tool:-1").contains("is not a tag"));
+        assertEquals("localhost:5000/tool@sha256:" + "a".repeat(64),
+                JobResources.parse("image=localhost:5000/tool@sha256:" + "a".repeat(64)).get("image"));
+    }
+
     @Test
     void refusesControlCharactersThatCouldStartANewDirective() {
         String message = refusal(Map.of("partition", "cpu\n#SBATCH --uid=0"));

@@ -39,6 +39,22 @@ class RunPlanTest {
     }
 
     @Test
+    void errorsAboutValuesFromTheManifestNameTheManifestField() {
+        Manifest jobs = ManifestReader.parse("name: m\nstrategy: sequential\njobs: 4\ntasks: [{command: [\"true\"]}]\n");
+        assertEquals("jobs", assertThrows(ManifestException.class, () -> RunPlan.resolve(jobs, RunOptions.NONE)).field());
+        assertEquals("--jobs", assertThrows(ManifestException.class,
+                () -> RunPlan.resolve(jobs, new RunOptions(null, 2, null))).field(), "the flag, when it was the flag");
+        Manifest resources = ManifestReader.parse("name: m\nstrategy: slurm\njobResources: {mem: lots}\n"
+                + "tasks: [{command: [\"true\"]}]\n");
+        ManifestException e = assertThrows(ManifestException.class, () -> RunPlan.resolve(resources, RunOptions.NONE));
+        assertEquals("jobResources: 'mem=lots' is not valid: expected a size such as 500M, 32G or 1024 (a plain number"
+                + " means MB)", e.getMessage());
+        Manifest local = ManifestReader.parse("name: m\njobResources: mem=1G\ntasks: [{command: [\"true\"]}]\n");
+        assertEquals("jobResources", assertThrows(ManifestException.class,
+                () -> RunPlan.resolve(local, RunOptions.NONE)).field());
+    }
+
+    @Test
     void localStrategiesRejectJobResources() {
         assertEquals(JobResources.FIELD, refused("multiprocessing", null, "mem=1G").field());
         assertEquals(JobResources.FIELD, refused("sequential", null, "mem=1G").field());

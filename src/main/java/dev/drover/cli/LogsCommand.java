@@ -1,0 +1,134 @@
+package dev.drover.cli;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.drover.manifest.ManifestReader;
+import dev.drover.manifest.TaskSource;
+import dev.drover.run.Journal;
+import dev.drover.run.RunRegistry;
+import dev.drover.run.RunReport;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.function.Consumer;
+
+/** `drover logs`: the output of a run's tasks, without opening report.json to find it. */
+@Command(name = "logs", mixinStandardHelpOptions = true,
+        description = {"Print the log (stdout and stderr) of one task of a run, or of all its tasks that have one,"
+                + " each under a '==> TASK (STATE) <==' line; --failed keeps only the failed ones.",
+                "Works on finished runs and on runs still going (from their journal)."})
+final class LogsCommand implements Callable<Integer> {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    @Parameters(index = "0", paramLabel = "RUN_ID", description = "The run (see drover status).")
+    String runId;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "TASK_ID", description = "One task (default: all).")
+    String taskId;
+
+    @Option(names = "--failed", description = "Only the tasks that failed.")
+    boolean failed;
+
+    @Mixin
+    RunsDirOption runsDir;
+
+    /** A task's id, its state as report.json names it, and its log path relative to the run directory. */
+    record TaskLog(String id, String state, String log) {
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        Path dir = runsDir.resolve();
+        Path runDir = dir.resolve(runId).normalize();
+        if (!runDir.getParent().equals(dir) || !Files.isRegularFile(runDir.resolve(Journal.FILE))) {
+            System.err.println("drover: no run " + runId + " in " + dir + " (drover status --runs-dir " + dir
+                    + " lists them)");
+            return ErrorHandler.USAGE;
+        }
+        OutputStream out = System.out;
+        if (taskId != null) {
+            Path log = runDir.resolve("logs").resolve(taskId).normalize();
+            Path file = log.resolveSibling(log.getFileName() + ".log");
+            if (!log.getParent().equals(runDir.resolve("logs")) || !Files.isRegularFile(file)) {
+                System.err.println("drover: run " + runId + " has no log for task " + taskId
+                        + " (not started yet, or no such task)");
+                return ErrorHandler.USAGE;
+            }
+            Files.copy(file, out);
+            out.flush();
+            return 0;
+        }
+        int[] shown = {0};
+        forEachTask(runDir, task -> {
+            Path log = runDir.resolve(task.log());
+            if ((failed && !task.state().equals("FAILED")) || !Files.isRegularFile(log)) {
+                return;
+            }
+            try {
+                out.write(("==> " + task.id() + " (" + task.state() + ") " + log + " <==\n").getBytes());
+                Files.copy(log, out);
+                if (!FailedTasks.endsWithNewline(log)) {
+                    out.write('\n'); // the next header starts on its own line
+                }
+                out.flush();
+                shown[0]++;
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        if (shown[0] == 0) {
+            System.err.println("drover: run " + runId + " has no " + (failed ? "failed tasks" : "task logs yet"));
+        }
+        return 0;
+    }
+
+    /** Every task of the run in order: from report.json once the run has finished, else from its journal. */
+    static void forEachTask(Path runDir, Consumer<TaskLog> each) throws IOException {
+        Path report = runDir.resolve(RunReport.FILE);
+        if (Files.isRegularFile(report)) {
+            try (JsonParser json = JSON.createParser(report.toFile())) {
+                while (json.nextToken() != null) {
+                    if (json.currentToken() == JsonToken.FIELD_NAME && json.currentName().equals("tasks")
+                            && json.getParsingContext().getParent().inRoot()) {
+                        json.nextToken();
+                        while (json.nextToken() == JsonToken.START_OBJECT) {
+                            JsonNode task = JSON.readTree(json);
+                            each.accept(new TaskLog(task.path("id").asText(), task.path("state").asText(),
+                                    task.path("log").asText()));
+                        }
+                        return;
+                    }
+                }
+            }
+            return;
+        }
+        TaskSource tasks = ManifestReader.readAccepted(runDir.resolve(
+                JSON.readTree(runDir.resolve(RunRegistry.PLAN_FILE).toFile()).path("manifest").asText())).tasks();
+        String[] states = new String[tasks.size()];
+        Journal.forEachLine(runDir, line -> {
+            try {
+                if (line[0].equals("start") && states[Integer.parseInt(line[2])] == null) {
+                    states[Integer.parseInt(line[2])] = "RUNNING";
+                } else if (line[0].equals("end")) {
+                    states[Integer.parseInt(line[2])] = line[4];
+                }
+            } catch (RuntimeException malformed) {
+                // a line this version does not read: its task shows as before
+            }
+        });
+        for (int i = 0; i < states.length; i++) {
+            each.accept(new TaskLog(tasks.task(i).id(), states[i] == null ? "PENDING" : states[i],
+                    dev.drover.run.Run.logPath(tasks.task(i))));
+        }
+    }
+}
