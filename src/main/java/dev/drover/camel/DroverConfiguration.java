@@ -27,7 +27,8 @@ public final class DroverConfiguration implements CamelConfiguration {
         Registry registry = context.getRegistry();
         registry.bind("runs", runs);
         registry.bind("planner", Planner.forInstalledLanes());
-        registry.bind("localRunner", new LocalTaskRunner(runs));
+        registry.bind("localRunner", new LocalTaskRunner(runs, java.time.Duration.ofMillis(Math.round(1000
+                * Double.parseDouble(context.resolvePropertyPlaceholders("{{drover.local.kill-grace}}"))))));
         registry.bind("localLanes", new LocalLanes(context));
         registry.bind("slurmLane", new SlurmLane(context, runs, SlurmSettings.from(context)));
         ServeBeans.bind(context, runs);
