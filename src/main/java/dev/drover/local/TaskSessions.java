@@ -98,8 +98,8 @@ final class TaskSessions {
 
     /** The start time of a live process in clock ticks since boot, or -1 if there is none (or it is a zombie). */
     static long startTicks(long pid) {
-        Proc proc = read(pid);
-        return proc == null ? -1 : proc.startTicks;
+        String[] fields = stat(pid);
+        return fields == null ? -1 : Long.parseLong(fields[19]);
     }
 
     /** This boot's id: a start time in ticks only identifies a process together with it. */
@@ -184,24 +184,23 @@ final class TaskSessions {
         return false;
     }
 
-    private static Proc read(long pid) {
-        return ProcessHandle.of(pid).map(TaskSessions::read).orElse(null);
-    }
-
     /** Reads the process's stat after taking its handle: a pid reused in between shows the new process's values. */
     private static Proc read(ProcessHandle handle) {
+        String[] fields = stat(handle.pid());
+        return fields == null ? null : new Proc(handle, Long.parseLong(fields[3]), Long.parseLong(fields[19]));
+    }
+
+    /** The fields of /proc/PID/stat from the third (state) on; null for no process, or a zombie. */
+    private static String[] stat(long pid) {
         String stat;
         try {
-            stat = Files.readString(Path.of("/proc", Long.toString(handle.pid()), "stat"));
+            stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
         } catch (IOException | RuntimeException e) {
             return null; // gone
         }
         // pid (comm) state ppid pgrp session ... starttime(22nd): comm may hold spaces and parentheses
         String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        if (fields.length < 20 || fields[0].equals("Z") || fields[0].equals("X")) {
-            return null;
-        }
-        return new Proc(handle, Long.parseLong(fields[3]), Long.parseLong(fields[19]));
+        return fields.length < 20 || fields[0].equals("Z") || fields[0].equals("X") ? null : fields;
     }
 
     private static void pause() {
