@@ -250,6 +250,12 @@ public final class KubeTracker implements AutoCloseable {
         }
         jw.finishedPods.add(podName);
         Outcome outcome = outcome(pod);
+        java.time.Duration limit = run.plan().manifest().timeout();
+        if ("DeadlineExceeded".equals(outcome.backendState) && limit != null) {
+            // the pod's activeDeadlineSeconds is the manifest's timeout: reported as on the other strategies
+            outcome = new Outcome(dev.drover.run.TimedOut.EXIT_CODE, outcome.backendState,
+                    dev.drover.run.TimedOut.reason(limit));
+        }
         saveLog(watch, task, podName, attempt);
         run.taskBackend(task.index(), null, outcome.backendState);
         if ("Succeeded".equals(phase)) {

@@ -5,6 +5,7 @@ import dev.drover.run.Run;
 import dev.drover.run.RunRegistry;
 import dev.drover.run.TaskBatch;
 import dev.drover.run.TaskState;
+import dev.drover.run.TimedOut;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,8 +40,6 @@ public final class LocalTaskRunner {
     static final int CANNOT_START = 127;
     /** What a shell reports for a process killed by SIGKILL. */
     static final int KILLED = 137;
-    /** What a timed-out task reports on every strategy: coreutils timeout's code, which the SLURM lane gets too. */
-    static final int TIMED_OUT = 124;
 
     private final RunRegistry runs;
     private final Map<Run, Set<Process>> live = new ConcurrentHashMap<>();
@@ -172,11 +171,11 @@ public final class LocalTaskRunner {
             } else if (process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 outcome = new Outcome(process.exitValue(), null);
             } else {
-                String reason = "timed out after " + timeout.toString().substring(2).toLowerCase();
+                String reason = TimedOut.reason(timeout);
                 appendToLog(log, "drover: " + reason + ", stopping it\n");
                 kill(List.of(process));
                 process.waitFor();
-                outcome = new Outcome(TIMED_OUT, reason);
+                outcome = new Outcome(TimedOut.EXIT_CODE, reason);
             }
             return abandoned.remove(process) ? new Outcome(KILLED, "stopped", true) : outcome;
         } catch (InterruptedException e) {

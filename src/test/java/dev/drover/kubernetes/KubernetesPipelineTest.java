@@ -232,6 +232,8 @@ class KubernetesPipelineTest {
         JsonNode slow = task(report(perTask.dir()), "slow");
         assertEquals("FAILED", slow.get("state").asText());
         assertEquals("DeadlineExceeded", slow.get("backendState").asText());
+        assertEquals(124, slow.get("exitCode").asInt(), "as on the other strategies");
+        assertEquals("timed out after 1s", slow.get("reason").asText());
         assertEquals("SUCCEEDED", task(report(perTask.dir()), "quick").get("state").asText());
         // --job-resources time → the Job's activeDeadlineSeconds: the whole Job is stopped
         Run perJob = runtime.submit(RunPlan.resolve(ManifestReader.parse("""
