@@ -205,6 +205,14 @@ public final class LocalTaskRunner {
 
     /** Ends the tasks' whole sessions at once (SIGTERM, the grace period, SIGKILL) and returns when they are empty. */
     private void kill(Collection<Process> tasks) {
+        if (!TaskSessions.SUPPORTED) {
+            // no sessions to kill: the process trees as they are now, descendants first
+            tasks.forEach(task -> {
+                task.descendants().forEach(ProcessHandle::destroyForcibly);
+                task.destroyForcibly();
+            });
+            return;
+        }
         Set<Long> sessions = new HashSet<>();
         tasks.forEach(task -> sessions.add(task.pid()));
         if (!sessions.isEmpty()) {
@@ -219,7 +227,7 @@ public final class LocalTaskRunner {
      * until they are gone, so that no task has two live executions.
      */
     private void endLeftovers(Run run) {
-        if (run.plan().strategy().isCluster()) {
+        if (run.plan().strategy().isCluster() || !TaskSessions.SUPPORTED) {
             return;
         }
         Set<Long> sessions = new HashSet<>();

@@ -30,6 +30,8 @@ final class TaskSessions {
     /** After SIGKILL, how long a session may take to empty before drover gives up on it (and says so). */
     private static final Duration KILL_WAIT = Duration.ofSeconds(10);
     private static final String SETSID = findSetsid();
+    /** Sessions need setsid to make them and /proc to find their processes (Linux); elsewhere: process trees. */
+    static final boolean SUPPORTED = SETSID != null && Files.isReadable(Path.of("/proc/self/stat"));
     /** Programs found on drover's PATH (what the JDK searches), by name; only hits are kept. */
     private static final Map<String, String> RESOLVED = new ConcurrentHashMap<>();
 
@@ -43,7 +45,8 @@ final class TaskSessions {
             }
         }
         LOG.warn("setsid (util-linux) not found: local tasks share drover's process group, so a terminal's Ctrl-C"
-                + " reaches them and a task's children forked while it is killed can survive it");
+                + " reaches them, a task's children forked while it is killed can survive it, and tasks a killed drover"
+                + " left running are not ended before its run is resumed");
         return null;
     }
 
@@ -54,7 +57,7 @@ final class TaskSessions {
      * @throws IOException when the program cannot be found or run
      */
     static List<String> argv(List<String> command, File workdir) throws IOException {
-        if (SETSID == null) {
+        if (!SUPPORTED) {
             return command;
         }
         List<String> argv = new ArrayList<>(command.size() + 1);
@@ -113,11 +116,12 @@ final class TaskSessions {
         }
     }
 
-    /** Live (not zombie) processes of the machine that {@code ours} accepts. */
+    /** Live (not zombie) processes of the machine that {@code ours} accepts; never drover itself. */
     static List<Proc> find(Predicate<Proc> ours) {
         List<Proc> found = new ArrayList<>();
+        long self = ProcessHandle.current().pid();
         try (Stream<ProcessHandle> all = ProcessHandle.allProcesses()) {
-            all.forEach(handle -> {
+            all.filter(handle -> handle.pid() != self).forEach(handle -> {
                 Proc proc = read(handle);
                 if (proc != null && ours.test(proc)) {
                     found.add(proc);
