@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -26,12 +27,40 @@ public final class DroverProcesses implements AutoCloseable {
 
     /** Starts {@code bin/drover ARGS} with its output in {@code log}. */
     public Process start(String log, String... args) throws Exception {
-        List<String> argv = new ArrayList<>(List.of(TestPipeline.HOME.resolve("bin/drover").toString()));
+        return start(false, Map.of(), log, args);
+    }
+
+    /**
+     * Starts {@code bin/drover ARGS} as a terminal starts a foreground job: leading a process group of its own (its pid
+     * is the group's id), so that {@link #interruptGroup} can play Ctrl-C on it without hitting the test.
+     */
+    public Process startInOwnGroup(Map<String, String> env, String log, String... args) throws Exception {
+        return start(true, env, log, args);
+    }
+
+    private Process start(boolean ownGroup, Map<String, String> env, String log, String... args) throws Exception {
+        List<String> argv = new ArrayList<>();
+        if (ownGroup) {
+            // SIGINT as a terminal leaves it (a shell that started the build in the background ignores it); the test
+            // JVM's child leads no group, so setsid execs in place: same pid
+            argv.addAll(List.of("env", "--default-signal=INT", "setsid"));
+        }
+        argv.add(TestPipeline.HOME.resolve("bin/drover").toString());
         argv.addAll(List.of(args));
-        Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(logs.resolve(log).toFile())
-                .start();
+        ProcessBuilder builder = new ProcessBuilder(argv).redirectErrorStream(true)
+                .redirectOutput(logs.resolve(log).toFile());
+        builder.environment().putAll(env);
+        Process p = builder.start();
         started.add(p);
         return p;
+    }
+
+    /** What a terminal does on Ctrl-C: SIGINT to every process of the group {@code leader} leads. */
+    public static void interruptGroup(Process leader) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-INT", "--", "-" + leader.pid()).inheritIO().start();
+        if (kill.waitFor() != 0) {
+            throw new AssertionError("kill -INT -" + leader.pid() + " failed");
+        }
     }
 
     public String log(String log) throws Exception {

@@ -30,7 +30,8 @@ public final class DroverConfiguration implements CamelConfiguration {
         registry.bind("planner", Planner.forInstalledLanes(
                 ManifestParser.maxBytes(context.getPropertiesComponent().resolveProperty(ManifestParser.MAX_BYTES_KEY)
                         .orElse(null))));
-        registry.bind("localRunner", new LocalTaskRunner(runs));
+        registry.bind("localRunner", new LocalTaskRunner(runs, java.time.Duration.ofMillis(Math.round(1000
+                * Double.parseDouble(context.resolvePropertyPlaceholders("{{drover.local.kill-grace}}"))))));
         registry.bind("localLanes", new LocalLanes(context));
         registry.bind("slurmLane", new SlurmLane(context, runs, SlurmSettings.from(context)));
         ServeBeans.bind(context, runs);

@@ -3,6 +3,8 @@ package dev.drover.cli;
 import dev.drover.camel.DroverRuntime;
 import dev.drover.run.Journal;
 import dev.drover.run.Run;
+import dev.drover.run.RunReport;
+import dev.drover.run.RunState;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
@@ -17,7 +19,8 @@ import java.util.concurrent.CompletableFuture;
         description = {"Carry on a run that a drover run or drover serve left unfinished, in the foreground as drover"
                 + " run does: tasks that ended are not run again, SLURM arrays and Kubernetes Jobs still known to the"
                 + " cluster are followed again (not resubmitted), local tasks that were running run again.",
-                "Exit codes as drover run; 2 if there is no such run or another drover is running it."})
+                "Exit codes as drover run; for a run that had already finished, its own (0, 1 or 130); 2 if there is"
+                        + " no such run or another drover is running it."})
 final class ResumeCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "RUN_ID", description = "The run (see drover status).")
@@ -44,6 +47,12 @@ final class ResumeCommand implements Callable<Integer> {
                 System.err.println("drover: no run " + runId + " in " + dir + " (drover status --runs-dir " + dir
                         + " lists them)");
                 return ErrorHandler.USAGE;
+            }
+            if (run.finished().isDone()) {
+                RunState state = run.finished().get();
+                System.out.printf("run %s had already finished %s: nothing to resume; report %s%n", run.id(), state,
+                        run.dir().resolve(RunReport.FILE));
+                return Foreground.exitCode(state);
             }
             return Foreground.follow(CompletableFuture.completedFuture(run), () -> runtime.submitAsync(run), started);
         }

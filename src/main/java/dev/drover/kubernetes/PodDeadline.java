@@ -12,9 +12,11 @@ import java.time.Duration;
  * count the time indexes wait for a free slot ({@code parallelism}) or for the cluster's capacity, which SLURM does
  * not count either.
  *
- * @param source which setting gave the limit, as a user writes it
+ * @param source  which setting gave the limit, as a user writes it
+ * @param timeout the manifest's timeout when it gave the limit (a task over it is reported as timed out, as on every
+ *                strategy: {@link dev.drover.run.TimedOut}), else null
  */
-record PodDeadline(long seconds, String source) {
+record PodDeadline(long seconds, String source, Duration timeout) {
 
     static final String TIMEOUT = "the manifest's timeout";
     static final String TIME = "--job-resources time";
@@ -31,9 +33,9 @@ record PodDeadline(long seconds, String source) {
     static PodDeadline of(Duration timeout, Long time) {
         Long fromTimeout = timeout == null ? null : Math.max(1, (timeout.toMillis() + 999) / 1000);
         if (fromTimeout != null && (time == null || fromTimeout <= time)) {
-            return new PodDeadline(fromTimeout, TIMEOUT);
+            return new PodDeadline(fromTimeout, TIMEOUT, timeout);
         }
-        return time == null ? null : new PodDeadline(time, TIME);
+        return time == null ? null : new PodDeadline(time, TIME, null);
     }
 
     /** What a task that went over it is told. */

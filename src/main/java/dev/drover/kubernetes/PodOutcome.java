@@ -1,5 +1,6 @@
 package dev.drover.kubernetes;
 
+import dev.drover.run.TimedOut;
 import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -32,6 +33,9 @@ record PodOutcome(int exitCode, String backendState, String reason) {
         int exit = terminated.getExitCode() != null ? terminated.getExitCode() : Integer.MIN_VALUE;
         String state = podReason != null ? podReason : terminated.getReason() != null ? terminated.getReason()
                 : exit == 0 ? "Completed" : "Error";
+        if ("DeadlineExceeded".equals(state) && deadline != null && deadline.timeout() != null) {
+            return new PodOutcome(TimedOut.EXIT_CODE, state, TimedOut.reason(deadline.timeout()));
+        }
         String reason = exit == 0 || "Error".equals(state) ? null : describe(state, terminated.getMessage() != null
                 ? terminated.getMessage() : pod.getStatus().getMessage(), deadline);
         return new PodOutcome(exit, state, reason);

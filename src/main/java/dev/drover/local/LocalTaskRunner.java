@@ -5,6 +5,7 @@ import dev.drover.run.Run;
 import dev.drover.run.RunRegistry;
 import dev.drover.run.TaskBatch;
 import dev.drover.run.TaskState;
+import dev.drover.run.TimedOut;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,16 +16,22 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * Runs tasks as local processes, one after another in the calling thread: the sequential lane calls it from the
  * splitter's thread, the multiprocessing lane from each of its --jobs SEDA consumers. Each task is a real process
- * (argv without a shell) with its output in the run's logs folder, a time limit that kills the whole process tree,
- * and retries.
+ * (argv without a shell) in a session of its own ({@link TaskSessions}), with its output in the run's logs folder,
+ * a time limit, and retries. A task that is stopped (cancel, time-out, a stopping daemon) loses its whole session:
+ * SIGTERM, then SIGKILL after the grace period, until none of its processes is left.
  */
 public final class LocalTaskRunner {
 
@@ -41,8 +48,13 @@ public final class LocalTaskRunner {
     /** Processes stopAll killed: their tasks record nothing and run again at the next start. */
     private final Set<Process> abandoned = ConcurrentHashMap.newKeySet();
 
-    public LocalTaskRunner(RunRegistry runs) {
+    /** How long a task that is being stopped gets between SIGTERM and SIGKILL. */
+    private final Duration killGrace;
+
+    public LocalTaskRunner(RunRegistry runs, Duration killGrace) {
         this.runs = runs;
+        this.killGrace = killGrace;
+        runs.onRecovered(this::endLeftovers);
     }
 
     public void runBatch(TaskBatch batch) {
@@ -68,8 +80,14 @@ public final class LocalTaskRunner {
         int maxAttempts = firstAttempt + Math.max(0, run.plan().manifest().retries() - run.retriesUsed(task.index()));
         Duration timeout = run.plan().manifest().timeout();
         File log = run.dir().resolve(Run.logPath(task)).toFile();
+        int lastExitCode = Integer.MIN_VALUE;
         for (int attempt = firstAttempt; attempt <= maxAttempts; attempt++) {
-            if (stopping || !run.taskStarted(task.index(), attempt)) {
+            if (stopping) {
+                return; // the journal shows it started (or is pending) and never ended: the next start runs it
+            }
+            if (!run.taskStarted(task.index(), attempt)) {
+                // cancelled before this attempt (a retry never starts after a cancel): the task ends CANCELLED
+                run.taskFinished(task.index(), attempt - 1, TaskState.CANCELLED, lastExitCode, "run cancelled");
                 return;
             }
             Outcome outcome = attempt(run, task, timeout, log, attempt);
@@ -88,6 +106,7 @@ public final class LocalTaskRunner {
                 run.taskFinished(task.index(), attempt, TaskState.FAILED, outcome.exitCode, outcome.reason);
                 return;
             }
+            lastExitCode = outcome.exitCode;
             run.attemptFailed(task.index(), attempt, outcome.exitCode, outcome.reason);
             appendToLog(log, "--- drover: attempt " + attempt + " failed (" + outcome.describe() + "), retrying ---\n");
         }
@@ -112,20 +131,18 @@ public final class LocalTaskRunner {
     }
 
     private Outcome attempt(Run run, TaskSpec task, Duration timeout, File log, int attempt) {
-        ProcessBuilder builder = new ProcessBuilder(task.command());
-        if (task.workdir() != null) {
-            builder.directory(new File(task.workdir()));
-        }
-        Map<String, String> env = builder.environment();
-        env.putAll(task.env());
-        env.put("DROVER_RUN_ID", run.id());
-        env.put("DROVER_TASK_ID", task.id());
-        env.put("DROVER_TASK_INDEX", Integer.toString(task.index()));
-        env.put("DROVER_ATTEMPT", Integer.toString(attempt));
-        builder.redirectErrorStream(true);
-        builder.redirectOutput(attempt == 1 ? ProcessBuilder.Redirect.to(log) : ProcessBuilder.Redirect.appendTo(log));
+        File workdir = task.workdir() != null ? new File(task.workdir()) : null;
         Process process;
         try {
+            ProcessBuilder builder = new ProcessBuilder(TaskSessions.argv(task.command(), workdir)).directory(workdir);
+            Map<String, String> env = builder.environment();
+            env.putAll(task.env());
+            env.put("DROVER_RUN_ID", run.id());
+            env.put("DROVER_TASK_ID", task.id());
+            env.put("DROVER_TASK_INDEX", Integer.toString(task.index()));
+            env.put("DROVER_ATTEMPT", Integer.toString(attempt));
+            builder.redirectErrorStream(true);
+            builder.redirectOutput(attempt == 1 ? ProcessBuilder.Redirect.to(log) : ProcessBuilder.Redirect.appendTo(log));
             process = builder.start();
         } catch (IOException e) {
             String reason = "cannot start " + task.command().get(0)
@@ -133,17 +150,20 @@ public final class LocalTaskRunner {
             appendToLog(log, "drover: " + reason + "\n");
             return new Outcome(CANNOT_START, reason);
         }
+        // Who it is, so that a drover restarted after a crash can end this attempt before running the task again.
+        run.taskProcess(task.index(), attempt, process.pid(), TaskSessions.startTicks(process.pid()),
+                TaskSessions.BOOT_ID);
         closeQuietly(process.getOutputStream());
         Set<Process> processes = live.computeIfAbsent(run, r -> {
             Set<Process> set = ConcurrentHashMap.newKeySet();
-            r.onCancel(() -> set.forEach(LocalTaskRunner::killTree));
+            r.onCancel(() -> kill(set));
             r.onFinish(() -> live.remove(r));
             return set;
         });
         processes.add(process);
         try {
             if (run.isCancelled()) {
-                killTree(process);
+                kill(List.of(process));
             }
             Outcome outcome;
             if (timeout == null) {
@@ -151,14 +171,15 @@ public final class LocalTaskRunner {
             } else if (process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 outcome = new Outcome(process.exitValue(), null);
             } else {
-                killTree(process);
-                String reason = "timed out after " + timeout.toString().substring(2).toLowerCase();
-                appendToLog(log, "drover: " + reason + ", killed\n");
-                outcome = new Outcome(process.waitFor(), reason);
+                String reason = TimedOut.reason(timeout);
+                appendToLog(log, "drover: " + reason + ", stopping it\n");
+                kill(List.of(process));
+                process.waitFor();
+                outcome = new Outcome(TimedOut.EXIT_CODE, reason);
             }
             return abandoned.remove(process) ? new Outcome(KILLED, "stopped", true) : outcome;
         } catch (InterruptedException e) {
-            killTree(process);
+            kill(List.of(process));
             Thread.currentThread().interrupt();
             return new Outcome(KILLED, "interrupted", abandoned.remove(process));
         } finally {
@@ -176,16 +197,60 @@ public final class LocalTaskRunner {
         while (System.nanoTime() < deadline && live.values().stream().anyMatch(set -> !set.isEmpty())) {
             Thread.sleep(100);
         }
-        live.values().forEach(set -> set.forEach(process -> {
-            abandoned.add(process);
-            killTree(process);
-        }));
+        List<Process> left = new ArrayList<>();
+        live.values().forEach(left::addAll);
+        abandoned.addAll(left);
+        kill(left);
     }
 
-    /** Kills a process and every process it started; descendants first, so none is re-parented and missed. */
-    static void killTree(Process process) {
-        process.descendants().forEach(ProcessHandle::destroyForcibly);
-        process.destroyForcibly();
+    /** Ends the tasks' whole sessions at once (SIGTERM, the grace period, SIGKILL) and returns when they are empty. */
+    private void kill(Collection<Process> tasks) {
+        if (!TaskSessions.SUPPORTED) {
+            // no sessions to kill: the process trees as they are now, descendants first
+            tasks.forEach(task -> {
+                task.descendants().forEach(ProcessHandle::destroyForcibly);
+                task.destroyForcibly();
+            });
+            return;
+        }
+        Set<Long> sessions = new HashSet<>();
+        tasks.forEach(task -> sessions.add(task.pid()));
+        if (!sessions.isEmpty()) {
+            TaskSessions.kill(proc -> sessions.contains(proc.session()), killGrace);
+        }
+    }
+
+    /**
+     * Before a recovered local run goes on: ends whatever its interrupted attempts left running — the sessions of
+     * the processes its journal names (a pid counts only with its recorded start time and boot) and any process
+     * whose environment names the run (an attempt a crash cut off before its process was journalled) — and waits
+     * until they are gone, so that no task has two live executions.
+     */
+    private void endLeftovers(Run run) {
+        if (run.plan().strategy().isCluster() || !TaskSessions.SUPPORTED) {
+            return;
+        }
+        Set<Long> sessions = new HashSet<>();
+        for (Run.TaskProcess leftover : run.interruptedProcesses()) {
+            if (leftover.bootId().equals(TaskSessions.BOOT_ID)) {
+                long start = TaskSessions.startTicks(leftover.pid());
+                // the pid alive with another start time was reused: the session it led has ended; not alive: the
+                // session may live on without its leader (Linux does not reuse the pid while it does)
+                if (start == leftover.startTicks() || start == -1) {
+                    sessions.add(leftover.pid());
+                }
+            }
+        }
+        Predicate<TaskSessions.Proc> ours = proc -> sessions.contains(proc.session())
+                || TaskSessions.hasEnv(proc, "DROVER_RUN_ID", run.id());
+        List<TaskSessions.Proc> found = TaskSessions.find(ours);
+        if (!found.isEmpty()) {
+            LOG.warn("run {}: ending {} processes its interrupted tasks left running", run.id(), found.size());
+            found.forEach(proc -> sessions.add(proc.handle().pid())); // a leftover's own session goes with it
+            if (!TaskSessions.kill(ours, killGrace)) {
+                throw new IllegalStateException("processes of run " + run.id() + " outlived SIGKILL");
+            }
+        }
     }
 
     private static void appendToLog(File log, String line) {

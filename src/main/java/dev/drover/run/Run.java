@@ -57,6 +57,12 @@ public final class Run {
     private volatile boolean cancelled;
     /** Told of each task's end (RunRegistry#onTaskEnded); set when the registry takes the run in. */
     private volatile RunRegistry registry;
+    /** Whether this process has journalled its boot id (before its first "process" line). */
+    private volatile boolean bootJournalled;
+    /** Replay only: per task whose attempts have not ended, the processes journalled for them. */
+    private final Map<Integer, List<TaskProcess>> unendedProcesses = new HashMap<>();
+    /** Replay only: the boot id of the drover process that wrote the lines being replayed. */
+    private String replayedBoot = "";
     /** Batches are handed out once: a recovered run may be submitted both by recovery and by its intake. */
     private final java.util.concurrent.atomic.AtomicBoolean fed = new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -244,6 +250,39 @@ public final class Run {
         return held;
     }
 
+    /**
+     * Records the process a local attempt runs as: pid and start time (clock ticks since boot, from /proc) of this
+     * boot, so that a drover restarted after a crash can end exactly that process and never one that reuses its pid.
+     * The boot is journalled once per drover process, before its first such line.
+     */
+    public void taskProcess(int index, int attempt, long pid, long startTicks, String bootId) {
+        String now = Long.toString(System.currentTimeMillis());
+        if (!bootJournalled) {
+            synchronized (this) {
+                if (!bootJournalled) {
+                    journal.append("boot", now, Journal.clean(bootId));
+                    bootJournalled = true;
+                }
+            }
+        }
+        journal.append("process", now, Integer.toString(index), Integer.toString(attempt), Long.toString(pid),
+                Long.toString(startTicks));
+    }
+
+    /** A process that ran an attempt of a task, as journalled by {@link #taskProcess}. */
+    public record TaskProcess(int index, long pid, long startTicks, String bootId) {
+    }
+
+    /**
+     * After a replay: the processes journalled for attempts that never ended, which may still be running if drover
+     * was killed (tasks run in sessions of their own and outlive it).
+     */
+    public synchronized List<TaskProcess> interruptedProcesses() {
+        List<TaskProcess> all = new ArrayList<>();
+        unendedProcesses.values().forEach(all::addAll);
+        return all;
+    }
+
     /** Attempts a task has had so far, including one a crash interrupted. */
     public synchronized int attempts(int index) {
         return attempts[index];
@@ -380,6 +419,7 @@ public final class Run {
                     int exitCode = Integer.parseInt(line[5]);
                     long at = Long.parseLong(line[1]);
                     move(index, state);
+                    unendedProcesses.remove(index);
                     attempts[index] = Math.max(attempts[index], attempt);
                     exitCodes[index] = exitCode;
                     finishedAt[index] = at;
@@ -399,6 +439,7 @@ public final class Run {
                 case "retry" -> {
                     int index = Integer.parseInt(line[2]);
                     retriesUsed.merge(index, 1, Integer::sum);
+                    unendedProcesses.remove(index);
                     if (line.length > 6 && HELD.equals(line[6])) {
                         attempts[index] = Math.max(attempts[index], Integer.parseInt(line[3]) + 1);
                     } else {
@@ -406,6 +447,12 @@ public final class Run {
                     }
                 }
                 case "requeue" -> atBackend.clear(Integer.parseInt(line[2]));
+                case "boot" -> replayedBoot = line[2];
+                case "process" -> {
+                    TaskProcess process = new TaskProcess(Integer.parseInt(line[2]), Long.parseLong(line[4]),
+                            Long.parseLong(line[5]), replayedBoot);
+                    unendedProcesses.computeIfAbsent(process.index(), i -> new ArrayList<>(1)).add(process);
+                }
                 case "submission" -> submissions.put(line[2], line.length > 3 ? line[3] : "");
                 case "cancel" -> cancelled = true;
                 default -> {

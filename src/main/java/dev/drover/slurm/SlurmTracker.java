@@ -397,7 +397,7 @@ final class SlurmTracker {
     /** coreutils timeout exits 124 when the manifest's per-task limit ended the task. */
     private String timeoutReason(int code) {
         java.time.Duration limit = run.plan().manifest().timeout();
-        return code == 124 && limit != null ? "timed out after " + limit.toString().substring(2).toLowerCase() : null;
+        return code == dev.drover.run.TimedOut.EXIT_CODE && limit != null ? dev.drover.run.TimedOut.reason(limit) : null;
     }
 
     private static String describe(Final f) {

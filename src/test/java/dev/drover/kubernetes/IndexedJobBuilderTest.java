@@ -54,9 +54,9 @@ class IndexedJobBuilderTest {
 
     @Test
     void eachPodIsLimitedByTheLowerOfTimeoutAndTime() {
-        assertEquals(new PodDeadline(90, PodDeadline.TIMEOUT), PodDeadline.of(Duration.ofSeconds(90), 1800L));
-        assertEquals(new PodDeadline(60, PodDeadline.TIME), PodDeadline.of(Duration.ofSeconds(90), 60L));
-        assertEquals(new PodDeadline(2, PodDeadline.TIMEOUT), PodDeadline.of(Duration.ofMillis(1001), null),
+        assertEquals(new PodDeadline(90, PodDeadline.TIMEOUT, Duration.ofSeconds(90)), PodDeadline.of(Duration.ofSeconds(90), 1800L));
+        assertEquals(new PodDeadline(60, PodDeadline.TIME, null), PodDeadline.of(Duration.ofSeconds(90), 60L));
+        assertEquals(new PodDeadline(2, PodDeadline.TIMEOUT, Duration.ofMillis(1001)), PodDeadline.of(Duration.ofMillis(1001), null),
                 "Kubernetes counts whole seconds: a fraction rounds up");
         assertNull(PodDeadline.of(null, null));
         JobSpec spec = build(plan("time=1", null)).spec();

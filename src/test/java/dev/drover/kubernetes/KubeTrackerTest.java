@@ -428,7 +428,7 @@ class KubeTrackerTest {
 
     @Test
     void aPodOverItsDeadlineIsSaidToHaveRunTooLongOnlyIfItsContainerRan() {
-        PodDeadline limit = new PodDeadline(5, PodDeadline.TIME);
+        PodDeadline limit = new PodDeadline(5, PodDeadline.TIME, null);
         Pod ran = pod("p-0-a", 0, "Failed", 137, "Error");
         ran.getStatus().setReason("DeadlineExceeded");
         ran.getStatus().setMessage("Pod was active on the node longer than the specified deadline");

@@ -122,7 +122,8 @@ class LocalLanesTest {
         assertTrue((System.nanoTime() - started) / 1e9 < 20, "did not wait for the sleep");
         JsonNode task = report.get("tasks").get(0);
         assertEquals("FAILED", task.get("state").asText());
-        assertTrue(task.get("reason").asText().startsWith("timed out after 1s"), task.toString());
+        assertEquals("timed out after 1s", task.get("reason").asText(), task.toString());
+        assertEquals(124, task.get("exitCode").asInt(), "as coreutils timeout gives it, and so the SLURM lane");
         long child = Long.parseLong(Files.readString(pidFile).trim());
         for (int i = 0; i < 50 && ProcessHandle.of(child).map(ProcessHandle::isAlive).orElse(false); i++) {
             Thread.sleep(100);

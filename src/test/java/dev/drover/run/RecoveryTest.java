@@ -161,4 +161,21 @@ class RecoveryTest {
         assertEquals(List.of(0, 1, 2, 3, 4), pendingIndices(back));
         assertEquals(1, back.attempts(1));
     }
+
+    @Test
+    void theProcessesOfAttemptsThatNeverEndedAreKnownWithTheirBoot() throws Exception {
+        Run run = accepted("multiprocessing");
+        run.taskStarted(0, 1);
+        run.taskProcess(0, 1, 100, 5000, "boot-a");
+        run.attemptFailed(0, 1, 1, null); // ended: its process is no longer a leftover
+        run.taskStarted(0, 2);
+        run.taskProcess(0, 2, 101, 5100, "boot-a");
+        run.taskStarted(1, 1);
+        run.taskProcess(1, 1, 102, 5200, "boot-a");
+        run.taskFinished(1, 1, TaskState.SUCCEEDED, 0, null);
+        run.taskStarted(2, 1); // started, but crashed before its process was journalled
+        Run back = restarted(run, new ArrayList<>());
+        assertEquals(List.of(new Run.TaskProcess(0, 101, 5100, "boot-a")), back.interruptedProcesses());
+        assertEquals(List.of(0, 2, 3, 4), pendingIndices(back));
+    }
 }
