@@ -119,6 +119,16 @@ final class BrokerConnection extends CachingConnectionFactory {
         connected = true;
     }
 
+    /** A connection that failed is closed quietly: Spring would log a stack trace for every outage. */
+    @Override
+    protected void closeConnection(Connection connection) {
+        try {
+            connection.close();
+        } catch (JMSException | RuntimeException e) {
+            LOG.debug("closing the failed broker connection: {}", e.toString());
+        }
+    }
+
     private void createQueues(Connection connection) {
         try (Session jms = connection.createSession(false, Session.AUTO_ACKNOWLEDGE)) {
             ClientSession session = ((ActiveMQSession) jms).getCoreSession();

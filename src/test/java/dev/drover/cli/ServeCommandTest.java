@@ -368,12 +368,12 @@ class ServeCommandTest {
         }
     }
 
-    private static HttpResponse<String> get(int port, String path) throws Exception {
+    static HttpResponse<String> get(int port, String path) throws Exception {
         return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                 URI.create("http://127.0.0.1:" + port + path)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
-    private static int status(int port, String path) {
+    static int status(int port, String path) {
         try {
             return get(port, path).statusCode();
         } catch (Exception e) {

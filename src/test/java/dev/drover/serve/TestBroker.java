@@ -18,8 +18,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * An ActiveMQ Artemis broker in the test JVM, on a real TCP port of 127.0.0.1 that accepts Artemis core, AMQP 1.0 and
- * STOMP (one acceptor, as a standalone broker's 61616); no security. In memory, or persistent in its data folder
+ * An ActiveMQ Artemis broker in the test JVM, on a real TCP port of 127.0.0.1 that accepts Artemis core and AMQP 1.0
+ * (one acceptor, as a standalone broker's 61616); no security. In memory, or persistent in its data folder
  * (messages survive {@link #stop} and {@link #start}, as with a real broker's restart).
  */
 public final class TestBroker implements AutoCloseable {
@@ -44,7 +44,7 @@ public final class TestBroker implements AutoCloseable {
         config.setBindingsDirectory(dataDir.resolve("bindings").toString());
         config.setPagingDirectory(dataDir.resolve("paging").toString());
         config.setLargeMessagesDirectory(dataDir.resolve("large").toString());
-        config.addAcceptorConfiguration("tcp", url + "?protocols=CORE,AMQP,STOMP");
+        config.addAcceptorConfiguration("tcp", url + "?protocols=CORE,AMQP");
         // a rolled-back message comes back after a short pause, and is never dropped after N attempts
         config.addAddressSetting("#", new AddressSettings().setRedeliveryDelay(200).setMaxDeliveryAttempts(-1));
         broker.setConfiguration(config);
@@ -77,6 +77,10 @@ public final class TestBroker implements AutoCloseable {
     public long messageCount(String queue) {
         Queue q = broker.getActiveMQServer().locateQueue(SimpleString.of(queue));
         return q == null ? 0 : q.getMessageCount();
+    }
+
+    public boolean queueExists(String queue) {
+        return broker.getActiveMQServer().locateQueue(SimpleString.of(queue)) != null;
     }
 
     /**
