@@ -152,7 +152,10 @@ public final class RunEvents {
         return type.equals("task-finished") || type.equals("run-progress");
     }
 
-    /** The run's outbox and its run-accepted, on disk before this returns (in the accepting thread). */
+    /**
+     * The run's outbox and its run-accepted, written before this returns (in the accepting thread: a crash after
+     * the intake acknowledged the manifest finds it), forced to disk by the writer, with other events.
+     */
     private void begin(Run run, boolean recovered) {
         Box box = outbox.create(run.id());
         boxes.put(run.id(), box);
@@ -164,8 +167,7 @@ public final class RunEvents {
             event.put("recovered", true);
         }
         Event written = append(box, "run-accepted", event);
-        box.force();
-        outgoing.add(written);
+        writes.add(() -> written); // forced to disk with the writer's next batch, then sent before the run's others
     }
 
     /** Writes run-finished when the run ends; once per run, whichever watch sees the end. */
