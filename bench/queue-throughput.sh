@@ -11,5 +11,5 @@ trap 'rm -rf "$work"' EXIT
 "$here/bin/drover" --version >/dev/null   # builds the jar if needed, outside the timings
 (cd "$here" && mvn -B -q -o test-compile dependency:build-classpath -Dmdep.includeScope=test \
    -Dmdep.outputFile="$work/cp.txt") >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 2; }
-java -cp "$here/target/test-classes:$here/target/classes:$(cat "$work/cp.txt")" \
+java ${BENCH_JAVA_OPTS:-} -cp "$here/target/test-classes:$here/target/classes:$(cat "$work/cp.txt")" \
   dev.drover.serve.QueueThroughput "$n" "$work" "$here/bin/drover"

@@ -81,6 +81,8 @@ public final class RunEvents {
     private final Map<String, Box> boxes = new ConcurrentHashMap<>();
     /** Droppable events admitted and not yet sent. */
     private final AtomicInteger owedDroppable = new AtomicInteger();
+    /** Events written and not yet sent. */
+    private final AtomicInteger owed = new AtomicInteger();
     private final AtomicLong dropped = new AtomicLong();
     /** True from a logged drop until the next droppable event is admitted: one warning per burst. */
     private final AtomicBoolean dropping = new AtomicBoolean();
@@ -108,9 +110,9 @@ public final class RunEvents {
         return bursts.get();
     }
 
-    /** Events written and not yet accepted by the broker. */
+    /** Events written to the outbox and not yet accepted by the broker. */
     int owed() {
-        return outgoing.size() + writes.size();
+        return owed.get();
     }
 
     /** Sends what a previous drover left owed, then follows the runs of this one. Call before recovery. */
@@ -118,6 +120,7 @@ public final class RunEvents {
         outbox.load(RunEvents::droppable).forEach((box, unsent) -> {
             boxes.put(box.runId, box);
             unsent.stream().filter(Event::droppable).forEach(e -> owedDroppable.incrementAndGet());
+            owed.addAndGet(unsent.size());
             outgoing.addAll(unsent);
             if (!box.finishedWritten()) {
                 finishFromReport(box, runs.runsDir().resolve(box.runId));
@@ -324,6 +327,7 @@ public final class RunEvents {
                 }
             }
             toForce.forEach(Box::force);
+            owed.addAndGet(written.size());
             outgoing.addAll(written);
             batch.clear();
             written.clear();
@@ -341,6 +345,7 @@ public final class RunEvents {
             } catch (InterruptedException e) {
                 return;
             }
+            owed.addAndGet(-batch.size());
             Map<Box, Long> last = new LinkedHashMap<>();
             for (Event event : batch) {
                 last.merge(event.box(), event.seq(), Math::max);
@@ -364,7 +369,7 @@ public final class RunEvents {
             try {
                 sink.send(batch);
                 if (failedSince != 0) {
-                    LOG.info("run events are accepted by the broker again ({} were owed)", batch.size() + owed());
+                    LOG.info("run events are accepted by the broker again ({} were owed)", owed());
                 }
                 return;
             } catch (Exception e) {
@@ -374,7 +379,7 @@ public final class RunEvents {
                 if (failedSince == 0) {
                     failedSince = System.currentTimeMillis();
                     LOG.warn("cannot publish run events ({} owed, kept in the outbox and sent again): {}",
-                            batch.size() + owed(), rootMessage(e));
+                            owed(), rootMessage(e));
                 }
                 Thread.sleep(backoff);
                 backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);

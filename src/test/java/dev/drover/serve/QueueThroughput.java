@@ -47,7 +47,7 @@ public final class QueueThroughput {
     }
 
     private static String manifest(int i) {
-        return "name: bench-" + i + "\ntasks:\n  - {id: t, command: [echo, " + i + "]}\n";
+        return "name: bench-" + i + "\n" + (System.getProperty("bench.strategy") == null ? "" : "strategy: " + System.getProperty("bench.strategy") + "\n") + "tasks:\n  - {id: t, command: [echo, " + i + "]}\n";
     }
 
     private static double plainLoop(TestBroker broker, int n) {
