@@ -22,7 +22,8 @@ import java.util.concurrent.TimeUnit;
  * bench/queue-throughput.sh: N one-task manifests through `drover serve --queue` (bin/drover, as a user starts it)
  * on a persistent broker, timed from the first send to the N-th run-finished event; against, in the same run and on
  * the same broker, a plain JMS loop that takes the same N messages one transaction each and only commits (what a
- * consumer that does no work at all achieves), and `drover run` of one such manifest (a run's fixed cost alone).
+ * consumer that does no work at all achieves). The manifests run once with the default strategy (multiprocessing:
+ * a lane route per run) and once with sequential (no lane of their own), which tells the lane's share.
  * <p>
  * Usage: QueueThroughput N WORK_DIR DROVER_BIN
  */
@@ -37,17 +38,20 @@ public final class QueueThroughput {
         String drover = args[2];
         try (TestBroker broker = new TestBroker(work.resolve("broker"), true)) {
             double plain = plainLoop(broker, n);
-            double served = serve(broker, n, work, drover);
-            System.out.printf("manifests: %d one-task manifests (echo), persistent broker, drover.queue.concurrent-runs=4%n", n);
-            System.out.printf("drover serve --queue: %6.1f runs/s  (%.2f s)%n", n / served, served);
-            System.out.printf("plain JMS loop:       %6.1f msgs/s (%.2f s; receive + commit, no work)%n", n / plain, plain);
-            System.out.printf("drover / plain loop:  %6.2f%n", plain / served);
+            double multi = serve(broker, n, work, drover, "multiprocessing");
+            double sequential = serve(broker, n, work, drover, "sequential");
+            System.out.printf("%d one-task manifests (echo), persistent broker, drover serve defaults%n", n);
+            System.out.printf("plain JMS loop (receive + commit, no work): %6.1f msgs/s (%.2f s)%n", n / plain, plain);
+            System.out.printf("drover serve --queue, multiprocessing:     %6.1f runs/s (%.2f s) = %.2f x the plain loop%n",
+                    n / multi, multi, plain / multi);
+            System.out.printf("drover serve --queue, sequential:          %6.1f runs/s (%.2f s) = %.2f x the plain loop%n",
+                    n / sequential, sequential, plain / sequential);
         }
         System.exit(0);
     }
 
-    private static String manifest(int i) {
-        return "name: bench-" + i + "\n" + (System.getProperty("bench.strategy") == null ? "" : "strategy: " + System.getProperty("bench.strategy") + "\n") + "tasks:\n  - {id: t, command: [echo, " + i + "]}\n";
+    private static String manifest(int i, String strategy) {
+        return "name: bench-" + i + "\nstrategy: " + strategy + "\ntasks:\n  - {id: t, command: [echo, " + i + "]}\n";
     }
 
     private static double plainLoop(TestBroker broker, int n) {
@@ -56,7 +60,7 @@ public final class QueueThroughput {
             long start = System.nanoTime();
             JMSProducer producer = jms.createProducer();
             for (int i = 0; i < n; i++) {
-                producer.send(queue, manifest(i));
+                producer.send(queue, manifest(i, "multiprocessing"));
             }
             JMSConsumer consumer = tx.createConsumer(tx.createQueue("baseline"));
             for (int i = 0; i < n; i++) {
@@ -69,10 +73,12 @@ public final class QueueThroughput {
         }
     }
 
-    private static double serve(TestBroker broker, int n, Path work, String drover) throws Exception {
+    private static double serve(TestBroker broker, int n, Path work, String drover, String strategy)
+            throws Exception {
         int port = TestBroker.freePort();
+        Path runs = work.resolve("runs-" + strategy);
         Process serve = new ProcessBuilder(drover, "serve", "--queue", broker.url(), "--queue-name", "bench",
-                "--runs-dir", work.resolve("runs").toString(), "--observe-port", Integer.toString(port),
+                "--runs-dir", runs.toString(), "--observe-port", Integer.toString(port),
                 "-D", "drover.events.destination=queue:bench.events")
                 .redirectErrorStream(true).redirectOutput(work.resolve("serve.log").toFile()).start();
         try (JMSContext jms = broker.client()) {
@@ -81,7 +87,7 @@ public final class QueueThroughput {
             long start = System.nanoTime();
             JMSProducer producer = jms.createProducer();
             for (int i = 0; i < n; i++) {
-                producer.send(jms.createQueue("bench"), manifest(i));
+                producer.send(jms.createQueue("bench"), manifest(i, strategy));
             }
             Set<String> finished = new HashSet<>();
             long deadline = System.currentTimeMillis() + 600_000;
@@ -91,12 +97,14 @@ public final class QueueThroughput {
                     throw new IllegalStateException(finished.size() + " of " + n + " runs finished; see "
                             + work.resolve("serve.log"));
                 }
-                if (event != null && "run-finished".equals(event.getStringProperty("DroverEvent"))) {
+                // only this serve's runs: the events queue is shared with the earlier measurement
+                if (event != null && "run-finished".equals(event.getStringProperty("DroverEvent"))
+                        && Files.isDirectory(runs.resolve(event.getStringProperty("DroverRunId")))) {
                     finished.add(event.getStringProperty("DroverRunId"));
                 }
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            List<String> failed = finished.stream().filter(id -> !Files.exists(work.resolve("runs").resolve(id)
+            List<String> failed = finished.stream().filter(id -> !Files.exists(runs.resolve(id)
                     .resolve("report.json"))).toList();
             if (!failed.isEmpty()) {
                 throw new IllegalStateException("runs without a report: " + failed);
