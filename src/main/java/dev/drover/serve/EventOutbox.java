@@ -88,7 +88,7 @@ final class EventOutbox {
 
         /** Appends one event (its seq must be {@link #nextSeq}); forced to disk by {@link #force}. */
         synchronized Event append(String type, String json, boolean droppable) {
-            if (deleted) {
+            if (deleted || channel == null) {
                 throw new IllegalStateException("the outbox of run " + runId + " is closed");
             }
             try {
@@ -105,6 +105,17 @@ final class EventOutbox {
                 finished = true;
             }
             return new Event(this, written, type, json, droppable);
+        }
+
+        /** After run-finished is on disk nothing more is appended: the file is let go (one descriptor less). */
+        synchronized void releaseIfFinished() {
+            if (finished) {
+                try {
+                    close();
+                } catch (IOException e) {
+                    LOG.warn("cannot close the event outbox {}: {}", file, e.toString());
+                }
+            }
         }
 
         synchronized void force() {

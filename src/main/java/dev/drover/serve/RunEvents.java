@@ -3,9 +3,7 @@ package dev.drover.serve;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.drover.run.Run;
-import dev.drover.run.RunReport;
 import dev.drover.run.RunRegistry;
-import dev.drover.run.RunState;
 import dev.drover.run.TaskEnd;
 import dev.drover.run.TaskState;
 import dev.drover.serve.EventOutbox.Box;
@@ -14,11 +12,9 @@ import org.apache.camel.CamelContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
@@ -129,14 +125,15 @@ public final class RunEvents {
             }
         });
         runs.onAccepted(run -> {
-            begin(run, false);
-            watch(run);
+            if (begin(run, false)) {
+                watch(run);
+            }
         });
         runs.onRecovered(run -> {
-            if (!boxes.containsKey(run.id())) {
-                begin(run, true); // accepted by a drover that died before writing its run-accepted, or not by serve
+            // accepted by a drover that died before writing its run-accepted, or not by serve
+            if (boxes.containsKey(run.id()) || begin(run, true)) {
+                watch(run);
             }
-            watch(run);
         });
         if (taskEvents) {
             runs.onTaskEnded(this::taskEnded);
@@ -159,18 +156,19 @@ public final class RunEvents {
      * The run's outbox and its run-accepted, written before this returns (in the accepting thread: a crash after
      * the intake acknowledged the manifest finds it), forced to disk by the writer, with other events.
      */
-    private void begin(Run run, boolean recovered) {
-        Box box = outbox.create(run.id());
-        boxes.put(run.id(), box);
-        Map<String, Object> event = base(run, "run-accepted");
-        event.put("name", run.plan().manifest().name());
-        event.put("strategy", run.strategyName());
-        event.put("runDir", run.dir().toString());
-        if (recovered) {
-            event.put("recovered", true);
+    private boolean begin(Run run, boolean recovered) {
+        Box box;
+        try {
+            box = outbox.create(run.id());
+        } catch (RuntimeException e) {
+            // the run goes on (its directory is its record): only its events are missing
+            LOG.error("run {}: no events for it, its outbox cannot be written: {}", run.id(), e.getMessage());
+            return false;
         }
-        Event written = append(box, "run-accepted", event);
+        boxes.put(run.id(), box);
+        Event written = append(box, "run-accepted", EventBodies.accepted(run, recovered));
         writes.add(() -> written); // forced to disk with the writer's next batch, then sent before the run's others
+        return true;
     }
 
     /** Writes run-finished when the run ends; once per run, whichever watch sees the end. */
@@ -181,7 +179,7 @@ public final class RunEvents {
         // the future, not Run.onFinish: its handlers run before the final state is set
         run.finished().thenAccept(state -> {
             lastDone.remove(run);
-            write(run.id(), () -> finished(run, state));
+            write(run.id(), () -> EventBodies.finished(run, state, dropped(run.id())));
         });
     }
 
@@ -195,17 +193,8 @@ public final class RunEvents {
             return;
         }
         if (status == null || status.finished()) {
-            Map<String, Object> event = new LinkedHashMap<>();
-            event.put("event", "run-finished");
-            event.put("runId", box.runId);
-            event.put("time", Instant.now().toString());
-            event.put("tasks", status == null ? null : status.tasks());
-            // UNKNOWN: the run directory was removed before its end was announced
-            event.put("state", status == null ? "UNKNOWN" : status.state());
-            event.put("counts", status == null ? null : status.counts());
-            event.put("report", dir.resolve(RunReport.FILE).toString());
-            event.put("eventsDropped", box.dropped);
-            write(box.runId, () -> event);
+            long dropped = box.dropped;
+            write(box.runId, () -> EventBodies.finished(box.runId, dir, status, dropped));
         } // else: running; recovery hands it to onRecovered
     }
 
@@ -213,18 +202,10 @@ public final class RunEvents {
         lastDone.forEach((run, before) -> {
             int done = run.done();
             if (done != before && !run.finished().isDone()
-                    && admit(run.id(), () -> progressEvent(run, done))) {
+                    && admit(run.id(), () -> EventBodies.progress(run, done, dropped(run.id())))) {
                 lastDone.replace(run, before, done); // not when dropped: the next tick tries again
             }
         });
-    }
-
-    private Map<String, Object> progressEvent(Run run, int done) {
-        Map<String, Object> event = base(run, "run-progress");
-        event.put("done", done);
-        event.put("counts", counts(run));
-        event.put("eventsDropped", dropped(run.id()));
-        return event;
     }
 
     private void taskEnded(TaskEnd end) {
@@ -232,7 +213,7 @@ public final class RunEvents {
             return; // cancelling a large run would flood the backlog; run-finished counts them
         }
         // only the admission happens in the task's thread; the event is built in the writer's
-        admit(end.run().id(), () -> taskFinished(end));
+        admit(end.run().id(), () -> EventBodies.taskFinished(end));
     }
 
     /** A task-finished or run-progress event: written only while fewer than the backlog are owed. */
@@ -326,7 +307,10 @@ public final class RunEvents {
                     LOG.error("cannot write a run event to the outbox: {}", e.toString());
                 }
             }
-            toForce.forEach(Box::force);
+            toForce.forEach(box -> {
+                box.force();
+                box.releaseIfFinished();
+            });
             owed.addAndGet(written.size());
             outgoing.addAll(written);
             batch.clear();
@@ -393,45 +377,5 @@ public final class RunEvents {
             cause = cause.getCause();
         }
         return cause.toString();
-    }
-
-    private static Map<String, Object> taskFinished(TaskEnd end) {
-        Map<String, Object> event = base(end.run(), "task-finished");
-        event.put("task", end.run().plan().manifest().tasks().task(end.index()).id());
-        event.put("index", end.index());
-        event.put("state", end.state().name());
-        event.put("exitCode", end.hasExitCode() ? end.exitCode() : null);
-        event.put("attempt", end.attempt());
-        event.put("durationSeconds", end.started() ? end.durationSeconds() : null);
-        if (end.reason() != null) {
-            event.put("reason", end.reason());
-        }
-        return event;
-    }
-
-    private Map<String, Object> finished(Run run, RunState state) {
-        Map<String, Object> event = base(run, "run-finished");
-        event.put("state", state.name());
-        event.put("counts", counts(run));
-        event.put("report", run.dir().resolve(RunReport.FILE).toString());
-        event.put("eventsDropped", dropped(run.id()));
-        return event;
-    }
-
-    private static Map<String, Object> base(Run run, String type) {
-        Map<String, Object> event = new LinkedHashMap<>();
-        event.put("event", type);
-        event.put("runId", run.id());
-        event.put("time", Instant.now().toString());
-        event.put("tasks", run.taskCount());
-        return event;
-    }
-
-    static Map<String, Integer> counts(Run run) {
-        Map<String, Integer> counts = new LinkedHashMap<>();
-        for (TaskState state : TaskState.values()) {
-            counts.put(state.name().toLowerCase(Locale.ROOT), run.count(state));
-        }
-        return counts;
     }
 }
