@@ -214,7 +214,11 @@ final class EventOutbox {
 
     private static List<Event> read(Box box, java.util.function.Predicate<String> droppable) throws IOException {
         if (Files.isRegularFile(box.sentFile)) {
-            box.sent = Long.parseLong(Files.readString(box.sentFile).trim());
+            try {
+                box.sent = Long.parseLong(Files.readString(box.sentFile).trim());
+            } catch (NumberFormatException cut) {
+                box.sent = 0; // a crash while it was rewritten: every event in the file is sent again (duplicates)
+            }
         }
         box.written = box.sent;
         byte[] bytes = Files.readAllBytes(box.file);
@@ -230,7 +234,13 @@ final class EventOutbox {
             if (line.isEmpty()) {
                 continue;
             }
-            JsonNode event = JSON.readTree(line);
+            JsonNode event;
+            try {
+                event = JSON.readTree(line);
+            } catch (IOException unreadable) {
+                LOG.warn("event outbox {}: skipping an unreadable line", box.file);
+                continue;
+            }
             long seq = event.path("seq").asLong();
             String type = event.path("event").asText();
             box.written = Math.max(box.written, seq);
