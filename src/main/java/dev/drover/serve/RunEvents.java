@@ -60,6 +60,7 @@ public final class RunEvents {
     private static final int BATCH = 500;
     private static final long FIRST_BACKOFF_MILLIS = 250;
     static final long MAX_BACKOFF_MILLIS = 5000;
+    private static final long DRAIN_MILLIS = 3000;
 
     /** Sends a batch of events; returns only once the broker has them all (else throws). */
     interface Sink {
@@ -138,6 +139,17 @@ public final class RunEvents {
         if (taskEvents) {
             runs.onTaskEnded(this::taskEnded);
         }
+        try {
+            // stopping: what is owed (the run-finished of runs cancelled on exit) goes out first, briefly
+            context.addService(new org.apache.camel.support.service.ServiceSupport() {
+                @Override
+                protected void doStop() throws InterruptedException {
+                    drain(DRAIN_MILLIS);
+                }
+            });
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
         ExecutorService threads = context.getExecutorServiceManager().newFixedThreadPool(this, "drover-events", 2);
         threads.execute(this::writeLoop);
         threads.execute(this::sendLoop);
@@ -145,6 +157,14 @@ public final class RunEvents {
             ScheduledExecutorService ticker = context.getExecutorServiceManager()
                     .newSingleThreadScheduledExecutor(this, "drover-events-progress");
             ticker.scheduleWithFixedDelay(() -> progress(runs), progressSeconds, progressSeconds, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Waits up to millis for everything handed over to be sent; what is left stays owed for the next start. */
+    void drain(long millis) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + millis;
+        while ((!writes.isEmpty() || owed() > 0) && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
         }
     }
 

@@ -151,6 +151,27 @@ class RunEventsTest {
         assertTrue(waitFor(() -> outboxFiles().isEmpty()), "outbox: " + outboxFiles());
     }
 
+    /** A drover stopping (SIGTERM) sends what it owes before it goes, such as its cancelled runs' run-finished. */
+    @Test
+    void stoppingSendsWhatIsOwedFirst() throws Exception {
+        gate = new CountDownLatch(1);
+        Run run = runAndCancel(start(true));
+        assertTrue(entered.await(10, TimeUnit.SECONDS));
+        Thread opener = new Thread(() -> {
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                return;
+            }
+            gate.countDown();
+        });
+        opener.start();
+        contexts.get(0).stop(); // waits for the sender, held at the gate until the opener opens it
+        List<String> sent = new ArrayList<>();
+        published.forEach(e -> sent.add(e.get("event").asText()));
+        assertEquals(List.of("run-accepted", "task-finished", "task-finished", "run-finished"), sent, run.id());
+    }
+
     @Test
     void taskFinishedEventsCanBeTurnedOff() throws Exception {
         runAndCancel(start(false));
