@@ -139,18 +139,20 @@ public final class RunEvents {
         if (taskEvents) {
             runs.onTaskEnded(this::taskEnded);
         }
+        ExecutorService threads = context.getExecutorServiceManager().newFixedThreadPool(this, "drover-events", 2);
         try {
-            // stopping: what is owed (the run-finished of runs cancelled on exit) goes out first, briefly
+            // stopping: what is owed (the run-finished of runs cancelled on exit) goes out first, briefly; then the
+            // two threads, which never end by themselves, are interrupted (Camel would wait 10 s for them)
             context.addService(new org.apache.camel.support.service.ServiceSupport() {
                 @Override
                 protected void doStop() throws InterruptedException {
                     drain(DRAIN_MILLIS);
+                    context.getExecutorServiceManager().shutdownNow(threads);
                 }
             });
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
-        ExecutorService threads = context.getExecutorServiceManager().newFixedThreadPool(this, "drover-events", 2);
         threads.execute(this::writeLoop);
         threads.execute(this::sendLoop);
         if (progressSeconds > 0) {
