@@ -2,9 +2,13 @@ package dev.drover.cli;
 
 import dev.drover.camel.DroverRuntime;
 import dev.drover.serve.ServeBeans;
+import dev.drover.serve.Settings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -108,6 +112,9 @@ final class ServeCommand implements Callable<Integer> {
             overrides.put("drover.intake.deduplicate", "false");
         }
         overrides.putAll(extraProperties);
+        if (!noObserve && !observePortFree(overrides)) {
+            return null;
+        }
         DroverRuntime runtime = DroverRuntime.start(DroverRuntime.home(), overrides);
         String url = runtime.context().getPropertiesComponent().resolveProperty("drover.queue.url")
                 .map(String::trim).orElse("");
@@ -147,5 +154,23 @@ final class ServeCommand implements Callable<Integer> {
         }
         System.err.println(what);
         return runtime;
+    }
+
+    /**
+     * Whether the health and metrics port can be had: taken, the HTTP server would log a stack trace and serve
+     * nothing, and probes would reach whatever holds the port. Checked by binding it (as the server will, on every
+     * address) and letting go.
+     */
+    private static boolean observePortFree(Map<String, String> overrides) {
+        String port = overrides.getOrDefault("drover.observe.port",
+                Settings.load(DroverRuntime.home()).get("drover.observe.port", "9876"));
+        try (ServerSocket socket = new ServerSocket()) {
+            socket.bind(new InetSocketAddress(Integer.parseInt(port)));
+            return true;
+        } catch (IOException | IllegalArgumentException e) {
+            System.err.println("drover: cannot serve health and metrics on port " + port + " (" + e.getMessage()
+                    + "): choose another with --observe-port PORT, or serve none with --no-observe");
+            return false;
+        }
     }
 }

@@ -39,6 +39,10 @@ public final class RunRegistry {
     private final List<Consumer<Run>> acceptListeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<Run>> recoveryListeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<TaskEnd>> taskEndListeners = new CopyOnWriteArrayList<>();
+    /** Manifests being accepted (by SHA-256), so that the same one accepted twice at once makes one run. */
+    private final Map<String, java.util.concurrent.CompletableFuture<Run>> accepting = new ConcurrentHashMap<>();
+    /** The manifest SHA-256 of each run directory seen by earlierRun. */
+    private final Map<String, String> shaByDir = new ConcurrentHashMap<>();
 
     public RunRegistry(Path runsDir) {
         this.runsDir = runsDir;
@@ -77,16 +81,46 @@ public final class RunRegistry {
      * folder file that a crash left in place, or a redelivered message) gives back that run instead of a second
      * one, unless {@code once} is false.
      */
-    public synchronized Run accept(RunPlan plan, Boolean once) {
-        if (Boolean.TRUE.equals(once)) {
-            Run earlier = earlierRun(plan.manifest().sha256());
-            if (earlier != null) {
-                LOG.info("manifest {} was accepted before as run {}: not starting it again", plan.manifest().name(),
-                        earlier.id());
-                return earlier;
+    public Run accept(RunPlan plan, Boolean once) {
+        if (!Boolean.TRUE.equals(once)) {
+            return accept(plan);
+        }
+        // Only the look-up is under the lock: the run's files and its synced journal are written outside it, so
+        // that intakes accept different manifests side by side; the same manifest twice waits for the first.
+        String sha256 = plan.manifest().sha256();
+        java.util.concurrent.CompletableFuture<Run> mine = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<Run> first;
+        synchronized (this) {
+            first = accepting.putIfAbsent(sha256, mine);
+            if (first == null) {
+                Run earlier;
+                try {
+                    earlier = earlierRun(sha256);
+                } catch (RuntimeException e) {
+                    accepting.remove(sha256);
+                    throw e;
+                }
+                if (earlier != null) {
+                    accepting.remove(sha256);
+                    LOG.info("manifest {} was accepted before as run {}: not starting it again",
+                            plan.manifest().name(), earlier.id());
+                    return earlier;
+                }
             }
         }
-        return accept(plan);
+        if (first != null) {
+            return first.join();
+        }
+        try {
+            Run run = accept(plan);
+            mine.complete(run);
+            return run;
+        } catch (RuntimeException e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            accepting.remove(sha256);
+        }
     }
 
     private Run earlierRun(String sha256) {
@@ -97,6 +131,15 @@ public final class RunRegistry {
         }
         try (java.util.stream.Stream<Path> dirs = Files.isDirectory(runsDir) ? Files.list(runsDir) : java.util.stream.Stream.empty()) {
             for (Path dir : (Iterable<Path>) dirs::iterator) {
+                // a run directory's manifest never changes: each is read once (a scan per manifest read them all);
+                // one not yet complete (being created) is read again next time
+                String known = shaByDir.computeIfAbsent(dir.getFileName().toString(), name -> {
+                    Recovery.Stored any = Recovery.peek(dir, null);
+                    return any == null ? null : any.sha256();
+                });
+                if (!sha256.equals(known)) {
+                    continue;
+                }
                 Recovery.Stored stored = Recovery.peek(dir, sha256);
                 if (stored != null) {
                     Run run;

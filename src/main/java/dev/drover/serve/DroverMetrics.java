@@ -40,6 +40,8 @@ import java.util.stream.Stream;
  *   <li>{@code drover_inbox_waiting} (gauge, with a drop folder): manifests in the folder not yet being run</li>
  *   <li>{@code drover_events_dropped_total} (counter, with run events): task-finished and run-progress events
  *       dropped because the events backlog was full (see RunEvents)</li>
+ *   <li>{@code drover_events_owed} (gauge, with run events): events in the outbox not yet accepted by the broker
+ *       (grows during an outage)</li>
  * </ul>
  * Counts are read from the runs' own counters when scraped; the only work per task is one histogram update.
  */
@@ -221,6 +223,8 @@ public final class DroverMetrics {
             FunctionCounter.builder("drover.events.dropped", events, RunEvents::dropped)
                     .description("task-finished and run-progress events dropped because the events backlog was full")
                     .register(meters);
+            Gauge.builder("drover.events.owed", events, RunEvents::owed)
+                    .description("Run events in the outbox not yet accepted by the broker").register(meters);
         }
         if (inbox != null) {
             registerInbox(meters);

@@ -130,7 +130,9 @@ public final class QueueIntake {
             // the slot is free again when the run ends; a future's callback runs even if it has ended already
             run.finished().whenComplete((state, failure) -> slots.release());
             handedOver = true;
-            LOG.info("queue message {}: run {} accepted", exchange.getMessage().getHeader("JMSMessageID"), run.id());
+            // AMQP and STOMP senders' messages have no JMS message id
+            Object messageId = exchange.getMessage().getHeader("JMSMessageID");
+            LOG.info("queue message{}: run {} accepted", messageId == null ? "" : " " + messageId, run.id());
             return run.id();
         } finally {
             if (!handedOver) {

@@ -2,13 +2,13 @@ package dev.drover.serve;
 
 import dev.drover.manifest.ManifestParser;
 import dev.drover.run.RunRegistry;
-import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
 import org.apache.camel.CamelContext;
 import org.apache.camel.component.jms.JmsComponent;
 import org.apache.camel.spi.Registry;
-import org.springframework.jms.connection.CachingConnectionFactory;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The beans of `drover serve` beyond the core: the JMS connection to the broker (queue intake and run events),
@@ -46,23 +46,31 @@ public final class ServeBeans {
         if (!serve || url.isBlank()) {
             jms.setConnectionFactory(new NoBroker());
         } else {
-            CachingConnectionFactory broker = connectionFactory(url, property(context, "drover.queue.user", ""),
-                    property(context, "drover.queue.password", ""));
+            String manifests = property(context, "drover.queue.manifests", "drover.manifests");
+            String destination = property(context, "drover.events.destination", "");
+            List<String> queues = new ArrayList<>(List.of(manifests,
+                    property(context, "drover.queue.errors", "drover.manifests.error")));
+            String eventsQueue = JmsEventSink.queueOf(destination);
+            if (eventsQueue != null) {
+                queues.add(eventsQueue);
+            }
+            BrokerConnection broker = new BrokerConnection(url, property(context, "drover.queue.user", ""),
+                    property(context, "drover.queue.password", ""), queues);
             jms.setConnectionFactory(broker);
-            queueDepth = new QueueDepth(context, broker, property(context, "drover.queue.manifests", "drover.manifests"));
+            queueDepth = new QueueDepth(context, broker, manifests);
             intake.enable();
-            QueueHealthCheck health = new QueueHealthCheck("intake-queue", url);
+            QueueHealthCheck health = new QueueHealthCheck("intake-queue", url, broker);
             health.setCamelContext(context);
             org.apache.camel.health.HealthCheckRegistry checks =
                     org.apache.camel.health.HealthCheckRegistry.get(context);
             if (checks != null) {
                 checks.register(health);
             }
-            String destination = property(context, "drover.events.destination", "");
             if (!destination.isBlank()) {
-                events = new RunEvents(context, Long.parseLong(
-                        property(context, "drover.events.progress-interval", "10")),
-                        Boolean.parseBoolean(property(context, "drover.events.task-finished", "true")));
+                events = new RunEvents(context, new EventOutbox(runs.runsDir()), new JmsEventSink(broker, destination),
+                        Long.parseLong(property(context, "drover.events.progress-interval", "10")),
+                        Boolean.parseBoolean(property(context, "drover.events.task-finished", "true")),
+                        Integer.parseInt(property(context, "drover.events.backlog", Integer.toString(RunEvents.BACKLOG))));
                 events.attach(runs);
                 registry.bind("runEvents", events);
             }
@@ -82,23 +90,6 @@ public final class ServeBeans {
         if (metrics != null) {
             metrics.watchInbox(new InboxWaiting(context, inbox));
         }
-    }
-
-    /**
-     * One connection for the consumer and every producer, its sessions cached: without the cache every event sent
-     * would open and close a connection. The consumer's transacted session is exposed to sends from its thread
-     * through the same factory, so a send to the error queue commits with the message it is about.
-     */
-    static CachingConnectionFactory connectionFactory(String url, String user, String password) {
-        ActiveMQConnectionFactory artemis = new ActiveMQConnectionFactory(url);
-        if (!user.isBlank()) {
-            artemis.setUser(user);
-            artemis.setPassword(password);
-        }
-        CachingConnectionFactory cached = new CachingConnectionFactory(artemis);
-        cached.setSessionCacheSize(10);
-        cached.setReconnectOnException(true);
-        return cached;
     }
 
     static String property(CamelContext context, String key, String fallback) {

@@ -89,13 +89,14 @@ class DroverMetricsTest {
             for (int i = 0; i < 3; i++) {
                 jms.createProducer().send(jms.createQueue("waiting"), "name: m" + i);
             }
-            startMetrics(new QueueDepth(context, ServeBeans.connectionFactory(broker.url(), "", ""), "waiting"));
+            startMetrics(new QueueDepth(context, new BrokerConnection(broker.url(), "", "", java.util.List.of()), "waiting"));
             // a scrape waits SCRAPE_WAIT_MILLIS only: a cold first connection may take longer and give NaN first
             assertEquals(3, eventually(prometheus::scrape, "drover_queue_depth{queue=\"waiting\"}"),
                     prometheus.scrape());
         }
-        QueueDepth nowhere = new QueueDepth(context, ServeBeans.connectionFactory(
-                "tcp://127.0.0.1:" + TestBroker.freePort() + "?initialConnectAttempts=1", "", ""), "waiting");
+        QueueDepth nowhere = new QueueDepth(context, new BrokerConnection(
+                "tcp://127.0.0.1:" + TestBroker.freePort() + "?initialConnectAttempts=1", "", "", java.util.List.of()),
+                "waiting");
         long start = System.nanoTime();
         assertTrue(Double.isNaN(nowhere.depth()));
         // the margin is for a slow machine; it stays well below the reply wait a scrape must not sit through
@@ -105,14 +106,8 @@ class DroverMetricsTest {
 
     @Test
     void droppedEventsAreCounted() throws Exception {
-        context.addRoutes(new org.apache.camel.builder.RouteBuilder() {
-            @Override
-            public void configure() {
-                from(RunEvents.ENDPOINT).log(org.apache.camel.LoggingLevel.DEBUG, "${body}");
-            }
-        });
         // no room for a single task event: each is dropped
-        startMetrics(null, new RunEvents(context, 0, true, 0));
+        startMetrics(null, new RunEvents(context, new EventOutbox(tmp.resolve("runs")), batch -> { }, 0, true, 0));
         assertEquals(0, value(prometheus.scrape(), "drover_events_dropped_total"), prometheus.scrape());
         Run run = runs.accept(RunPlan.resolve(ManifestReader.parse("""
                 name: dropped

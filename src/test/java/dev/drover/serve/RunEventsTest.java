@@ -9,25 +9,31 @@ import dev.drover.run.Run;
 import dev.drover.run.RunRegistry;
 import dev.drover.run.TaskState;
 import org.apache.camel.CamelContext;
-import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The events RunEvents hands to the publish-event route, without a broker: the route here only collects them. */
+/**
+ * The events RunEvents writes to its outbox and sends, without a broker: the sink here collects what it is given,
+ * and can be made to fail (an outage) or to wait (a slow broker).
+ */
 class RunEventsTest {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -35,54 +41,69 @@ class RunEventsTest {
     @TempDir
     Path tmp;
 
-    private final CamelContext context = new DefaultCamelContext();
+    private final List<CamelContext> contexts = new ArrayList<>();
     private final BlockingQueue<JsonNode> published = new LinkedBlockingQueue<>();
+    /** While set, each batch waits in the sink until it is opened, as with a broker that does not answer. */
+    private volatile CountDownLatch gate;
+    /** Counted down when a batch reaches the sink: the sender is then held at the gate. */
+    private volatile CountDownLatch entered = new CountDownLatch(1);
+    /** While true, the sink fails every batch, as with a broker that is down. */
+    private volatile boolean down;
+    private final AtomicInteger failedBatches = new AtomicInteger();
+    private RunEvents events;
+    /** The runs directory of the drover started last. */
+    private Path runsDir;
 
     @AfterEach
     void stop() {
-        context.stop();
+        contexts.forEach(CamelContext::stop);
     }
 
-    /** While set, each event waits in the route until it is opened, as with a broker that does not answer. */
-    private volatile CountDownLatch gate;
-    /** Counted down when an event reaches the route: the sender is then held at the gate. */
-    private volatile CountDownLatch entered = new CountDownLatch(1);
-    private RunEvents events;
-
-    private RunRegistry start(boolean taskEvents) throws Exception {
+    private RunRegistry start(boolean taskEvents) {
         return start(taskEvents, RunEvents.BACKLOG);
     }
 
-    private RunRegistry start(boolean taskEvents, int backlog) throws Exception {
-        context.addRoutes(new RouteBuilder() {
-            @Override
-            public void configure() {
-                from(RunEvents.ENDPOINT).process(e -> {
-                    entered.countDown();
-                    CountDownLatch closed = gate;
-                    if (closed != null) {
-                        assertTrue(closed.await(30, TimeUnit.SECONDS), "the test never opened the gate");
-                    }
-                    published.add(JSON.readTree(e.getMessage().getBody(String.class)));
-                });
+    private RunRegistry start(boolean taskEvents, int backlog) {
+        return start(taskEvents, backlog, tmp.resolve("runs"));
+    }
+
+    private RunRegistry start(boolean taskEvents, int backlog, Path runsDir) {
+        CamelContext context = new DefaultCamelContext();
+        contexts.add(context);
+        this.runsDir = runsDir;
+        RunRegistry runs = new RunRegistry(runsDir);
+        events = new RunEvents(context, new EventOutbox(runs.runsDir()), batch -> {
+            entered.countDown();
+            CountDownLatch closed = gate;
+            if (closed != null) {
+                assertTrue(closed.await(30, TimeUnit.SECONDS), "the test never opened the gate");
             }
-        });
-        context.start();
-        RunRegistry runs = new RunRegistry(tmp);
-        events = new RunEvents(context, 0, taskEvents, backlog);
+            if (down) {
+                failedBatches.incrementAndGet();
+                throw new jakarta.jms.JMSException("broker down");
+            }
+            for (EventOutbox.Event event : batch) {
+                published.add(JSON.readTree(event.json()));
+            }
+        }, 0, taskEvents, backlog);
         events.attach(runs);
+        context.start();
         return runs;
     }
 
+    private static RunPlan plan(String yaml, String strategy, Integer jobs) {
+        return RunPlan.resolve(ManifestReader.parse(yaml), new RunOptions(strategy, jobs, null));
+    }
+
     /** Two tasks end, the run is cancelled before the third starts. */
-    private static void runAndCancel(RunRegistry runs) {
-        Run run = runs.accept(RunPlan.resolve(ManifestReader.parse("""
+    private static Run runAndCancel(RunRegistry runs) {
+        Run run = runs.accept(plan("""
                 name: evented
                 tasks:
                   - {id: first, command: [echo, a]}
                   - {id: second, command: [echo, b]}
                   - {id: never, command: [echo, c]}
-                """), new RunOptions("sequential", null, null)));
+                """, "sequential", null));
         run.taskStarted(0, 1);
         run.taskFinished(0, 1, TaskState.SUCCEEDED, 0, null);
         run.taskStarted(1, 1);
@@ -90,104 +111,266 @@ class RunEventsTest {
         run.taskStarted(1, 2);
         run.taskFinished(1, 2, TaskState.FAILED, 7, "exit code 7");
         run.cancel();
+        return run;
     }
 
-    private List<String> eventsUntilRunFinished() throws InterruptedException {
-        List<String> types = new java.util.ArrayList<>();
-        while (!types.contains("run-finished")) {
+    private List<JsonNode> eventsUntilRunFinished() throws InterruptedException {
+        List<JsonNode> got = new ArrayList<>();
+        while (got.stream().noneMatch(e -> e.get("event").asText().equals("run-finished"))) {
             JsonNode event = published.poll(10, TimeUnit.SECONDS);
-            assertNotNull(event, "no run-finished; got " + types);
-            types.add(event.get("event").asText());
-            if (event.get("event").asText().equals("task-finished") && event.get("index").asInt() == 1) {
-                assertEquals("second", event.get("task").asText());
-                assertEquals("FAILED", event.get("state").asText());
-                assertEquals(7, event.get("exitCode").asInt());
-                assertEquals(2, event.get("attempt").asInt());
-                assertEquals("exit code 7", event.get("reason").asText());
-                assertTrue(event.get("durationSeconds").isNumber(), event.toString());
-            }
+            assertNotNull(event, "no run-finished; got " + got);
+            got.add(event);
         }
-        return types;
+        return got;
+    }
+
+    private static List<String> types(List<JsonNode> events) {
+        return events.stream().map(e -> e.get("event").asText()).toList();
     }
 
     @Test
-    void eachStartedTaskHasATaskFinishedEventBeforeRunFinished() throws Exception {
-        runAndCancel(start(true));
+    void eachStartedTaskHasATaskFinishedEventBeforeRunFinishedNumberedInOrder() throws Exception {
+        Run run = runAndCancel(start(true));
+        List<JsonNode> got = eventsUntilRunFinished();
         // the task cancelled before it started has none: run-finished counts it
-        assertEquals(List.of("run-accepted", "task-finished", "task-finished", "run-finished"),
-                eventsUntilRunFinished());
+        assertEquals(List.of("run-accepted", "task-finished", "task-finished", "run-finished"), types(got));
+        for (int i = 0; i < got.size(); i++) {
+            assertEquals(i + 1, got.get(i).get("seq").asInt(), got.toString());
+            assertEquals(run.id() + "/" + (i + 1), got.get(i).get("eventId").asText());
+        }
+        JsonNode failed = got.get(2);
+        assertEquals("second", failed.get("task").asText());
+        assertEquals("FAILED", failed.get("state").asText());
+        assertEquals(7, failed.get("exitCode").asInt());
+        assertEquals(2, failed.get("attempt").asInt());
+        assertEquals("exit code 7", failed.get("reason").asText());
+        assertTrue(failed.get("durationSeconds").isNumber(), failed.toString());
+        assertEquals("CANCELLED", got.get(3).get("state").asText());
+        assertEquals(0, got.get(3).get("eventsDropped").asInt());
+        // everything was sent: the run's outbox is gone
+        assertTrue(waitFor(() -> outboxFiles().isEmpty()), "outbox: " + outboxFiles());
+    }
+
+    /** A drover stopping (SIGTERM) sends what it owes before it goes, such as its cancelled runs' run-finished. */
+    @Test
+    void stoppingSendsWhatIsOwedFirst() throws Exception {
+        gate = new CountDownLatch(1);
+        Run run = runAndCancel(start(true));
+        assertTrue(entered.await(10, TimeUnit.SECONDS));
+        Thread opener = new Thread(() -> {
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                return;
+            }
+            gate.countDown();
+        });
+        opener.start();
+        contexts.get(0).stop(); // waits for the sender, held at the gate until the opener opens it
+        List<String> sent = new ArrayList<>();
+        published.forEach(e -> sent.add(e.get("event").asText()));
+        assertEquals(List.of("run-accepted", "task-finished", "task-finished", "run-finished"), sent, run.id());
     }
 
     @Test
     void taskFinishedEventsCanBeTurnedOff() throws Exception {
         runAndCancel(start(false));
-        assertEquals(List.of("run-accepted", "run-finished"), eventsUntilRunFinished());
+        assertEquals(List.of("run-accepted", "run-finished"), types(eventsUntilRunFinished()));
+    }
+
+    /** An outage: nothing is lost, nothing reordered, and the sender tries again at a pause, not per event. */
+    @Test
+    void eventsOwedDuringAnOutageAreSentInOrderWhenTheBrokerIsBack() throws Exception {
+        down = true;
+        RunRegistry runs = start(true);
+        Run run = runs.accept(plan("""
+                name: outage
+                command: [echo, '{item}']
+                range: {start: 0, end: 50}
+                """, "multiprocessing", 4));
+        for (int i = 0; i < 50; i++) {
+            run.taskStarted(i, 1);
+            run.taskFinished(i, 1, TaskState.SUCCEEDED, 0, null);
+        }
+        assertTrue(run.finished().isDone());
+        Thread.sleep(1500); // the outage goes on; the sender pauses between attempts
+        assertTrue(failedBatches.get() <= 5, "attempts during 1.5 s of outage: " + failedBatches.get());
+        assertTrue(published.isEmpty());
+        down = false;
+        List<JsonNode> got = eventsUntilRunFinished();
+        assertEquals(52, got.size(), types(got).toString());
+        for (int i = 0; i < got.size(); i++) {
+            assertEquals(i + 1, got.get(i).get("seq").asInt());
+        }
     }
 
     /**
-     * The sender is held (a slow broker) while a large run ends tasks: once BACKLOG task events wait, new ones are
-     * dropped and counted, while another run's run-accepted and run-finished still go out, after the events that
-     * were waiting before them.
+     * A drover stopped (as by kill -9: nothing is flushed) while the broker was down: the next start sends what was
+     * owed, with the same eventIds, and announces the run that had ended with its run-finished from its report.
+     */
+    @Test
+    void aRestartSendsWhatWasOwedAndFinishesARunThatEndedUnannounced() throws Exception {
+        down = true;
+        RunRegistry runs = start(true);
+        Run ended = runAndCancel(runs);
+        Run going = runs.accept(plan("""
+                name: going
+                command: [echo, '{item}']
+                range: {start: 0, end: 3}
+                """, "multiprocessing", 2));
+        going.taskStarted(0, 1);
+        going.taskFinished(0, 1, TaskState.SUCCEEDED, 0, null);
+        assertTrue(waitFor(() -> outboxLines(ended.id()) == 4 && outboxLines(going.id()) == 2),
+                "written before sent: " + outboxFiles());
+        // a crash between the run's end and its run-finished reaching the outbox
+        removeLastLine(ended.id());
+        contexts.get(0).stop();
+        // what the restarted drover finds: a copy, as this JVM's first drover still holds its files' locks
+        Path copy = tmp.resolve("restarted");
+        try (var all = Files.walk(runsDir)) {
+            for (Path from : all.toList()) {
+                Files.copy(from, copy.resolve(runsDir.relativize(from).toString()));
+            }
+        }
+
+        down = false;
+        RunRegistry restarted = start(true, RunEvents.BACKLOG, copy);
+        List<String> got = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            got.add(eventId(published.poll(10, TimeUnit.SECONDS)));
+        }
+        // in order per run (the order between runs is not kept)
+        assertEquals(List.of(ended.id() + "/1 run-accepted", ended.id() + "/2 task-finished",
+                ended.id() + "/3 task-finished", ended.id() + "/4 run-finished"),
+                got.stream().filter(e -> e.startsWith(ended.id())).toList());
+        // the unfinished run is recovered: its events go on with the next numbers, and it gets its run-finished
+        assertEquals(List.of(going.id() + "/1 run-accepted", going.id() + "/2 task-finished"),
+                got.stream().filter(e -> e.startsWith(going.id())).toList());
+        Run recovered = restarted.recoverUnfinished().get(0);
+        recovered.taskStarted(1, 1);
+        recovered.taskFinished(1, 1, TaskState.SUCCEEDED, 0, null);
+        recovered.cancel();
+        assertEquals(going.id() + "/3 task-finished", eventId(published.poll(10, TimeUnit.SECONDS)));
+        assertEquals(going.id() + "/4 run-finished", eventId(published.poll(10, TimeUnit.SECONDS)));
+        assertNull(published.poll(300, TimeUnit.MILLISECONDS), "nothing else");
+        assertTrue(waitFor(() -> outboxFiles().isEmpty()), "outbox: " + outboxFiles());
+    }
+
+    /** A run a restart recovers that ends before any progress tick still gets its run-finished. */
+    @Test
+    void aRecoveredRunWithoutAnOutboxGetsRunAcceptedAndRunFinished() throws Exception {
+        Run run = new RunRegistry(tmp.resolve("before")).accept(plan("""
+                name: elsewhere
+                tasks:
+                  - {command: [echo, a]}
+                """, "sequential", null)); // accepted without events, as by `drover run` that was killed
+        Path copy = Files.createDirectories(tmp.resolve("runs").resolve(run.id()));
+        try (var files = Files.list(run.dir())) {
+            for (Path file : files.toList()) {
+                Files.copy(file, copy.resolve(file.getFileName()));
+            }
+        }
+        RunRegistry runs = start(true);
+        Run recovered = runs.recoverUnfinished().get(0);
+        assertEquals(run.id(), recovered.id());
+        recovered.taskStarted(0, 1);
+        recovered.taskFinished(0, 1, TaskState.SUCCEEDED, 0, null);
+        List<JsonNode> got = eventsUntilRunFinished();
+        assertEquals(List.of("run-accepted", "task-finished", "run-finished"), types(got));
+        assertTrue(got.get(0).get("recovered").asBoolean());
+        assertEquals("SUCCEEDED", got.get(2).get("state").asText());
+    }
+
+    /**
+     * The sender is held (a slow broker) while a large run ends tasks: once the backlog of task events is owed, new
+     * ones are dropped, counted (in run-finished too), while run-accepted and run-finished still go out in order.
      */
     @Test
     void aFullBacklogDropsNewTaskEventsButNeverRunAcceptedOrRunFinished() throws Exception {
         gate = new CountDownLatch(1);
         RunRegistry runs = start(true, 3);
-        Run big = runs.accept(RunPlan.resolve(ManifestReader.parse("""
+        Run big = runs.accept(plan("""
                 name: big
                 command: [echo, '{item}']
                 range: {start: 0, end: 20}
-                """), new RunOptions("multiprocessing", 4, null)));
-        assertTrue(entered.await(10, TimeUnit.SECONDS), "run-accepted never reached the route");
-        // the sender holds run-accepted of big: 3 task events may wait, the 7 after them are dropped
+                """, "multiprocessing", 4));
+        assertTrue(entered.await(10, TimeUnit.SECONDS), "run-accepted never reached the sink");
+        // the sender holds run-accepted of big: 3 task events may be owed, the 7 after them are dropped
         for (int i = 0; i < 10; i++) {
             big.taskStarted(i, 1);
             big.taskFinished(i, 1, TaskState.SUCCEEDED, 0, null);
         }
-        Run other = runs.accept(RunPlan.resolve(ManifestReader.parse("""
+        Run other = runs.accept(plan("""
                 name: other
                 tasks:
                   - {command: [echo, a]}
-                """), new RunOptions("sequential", null, null)));
+                """, "sequential", null));
         other.cancel();
         assertTrue(other.finished().isDone());
         assertEquals(7, events.dropped());
         assertEquals(1, events.dropBursts(), "one warning for one burst of drops");
-
-        gate.countDown();
-        assertEquals(List.of(big.id() + " run-accepted", big.id() + " task-finished 0", big.id() + " task-finished 1",
-                        big.id() + " task-finished 2", other.id() + " run-accepted", other.id() + " run-finished"),
-                take(6));
-
-        // an admitted event ends the burst: dropping again is a new burst, logged again
-        gate = new CountDownLatch(1);
-        entered = new CountDownLatch(1);
-        big.taskStarted(10, 1);
-        big.taskFinished(10, 1, TaskState.FAILED, 1, "exit code 1");
-        assertTrue(entered.await(10, TimeUnit.SECONDS), "task-finished 10 never reached the route");
-        for (int i = 11; i < 16; i++) {
-            big.taskStarted(i, 1);
-            big.taskFinished(i, 1, TaskState.SUCCEEDED, 0, null);
-        }
         big.cancel();
-        assertTrue(big.finished().isDone());
-        assertEquals(9, events.dropped());
-        assertEquals(2, events.dropBursts());
         gate.countDown();
-        assertEquals(List.of(big.id() + " task-finished 10", big.id() + " task-finished 11",
-                big.id() + " task-finished 12", big.id() + " task-finished 13", big.id() + " run-finished"), take(5));
+        List<String> got = new ArrayList<>();
+        JsonNode bigFinished = null;
+        for (int i = 0; i < 7; i++) {
+            JsonNode event = published.poll(10, TimeUnit.SECONDS);
+            assertNotNull(event, "only " + got);
+            got.add(event.get("runId").asText() + " " + event.get("event").asText()
+                    + (event.has("index") ? " " + event.get("index").asInt() : ""));
+            if (event.get("runId").asText().equals(big.id()) && event.get("event").asText().equals("run-finished")) {
+                bigFinished = event;
+            }
+        }
+        assertEquals(List.of(big.id() + " run-accepted", big.id() + " task-finished 0", big.id() + " task-finished 1",
+                big.id() + " task-finished 2", big.id() + " run-finished"),
+                got.stream().filter(e -> e.startsWith(big.id())).toList());
+        assertEquals(List.of(other.id() + " run-accepted", other.id() + " run-finished"),
+                got.stream().filter(e -> e.startsWith(other.id())).toList());
+        assertNotNull(bigFinished);
+        assertEquals(7, bigFinished.get("eventsDropped").asInt(), bigFinished.toString());
         assertNull(published.poll(200, TimeUnit.MILLISECONDS), "nothing else");
     }
 
-    /** The next n events as "runId type [index]", each waited for with a deadline. */
-    private List<String> take(int n) throws InterruptedException {
-        List<String> taken = new java.util.ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            JsonNode event = published.poll(10, TimeUnit.SECONDS);
-            assertNotNull(event, "only " + taken);
-            taken.add(event.get("runId").asText() + " " + event.get("event").asText()
-                    + (event.has("index") ? " " + event.get("index").asInt() : ""));
+    private static String eventId(JsonNode event) {
+        assertNotNull(event, "no event");
+        return event.get("eventId").asText() + " " + event.get("event").asText();
+    }
+
+    private Path outbox() {
+        return runsDir.resolve(EventOutbox.DIR);
+    }
+
+    private List<String> outboxFiles() {
+        try (var files = Files.list(outbox())) {
+            return files.map(f -> f.getFileName().toString()).sorted().toList();
+        } catch (java.io.IOException e) {
+            return List.of();
         }
-        return taken;
+    }
+
+    private long outboxLines(String runId) {
+        try {
+            return Files.readAllLines(outbox().resolve(runId + ".jsonl")).size();
+        } catch (java.io.IOException e) {
+            return -1;
+        }
+    }
+
+    private void removeLastLine(String runId) throws Exception {
+        Path file = outbox().resolve(runId + ".jsonl");
+        List<String> lines = Files.readAllLines(file);
+        Files.write(file, lines.subList(0, lines.size() - 1));
+    }
+
+    private static boolean waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (!condition.getAsBoolean()) {
+            if (System.currentTimeMillis() > deadline) {
+                return false;
+            }
+            Thread.sleep(20);
+        }
+        return true;
     }
 }

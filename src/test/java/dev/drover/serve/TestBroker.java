@@ -17,21 +17,34 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** An ActiveMQ Artemis broker in the test JVM, on a real TCP port of 127.0.0.1; in memory, no security. */
+/**
+ * An ActiveMQ Artemis broker in the test JVM, on a real TCP port of 127.0.0.1 that accepts Artemis core and AMQP 1.0
+ * (one acceptor, as a standalone broker's 61616); no security. In memory, or persistent in its data folder
+ * (messages survive {@link #stop} and {@link #start}, as with a real broker's restart).
+ */
 public final class TestBroker implements AutoCloseable {
 
     private final EmbeddedActiveMQ broker = new EmbeddedActiveMQ();
     private final String url;
+    private final int port;
 
     public TestBroker(Path dataDir) throws Exception {
-        int port = freePort();
+        this(dataDir, false);
+    }
+
+    public TestBroker(Path dataDir, boolean persistent) throws Exception {
+        port = freePort();
         url = "tcp://127.0.0.1:" + port;
         Configuration config = new ConfigurationImpl()
-                .setPersistenceEnabled(false)
+                .setPersistenceEnabled(persistent)
                 .setSecurityEnabled(false)
                 .setJMXManagementEnabled(false);
         config.setBrokerInstance(dataDir.toFile());
-        config.addAcceptorConfiguration("tcp", url);
+        config.setJournalDirectory(dataDir.resolve("journal").toString());
+        config.setBindingsDirectory(dataDir.resolve("bindings").toString());
+        config.setPagingDirectory(dataDir.resolve("paging").toString());
+        config.setLargeMessagesDirectory(dataDir.resolve("large").toString());
+        config.addAcceptorConfiguration("tcp", url + "?protocols=CORE,AMQP");
         // a rolled-back message comes back after a short pause, and is never dropped after N attempts
         config.addAddressSetting("#", new AddressSettings().setRedeliveryDelay(200).setMaxDeliveryAttempts(-1));
         broker.setConfiguration(config);
@@ -42,6 +55,20 @@ public final class TestBroker implements AutoCloseable {
         return url;
     }
 
+    public int port() {
+        return port;
+    }
+
+    /** Stops the broker: its clients' connections fail, as in an outage. */
+    public void stop() throws Exception {
+        broker.stop();
+    }
+
+    /** Starts a stopped broker again, on the same port. */
+    public void start() throws Exception {
+        broker.start();
+    }
+
     public JMSContext client() {
         return new ActiveMQConnectionFactory(url).createContext();
     }
@@ -50,6 +77,10 @@ public final class TestBroker implements AutoCloseable {
     public long messageCount(String queue) {
         Queue q = broker.getActiveMQServer().locateQueue(SimpleString.of(queue));
         return q == null ? 0 : q.getMessageCount();
+    }
+
+    public boolean queueExists(String queue) {
+        return broker.getActiveMQServer().locateQueue(SimpleString.of(queue)) != null;
     }
 
     /**
