@@ -2,7 +2,7 @@
 # Throughput of the queue intake: N one-task manifests sent to `drover serve --queue` (bin/drover) on a persistent
 # Artemis broker (embedded, from the test classpath), timed from the first send to the N-th run-finished event,
 # against a plain JMS loop on the same broker in the same run (receive + commit per message, no work); the
-# manifests run with the default strategy (multiprocessing: a lane route per run) and with sequential.
+# manifests run with the default strategy (multiprocessing: a lane of its own per run) and with sequential.
 # Usage: bench/queue-throughput.sh [N]     (default 200)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"

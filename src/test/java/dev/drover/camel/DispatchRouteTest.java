@@ -25,7 +25,7 @@ class DispatchRouteTest extends CamelTestSupport {
             public void configure() throws Exception {
                 Resource dispatch = ResourceHelper.resolveMandatoryResource(getContext(), "file:routes/dispatch.camel.yaml");
                 PluginHelper.getRoutesLoader(getContext()).loadRoutes(dispatch);
-                from("seda:multiprocessing-run-1").to("mock:multiprocessing");
+                from("seda:lane-multiprocessing-1").to("mock:multiprocessing");
                 from("direct:lane-sequential").to("mock:sequential");
                 from("direct:lane-slurm").to("mock:slurm");
                 from("direct:lane-kubernetes").to("mock:kubernetes");
@@ -35,7 +35,7 @@ class DispatchRouteTest extends CamelTestSupport {
 
     private void dispatch(String strategy) {
         template.sendBodyAndHeaders("direct:dispatch", new TaskBatch("run-1", List.of()),
-                Map.of("DroverStrategy", strategy, "DroverRunId", "run-1"));
+                Map.of("DroverStrategy", strategy, "DroverRunId", "run-1", "DroverLane", "lane-multiprocessing-1"));
     }
 
     @Test

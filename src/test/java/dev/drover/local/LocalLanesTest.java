@@ -73,6 +73,26 @@ class LocalLanesTest {
     }
 
     @Test
+    void aLaneWhoseRunEndedServesTheNextRunWithTheSameJobsAndRunsSideBySideGetTheirOwn() throws Exception {
+        // 7 jobs: no other test here uses it, so the lanes counted are this test's
+        java.util.function.Supplier<List<String>> lanes = () -> pipeline.runtime().context().getRoutes().stream()
+                .map(org.apache.camel.Route::getRouteId).filter(id -> id.startsWith(LocalLanes.TEMPLATE + "-"))
+                .sorted().toList();
+        List<String> before = lanes.get();
+        pipeline.run("name: first\ntasks: [{command: [\"true\"]}]\n", parallel(7));
+        List<String> afterFirst = lanes.get();
+        assertEquals(before.size() + 1, afterFirst.size(), "the first run made a lane and kept it: " + afterFirst);
+        pipeline.run("name: second\ntasks: [{command: [\"true\"]}]\n", parallel(7));
+        assertEquals(afterFirst, lanes.get(), "the second run took the idle lane");
+        // two runs at once each hold a lane: each keeps its own limit
+        Run a = pipeline.start("name: side-a\ncommand: [sleep, '1']\nrange: {end: 7}\n", parallel(7));
+        Run b = pipeline.start("name: side-b\ncommand: [sleep, '1']\nrange: {end: 7}\n", parallel(7));
+        a.finished().get(30, TimeUnit.SECONDS);
+        b.finished().get(30, TimeUnit.SECONDS);
+        assertEquals(afterFirst.size() + 1, lanes.get().size(), "one more lane for the run beside the other");
+    }
+
+    @Test
     void recordsExitCodesAndFailsTheRunWhenATaskFails() throws Exception {
         JsonNode report = pipeline.run("""
                 name: mixed

@@ -23,7 +23,7 @@ import java.util.concurrent.TimeUnit;
  * on a persistent broker, timed from the first send to the N-th run-finished event; against, in the same run and on
  * the same broker, a plain JMS loop that takes the same N messages one transaction each and only commits (what a
  * consumer that does no work at all achieves). The manifests run once with the default strategy (multiprocessing:
- * a lane route per run) and once with sequential (no lane of their own), which tells the lane's share.
+ * a lane of its own per run) and once with sequential (no lane of their own), which tells the lane's share.
  * <p>
  * Usage: QueueThroughput N WORK_DIR DROVER_BIN
  */
