@@ -118,23 +118,10 @@ class KubernetesPipelineTest {
 
     @Test
     void droverVariablesWinOverTheManifestsOwnOnEveryAttemptAndArgvArrivesByteExact() throws Exception {
-        Path marker = tmp.resolve("env-marker");
-        Path tool = HostileArgv.argvPrinter(tmp.resolve("tools/a=b/tool=1"));
-        List<String> printer = new ArrayList<>(List.of(tool.toString()));
-        printer.addAll(HostileArgv.everyKindOfArgument());
-        String manifest = JsonMapper.builder().build().writeValueAsString(Map.of("name", "kube-env",
-                "strategy", "kubernetes", "image", "busybox:1.36", "retries", 1,
-                "env", Map.of("DROVER_RUN_ID", "x", "DROVER_TASK_ID", "x", "DROVER_TASK_INDEX", "x",
-                        "DROVER_ATTEMPT", "x", "MINE", "m"),
-                "tasks", List.of(Map.of("id", "env", "command", List.of("sh", "-c",
-                                "echo \"$DROVER_RUN_ID|$DROVER_TASK_ID|$DROVER_TASK_INDEX|$DROVER_ATTEMPT|$MINE\";"
-                                        + " [ -e '" + marker + "' ] || { touch '" + marker + "'; exit 1; }")),
-                        Map.of("id", "argv", "command", printer))));
-        Run run = runToEnd(manifest);
+        Run run = runToEnd(HostileArgv.envAndArgvManifest(Map.of("name", "kube-env", "strategy", "kubernetes",
+                "image", "busybox:1.36"), tmp));
         assertEquals(RunState.SUCCEEDED, run.finished().get(), report(run.dir()).toString());
-        String log = Files.readString(run.dir().resolve("logs/env.log"));
-        assertTrue(log.startsWith(run.id() + "|env|0|1|m\n") && log.endsWith(run.id() + "|env|0|2|m\n"), log);
-        assertEquals(HostileArgv.everyKindOfArgument(), HostileArgv.printed(run.dir().resolve("logs/argv.log")));
+        HostileArgv.assertEnvAndArgv(run.dir(), run.id());
     }
 
     @Test
