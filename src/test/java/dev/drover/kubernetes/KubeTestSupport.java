@@ -2,6 +2,10 @@ package dev.drover.kubernetes;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
@@ -29,6 +33,24 @@ final class KubeTestSupport {
                 new KubernetesMixedDispatcher(responses), false);
         server.init();
         return server;
+    }
+
+    /** The kubelet's own client, known by its User-Agent, so that drover's requests can be told apart. */
+    static KubernetesClient kubeletClient(KubernetesMockServer server) {
+        return new KubernetesClientBuilder().withConfig(new ConfigBuilder(Config.empty())
+                .withMasterUrl(server.url("/")).withUserAgent(FakeKubelet.USER_AGENT).build()).build();
+    }
+
+    /** drover's settings against the mock server: fast polls and API retries, a one-second image-pull grace. */
+    static Map<String, String> droverProperties(KubernetesMockServer server, Path runsDir) {
+        return Map.of(
+                "drover.runs-dir", runsDir.toString(),
+                "drover.kubernetes.master-url", server.url("/"),
+                "drover.kubernetes.namespace", NAMESPACE,
+                "drover.kubernetes.poll-interval", "50",
+                "drover.kubernetes.api-retry-delay", "10",
+                "drover.kubernetes.api-retries", "2",
+                "drover.kubernetes.image-pull-grace", "1");
     }
 
     static JsonNode report(Path runDir) throws IOException {

@@ -13,10 +13,7 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.StatusBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import org.junit.jupiter.api.AfterAll;
@@ -65,19 +62,11 @@ class KubernetesPipelineTest {
     void start() throws Exception {
         server = KubeTestSupport.crudServer();
         client = server.createClient();
-        // The kubelet has its own client, known by its User-Agent, so that drover's own requests can be told apart.
-        kubeletClient = new KubernetesClientBuilder().withConfig(new ConfigBuilder(Config.empty())
-                .withMasterUrl(server.url("/")).withUserAgent(FakeKubelet.USER_AGENT).build()).build();
+        kubeletClient = KubeTestSupport.kubeletClient(server);
         kubelet = new FakeKubelet(server, kubeletClient, NAMESPACE, tmp.resolve("kubelet"));
         kubelet.secondMillis = SECOND; // deadlines keep their proportions, 2.5 times faster
-        runtime = DroverRuntime.start(Path.of("").toAbsolutePath(), Map.of(
-                "drover.runs-dir", tmp.resolve("runs").toString(),
-                "drover.kubernetes.master-url", server.url("/"),
-                "drover.kubernetes.namespace", NAMESPACE,
-                "drover.kubernetes.poll-interval", "50",
-                "drover.kubernetes.api-retry-delay", "10",
-                "drover.kubernetes.api-retries", "2",
-                "drover.kubernetes.image-pull-grace", "1"));
+        runtime = DroverRuntime.start(Path.of("").toAbsolutePath(),
+                KubeTestSupport.droverProperties(server, tmp.resolve("runs")));
     }
 
     @AfterAll

@@ -7,10 +7,7 @@ import dev.drover.run.TaskState;
 import io.fabric8.kubernetes.api.model.StatusBuilder;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.api.model.rbac.Role;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
@@ -63,17 +60,10 @@ class KubernetesRbacTest {
         Rbac rbac = new Rbac(responses, granted);
         KubernetesMockServer server = new KubernetesMockServer(new Context(), new MockWebServer(), responses, rbac, false);
         server.init();
-        KubernetesClient kubeletClient = new KubernetesClientBuilder().withConfig(new ConfigBuilder(Config.empty())
-                .withMasterUrl(server.url("/")).withUserAgent(FakeKubelet.USER_AGENT).build()).build();
+        KubernetesClient kubeletClient = KubeTestSupport.kubeletClient(server);
         FakeKubelet kubelet = new FakeKubelet(server, kubeletClient, NAMESPACE, tmp.resolve("kubelet"));
-        try (DroverRuntime runtime = DroverRuntime.start(Path.of("").toAbsolutePath(), Map.of(
-                "drover.runs-dir", tmp.resolve("runs").toString(),
-                "drover.kubernetes.master-url", server.url("/"),
-                "drover.kubernetes.namespace", NAMESPACE,
-                "drover.kubernetes.poll-interval", "50",
-                "drover.kubernetes.api-retry-delay", "10",
-                "drover.kubernetes.api-retries", "2",
-                "drover.kubernetes.image-pull-grace", "1"))) {
+        try (DroverRuntime runtime = DroverRuntime.start(Path.of("").toAbsolutePath(),
+                KubeTestSupport.droverProperties(server, tmp.resolve("runs")))) {
             // a name clash first: drover reads the Job that holds the name, then creates under a new one
             server.expect().post().withPath("/apis/batch/v1/namespaces/" + NAMESPACE + "/jobs")
                     .andReturn(409, new StatusBuilder().withCode(409).withReason("AlreadyExists").build()).once();
