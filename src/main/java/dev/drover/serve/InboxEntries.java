@@ -23,6 +23,8 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -30,6 +32,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
@@ -55,6 +58,8 @@ public final class InboxEntries extends DefaultPollingConsumerPollStrategy imple
     /** The names the route takes (its include option); names starting with '.' are never taken. */
     static final Pattern MANIFEST = Pattern.compile(".*\\.(json|yaml|yml)");
     static final String ERROR = ".error";
+    static final String DONE = ".done";
+    static final String FAILED = ".failed";
     /** The exchange property the route moves a manifest by, relative to the folder. */
     public static final String MOVE_TO = "DroverInboxMove";
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'")
@@ -82,6 +87,13 @@ public final class InboxEntries extends DefaultPollingConsumerPollStrategy imple
 
     @Override
     public boolean begin(Consumer consumer, Endpoint endpoint) {
+        for (String folder : List.of(DONE, FAILED, ERROR)) {
+            try {
+                ownFolder(folder);
+            } catch (IOException e) {
+                LOG.warn("inbox: cannot make {} a folder: {}", folder, e.toString());
+            }
+        }
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
             for (Path entry : entries) {
                 String name = entry.getFileName().toString();
@@ -103,6 +115,35 @@ public final class InboxEntries extends DefaultPollingConsumerPollStrategy imple
             LOG.warn("inbox: cannot list {}: {}", dir, e.toString());
         }
         return true;
+    }
+
+    /**
+     * Makes sure a folder the inbox moves manifests into is a directory of drover's, not a link (whoever can drop
+     * files could point it anywhere drover may write) or a file: an impostor is moved aside, itself, never followed,
+     * as {@code FOLDER.refused-STAMP}, and the folder made. Checked before each poll and before each move.
+     */
+    private Path ownFolder(String folder) throws IOException {
+        Path path = dir.resolve(folder);
+        BasicFileAttributes attributes;
+        try {
+            attributes = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException absent) {
+            return Files.createDirectories(path);
+        }
+        if (attributes.isDirectory()) {
+            return path;
+        }
+        Path aside = dir.resolve(folder + ".refused-" + STAMP.format(Instant.now()));
+        Files.move(path, aside, LinkOption.NOFOLLOW_LINKS);
+        LOG.warn("inbox: {} was {}, not a folder: moved it aside as {}; drover moves manifests only into a folder of"
+                + " its own", folder, attributes.isSymbolicLink() ? "a symbolic link" : "a file", aside.getFileName());
+        return Files.createDirectory(path);
+    }
+
+    /** Where a manifest whose run has ended goes (route intake-file): FOLDER/NAME, FOLDER a folder of drover's. */
+    public String moveTo(Exchange exchange, String folder) throws IOException {
+        ownFolder(folder);
+        return folder + "/" + exchange.getIn().getHeader(Exchange.FILE_NAME_ONLY, String.class);
     }
 
     /** Why an entry with a manifest's name cannot be one, or null if it may be (or may become) one. */
@@ -178,11 +219,11 @@ public final class InboxEntries extends DefaultPollingConsumerPollStrategy imple
     }
 
     /** A manifest the route refused: its reason goes to .error, and it moves there after the exchange. */
-    public void rejected(Exchange exchange) {
+    public void rejected(Exchange exchange) throws IOException {
         Exception e = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
         Path file = Path.of(exchange.getIn().getHeader(Exchange.FILE_PATH, String.class));
         String stem = report(file, e == null ? "refused" : e.getMessage(), permissionsOf(file));
-        exchange.setProperty(MOVE_TO, stem != null ? ERROR + "/" + stem : ".failed/" + file.getFileName());
+        exchange.setProperty(MOVE_TO, stem != null ? ERROR + "/" + stem : moveTo(exchange, FAILED));
     }
 
     /** Moves an entry the poll must not take to .error, beside its reason. */
@@ -211,10 +252,7 @@ public final class InboxEntries extends DefaultPollingConsumerPollStrategy imple
         String stamp = STAMP.format(Instant.now());
         String stem = stamp + "-" + name;
         try {
-            Files.createDirectories(errors);
-            if (Files.isSymbolicLink(errors)) { // whoever can drop files could point it anywhere drover may write
-                throw new IOException(ERROR + " is a symbolic link");
-            }
+            ownFolder(ERROR);
             for (int n = 2; Files.exists(errors.resolve(stem), LinkOption.NOFOLLOW_LINKS)
                     || Files.exists(errors.resolve(stem + ".error.txt"), LinkOption.NOFOLLOW_LINKS); n++) {
                 stem = stamp + "-" + n + "-" + name;

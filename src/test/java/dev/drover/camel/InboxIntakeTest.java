@@ -227,18 +227,32 @@ class InboxIntakeTest {
     }
 
     @Test
-    void anErrorFolderThatIsALinkIsNeverWrittenThrough() throws Exception {
+    void foldersThatAreLinksAreMovedAsideNeverWrittenThrough() throws Exception {
         Path elsewhere = Files.createDirectories(inbox.getParent().resolve(inbox.getFileName() + "-elsewhere"));
-        Files.createSymbolicLink(inbox.resolve(".error"), elsewhere);
+        for (String folder : List.of(".done", ".failed", ".error")) {
+            Files.createSymbolicLink(inbox.resolve(folder), elsewhere);
+        }
         assertEquals(0, new ProcessBuilder("mkfifo", inbox.resolve("fifo.yaml").toString()).start().waitFor());
         drop(inbox, "broken.yaml", "name: broken\ntasks: [{command: []}]\n");
-        awaitFile(inbox.resolve(".failed/broken.yaml"));
+        drop(inbox, "fails.yaml", "name: fails\ntasks: [{command: [\"false\"]}]\n");
         drop(inbox, "ok.yaml", "name: ok\ntasks: [{command: [\"true\"]}]\n");
         awaitFile(inbox.resolve(".done/ok.yaml"));
-        try (Stream<Path> written = Files.list(elsewhere)) {
-            assertEquals(List.of(), written.toList());
+        awaitFile(inbox.resolve(".failed/fails.yaml"));
+        for (String folder : List.of(".done", ".failed", ".error")) {
+            assertFalse(Files.isSymbolicLink(inbox.resolve(folder)), folder);
         }
-        assertTrue(Files.exists(inbox.resolve("fifo.yaml"), LinkOption.NOFOLLOW_LINKS), "left where it was");
+        try (Stream<Path> errors = Files.list(inbox.resolve(".error"))) {
+            List<String> names = errors.map(p -> p.getFileName().toString()).toList();
+            assertTrue(names.stream().anyMatch(n -> n.endsWith("-broken.yaml")), names.toString());
+            assertTrue(names.stream().anyMatch(n -> n.endsWith("-fifo.yaml")), names.toString());
+        }
+        try (Stream<Path> written = Files.list(elsewhere)) {
+            assertEquals(List.of(), written.toList(), "nothing written through a link");
+        }
+        try (Stream<Path> aside = Files.list(inbox)) {
+            assertEquals(3, aside.filter(p -> p.getFileName().toString().contains(".refused-"))
+                    .filter(Files::isSymbolicLink).count(), tree(inbox));
+        }
     }
 
     @Test
@@ -254,7 +268,9 @@ class InboxIntakeTest {
             }
         }
         awaitFile(inbox.resolve(".done/slow.yaml"));
-        assertFalse(Files.exists(inbox.resolve(".error")), "never read half-written");
+        try (Stream<Path> errors = Files.list(inbox.resolve(".error"))) {
+            assertEquals(List.of(), errors.toList(), "never read half-written");
+        }
     }
 
     @Test
