@@ -9,10 +9,7 @@ import dev.drover.plan.RunPlan;
 import dev.drover.run.Run;
 import dev.drover.run.RunState;
 import dev.drover.run.TaskState;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import org.junit.jupiter.api.AfterEach;
@@ -49,8 +46,7 @@ class KubernetesRestartTest {
     @BeforeEach
     void start() {
         server = KubeTestSupport.crudServer();
-        kubeletClient = new KubernetesClientBuilder().withConfig(new ConfigBuilder(Config.empty())
-                .withMasterUrl(server.url("/")).withUserAgent(FakeKubelet.USER_AGENT).build()).build();
+        kubeletClient = KubeTestSupport.kubeletClient(server);
         kubelet = new FakeKubelet(server, kubeletClient, NAMESPACE, tmp.resolve("kubelet"));
     }
 
@@ -62,14 +58,9 @@ class KubernetesRestartTest {
     }
 
     private DroverRuntime drover(Path runsDir) throws Exception {
-        return DroverRuntime.start(TestPipeline.HOME, Map.of(
-                "drover.runs-dir", runsDir.toString(),
-                "drover.kubernetes.master-url", server.url("/"),
-                "drover.kubernetes.namespace", NAMESPACE,
-                "drover.kubernetes.tasks-per-job", "2",
-                "drover.kubernetes.poll-interval", "50",
-                "drover.kubernetes.api-retry-delay", "10",
-                "drover.kubernetes.api-retries", "2"));
+        Map<String, String> properties = new java.util.HashMap<>(KubeTestSupport.droverProperties(server, runsDir));
+        properties.put("drover.kubernetes.tasks-per-job", "2");
+        return DroverRuntime.start(TestPipeline.HOME, properties);
     }
 
     @Test
