@@ -24,7 +24,7 @@ import java.util.function.Consumer;
 /** `drover logs`: the output of a run's tasks, without opening report.json to find it. */
 @Command(name = "logs", mixinStandardHelpOptions = true,
         description = {"Print the log (stdout and stderr) of one task of a run, or of all its tasks that have one,"
-                + " each under a '==> TASK (STATE) <==' line; --failed keeps only the failed ones.",
+                + " each under a '==> TASK (STATE) PATH <==' line; --failed keeps only the failed ones.",
                 "Works on finished runs and on runs still going (from their journal)."})
 final class LogsCommand implements Callable<Integer> {
 

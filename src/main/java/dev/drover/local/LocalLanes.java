@@ -17,13 +17,15 @@ import java.util.concurrent.ExecutorService;
  * --jobs concurrent consumers. A run holds a lane of its own from acceptance to its end, so that runs served side by
  * side each keep their own limit. A lane whose run has ended is kept idle for the next run with the same --jobs:
  * making a route and stopping it cost about 100 ms, which a queue that starts many short runs a second cannot
- * afford. At most {@link #IDLE_PER_JOBS} idle lanes are kept per --jobs value; others are removed.
+ * afford. At most {@link #IDLE_PER_JOBS} idle lanes are kept per --jobs value and {@link #IDLE_MAX} in all (each
+ * holds --jobs idle consumer threads); others are removed.
  */
 public final class LocalLanes {
 
     private static final Logger LOG = LoggerFactory.getLogger(LocalLanes.class);
     public static final String TEMPLATE = "lane-multiprocessing";
     static final int IDLE_PER_JOBS = 4;
+    static final int IDLE_MAX = 16;
 
     private final CamelContext context;
     private final ExecutorService closer;
@@ -76,7 +78,7 @@ public final class LocalLanes {
     private synchronized void release(String runId, String lane, int jobs) {
         laneOfRun.remove(runId);
         Deque<String> waiting = idle.computeIfAbsent(jobs, j -> new ArrayDeque<>());
-        if (waiting.size() < IDLE_PER_JOBS) {
+        if (waiting.size() < IDLE_PER_JOBS && idle.values().stream().mapToInt(Deque::size).sum() < IDLE_MAX) {
             waiting.push(lane);
             return;
         }

@@ -248,7 +248,15 @@ public final class LocalTaskRunner {
             LOG.warn("run {}: ending {} processes its interrupted tasks left running", run.id(), found.size());
             found.forEach(proc -> sessions.add(proc.handle().pid())); // a leftover's own session goes with it
             if (!TaskSessions.kill(ours, killGrace)) {
-                throw new IllegalStateException("processes of run " + run.id() + " outlived SIGKILL");
+                // Run again beside what is left of them, the interrupted tasks would run twice: they fail instead.
+                LOG.error("run {}: processes its interrupted tasks left outlived SIGKILL; those tasks fail", run.id());
+                for (int index = 0; index < run.taskCount(); index++) {
+                    if (run.attempts(index) > 0 && !run.taskState(index).isTerminal()) {
+                        run.taskFinished(index, run.attempts(index), TaskState.FAILED, Integer.MIN_VALUE, "drover"
+                                + " restarted and could not end what this task's interrupted attempt left running"
+                                + " (it outlived SIGKILL), so it is not run again");
+                    }
+                }
             }
         }
     }

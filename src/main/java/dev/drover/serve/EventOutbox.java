@@ -13,6 +13,7 @@ import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -142,7 +143,7 @@ final class EventOutbox {
                     deleted = true;
                     return true;
                 }
-                Files.writeString(sentFile, Long.toString(sent));
+                writeSent();
                 if (sent >= written && channel != null && channel.size() > COMPACT_BYTES) {
                     channel.truncate(0); // RUN_ID.sent, written first, tells where the numbering goes on
                 }
@@ -150,6 +151,20 @@ final class EventOutbox {
                 LOG.warn("cannot record the events sent in {}: {}", sentFile, e.toString());
             }
             return false;
+        }
+
+        /**
+         * RUN_ID.sent replaced whole and on disk before the outbox may be emptied: after a crash it must still say
+         * where the numbering goes on, or event ids would be given again to other events.
+         */
+        private void writeSent() throws IOException {
+            Path temp = sentFile.resolveSibling(sentFile.getFileName() + ".tmp");
+            try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING)) {
+                out.write(ByteBuffer.wrap(Long.toString(sent).getBytes(StandardCharsets.US_ASCII)));
+                out.force(false);
+            }
+            Files.move(temp, sentFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         }
 
         private void close() throws IOException {

@@ -284,7 +284,14 @@ public final class RunEvents {
                 }
                 return null;
             }
-            return append(box, type, body);
+            try {
+                return append(box, type, body);
+            } catch (RuntimeException e) {
+                if (droppable(type)) {
+                    owedDroppable.decrementAndGet(); // not owed: it never reached the outbox
+                }
+                throw e;
+            }
         });
     }
 

@@ -32,6 +32,7 @@ interface ExitRecords {
 
     /** The real files. */
     ExitRecords FILES = new ExitRecords() {
+        private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ExitRecords.class);
 
         @Override
         public Set<Integer> written(Path dir) {
@@ -45,8 +46,10 @@ interface ExitRecords {
                         // not a task's exit file
                     }
                 }
-            } catch (IOException e) {
+            } catch (NoSuchFileException e) {
                 // folder not visible yet (shared filesystem lag): nothing written as far as we can tell
+            } catch (IOException e) {
+                LOG.warn("cannot list the exit files in {}: {}", dir, e.toString());
             }
             return tasks;
         }
@@ -56,8 +59,6 @@ interface ExitRecords {
             try {
                 String text = Files.readString(file(dir, taskIndex), StandardCharsets.UTF_8).strip();
                 return OptionalInt.of(Integer.parseInt(text));
-            } catch (NoSuchFileException e) {
-                return OptionalInt.empty();
             } catch (IOException | NumberFormatException e) {
                 return OptionalInt.empty(); // being replaced or unreadable for now: the next cycle reads it again
             }

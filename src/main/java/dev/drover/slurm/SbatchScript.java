@@ -75,6 +75,10 @@ public final class SbatchScript {
                 .append("# <task index>.exit in this folder, its output to logs/<task id>.log in the run directory.\n\n");
         s.append("D=").append(quote(job.dir().toString())).append('\n');
         s.append("drover_cr=$(printf '\\r')\n");
+        if (taskTimeout != null) {
+            // found on the job's own PATH, before a task's env (its PATH, say) applies
+            s.append("drover_timeout=$(command -v timeout)\n");
+        }
         s.append("failed=0\n");
         // SIGTERM (scancel, time limit): end without writing an exit file, so that SLURM's state reports the task
         s.append("trap 'exit 143' TERM\n");
@@ -115,7 +119,7 @@ public final class SbatchScript {
                 envEntry(s, "DROVER_ATTEMPT", Integer.toString(job.attempt()));
                 s.append(" --");
                 if (taskTimeout != null) {
-                    s.append(" timeout -k 10 ").append(String.format(java.util.Locale.ROOT, "%.3fs",
+                    s.append(" \"$drover_timeout\" -k 10 ").append(String.format(java.util.Locale.ROOT, "%.3fs",
                             taskTimeout.toMillis() / 1000.0));
                 }
                 for (String arg : task.command()) {
