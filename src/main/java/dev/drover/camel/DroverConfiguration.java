@@ -25,6 +25,8 @@ public final class DroverConfiguration implements CamelConfiguration {
     public void configure(CamelContext context) {
         Path runsDir = Path.of(context.resolvePropertyPlaceholders("{{drover.runs-dir}}")).toAbsolutePath();
         RunRegistry runs = new RunRegistry(runsDir);
+        // journal syncs and cancel requests on a Camel-managed thread, shut down with the context
+        runs.start(context.getExecutorServiceManager().newSingleThreadScheduledExecutor(runs, "drover-runs"));
         Registry registry = context.getRegistry();
         registry.bind("runs", runs);
         registry.bind("planner", Planner.forInstalledLanes(
