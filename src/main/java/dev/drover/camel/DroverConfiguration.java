@@ -25,6 +25,9 @@ public final class DroverConfiguration implements CamelConfiguration {
     public void configure(CamelContext context) {
         Path runsDir = Path.of(context.resolvePropertyPlaceholders("{{drover.runs-dir}}")).toAbsolutePath();
         RunRegistry runs = new RunRegistry(runsDir);
+        // journal syncs and cancel requests on Camel-managed threads (two: a cancel that writes a large report must not
+        // hold up the syncs), shut down with the context
+        runs.start(context.getExecutorServiceManager().newScheduledThreadPool(runs, "run-registry", 2));
         Registry registry = context.getRegistry();
         registry.bind("runs", runs);
         registry.bind("planner", Planner.forInstalledLanes(

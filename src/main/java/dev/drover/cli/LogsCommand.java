@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.drover.manifest.ManifestReader;
 import dev.drover.manifest.TaskSource;
 import dev.drover.run.Journal;
+import dev.drover.run.JournalEntry;
 import dev.drover.run.RunRegistry;
 import dev.drover.run.RunReport;
 import picocli.CommandLine.Command;
@@ -115,15 +116,15 @@ final class LogsCommand implements Callable<Integer> {
         TaskSource tasks = ManifestReader.readAccepted(runDir.resolve(
                 JSON.readTree(runDir.resolve(RunRegistry.PLAN_FILE).toFile()).path("manifest").asText())).tasks();
         String[] states = new String[tasks.size()];
-        Journal.forEachLine(runDir, line -> {
+        Journal.forEachEntry(runDir, entry -> {
             try {
-                if (line[0].equals("start") && states[Integer.parseInt(line[2])] == null) {
-                    states[Integer.parseInt(line[2])] = "RUNNING";
-                } else if (line[0].equals("end")) {
-                    states[Integer.parseInt(line[2])] = line[4];
+                if (entry instanceof JournalEntry.Start start && states[start.index()] == null) {
+                    states[start.index()] = "RUNNING";
+                } else if (entry instanceof JournalEntry.End end) {
+                    states[end.index()] = end.state().name();
                 }
-            } catch (RuntimeException malformed) {
-                // a line this version does not read: its task shows as before
+            } catch (RuntimeException misfit) {
+                // an entry that does not fit the run (a task index beyond it): skipped
             }
         });
         for (int i = 0; i < states.length; i++) {

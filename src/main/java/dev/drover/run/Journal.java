@@ -13,45 +13,30 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
- * The run's append-only journal of state changes: one tab-separated line per event. Each line is written to the
- * file at once (so a killed drover loses nothing it had recorded) and forced to disk within {@link #SYNC_MILLIS},
+ * The run's append-only journal of state changes: one {@link JournalEntry} per line. Each line is written to the file
+ * at once (so a killed drover loses nothing it had recorded) and forced to disk within {@link Journals#SYNC_MILLIS},
  * or at once for {@link #appendAndSync} (run acceptance). A line cut short by a crash has no newline and is
- * ignored on reading.
+ * ignored on reading. Opened through {@link Journals}, which owns the timer that syncs it.
  */
 public final class Journal implements Closeable {
 
     public static final String FILE = "journal.log";
-    static final long SYNC_MILLIS = 200;
-
-    private static final Set<Journal> OPEN = ConcurrentHashMap.newKeySet();
-    private static final ScheduledExecutorService SYNCER = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "drover-journal-sync");
-        t.setDaemon(true);
-        return t;
-    });
-
-    static {
-        SYNCER.scheduleWithFixedDelay(() -> OPEN.forEach(Journal::syncQuietly), SYNC_MILLIS, SYNC_MILLIS,
-                TimeUnit.MILLISECONDS);
-    }
 
     private final Path file;
     private final FileOutputStream out;
     private final FileLock ownership;
+    private final Consumer<Journal> onClose;
     private volatile boolean dirty;
     private volatile boolean closed;
 
-    private Journal(Path file, FileOutputStream out, FileLock ownership) {
+    private Journal(Path file, FileOutputStream out, FileLock ownership, Consumer<Journal> onClose) {
         this.file = file;
         this.out = out;
         this.ownership = ownership;
+        this.onClose = onClose;
     }
 
     /** Another live drover process holds the run: its journal is locked. */
@@ -62,23 +47,14 @@ public final class Journal implements Closeable {
     }
 
     /**
-     * Opens (or creates) the journal in a run directory for appending, removing any line a crash cut short, and takes
-     * an exclusive lock on it for as long as it is open: no second drover process can take over a live run.
-     * Writes go through a stream, not an interruptible channel, so that an interrupted lane thread cannot close it.
+     * Opens (or creates) the journal in a run directory for appending and takes an exclusive lock on it for as long
+     * as it is open: no second drover process can take over a live run. A line a crash cut short stays until
+     * {@link #endLineCutShort}, so that Recovery can read the journal first. Writes go through a stream, not an
+     * interruptible channel, so that an interrupted lane thread cannot close it.
      *
      * @throws OwnedElsewhere when another process has it open
      */
-    public static Journal open(Path runDir) {
-        Journal journal = openUnended(runDir);
-        journal.endLineCutShort();
-        return journal;
-    }
-
-    /**
-     * As {@link #open}, but a line a crash cut short stays unended until {@link #endLineCutShort}: Recovery reads the
-     * journal between the two, so that the cut line is not taken for a complete one.
-     */
-    static Journal openUnended(Path runDir) {
+    static Journal openUnended(Path runDir, Consumer<Journal> onClose) {
         Path file = runDir.resolve(FILE);
         FileOutputStream out = null;
         try {
@@ -93,9 +69,7 @@ public final class Journal implements Closeable {
                 out.close();
                 throw new OwnedElsewhere(runDir);
             }
-            Journal journal = new Journal(file, out, lock);
-            OPEN.add(journal);
-            return journal;
+            return new Journal(file, out, lock, onClose);
         } catch (IOException e) {
             closeQuietly(out);
             throw new UncheckedIOException("cannot open the journal in " + runDir, e);
@@ -125,17 +99,9 @@ public final class Journal implements Closeable {
         }
     }
 
-    /** Appends one line; after {@link #close} (the run has finished) nothing more is recorded. */
-    public void append(String... fields) {
-        StringBuilder line = new StringBuilder(64);
-        for (int i = 0; i < fields.length; i++) {
-            if (i > 0) {
-                line.append('\t');
-            }
-            line.append(fields[i]);
-        }
-        line.append('\n');
-        byte[] bytes = line.toString().getBytes(StandardCharsets.UTF_8);
+    /** Appends one entry; after {@link #close} (the run has finished) nothing more is recorded. */
+    public void append(JournalEntry entry) {
+        byte[] bytes = (entry.encode() + '\n').getBytes(StandardCharsets.UTF_8);
         synchronized (this) {
             if (closed) {
                 return;
@@ -149,8 +115,8 @@ public final class Journal implements Closeable {
         dirty = true;
     }
 
-    public void appendAndSync(String... fields) {
-        append(fields);
+    public void appendAndSync(JournalEntry entry) {
+        append(entry);
         sync();
     }
 
@@ -172,7 +138,7 @@ public final class Journal implements Closeable {
         }
     }
 
-    private void syncQuietly() {
+    void syncQuietly() {
         try {
             sync();
         } catch (UncheckedIOException ignored) {
@@ -182,7 +148,7 @@ public final class Journal implements Closeable {
 
     @Override
     public void close() {
-        OPEN.remove(this);
+        onClose.accept(this);
         try {
             sync();
         } catch (UncheckedIOException ignored) {
@@ -209,18 +175,43 @@ public final class Journal implements Closeable {
         }
     }
 
-    /** The complete lines of a run's journal, each split into its fields; an unfinished last line is dropped. */
+    /**
+     * The complete lines of a run's journal, each split into its fields, for tests and tools that look at the raw
+     * lines; drover itself reads entries ({@link #forEachEntry}). An unfinished last line is dropped.
+     */
     public static List<String[]> read(Path runDir) {
         List<String[]> lines = new ArrayList<>();
-        forEachLine(runDir, lines::add);
+        forEachLine(runDir, line -> lines.add(line.split("\t", -1)));
         return lines;
     }
 
+    /** As below, skipping the lines that do not parse: for readers that only show what the journal says. */
+    public static void forEachEntry(Path runDir, Consumer<JournalEntry> each) {
+        forEachEntry(runDir, each, malformed -> { });
+    }
+
     /**
-     * Hands each complete line of a run's journal, split into its fields, to {@code each} as it is read: a restart
-     * replays a million-task journal (70 MB) without holding it in memory. An unfinished last line is dropped.
+     * Hands each entry of a run's journal to {@code each} as it is read: a restart replays a million-task journal
+     * (70 MB) without holding it in memory. An unfinished last line is dropped, and so are lines of kinds this
+     * version does not know; a line that does not parse goes to {@code malformed} and reading goes on.
      */
-    public static void forEachLine(Path runDir, java.util.function.Consumer<String[]> each) {
+    public static void forEachEntry(Path runDir, Consumer<JournalEntry> each, Consumer<JournalEntry.Malformed> malformed) {
+        JournalEntry.Decoder decoder = new JournalEntry.Decoder();
+        forEachLine(runDir, line -> {
+            JournalEntry entry;
+            try {
+                entry = decoder.decode(line);
+            } catch (JournalEntry.Malformed e) {
+                malformed.accept(e);
+                return;
+            }
+            if (entry != null) {
+                each.accept(entry);
+            }
+        });
+    }
+
+    private static void forEachLine(Path runDir, Consumer<String> each) {
         // a crash can cut a multi-byte character: replaced, never a reason not to read the rest
         java.nio.charset.CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(java.nio.charset.CodingErrorAction.REPLACE)
@@ -234,7 +225,7 @@ public final class Journal implements Closeable {
                     if (buffer[i] == '\n') {
                         line.append(buffer, start, i - start);
                         if (line.length() > 0) {
-                            each.accept(line.toString().split("\t", -1));
+                            each.accept(line.toString());
                         }
                         line.setLength(0);
                         start = i + 1;
@@ -249,8 +240,11 @@ public final class Journal implements Closeable {
         }
     }
 
-    /** The journal's last complete line, read from the end of the file (a finished run's ends with "finished"). */
-    public static String[] lastLine(Path runDir) {
+    /**
+     * The journal's last complete entry, read from the end of the file (a finished run's is {@link
+     * JournalEntry.Finished}); null if there is none or it is not one this version reads.
+     */
+    public static JournalEntry lastEntry(Path runDir) {
         try (java.nio.channels.FileChannel file = java.nio.channels.FileChannel.open(runDir.resolve(FILE))) {
             long size = file.size();
             int length = (int) Math.min(size, 4096);
@@ -262,16 +256,12 @@ public final class Journal implements Closeable {
                 return null;
             }
             String line = text.substring(text.lastIndexOf('\n', end - 1) + 1, end);
-            return line.isEmpty() ? null : line.split("\t", -1);
-        } catch (NoSuchFileException e) {
+            // the last entry is read without the journal's head: its text fields come back as written
+            return line.isEmpty() ? null : new JournalEntry.Decoder().decode(line);
+        } catch (NoSuchFileException | JournalEntry.Malformed e) {
             return null;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    /** Journal fields must not contain the separators. */
-    static String clean(String text) {
-        return text == null ? "" : text.replaceAll("[\\t\\n\\r]", " ");
     }
 }

@@ -7,6 +7,8 @@ import dev.drover.manifest.ManifestReader;
 import dev.drover.plan.JobResources;
 import dev.drover.plan.RunPlan;
 import dev.drover.plan.Strategy;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -19,6 +21,8 @@ import java.util.Map;
  * where the last one stopped: tasks that ended stay ended, tasks that were running run again.
  */
 final class Recovery {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Recovery.class);
 
     private Recovery() {
     }
@@ -48,39 +52,36 @@ final class Recovery {
 
     /** Whether the journal ends with "finished": nothing is appended after it, so its tail is enough. */
     private static boolean isFinished(Path runDir) {
-        String[] last = Journal.lastLine(runDir);
-        return last != null && last[0].equals("finished");
+        return Journal.lastEntry(runDir) instanceof JournalEntry.Finished;
     }
 
     /**
-     * Rebuilds the run in one pass over its journal; an unfinished one gets its journal reopened for appending and
-     * its interrupted tasks requeued.
+     * Rebuilds the run in one pass over its journal, each entry applied as it was live; an unfinished one gets its
+     * journal reopened for appending (through {@code journals}) and its interrupted tasks requeued.
      */
-    static Run load(Path runDir) {
+    static Run load(Path runDir, Journals journals) {
         RunPlan plan = plan(runDir);
-        String[] last = Journal.lastLine(runDir);
-        boolean finished = last != null && last[0].equals("finished");
+        JournalEntry last = Journal.lastEntry(runDir);
         // locked first (no second process may take the run), the cut line ended only after the reading
-        Journal journal = finished ? null : Journal.openUnended(runDir);
+        Journal journal = last instanceof JournalEntry.Finished ? null : journals.openUnended(runDir);
         try {
             Run[] run = new Run[1];
-            Journal.forEachLine(runDir, line -> {
+            Journal.forEachEntry(runDir, entry -> {
                 if (run[0] != null) {
-                    run[0].replay(line);
-                } else if (line[0].equals("accepted")) {
-                    run[0] = new Run(line[2], runDir, plan, journal, Long.parseLong(line[1]));
+                    replay(run[0], entry);
+                } else if (entry instanceof JournalEntry.Accepted accepted) {
+                    run[0] = new Run(accepted.runId(), runDir, plan, journal, accepted.at());
                 }
-            });
+            }, malformed -> LOG.warn("run {}: skipping {}", runDir.getFileName(), malformed.getMessage()));
             if (run[0] == null) {
                 throw new IllegalStateException(runDir + ": the journal has no 'accepted' line");
             }
-            if (finished) {
-                run[0].markFinished(RunState.valueOf(last[2]));
+            if (last instanceof JournalEntry.Finished done) {
+                run[0].markFinished(done.state());
             } else {
                 journal.endLineCutShort();
                 int requeued = run[0].requeueInterrupted();
-                journal.appendAndSync("recovered", Long.toString(System.currentTimeMillis()),
-                        Integer.toString(requeued));
+                journal.appendAndSync(new JournalEntry.Recovered(System.currentTimeMillis(), requeued));
             }
             return run[0];
         } catch (RuntimeException e) {
@@ -88,6 +89,15 @@ final class Recovery {
                 journal.close(); // released: this process does not run it after all
             }
             throw e;
+        }
+    }
+
+    /** One entry replayed; one that does not fit the run (a task index beyond its manifest) is skipped. */
+    private static void replay(Run run, JournalEntry entry) {
+        try {
+            run.apply(entry);
+        } catch (RuntimeException misfit) {
+            LOG.warn("run {}: skipping journal entry {}: {}", run.id(), entry, misfit.toString());
         }
     }
 

@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 
@@ -35,6 +37,7 @@ public final class RunRegistry {
     private static final long CANCEL_POLL_MILLIS = 1000;
 
     private final Path runsDir;
+    private final Journals journals = new Journals();
     private final Map<String, Run> active = new ConcurrentHashMap<>();
     private final List<Consumer<Run>> acceptListeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<Run>> recoveryListeners = new CopyOnWriteArrayList<>();
@@ -44,30 +47,32 @@ public final class RunRegistry {
     /** The manifest SHA-256 of each run directory seen by earlierRun. */
     private final Map<String, String> shaByDir = new ConcurrentHashMap<>();
 
+    /** A registry with no thread of its own: {@link #start} gives it the scheduler it needs to serve. */
     public RunRegistry(Path runsDir) {
         this.runsDir = runsDir;
-        Thread watcher = new Thread(this::watchCancelRequests, "drover-cancel-watch");
-        watcher.setDaemon(true);
-        watcher.start();
+    }
+
+    /**
+     * Starts the registry's periodic work on the owner's scheduler (Camel's ExecutorServiceManager in drover, which
+     * also stops it): journals forced to disk every {@link Journals#SYNC_MILLIS} ms, and the run directories watched
+     * for cancel requests from `drover cancel`.
+     */
+    public void start(ScheduledExecutorService scheduler) {
+        journals.start(scheduler);
+        scheduler.scheduleWithFixedDelay(this::cancelRequested, CANCEL_POLL_MILLIS, CANCEL_POLL_MILLIS,
+                TimeUnit.MILLISECONDS);
     }
 
     /** Cancels any active run whose directory has gained a cancel request. */
-    private void watchCancelRequests() {
-        while (true) {
+    private void cancelRequested() {
+        for (Run run : active.values()) {
             try {
-                Thread.sleep(CANCEL_POLL_MILLIS);
-            } catch (InterruptedException e) {
-                return;
-            }
-            for (Run run : active.values()) {
-                try {
-                    if (Files.exists(run.dir().resolve(CANCEL_REQUEST))) {
-                        LOG.info("run {}: cancel requested", run.id());
-                        run.cancel();
-                    }
-                } catch (RuntimeException e) {
-                    LOG.warn("run {}: cancelling failed: {}", run.id(), e.toString());
+                if (Files.exists(run.dir().resolve(CANCEL_REQUEST))) {
+                    LOG.info("run {}: cancel requested", run.id());
+                    run.cancel();
                 }
+            } catch (RuntimeException e) {
+                LOG.warn("run {}: cancelling failed: {}", run.id(), e.toString());
             }
         }
     }
@@ -144,7 +149,7 @@ public final class RunRegistry {
                 if (stored != null) {
                     Run run;
                     try {
-                        run = adopt(Recovery.load(dir));
+                        run = adopt(Recovery.load(dir, journals));
                     } catch (Journal.OwnedElsewhere e) {
                         throw new dev.drover.manifest.ManifestException("manifest", "the same manifest is being run"
                                 + " by another drover process as run " + stored.runId() + "; to run it again anyway,"
@@ -173,7 +178,7 @@ public final class RunRegistry {
         if (runId.contains("/") || Recovery.peek(dir, null) == null) {
             return null;
         }
-        Run run = adopt(Recovery.load(dir));
+        Run run = adopt(Recovery.load(dir, journals));
         run.finishIfDone();
         return run;
     }
@@ -191,7 +196,7 @@ public final class RunRegistry {
                     continue;
                 }
                 try {
-                    Run run = adopt(Recovery.load(dir));
+                    Run run = adopt(Recovery.load(dir, journals));
                     LOG.info("run {} recovered: {} of {} tasks had ended", run.id(), run.done(), run.taskCount());
                     if (!run.finishIfDone()) {
                         recovered.add(run);
@@ -281,9 +286,9 @@ public final class RunRegistry {
             throw new UncheckedIOException("cannot create a run directory in " + runsDir, e);
         }
         String id = dir.getFileName().toString();
-        Journal journal = Journal.open(dir);
-        journal.appendAndSync("accepted", Long.toString(now), id, plan.strategy().cliName(),
-                Integer.toString(plan.taskCount()));
+        Journal journal = journals.open(dir);
+        journal.appendAndSync(new JournalEntry.Accepted(now, id, plan.strategy().cliName(), plan.taskCount(),
+                JournalEntry.FORMAT));
         Run run = register(new Run(id, dir, plan, journal, now));
         LOG.info("run {} accepted: {}", id, plan.describe());
         acceptListeners.forEach(listener -> listener.accept(run));

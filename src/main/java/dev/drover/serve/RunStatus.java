@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.drover.run.Journal;
+import dev.drover.run.JournalEntry;
 import dev.drover.run.RunRegistry;
 import dev.drover.run.RunReport;
 
@@ -129,45 +130,37 @@ public record RunStatus(String runId, Path dir, String strategy, String state, i
             int tasks = planTasks(dir);
             byte[] states = new byte[Math.max(tasks, 0)];
 
-            void apply(String[] line) {
-                switch (line[0]) {
-                    case "accepted" -> {
-                        accepted = Instant.ofEpochMilli(Long.parseLong(line[1]));
-                        runId = line[2];
-                        strategy = line[3];
-                        tasks = Integer.parseInt(line[4]);
-                        if (states.length != tasks) {
-                            states = java.util.Arrays.copyOf(states, tasks);
-                        }
+            void apply(JournalEntry entry) {
+                if (entry instanceof JournalEntry.Accepted accepted) {
+                    this.accepted = Instant.ofEpochMilli(accepted.at());
+                    runId = accepted.runId();
+                    strategy = accepted.strategy();
+                    tasks = accepted.tasks();
+                    if (states.length != tasks) {
+                        states = java.util.Arrays.copyOf(states, tasks);
                     }
-                    case "start" -> {
-                        int index = Integer.parseInt(line[2]);
-                        if (states[index] < 2) {
-                            states[index] = 1;
-                        }
+                } else if (entry instanceof JournalEntry.Start start) {
+                    if (states[start.index()] < 2) {
+                        states[start.index()] = 1;
                     }
-                    case "end" -> {
-                        int code = REPLAYED.indexOf(line[4].toLowerCase(java.util.Locale.ROOT));
-                        if (code >= 2) {
-                            states[Integer.parseInt(line[2])] = (byte) code;
-                        }
+                } else if (entry instanceof JournalEntry.End end) {
+                    int code = REPLAYED.indexOf(end.state().name().toLowerCase(java.util.Locale.ROOT));
+                    if (code >= 2) {
+                        states[end.index()] = (byte) code;
                     }
-                    case "finished" -> {
-                        finished = Instant.ofEpochMilli(Long.parseLong(line[1]));
-                        state = line[2];
-                    }
-                    default -> {
-                        // retry, requeue, backend, submission, cancel: no change of state on their own
-                    }
+                } else if (entry instanceof JournalEntry.Finished done) {
+                    finished = Instant.ofEpochMilli(done.at());
+                    state = done.state().name();
                 }
+                // retry, requeue, backend, submission, cancel: no change of state on their own
             }
         }
         Replay replay = new Replay();
-        Journal.forEachLine(dir, line -> {
+        Journal.forEachEntry(dir, entry -> {
             try {
-                replay.apply(line);
-            } catch (RuntimeException malformed) {
-                // a line this version does not understand: skip it
+                replay.apply(entry);
+            } catch (RuntimeException misfit) {
+                // an entry that does not fit the run (a task index beyond it): skipped
             }
         });
         int[] byCode = new int[REPLAYED.size()];

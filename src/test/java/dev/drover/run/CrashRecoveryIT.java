@@ -1,6 +1,7 @@
 package dev.drover.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.drover.Await;
 import dev.drover.DroverProcesses;
 import dev.drover.TestPipeline;
 import org.junit.jupiter.api.AfterEach;
@@ -10,6 +11,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -82,10 +84,7 @@ class CrashRecoveryIT {
 
         drover.start("second.log", "serve", "--inbox", inbox.toString(), "--runs-dir", runs.toString());
         Path done = inbox.resolve(".done/work.yaml");
-        for (int i = 0; i < 600 && !Files.exists(done); i++) {
-            Thread.sleep(100);
-        }
-        assertTrue(Files.exists(done), drover.log("second.log"));
+        assertTrue(Await.within(Duration.ofSeconds(60), () -> Files.exists(done)), drover.log("second.log"));
         try (Stream<Path> all = Files.list(runs)) {
             assertEquals(1, all.count(), "the left-over manifest did not start a second run");
         }

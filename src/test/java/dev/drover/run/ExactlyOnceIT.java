@@ -1,6 +1,7 @@
 package dev.drover.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.drover.Await;
 import dev.drover.DroverProcesses;
 import dev.drover.TestPipeline;
 import org.junit.jupiter.api.AfterEach;
@@ -10,6 +11,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -104,11 +106,7 @@ class ExactlyOnceIT {
         }
         drover.start("last.log", serve);
         Path done = inbox.resolve(".done/work.yaml");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (!Files.exists(done) && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
-        assertTrue(Files.exists(done), drover.log("last.log"));
+        assertTrue(Await.within(Duration.ofSeconds(120), () -> Files.exists(done)), drover.log("last.log"));
         assertEachTaskRanOnce(runDir);
     }
 
@@ -117,15 +115,13 @@ class ExactlyOnceIT {
      * every third time at any moment from its start (start-up and recovery included).
      */
     private void killAtRandom(Process process) throws Exception {
+        // the random moment is a deadline: waiting for a process that ended on its own by then gains nothing
         if (kills.size() % 3 == 2) {
-            Thread.sleep(random.nextInt(3000));
+            Await.within(Duration.ofMillis(random.nextInt(3000)), () -> !process.isAlive());
         } else {
             int before = executions().size();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (executions().size() == before && process.isAlive() && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-            Thread.sleep(random.nextInt(1000));
+            Await.within(Duration.ofSeconds(60), () -> executions().size() > before || !process.isAlive());
+            Await.within(Duration.ofMillis(random.nextInt(1000)), () -> !process.isAlive());
         }
         kills.add(System.currentTimeMillis());
         DroverProcesses.kill(process);

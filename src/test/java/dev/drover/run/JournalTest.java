@@ -6,82 +6,106 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 class JournalTest {
 
     @TempDir
     Path dir;
 
+    private final Journals journals = new Journals();
+
+    private static List<JournalEntry> entries(Path dir) {
+        List<JournalEntry> entries = new ArrayList<>();
+        Journal.forEachEntry(dir, entries::add);
+        return entries;
+    }
+
     @Test
-    void appendsTabSeparatedLines() {
-        try (Journal journal = Journal.open(dir)) {
-            journal.appendAndSync("accepted", "1", "run-1");
-            journal.append("end", "2", "0", "1", "FAILED", "3", Journal.clean("bad\tthing\nhere"));
+    void entriesAreWrittenAsTabSeparatedLinesAndReadBack() {
+        JournalEntry accepted = new JournalEntry.Accepted(1, "run-1", "sequential", 2, JournalEntry.FORMAT);
+        JournalEntry end = new JournalEntry.End(2, 0, 1, TaskState.FAILED, 3, "bad\tthing\nhere");
+        try (Journal journal = journals.open(dir)) {
+            journal.appendAndSync(accepted);
+            journal.append(end);
         }
         List<String[]> lines = Journal.read(dir);
         assertEquals(2, lines.size());
-        assertArrayEquals(new String[]{"accepted", "1", "run-1"}, lines.get(0));
-        assertEquals("bad thing here", lines.get(1)[6]);
+        assertArrayEquals(new String[]{"accepted", "1", "run-1", "sequential", "2", "2"}, lines.get(0));
+        assertEquals("bad\\tthing\\nhere", lines.get(1)[6], "one line, one field, whatever the reason holds");
+        assertEquals(List.of(accepted, end), entries(dir));
     }
 
     @Test
     void aLineCutShortByACrashIsIgnoredAndTheNextWriterStartsAFreshLine() throws Exception {
-        try (Journal journal = Journal.open(dir)) {
-            journal.append("start", "1", "0", "1");
+        try (Journal journal = journals.open(dir)) {
+            journal.append(new JournalEntry.Start(1, 0, 1, null));
         }
         Files.writeString(dir.resolve(Journal.FILE), "end\t2\t0", StandardOpenOption.APPEND);
         assertEquals(1, Journal.read(dir).size());
-        try (Journal journal = Journal.open(dir)) {
-            journal.append("start", "3", "1", "1");
+        try (Journal journal = journals.open(dir)) {
+            journal.append(new JournalEntry.Start(3, 1, 1, null));
         }
-        List<String[]> lines = Journal.read(dir);
-        assertEquals(2, lines.size(), "the cut line is gone: no later reading can take it for a whole one");
-        assertArrayEquals(new String[]{"start", "1", "0", "1"}, lines.get(0));
-        assertArrayEquals(new String[]{"start", "3", "1", "1"}, lines.get(1));
+        assertEquals(List.of(new JournalEntry.Start(1, 0, 1, null), new JournalEntry.Start(3, 1, 1, null)),
+                entries(dir), "the cut line is gone: no later reading can take it for a whole one");
     }
 
     @Test
     void aCharacterTheCrashCutInTwoIsReadAsAReplacement() throws Exception {
-        try (Journal journal = Journal.open(dir)) {
-            journal.append("end", "1", "0", "1", "FAILED", "1", "caf\u00e9");
+        try (Journal journal = journals.open(dir)) {
+            journal.append(new JournalEntry.End(1, 0, 1, TaskState.FAILED, 1, "caf\u00e9"));
         }
         byte[] cut = "end\t2\t1\t1\tFAILED\t1\tcaf\u00e9\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
         byte[] broken = java.util.Arrays.copyOf(cut, cut.length - 1); // the first byte of é, then the newline
         broken[broken.length - 1] = '\n';
         Files.write(dir.resolve(Journal.FILE), broken, StandardOpenOption.APPEND);
-        List<String[]> lines = Journal.read(dir);
-        assertEquals(2, lines.size());
-        assertEquals("caf\u00e9", lines.get(0)[6]);
-        assertEquals("caf\ufffd", lines.get(1)[6]);
+        List<JournalEntry> entries = entries(dir);
+        assertEquals(2, entries.size());
+        assertEquals("caf\u00e9", ((JournalEntry.End) entries.get(0)).reason());
+        assertEquals("caf\ufffd", ((JournalEntry.End) entries.get(1)).reason());
+    }
+
+    @Test
+    void linesThatDoNotParseAreReportedAndSkippedAndUnknownKindsIgnored() throws Exception {
+        Files.writeString(dir.resolve(Journal.FILE), "start\t1\t0\t1\nend\tsoon\t0\nfrom-a-later-version\t2\t7\n"
+                + "start\t3\t1\t1\n");
+        List<JournalEntry> entries = new ArrayList<>();
+        List<JournalEntry.Malformed> malformed = new ArrayList<>();
+        Journal.forEachEntry(dir, entries::add, malformed::add);
+        assertEquals(List.of(new JournalEntry.Start(1, 0, 1, null), new JournalEntry.Start(3, 1, 1, null)), entries);
+        assertEquals(1, malformed.size());
+        assertEquals("unreadable journal line: end soon 0", malformed.get(0).getMessage());
     }
 
     @Test
     void aJournalHasOneOwnerAtATime() {
-        try (Journal owner = Journal.open(dir)) {
-            owner.append("accepted", "1", "run-1");
-            org.junit.jupiter.api.Assertions.assertThrows(Journal.OwnedElsewhere.class, () -> Journal.open(dir));
+        try (Journal owner = journals.open(dir)) {
+            owner.append(new JournalEntry.Cancel(1));
+            assertThrows(Journal.OwnedElsewhere.class, () -> new Journals().open(dir));
         }
-        Journal.open(dir).close(); // free again once the owner closed it
+        journals.open(dir).close(); // free again once the owner closed it
     }
 
     @Test
-    void theLastCompleteLineIsReadFromTheEnd() throws Exception {
-        try (Journal journal = Journal.open(dir)) {
-            journal.append("accepted", "1", "run-1");
-            journal.append("finished", "2", "SUCCEEDED");
+    void theLastCompleteEntryIsReadFromTheEnd() throws Exception {
+        try (Journal journal = journals.open(dir)) {
+            journal.append(new JournalEntry.Accepted(1, "run-1", "sequential", 0, JournalEntry.FORMAT));
+            journal.append(new JournalEntry.Finished(2, RunState.SUCCEEDED));
         }
-        assertArrayEquals(new String[]{"finished", "2", "SUCCEEDED"}, Journal.lastLine(dir));
+        assertEquals(new JournalEntry.Finished(2, RunState.SUCCEEDED), Journal.lastEntry(dir));
         Files.writeString(dir.resolve(Journal.FILE), "end\t3", StandardOpenOption.APPEND);
-        assertArrayEquals(new String[]{"finished", "2", "SUCCEEDED"}, Journal.lastLine(dir), "a cut line is not one");
-        assertEquals(null, Journal.lastLine(dir.resolve("nothing")));
+        assertEquals(new JournalEntry.Finished(2, RunState.SUCCEEDED), Journal.lastEntry(dir), "a cut line is not one");
+        assertNull(Journal.lastEntry(dir.resolve("nothing")));
     }
 
     @Test
     void aMissingJournalReadsAsEmpty() {
-        assertEquals(0, Journal.read(dir.resolve("nothing")).size());
+        assertEquals(List.of(), entries(dir.resolve("nothing")));
     }
 }
