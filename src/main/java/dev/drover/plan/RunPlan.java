@@ -1,6 +1,5 @@
 package dev.drover.plan;
 
-import dev.drover.kubernetes.KubeResources;
 import dev.drover.manifest.Manifest;
 import dev.drover.manifest.ManifestException;
 
@@ -109,7 +108,7 @@ public record RunPlan(Manifest manifest, Strategy strategy, int jobs, JobResourc
                         + " in: add 'image: python:3.12-slim' (any image with /bin/sh and the tasks' programs) to the"
                         + " manifest, or --job-resources image=...");
             }
-            KubeResources.from(resources); // converts the SLURM units now, so that errors come before anything runs
+            KubernetesTerms.from(resources); // converts the SLURM units now, so that errors come before anything runs
             batchSize = resources.has(JobResources.BATCH_SIZE) ? Integer.parseInt(resources.get(JobResources.BATCH_SIZE))
                     : KUBERNETES_TASKS_PER_JOB;
         }
