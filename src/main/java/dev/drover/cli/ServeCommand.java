@@ -125,7 +125,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         // Recovery first, then the intakes: a manifest a crash left in the inbox finds its run already rebuilt.
         for (var run : runtime.runs().recoverUnfinished()) {
-            runtime.submitAsync(run).whenComplete((fed, error) -> {
+            runtime.feed(run).whenComplete((fed, error) -> {
                 if (error != null) {
                     System.err.println("drover: recovered run " + run.id() + " could not be resumed: " + error);
                 }

@@ -31,9 +31,7 @@ public final class ServeBeans {
         boolean serve = Boolean.parseBoolean(property(context, "drover.serve", "false"));
         String url = property(context, "drover.queue.url", "");
         // The intake-queue route refers to this bean even when it is not started.
-        QueueIntake intake = new QueueIntake(context, runs,
-                Integer.parseInt(property(context, "drover.queue.concurrent-runs", "4")),
-                Boolean.parseBoolean(property(context, "drover.intake.deduplicate", "true")));
+        QueueIntake intake = new QueueIntake(Integer.parseInt(property(context, "drover.queue.concurrent-runs", "4")));
         registry.bind(QUEUE_INTAKE, intake);
         // The intake-file route's filter and poll strategy, read before each poll of the drop folder.
         long quiet = Long.parseLong(property(context, "drover.inbox.read-lock-interval", "500"));
