@@ -162,8 +162,8 @@ final class ServeCommand implements Callable<Integer> {
      * address) and letting go.
      */
     private static boolean observePortFree(Map<String, String> overrides) {
-        String port = overrides.getOrDefault("drover.observe.port",
-                Settings.load(DroverRuntime.home()).get("drover.observe.port", "9876"));
+        String port = overrides.containsKey("drover.observe.port") ? overrides.get("drover.observe.port")
+                : Settings.load(DroverRuntime.home()).get("drover.observe.port");
         try (ServerSocket socket = new ServerSocket()) {
             socket.bind(new InetSocketAddress(Integer.parseInt(port)));
             return true;

@@ -30,6 +30,10 @@ class DroverMetricsTest {
 
     private final PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final CamelContext context = new DefaultCamelContext();
+
+    private java.util.concurrent.Executor prober() {
+        return context.getExecutorServiceManager().newSingleThreadExecutor(this, "drover-broker-probe");
+    }
     private RunRegistry runs;
     private DroverMetrics metrics;
 
@@ -90,13 +94,13 @@ class DroverMetricsTest {
             for (int i = 0; i < 3; i++) {
                 jms.createProducer().send(jms.createQueue("waiting"), "name: m" + i);
             }
-            startMetrics(new QueueDepth(context, new BrokerConnection(broker.url(), "", "", java.util.List.of()), "waiting"));
+            startMetrics(new QueueDepth(context, new BrokerConnection(broker.url(), "", "", java.util.List.of(), prober()), "waiting"));
             // a scrape waits SCRAPE_WAIT_MILLIS only: a cold first connection may take longer and give NaN first
             assertEquals(3, eventually(prometheus::scrape, "drover_queue_depth{queue=\"waiting\"}"),
                     prometheus.scrape());
         }
         QueueDepth nowhere = new QueueDepth(context, new BrokerConnection(
-                "tcp://127.0.0.1:" + TestBroker.freePort() + "?initialConnectAttempts=1", "", "", java.util.List.of()),
+                "tcp://127.0.0.1:" + TestBroker.freePort() + "?initialConnectAttempts=1", "", "", java.util.List.of(), prober()),
                 "waiting");
         long start = System.nanoTime();
         assertTrue(Double.isNaN(nowhere.depth()));
