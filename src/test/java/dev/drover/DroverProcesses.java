@@ -77,18 +77,14 @@ public final class DroverProcesses implements AutoCloseable {
 
     /** The first run directory to appear in {@code runs}. */
     public static Path awaitRunDir(Path runs) throws Exception {
-        for (int i = 0; i < 600; i++) {
-            if (Files.isDirectory(runs)) {
-                try (Stream<Path> list = Files.list(runs)) {
-                    var found = list.findFirst();
-                    if (found.isPresent()) {
-                        return found.get();
-                    }
-                }
+        return Await.value("a run started in " + runs, java.time.Duration.ofSeconds(60), () -> {
+            if (!Files.isDirectory(runs)) {
+                return null;
             }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("no run started in " + runs);
+            try (Stream<Path> list = Files.list(runs)) {
+                return list.findFirst().orElse(null);
+            }
+        });
     }
 
     /** Indices of the tasks whose end the run's journal records. */
@@ -108,9 +104,7 @@ public final class DroverProcesses implements AutoCloseable {
 
     /** Waits (up to 15 s) until the journal records at least {@code count} ended tasks. */
     public static void awaitEnded(Path runDir, int count) throws InterruptedException {
-        for (int i = 0; i < 300 && endedTasks(runDir).size() < count; i++) {
-            Thread.sleep(50);
-        }
+        Await.within(java.time.Duration.ofSeconds(15), () -> endedTasks(runDir).size() >= count);
     }
 
     @Override

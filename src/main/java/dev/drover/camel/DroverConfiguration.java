@@ -5,10 +5,10 @@ import dev.drover.kubernetes.KubeLane;
 import dev.drover.kubernetes.KubeSettings;
 import dev.drover.local.LocalLanes;
 import dev.drover.local.LocalTaskRunner;
-import dev.drover.manifest.ManifestParser;
 import dev.drover.plan.Planner;
 import dev.drover.run.RunRegistry;
 import dev.drover.serve.ServeBeans;
+import dev.drover.serve.Settings;
 import dev.drover.slurm.SlurmLane;
 import dev.drover.slurm.SlurmSettings;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -16,25 +16,20 @@ import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.Registry;
 
-import java.nio.file.Path;
-
 /** The beans the routes call, by the names used in routes/*.camel.yaml. */
 public final class DroverConfiguration implements CamelConfiguration {
 
     @Override
     public void configure(CamelContext context) {
-        Path runsDir = Path.of(context.resolvePropertyPlaceholders("{{drover.runs-dir}}")).toAbsolutePath();
-        RunRegistry runs = new RunRegistry(runsDir);
+        Settings settings = Settings.of(context);
+        RunRegistry runs = new RunRegistry(settings.runsDir());
         // journal syncs and cancel requests on Camel-managed threads (two: a cancel that writes a large report must not
         // hold up the syncs), shut down with the context
         runs.start(context.getExecutorServiceManager().newScheduledThreadPool(runs, "run-registry", 2));
         Registry registry = context.getRegistry();
         registry.bind("runs", runs);
-        registry.bind("planner", Planner.forInstalledLanes(
-                ManifestParser.maxBytes(context.getPropertiesComponent().resolveProperty(ManifestParser.MAX_BYTES_KEY)
-                        .orElse(null))));
-        registry.bind("localRunner", new LocalTaskRunner(runs, java.time.Duration.ofMillis(Math.round(1000
-                * Double.parseDouble(context.resolvePropertyPlaceholders("{{drover.local.kill-grace}}"))))));
+        registry.bind("planner", Planner.forInstalledLanes(settings.manifestMaxBytes()));
+        registry.bind("localRunner", new LocalTaskRunner(runs, settings.seconds("drover.local.kill-grace")));
         registry.bind("localLanes", new LocalLanes(context));
         registry.bind("slurmLane", new SlurmLane(context, runs, SlurmSettings.from(context)));
         ServeBeans.bind(context, runs);

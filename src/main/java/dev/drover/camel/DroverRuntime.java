@@ -20,8 +20,13 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class DroverRuntime implements AutoCloseable {
 
-    /** Where `drover run` and the intakes send a manifest (text) or a resolved plan; it answers with the run. */
-    public static final String ACCEPT_ENDPOINT = "direct:accept-manifest";
+    /** Where a manifest (text) or a resolved plan becomes a durable run; it answers with the run. */
+    static final String RECORD_RUN = "direct:record-run";
+    /**
+     * Where a recorded run's tasks are fed to its lane (routes/accept.camel.yaml); a caller waits, without SEDA's
+     * 30 s limit, until all are fed.
+     */
+    static final String FEED_RUN = "seda:feed-run?timeout=0";
 
     private final Main main;
     private final ProducerTemplate producer;
@@ -30,6 +35,10 @@ public final class DroverRuntime implements AutoCloseable {
         this.main = main;
         main.start();
         this.producer = main.getCamelContext().createProducerTemplate();
+        // A caller waits on feed() for as long as the run is fed (a sequential run: the whole run): the template's
+        // default pool would queue the eleventh such wait behind the first ten.
+        ((org.apache.camel.impl.engine.DefaultProducerTemplate) producer).setExecutorService(main.getCamelContext()
+                .getExecutorServiceManager().newCachedThreadPool(this, "drover-feed-wait"));
     }
 
     /**
@@ -72,14 +81,31 @@ public final class DroverRuntime implements AutoCloseable {
         return context().getRegistry().lookupByNameAndType("runs", RunRegistry.class);
     }
 
-    /** Hands a manifest (text) or a resolved plan to the pipeline; returns once the run is accepted and fed. */
-    public Run submit(Object manifestOrPlan) {
-        return producer.requestBody(ACCEPT_ENDPOINT, manifestOrPlan, Run.class);
+    /**
+     * Makes a manifest (text) or a resolved plan a durable run and returns it, before any task is fed; a Run (one
+     * rebuilt by recovery) comes back as it is.
+     */
+    public Run record(Object manifestOrPlan) {
+        return producer.requestBody(RECORD_RUN, manifestOrPlan, Run.class);
     }
 
-    /** As {@link #submit}, in a pipeline thread: for a caller that watches the run while it is fed. */
+    /** Feeds a recorded run's tasks to its lane; completes when all are fed, or with why not (the run is cancelled). */
+    public CompletableFuture<Run> feed(Run run) {
+        return producer.asyncRequestBody(FEED_RUN, run, Run.class);
+    }
+
+    /** {@link #record} then feeds the run; returns once its tasks are all fed. */
+    public Run submit(Object manifestOrPlan) {
+        return producer.requestBody(FEED_RUN, record(manifestOrPlan), Run.class);
+    }
+
+    /** {@link #record} then {@link #feed}; completes when the run's tasks are all fed. */
     public CompletableFuture<Run> submitAsync(Object manifestOrPlan) {
-        return producer.asyncRequestBody(ACCEPT_ENDPOINT, manifestOrPlan, Run.class);
+        try {
+            return feed(record(manifestOrPlan));
+        } catch (RuntimeException notRecorded) {
+            return CompletableFuture.failedFuture(notRecorded);
+        }
     }
 
     /**

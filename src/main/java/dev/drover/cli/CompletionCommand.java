@@ -37,7 +37,7 @@ final class CompletionCommand implements Callable<Integer> {
                     + " bashcompinit)");
             return ErrorHandler.USAGE;
         }
-        String runsDir = Settings.load(DroverRuntime.home()).get("drover.runs-dir", "drover-runs");
+        String runsDir = Settings.load(DroverRuntime.home()).get("drover.runs-dir");
         System.out.print(AutoComplete.bash("drover", spec.root().commandLine()));
         System.out.print(RUN_IDS.replace("@RUNS_DIR@", "'" + runsDir.replace("'", "'\\''") + "'"));
         return 0;

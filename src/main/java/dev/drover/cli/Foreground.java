@@ -6,10 +6,11 @@ import dev.drover.run.RunState;
 import dev.drover.run.TaskState;
 
 import java.nio.file.Path;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Supplier;
+import java.util.function.Function;
 
 /**
  * A run followed at the terminal (drover run, drover resume): progress while it goes, Ctrl-C/SIGTERM cancels it
@@ -25,14 +26,15 @@ final class Foreground {
     }
 
     /**
-     * @param run     completes with the run once it is recorded (before its tasks are fed)
+     * @param record  records the run (before its tasks are fed): drover run's plan, or drover resume's run
      * @param feed    hands the run's tasks to the pipeline; completes when all are fed, or with why not
      * @param started System.nanoTime() when the command started, for the summary's duration
      */
-    static int follow(CompletableFuture<Run> run, Supplier<CompletableFuture<Run>> feed, long started)
+    static int follow(Callable<Run> record, Function<Run, CompletableFuture<Run>> feed, long started)
             throws Exception {
         Summary summary = new Summary();
-        // Registered before the run is fed, so that no SIGTERM can fall between acceptance and the hook.
+        // Registered before the run is recorded, so that no SIGTERM can fall between acceptance and the hook.
+        CompletableFuture<Run> run = new CompletableFuture<>();
         AtomicBoolean stopping = new AtomicBoolean();
         Thread interrupt = new Thread(() -> {
             stopping.set(true); // a hangup now must not cut the cancel short
@@ -51,8 +53,15 @@ final class Foreground {
         Runtime.getRuntime().addShutdownHook(interrupt);
         sun.misc.SignalHandler hangupBefore = leaveClusterJobsOnHangup(run, stopping);
         try {
-            CompletableFuture<Run> fed = feed.get();
-            Run followed = awaitRecorded(run, fed);
+            Run followed;
+            try {
+                followed = record.call();
+            } catch (Exception refused) {
+                run.completeExceptionally(refused);
+                throw refused;
+            }
+            run.complete(followed);
+            CompletableFuture<Run> fed = feed.apply(followed);
             try (Progress progress = Progress.start(followed)) {
                 CompletableFuture.anyOf(followed.finished(), fed.exceptionally(e -> null)).get();
                 if (fed.isCompletedExceptionally()) {
@@ -97,19 +106,6 @@ final class Foreground {
             });
         } catch (IllegalArgumentException noHangup) {
             return null; // no SIGHUP on this platform, or the JVM runs with -Xrs
-        }
-    }
-
-    private static Run awaitRecorded(CompletableFuture<Run> run, CompletableFuture<Run> fed) throws Exception {
-        while (true) {
-            try {
-                return run.get(50, TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.TimeoutException e) {
-                if (fed.isDone()) {
-                    fed.get(); // rethrows why the pipeline refused the manifest
-                    return run.get();
-                }
-            }
         }
     }
 

@@ -1,7 +1,6 @@
 package dev.drover.cli;
 
 import dev.drover.camel.DroverRuntime;
-import dev.drover.manifest.ManifestParser;
 import dev.drover.manifest.ManifestReader;
 import dev.drover.plan.RunOptions;
 import dev.drover.plan.RunPlan;
@@ -43,7 +42,7 @@ final class PlanOptions {
 
     /** drover.manifest.max-bytes as `drover serve` would apply it. */
     static long manifestMaxBytes() {
-        return ManifestParser.maxBytes(Settings.load(DroverRuntime.home()).get(ManifestParser.MAX_BYTES_KEY, null));
+        return Settings.load(DroverRuntime.home()).manifestMaxBytes();
     }
 
     /** The resource keys, for the help text. */

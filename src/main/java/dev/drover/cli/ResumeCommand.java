@@ -12,7 +12,6 @@ import picocli.CommandLine.Parameters;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
 
 /** `drover resume`: carry on a run whose drover ended first (killed, rebooted, or hung up with a cluster run). */
 @Command(name = "resume", mixinStandardHelpOptions = true,
@@ -54,7 +53,7 @@ final class ResumeCommand implements Callable<Integer> {
                         run.dir().resolve(RunReport.FILE));
                 return Foreground.exitCode(state);
             }
-            return Foreground.follow(CompletableFuture.completedFuture(run), () -> runtime.submitAsync(run), started);
+            return Foreground.follow(() -> run, runtime::feed, started);
         }
     }
 }

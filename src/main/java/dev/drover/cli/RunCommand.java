@@ -3,7 +3,6 @@ package dev.drover.cli;
 import dev.drover.camel.DroverRuntime;
 import dev.drover.plan.Planner;
 import dev.drover.plan.RunPlan;
-import dev.drover.run.Run;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -12,7 +11,6 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
 
 /** `drover run`: run one manifest in the foreground, with progress, and exit by its outcome. */
 @Command(name = "run", mixinStandardHelpOptions = true,
@@ -62,9 +60,7 @@ final class RunCommand implements Callable<Integer> {
         }
         long started = System.nanoTime();
         try (DroverRuntime runtime = DroverRuntime.start(DroverRuntime.home(), overrides)) {
-            CompletableFuture<Run> accepted = new CompletableFuture<>();
-            runtime.runs().onAccepted(accepted::complete);
-            return Foreground.follow(accepted, () -> runtime.submitAsync(plan), started);
+            return Foreground.follow(() -> runtime.record(plan), runtime::feed, started);
         }
     }
 }

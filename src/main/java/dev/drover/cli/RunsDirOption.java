@@ -19,16 +19,13 @@ final class RunsDirOption {
     Path runsDir;
 
     Path resolve() {
-        Path dir = runsDir != null ? runsDir
-                : Path.of(Settings.load(DroverRuntime.home()).get("drover.runs-dir", "drover-runs"));
-        return dir.toAbsolutePath();
+        return runsDir != null ? runsDir.toAbsolutePath() : Settings.load(DroverRuntime.home()).runsDir();
     }
 
     /** The runs directory of a new run (the flag, else the configuration), created now so that a bad one is refused. */
     static Path create(Path flag) {
         String field = flag != null ? "--runs-dir" : "drover.runs-dir";
-        Path dir = (flag != null ? flag
-                : Path.of(Settings.load(DroverRuntime.home()).get("drover.runs-dir", "drover-runs"))).toAbsolutePath();
+        Path dir = flag != null ? flag.toAbsolutePath() : Settings.load(DroverRuntime.home()).runsDir();
         try {
             Files.createDirectories(dir);
             if (!Files.isWritable(dir)) {

@@ -125,7 +125,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         // Recovery first, then the intakes: a manifest a crash left in the inbox finds its run already rebuilt.
         for (var run : runtime.runs().recoverUnfinished()) {
-            runtime.submitAsync(run).whenComplete((fed, error) -> {
+            runtime.feed(run).whenComplete((fed, error) -> {
                 if (error != null) {
                     System.err.println("drover: recovered run " + run.id() + " could not be resumed: " + error);
                 }
@@ -162,8 +162,8 @@ final class ServeCommand implements Callable<Integer> {
      * address) and letting go.
      */
     private static boolean observePortFree(Map<String, String> overrides) {
-        String port = overrides.getOrDefault("drover.observe.port",
-                Settings.load(DroverRuntime.home()).get("drover.observe.port", "9876"));
+        String port = overrides.containsKey("drover.observe.port") ? overrides.get("drover.observe.port")
+                : Settings.load(DroverRuntime.home()).get("drover.observe.port");
         try (ServerSocket socket = new ServerSocket()) {
             socket.bind(new InetSocketAddress(Integer.parseInt(port)));
             return true;

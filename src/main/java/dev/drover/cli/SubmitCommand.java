@@ -69,9 +69,9 @@ final class SubmitCommand implements Callable<Integer> {
             return 0;
         }
         Settings settings = Settings.load(DroverRuntime.home());
-        String queue = queueName != null ? queueName : settings.get("drover.queue.manifests", "drover.manifests");
-        String login = user != null ? user : settings.get("drover.queue.user", null);
-        String password = settings.get("drover.queue.password", null);
+        String queue = queueName != null ? queueName : settings.get("drover.queue.manifests");
+        String login = user != null ? user : settings.optional("drover.queue.user");
+        String password = settings.optional("drover.queue.password");
         try (ActiveMQConnectionFactory factory = new ActiveMQConnectionFactory(target.queue);
              JMSContext jms = login != null ? factory.createContext(login, password) : factory.createContext()) {
             TextMessage message = jms.createTextMessage(parsed.text());

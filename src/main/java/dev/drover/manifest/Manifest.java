@@ -5,7 +5,7 @@ import java.util.Map;
 
 /**
  * A validated task manifest. Run-level settings that may also come from the command line (strategy, jobs,
- * jobResources) are kept as given here, null when absent; {@link dev.drover.plan.RunPlan} resolves them.
+ * jobResources) are kept as given here, null when absent; the plan (RunPlan) resolves them.
  *
  * @param timeout per-task time limit, null for none
  * @param text    the manifest as submitted, kept in the run directory

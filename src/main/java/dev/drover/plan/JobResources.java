@@ -1,7 +1,7 @@
 package dev.drover.plan;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.drover.kubernetes.ImageReference;
+import dev.drover.manifest.ImageReference;
 import dev.drover.manifest.ManifestException;
 import dev.drover.manifest.ManifestParser;
 

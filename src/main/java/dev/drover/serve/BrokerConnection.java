@@ -18,6 +18,7 @@ import org.springframework.jms.connection.CachingConnectionFactory;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -46,10 +47,13 @@ final class BrokerConnection extends CachingConnectionFactory {
     private volatile boolean connected;
     private volatile String failure = "not connected yet";
     private final AtomicBoolean probing = new AtomicBoolean();
+    private final Executor prober;
 
-    BrokerConnection(String url, String user, String password, List<String> queues) {
+    /** @param prober where {@link #probe} connects again: a Camel-managed thread, seen in its thread dumps and stop */
+    BrokerConnection(String url, String user, String password, List<String> queues, Executor prober) {
         super(artemis(url, user, password));
         this.queues = queues;
+        this.prober = prober;
         setSessionCacheSize(10);
         setReconnectOnException(true);
     }
@@ -88,17 +92,19 @@ final class BrokerConnection extends CachingConnectionFactory {
         if (connected || !probing.compareAndSet(false, true)) {
             return;
         }
-        Thread prober = new Thread(() -> {
-            try (Connection connection = createConnection()) {
-                connection.getMetaData(); // the shared connection, made (and prepared) if it was not
-            } catch (JMSException | RuntimeException e) {
-                failure = e.getMessage();
-            } finally {
-                probing.set(false);
-            }
-        }, "drover-broker-probe");
-        prober.setDaemon(true);
-        prober.start();
+        try {
+            prober.execute(() -> {
+                try (Connection connection = createConnection()) {
+                    connection.getMetaData(); // the shared connection, made (and prepared) if it was not
+                } catch (JMSException | RuntimeException e) {
+                    failure = e.getMessage();
+                } finally {
+                    probing.set(false);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            probing.set(false); // drover is stopping: nothing to probe for
+        }
     }
 
     @Override

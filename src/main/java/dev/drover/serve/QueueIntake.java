@@ -1,26 +1,18 @@
 package dev.drover.serve;
 
-import dev.drover.camel.DroverRuntime;
 import dev.drover.manifest.ManifestException;
 import dev.drover.run.Run;
-import dev.drover.run.RunRegistry;
-import org.apache.camel.CamelContext;
-import org.apache.camel.CamelExecutionException;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
-import org.apache.camel.ProducerTemplate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Semaphore;
 
 /**
- * Hands a manifest that came from the queue to the accept stage and returns as soon as its run is durably
- * recorded, not when it has finished: the JMS transaction then commits, so a message is acknowledged exactly when
- * the run directory and journal are on disk. The run itself is fed and runs in drover's own threads.
+ * The intake-queue route's limit on runs: the route records a manifest's run (direct:record-run) and ends, so that
+ * the JMS transaction commits, as soon as the run directory and journal are on disk; the run is fed and runs in
+ * drover's own threads.
  * <p>
  * Why not wait for the whole run, as the drop folder does: a transaction held open for hours ties up a broker
  * session, and a crash in the middle would make the broker redeliver a manifest whose run is already recorded
@@ -31,113 +23,61 @@ import java.util.concurrent.Semaphore;
 public final class QueueIntake {
 
     private static final Logger LOG = LoggerFactory.getLogger(QueueIntake.class);
+    /** Set while a message holds a slot that no run has taken over yet. */
+    private static final String SLOT = "DroverQueueSlot";
+    /** The message body as received, for the error queue. */
+    private static final String RECEIVED = "DroverReceived";
 
-    private final CamelContext context;
     private final Semaphore slots;
     private final int concurrentRuns;
-    /**
-     * The acceptance a feeder thread is waiting for. RunRegistry calls its accept listeners in the thread that
-     * accepts the run, which is the feeder thread running direct:accept-manifest synchronously; the route's own
-     * answer comes only after all tasks are fed.
-     */
-    private final ThreadLocal<CompletableFuture<Run>> pending = new ThreadLocal<>();
-    private final boolean once;
-    private volatile ExecutorService feeders;
-    private volatile ProducerTemplate producer;
+    private volatile boolean enabled;
 
-    QueueIntake(CamelContext context, RunRegistry runs, int concurrentRuns, boolean once) {
+    QueueIntake(int concurrentRuns) {
         if (concurrentRuns < 1) {
             throw new IllegalArgumentException("drover.queue.concurrent-runs must be at least 1, not " + concurrentRuns);
         }
-        this.context = context;
         this.concurrentRuns = concurrentRuns;
         this.slots = new Semaphore(concurrentRuns);
-        this.once = once;
-        runs.onAccepted(run -> {
-            CompletableFuture<Run> waiting = pending.get();
-            if (waiting != null) {
-                waiting.complete(run);
-            }
-        });
     }
 
-    synchronized void enable() {
-        if (feeders == null) {
-            feeders = context.getExecutorServiceManager().newThreadPool(this, "drover-queue-run", concurrentRuns,
-                    concurrentRuns);
-            producer = context.createProducerTemplate();
-        }
+    void enable() {
+        enabled = true;
     }
 
     /**
-     * Accepts the manifest in the message body; returns the run id once the run is on disk.
+     * The manifest text of the message, once a slot is free; the slot is the message's until {@link #hold} hands it
+     * to the run or {@link #releaseUnheld} gives it back.
      *
-     * @throws ManifestException the manifest is invalid (the route sends the message to the error queue)
-     * @throws Exception         anything else: the route fails, the transaction rolls back, the broker redelivers
+     * @throws ManifestException the body is not text (the route sends the message to the error queue)
      */
-    public String accept(Exchange exchange) throws Exception {
-        if (feeders == null) {
+    public String take(Exchange exchange) throws InterruptedException {
+        Object received = exchange.getMessage().getBody();
+        exchange.setProperty(RECEIVED, received);
+        if (!enabled) {
             throw new IllegalStateException("the queue intake is not enabled: set drover.queue.url");
         }
         String text = manifestText(exchange.getMessage());
         slots.acquire();
-        boolean handedOver = false;
-        try {
-            CompletableFuture<Run> accepted = new CompletableFuture<>();
-            CompletableFuture<Run> fed = CompletableFuture.supplyAsync(() -> {
-                pending.set(accepted);
-                try {
-                    // DroverOnce: a manifest accepted before (a redelivery) gives back its run (deduplicating
-                    // intakes, drover.intake.deduplicate)
-                    return producer.requestBodyAndHeader(DroverRuntime.ACCEPT_ENDPOINT, text, "DroverOnce", once,
-                            Run.class);
-                } finally {
-                    pending.remove();
-                }
-            }, feeders);
-            fed.whenComplete((answer, failure) -> {
-                if (failure == null) {
-                    // the run given back without a new acceptance (a duplicate), or already completed above
-                    if (answer != null) {
-                        accepted.complete(answer);
-                    } else {
-                        accepted.completeExceptionally(new IllegalStateException("the accept stage gave no run"));
-                    }
-                    return;
-                }
-                if (!accepted.isDone()) {
-                    accepted.completeExceptionally(failure);
-                } else if (context.isStopping() || context.isStopped()) {
-                    // stopping: the run stays unfinished in its directory, for the next start to resume
-                    LOG.info("run {}: feeding stopped by shutdown", accepted.join().id());
-                } else {
-                    // The run is recorded but could not be fed all its tasks: stop it, keep its record.
-                    Run run = accepted.join();
-                    LOG.error("run {}: feeding its tasks failed; cancelling it", run.id(), unwrap(failure));
-                    run.cancel();
-                }
-            });
-            Run run;
-            try {
-                run = accepted.get();
-            } catch (ExecutionException e) {
-                Throwable cause = unwrap(e);
-                if (cause instanceof Exception exception) {
-                    throw exception;
-                }
-                throw e;
-            }
-            // the slot is free again when the run ends; a future's callback runs even if it has ended already
-            run.finished().whenComplete((state, failure) -> slots.release());
-            handedOver = true;
-            // AMQP and STOMP senders' messages have no JMS message id
-            Object messageId = exchange.getMessage().getHeader("JMSMessageID");
-            LOG.info("queue message{}: run {} accepted", messageId == null ? "" : " " + messageId, run.id());
-            return run.id();
-        } finally {
-            if (!handedOver) {
-                slots.release();
-            }
+        exchange.setProperty(SLOT, Boolean.TRUE);
+        return text;
+    }
+
+    /** The message's slot now belongs to its run (new, or the earlier run of a redelivery): free when it ends. */
+    public void hold(Run run, Exchange exchange) {
+        if (exchange.removeProperty(SLOT) == null) {
+            return;
+        }
+        // a future's callback runs even if it has ended already
+        run.finished().whenComplete((state, failure) -> slots.release());
+        // AMQP and STOMP senders' messages have no JMS message id
+        Object messageId = exchange.getMessage().getHeader("JMSMessageID");
+        LOG.info("queue message{}: run {} accepted", messageId == null ? "" : " " + messageId, run.id());
+    }
+
+    /** Gives back the slot of a message that made no run (refused, or failed and rolled back). */
+    public void releaseUnheld(Exchange exchange) {
+        if (exchange.removeProperty(SLOT) != null) {
+            slots.release();
         }
     }
 
@@ -156,14 +96,5 @@ public final class QueueIntake {
         }
         throw new ManifestException("message", "the body is " + (body == null ? "empty" : body.getClass().getName())
                 + ": send the manifest as a JMS text message (JSON or YAML)");
-    }
-
-    private static Throwable unwrap(Throwable failure) {
-        Throwable cause = failure;
-        while ((cause instanceof ExecutionException || cause instanceof java.util.concurrent.CompletionException
-                || cause instanceof CamelExecutionException) && cause.getCause() != null) {
-            cause = cause.getCause();
-        }
-        return cause;
     }
 }

@@ -1,6 +1,5 @@
 package dev.drover.serve;
 
-import dev.drover.manifest.ManifestParser;
 import dev.drover.run.RunRegistry;
 import org.apache.camel.CamelContext;
 import org.apache.camel.component.jms.JmsComponent;
@@ -28,34 +27,34 @@ public final class ServeBeans {
 
     public static void bind(CamelContext context, RunRegistry runs) {
         Registry registry = context.getRegistry();
-        boolean serve = Boolean.parseBoolean(property(context, "drover.serve", "false"));
-        String url = property(context, "drover.queue.url", "");
+        Settings settings = Settings.of(context);
+        boolean serve = settings.flag("drover.serve");
+        String url = settings.optional("drover.queue.url");
         // The intake-queue route refers to this bean even when it is not started.
-        QueueIntake intake = new QueueIntake(context, runs,
-                Integer.parseInt(property(context, "drover.queue.concurrent-runs", "4")),
-                Boolean.parseBoolean(property(context, "drover.intake.deduplicate", "true")));
+        QueueIntake intake = new QueueIntake(settings.integer("drover.queue.concurrent-runs"));
         registry.bind(QUEUE_INTAKE, intake);
         // The intake-file route's filter and poll strategy, read before each poll of the drop folder.
-        long quiet = Long.parseLong(property(context, "drover.inbox.read-lock-interval", "500"));
-        registry.bind(INBOX, new InboxEntries(Path.of(property(context, "drover.inbox", "inbox")), quiet,
-                Long.parseLong(property(context, "drover.inbox.empty-grace", "10000")),
-                ManifestParser.maxBytes(property(context, ManifestParser.MAX_BYTES_KEY, ""))));
+        registry.bind(INBOX, new InboxEntries(Path.of(settings.get("drover.inbox")),
+                settings.whole("drover.inbox.read-lock-interval"), settings.whole("drover.inbox.empty-grace"),
+                settings.manifestMaxBytes()));
         JmsComponent jms = context.getComponent("jms", JmsComponent.class);
         QueueDepth queueDepth = null;
         RunEvents events = null;
-        if (!serve || url.isBlank()) {
+        if (!serve || url == null) {
             jms.setConnectionFactory(new NoBroker());
         } else {
-            String manifests = property(context, "drover.queue.manifests", "drover.manifests");
-            String destination = property(context, "drover.events.destination", "");
-            List<String> queues = new ArrayList<>(List.of(manifests,
-                    property(context, "drover.queue.errors", "drover.manifests.error")));
-            String eventsQueue = JmsEventSink.queueOf(destination);
+            String manifests = settings.get("drover.queue.manifests");
+            String destination = settings.optional("drover.events.destination");
+            List<String> queues = new ArrayList<>(List.of(manifests, settings.get("drover.queue.errors")));
+            String eventsQueue = destination == null ? null : JmsEventSink.queueOf(destination);
             if (eventsQueue != null) {
                 queues.add(eventsQueue);
             }
-            BrokerConnection broker = new BrokerConnection(url, property(context, "drover.queue.user", ""),
-                    property(context, "drover.queue.password", ""), queues);
+            String user = settings.optional("drover.queue.user");
+            String password = settings.optional("drover.queue.password");
+            BrokerConnection broker = new BrokerConnection(url, user == null ? "" : user,
+                    password == null ? "" : password, queues,
+                    context.getExecutorServiceManager().newSingleThreadExecutor(ServeBeans.class, "drover-broker-probe"));
             jms.setConnectionFactory(broker);
             queueDepth = new QueueDepth(context, broker, manifests);
             intake.enable();
@@ -66,16 +65,15 @@ public final class ServeBeans {
             if (checks != null) {
                 checks.register(health);
             }
-            if (!destination.isBlank()) {
+            if (destination != null) {
                 events = new RunEvents(context, new EventOutbox(runs.runsDir()), new JmsEventSink(broker, destination),
-                        Long.parseLong(property(context, "drover.events.progress-interval", "10")),
-                        Boolean.parseBoolean(property(context, "drover.events.task-finished", "true")),
-                        Integer.parseInt(property(context, "drover.events.backlog", Integer.toString(RunEvents.BACKLOG))));
+                        settings.whole("drover.events.progress-interval"), settings.flag("drover.events.task-finished"),
+                        settings.integer("drover.events.backlog"));
                 events.attach(runs);
                 registry.bind("runEvents", events);
             }
         }
-        if (Boolean.parseBoolean(property(context, "drover.observe.enabled", "false"))) {
+        if (settings.flag("drover.observe.enabled")) {
             registry.bind(METRICS, DroverMetrics.bind(context, runs, queueDepth, events));
         }
     }
@@ -90,9 +88,5 @@ public final class ServeBeans {
         if (metrics != null) {
             metrics.watchInbox(new InboxWaiting(context, inbox));
         }
-    }
-
-    static String property(CamelContext context, String key, String fallback) {
-        return context.getPropertiesComponent().resolveProperty(key).map(String::trim).orElse(fallback);
     }
 }

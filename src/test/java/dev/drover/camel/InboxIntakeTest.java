@@ -1,5 +1,7 @@
 package dev.drover.camel;
 
+import java.time.Duration;
+import dev.drover.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.drover.TestPipeline;
 import org.junit.jupiter.api.AfterEach;
@@ -19,7 +21,6 @@ import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -55,11 +56,8 @@ class InboxIntakeTest {
         Files.move(temp, inbox.resolve(name));
     }
 
-    private static Path awaitFile(Path file) throws InterruptedException {
-        for (int i = 0; i < 300 && !Files.exists(file); i++) {
-            Thread.sleep(100);
-        }
-        assertTrue(Files.exists(file), "expected " + file);
+    private static Path awaitFile(Path file) {
+        Await.until(file.toString(), Duration.ofSeconds(30), () -> Files.exists(file));
         return file;
     }
 
@@ -91,22 +89,16 @@ class InboxIntakeTest {
 
     /** The STAMP-NAME.error.txt files of a name in .error, once there are {@code count} of them. */
     private static List<Path> awaitRejected(Path inbox, String name, int count) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (true) {
-            List<Path> reasons = rejected(inbox, name);
-            if (reasons.size() >= count || System.nanoTime() > deadline) {
-                assertEquals(count, reasons.size(), () -> name + ": the inbox holds " + tree(inbox));
-                for (Path reason : reasons) {
-                    Path manifest = Path.of(reason.toString().replaceFirst("\\.error\\.txt$", ""));
-                    while (!Files.exists(manifest, LinkOption.NOFOLLOW_LINKS) && System.nanoTime() < deadline) {
-                        Thread.sleep(50);
-                    }
-                    assertTrue(Files.exists(manifest, LinkOption.NOFOLLOW_LINKS), () -> "beside " + reason);
-                }
-                return reasons;
-            }
-            Thread.sleep(50);
+        Duration deadline = Duration.ofSeconds(30);
+        Await.within(deadline, () -> rejected(inbox, name).size() >= count); // asserted below, with what is there
+        List<Path> reasons = rejected(inbox, name);
+        assertEquals(count, reasons.size(), () -> name + ": the inbox holds " + tree(inbox));
+        for (Path reason : reasons) {
+            Path manifest = Path.of(reason.toString().replaceFirst("\\.error\\.txt$", ""));
+            Await.until("the manifest beside " + reason, deadline,
+                    () -> Files.exists(manifest, LinkOption.NOFOLLOW_LINKS));
         }
+        return reasons;
     }
 
     private static List<Path> rejected(Path inbox, String name) throws Exception {
@@ -295,14 +287,15 @@ class InboxIntakeTest {
                     .formatted(i, ran, i));
         }
         // One deadline for all fifty: they finish in any order, and a slow machine is slow for all of them.
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        for (int i = 0; i < 50; i++) {
-            Path done = inbox.resolve(".done/m" + i + ".yaml");
-            while (!Files.exists(done) && System.nanoTime() < deadline) {
-                Thread.sleep(100);
+        boolean allDone = Await.within(Duration.ofSeconds(120), () -> {
+            for (int i = 0; i < 50; i++) {
+                if (!Files.exists(inbox.resolve(".done/m" + i + ".yaml"))) {
+                    return false;
+                }
             }
-            assertTrue(Files.exists(done), () -> "expected " + done + "; the inbox holds " + tree(inbox));
-        }
+            return true;
+        });
+        assertTrue(allDone, () -> "not all fifty in .done; the inbox holds " + tree(inbox));
         for (int i = 0; i < 50; i++) {
             assertEquals(1, Files.readAllLines(ran.resolve(Integer.toString(i))).size(), "manifest " + i + " ran once");
         }

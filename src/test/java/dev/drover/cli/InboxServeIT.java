@@ -1,5 +1,6 @@
 package dev.drover.cli;
 
+import dev.drover.Await;
 import dev.drover.DroverProcesses;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -63,11 +64,7 @@ class InboxServeIT {
         }
     }
 
-    private static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!condition.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, "timed out");
-            Thread.sleep(50);
-        }
+    private static void waitFor(java.util.function.BooleanSupplier condition) {
+        Await.until("the condition", java.time.Duration.ofSeconds(60), condition::getAsBoolean);
     }
 }

@@ -1,5 +1,6 @@
 package dev.drover.cli;
 
+import dev.drover.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.drover.camel.DroverRuntime;
@@ -402,23 +403,13 @@ class ServeCommandTest {
     /** Scrapes /observe/metrics until the condition holds or millis have passed; the last scrape. */
     private static String scrapeUntil(int port, java.util.function.Predicate<String> condition, long millis)
             throws Exception {
-        long deadline = System.currentTimeMillis() + millis;
-        String metrics = get(port, "/observe/metrics").body();
-        while (!condition.test(metrics) && System.currentTimeMillis() < deadline) {
-            Thread.sleep(200);
-            metrics = get(port, "/observe/metrics").body();
-        }
-        return metrics;
+        String[] metrics = {get(port, "/observe/metrics").body()};
+        Await.within(java.time.Duration.ofMillis(millis), () -> condition.test(metrics[0])
+                || condition.test(metrics[0] = get(port, "/observe/metrics").body()));
+        return metrics[0];
     }
 
-    static boolean waitFor(java.util.function.BooleanSupplier condition, long millis) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + millis;
-        while (System.currentTimeMillis() < deadline) {
-            if (condition.getAsBoolean()) {
-                return true;
-            }
-            Thread.sleep(100);
-        }
-        return condition.getAsBoolean();
+    static boolean waitFor(java.util.function.BooleanSupplier condition, long millis) {
+        return Await.within(java.time.Duration.ofMillis(millis), condition::getAsBoolean);
     }
 }

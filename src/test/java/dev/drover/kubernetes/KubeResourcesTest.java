@@ -12,11 +12,10 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** --job-resources on Kubernetes: conversions, refusals, and the kubernetes rules of RunPlan. */
+/** --job-resources on Kubernetes: the objects, refusals, and the kubernetes rules of RunPlan (units: KubernetesTermsTest). */
 class KubeResourcesTest {
 
     private static final String TASKS = "tasks: [{command: ['true']}, {command: ['true']}, {command: ['true']}]\n";
@@ -31,12 +30,6 @@ class KubeResourcesTest {
 
     @Test
     void slurmUnitsBecomeKubernetesQuantities() {
-        assertEquals("32Gi", KubeResources.memory("32G"));
-        assertEquals("500Mi", KubeResources.memory("500"), "a plain number is MiB, as in SLURM");
-        assertEquals("100Ki", KubeResources.memory("100K"));
-        assertEquals("2Ti", KubeResources.memory("2tb"));
-        assertTrue(error(() -> KubeResources.memory("0")).contains("no Kubernetes equivalent"));
-
         KubeResources r = KubeResources.from(JobResources.parse("mem=32G,cpus-per-task=4,gres=gpu:2,time=1-2:03:04"));
         assertEquals(Map.of("memory", new Quantity("32Gi"), "cpu", new Quantity("4")), r.requests());
         assertEquals(Map.of("memory", new Quantity("32Gi"), KubeResources.GPU, new Quantity("2")), r.limits());
@@ -44,27 +37,7 @@ class KubeResourcesTest {
     }
 
     @Test
-    void slurmTimeFormsBecomeSeconds() {
-        assertEquals(600L, KubeResources.seconds("10"));
-        assertEquals(90L, KubeResources.seconds("1:30"));
-        assertEquals(3600L, KubeResources.seconds("01:00:00"));
-        assertEquals(86_400L, KubeResources.seconds("1-0"));
-        assertEquals(86_400L + 7200 + 180, KubeResources.seconds("1-2:3"));
-        assertNull(KubeResources.seconds("UNLIMITED"));
-    }
-
-    @Test
-    void gpusOnlyAsACount() {
-        assertEquals(1, KubeResources.gpus("gpu"));
-        assertEquals(3, KubeResources.gpus("gpu:3"));
-        assertTrue(error(() -> KubeResources.gpus("gpu:a100:1")).contains("constraint=LABEL=VALUE"));
-        assertTrue(error(() -> KubeResources.gpus("mps:100")).contains("only GPUs"));
-    }
-
-    @Test
     void hostListsBecomeNodeAffinityAndConstraintsANodeSelector() {
-        assertEquals(List.of("node01", "node02", "node03", "node7", "gpu1"),
-                KubeResources.hosts("node[01-03],node7,gpu1", "nodelist"));
         KubeResources r = KubeResources.from(JobResources.parse(
                 "{\"nodelist\": \"a1,a2\", \"exclude\": \"b[1-2]\", \"constraint\": \"disktype=ssd&gpu\"}"));
         var terms = r.affinity().getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution()
@@ -75,7 +48,6 @@ class KubeResourcesTest {
         assertEquals("NotIn", terms.get(1).getOperator());
         assertEquals(List.of("b1", "b2"), terms.get(1).getValues());
         assertEquals(Map.of("disktype", "ssd", "gpu", "true"), r.nodeSelector());
-        assertTrue(error(() -> KubeResources.selector("intel|amd")).contains("can only AND labels"));
     }
 
     @Test

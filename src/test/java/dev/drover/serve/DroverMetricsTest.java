@@ -1,5 +1,6 @@
 package dev.drover.serve;
 
+import dev.drover.Await;
 import dev.drover.manifest.ManifestReader;
 import dev.drover.plan.RunOptions;
 import dev.drover.plan.RunPlan;
@@ -29,6 +30,10 @@ class DroverMetricsTest {
 
     private final PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final CamelContext context = new DefaultCamelContext();
+
+    private java.util.concurrent.Executor prober() {
+        return context.getExecutorServiceManager().newSingleThreadExecutor(this, "drover-broker-probe");
+    }
     private RunRegistry runs;
     private DroverMetrics metrics;
 
@@ -89,13 +94,13 @@ class DroverMetricsTest {
             for (int i = 0; i < 3; i++) {
                 jms.createProducer().send(jms.createQueue("waiting"), "name: m" + i);
             }
-            startMetrics(new QueueDepth(context, new BrokerConnection(broker.url(), "", "", java.util.List.of()), "waiting"));
+            startMetrics(new QueueDepth(context, new BrokerConnection(broker.url(), "", "", java.util.List.of(), prober()), "waiting"));
             // a scrape waits SCRAPE_WAIT_MILLIS only: a cold first connection may take longer and give NaN first
             assertEquals(3, eventually(prometheus::scrape, "drover_queue_depth{queue=\"waiting\"}"),
                     prometheus.scrape());
         }
         QueueDepth nowhere = new QueueDepth(context, new BrokerConnection(
-                "tcp://127.0.0.1:" + TestBroker.freePort() + "?initialConnectAttempts=1", "", "", java.util.List.of()),
+                "tcp://127.0.0.1:" + TestBroker.freePort() + "?initialConnectAttempts=1", "", "", java.util.List.of(), prober()),
                 "waiting");
         long start = System.nanoTime();
         assertTrue(Double.isNaN(nowhere.depth()));
@@ -140,21 +145,14 @@ class DroverMetricsTest {
      * The value of one series once a scrape has it and it is not NaN (asynchronous values, e.g. the broker's
      * answer); scrapes again until then, for at most 30 s, and fails if it never comes.
      */
-    static double eventually(java.util.function.Supplier<String> scrape, String series) throws InterruptedException {
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
-        String text = scrape.get();
-        while (true) {
-            double found = text.lines().filter(l -> l.startsWith(series + " ")).findFirst()
+    static double eventually(java.util.function.Supplier<String> scrape, String series) {
+        String[] last = {""};
+        return Await.value(series + " present and not NaN (last scrape below)", java.time.Duration.ofSeconds(30), () -> {
+            last[0] = scrape.get();
+            double found = last[0].lines().filter(l -> l.startsWith(series + " ")).findFirst()
                     .map(l -> Double.parseDouble(l.substring(series.length() + 1).trim())).orElse(Double.NaN);
-            if (!Double.isNaN(found)) {
-                return found;
-            }
-            if (System.nanoTime() - deadline > 0) {
-                throw new AssertionError(series + " absent or NaN for 30 s; last scrape:\n" + text);
-            }
-            Thread.sleep(200);
-            text = scrape.get();
-        }
+            return Double.isNaN(found) ? null : found;
+        });
     }
 
     /** The value of one series in Prometheus text; fails if it is absent. */

@@ -1,5 +1,6 @@
 package dev.drover.serve;
 
+import dev.drover.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.drover.DroverProcesses;
@@ -100,15 +101,11 @@ class QueueCrashRecoveryIT {
                 .anyMatch(e -> e.get("event").asText().equals("run-finished"))).count();
     }
 
-    private static boolean waitForEmpty(Path outbox) throws Exception {
-        for (int i = 0; i < 100; i++) {
+    private static boolean waitForEmpty(Path outbox) {
+        return Await.within(java.time.Duration.ofSeconds(10), () -> {
             try (var files = Files.list(outbox)) {
-                if (files.findAny().isEmpty()) {
-                    return true;
-                }
+                return files.findAny().isEmpty();
             }
-            Thread.sleep(100);
-        }
-        return false;
+        });
     }
 }

@@ -1,5 +1,6 @@
 package dev.drover.serve;
 
+import dev.drover.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.drover.manifest.ManifestReader;
@@ -363,14 +364,7 @@ class RunEventsTest {
         Files.write(file, lines.subList(0, lines.size() - 1));
     }
 
-    private static boolean waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (!condition.getAsBoolean()) {
-            if (System.currentTimeMillis() > deadline) {
-                return false;
-            }
-            Thread.sleep(20);
-        }
-        return true;
+    private static boolean waitFor(java.util.function.BooleanSupplier condition) {
+        return Await.within(java.time.Duration.ofSeconds(10), condition::getAsBoolean);
     }
 }

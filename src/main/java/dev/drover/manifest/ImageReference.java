@@ -1,4 +1,4 @@
-package dev.drover.kubernetes;
+package dev.drover.manifest;
 
 import java.util.Locale;
 import java.util.regex.Pattern;
