@@ -1,5 +1,8 @@
 package dev.drover.camel;
 
+import dev.drover.cluster.ClusterMeters;
+import dev.drover.cluster.ClusterProperties;
+import dev.drover.cluster.ClusterScheduler;
 import dev.drover.kubernetes.KubeClients;
 import dev.drover.kubernetes.KubeLane;
 import dev.drover.kubernetes.KubeSettings;
@@ -33,10 +36,23 @@ public final class DroverConfiguration implements CamelConfiguration {
         registry.bind("localRunner", new LocalTaskRunner(runs, java.time.Duration.ofMillis(Math.round(1000
                 * Double.parseDouble(context.resolvePropertyPlaceholders("{{drover.local.kill-grace}}"))))));
         registry.bind("localLanes", new LocalLanes(context));
-        registry.bind("slurmLane", new SlurmLane(context, runs, SlurmSettings.from(context)));
+        ClusterScheduler clusterScheduler = new ClusterScheduler(context);
+        addService(context, clusterScheduler); // its threads start and stop with Camel
+        ClusterProperties clusterProperties = ClusterProperties.of(context);
+        registry.bind("slurmLane", new SlurmLane(context, runs, SlurmSettings.from(clusterProperties),
+                clusterScheduler, ClusterMeters.bind(context)));
         ServeBeans.bind(context, runs);
-        KubeClients kubeClients = new KubeClients(KubeSettings.from(context));
+        KubeSettings kubeSettings = KubeSettings.from(clusterProperties);
+        KubeClients kubeClients = new KubeClients(kubeSettings);
         registry.bind("kubernetesClient", KubernetesClient.class, kubeClients::get); // built on first use
-        registry.bind("kubeLane", new KubeLane(runs, kubeClients, KubeSettings.from(context)));
+        registry.bind("kubeLane", new KubeLane(runs, kubeClients, kubeSettings, clusterScheduler));
+    }
+
+    private static void addService(CamelContext context, Object service) {
+        try {
+            context.addService(service, true, true);
+        } catch (Exception e) {
+            throw new org.apache.camel.RuntimeCamelException(e);
+        }
     }
 }

@@ -1,5 +1,7 @@
 package dev.drover.kubernetes;
 
+import dev.drover.cluster.BackendId;
+import dev.drover.cluster.ClusterScheduler;
 import dev.drover.manifest.TaskSpec;
 import dev.drover.plan.Strategy;
 import dev.drover.run.Run;
@@ -29,6 +31,8 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.function.Supplier;
 
+import static dev.drover.cluster.BackendId.Format.KUBERNETES;
+
 /**
  * The Java side of routes/lane-kubernetes.camel.yaml. The route creates each Indexed Job through camel-kubernetes'
  * {@code kubernetes-job} producer; this bean cuts batches into Jobs ({@link #prepare}), decides what a failed create
@@ -57,11 +61,11 @@ public final class KubeLane implements AutoCloseable {
     /** Set by {@link #close}: drover is stopping, not the run; what is not yet done is left to the next start. */
     private volatile boolean stopping;
 
-    public KubeLane(RunRegistry runs, KubeClients clients, KubeSettings settings) {
+    public KubeLane(RunRegistry runs, KubeClients clients, KubeSettings settings, ClusterScheduler scheduler) {
         this.runs = runs;
         this.clients = clients;
         this.settings = settings;
-        this.tracker = new KubeTracker(clients, settings);
+        this.tracker = new KubeTracker(clients, settings, scheduler);
         runs.onRecovered(this::reattach);
     }
 
@@ -241,7 +245,7 @@ public final class KubeLane implements AutoCloseable {
         tracker.watch(run, namespace); // from here on a cancel, even one the journal replays, deletes the run's Jobs
         Map<String, String> submissions = run.submissions();
         Map<String, Job> live = liveJobs(run, namespace);
-        Map<String, SortedMap<Integer, Integer>> held = heldByJob(run.tasksAtBackend());
+        Map<String, SortedMap<Integer, Integer>> held = heldByJob(run);
         int reattached = 0;
         int requeued = 0;
         if (live != null) {
@@ -309,13 +313,19 @@ public final class KubeLane implements AutoCloseable {
         return count == null || count == 0;
     }
 
-    /** Held tasks by Job name: Job index to task index, from backend ids {@code <job-name>/<index>}. */
-    private static Map<String, SortedMap<Integer, Integer>> heldByJob(Map<Integer, String> tasksAtBackend) {
+    /**
+     * Held tasks by Job name: Job index to task index. A backend id that is not one drover writes goes back to the
+     * queue: no Job of this run can be holding it.
+     */
+    private static Map<String, SortedMap<Integer, Integer>> heldByJob(Run run) {
         Map<String, SortedMap<Integer, Integer>> held = new LinkedHashMap<>();
-        tasksAtBackend.forEach((task, backendId) -> {
-            int slash = backendId.lastIndexOf('/');
-            held.computeIfAbsent(backendId.substring(0, slash), name -> new TreeMap<>())
-                    .put(Integer.parseInt(backendId.substring(slash + 1)), task);
+        run.tasksAtBackend().forEach((task, text) -> {
+            BackendId id = KUBERNETES.parse(text);
+            if (id == null) {
+                run.requeue(task);
+            } else {
+                held.computeIfAbsent(id.job(), name -> new TreeMap<>()).put(id.element(), task);
+            }
         });
         return held;
     }

@@ -1,5 +1,7 @@
 package dev.drover.kubernetes;
 
+import dev.drover.cluster.ClusterScheduler;
+import dev.drover.cluster.Poller;
 import dev.drover.manifest.TaskSpec;
 import dev.drover.run.Run;
 import dev.drover.run.TaskState;
@@ -15,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.Comparator;
@@ -24,10 +27,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
+
+import static dev.drover.cluster.BackendId.Format.KUBERNETES;
 
 /**
  * Follows the Indexed Jobs of every kubernetes run: each cycle makes one Job list and one Pod list per run (by the
@@ -54,13 +56,14 @@ public final class KubeTracker implements AutoCloseable {
     private final KubeSettings settings;
     private final Map<String, RunWatch> runs = new ConcurrentHashMap<>();
     private final StuckPods stuckPods;
-    private ScheduledExecutorService poller;
+    private final ClusterScheduler scheduler;
     /** Monotonic nanoseconds: how long a pod has been stuck is measured with it (tests turn it by hand). */
     LongSupplier nanoClock = System::nanoTime;
 
-    public KubeTracker(KubeClients clients, KubeSettings settings) {
+    public KubeTracker(KubeClients clients, KubeSettings settings, ClusterScheduler scheduler) {
         this.clients = clients;
         this.settings = settings;
+        this.scheduler = scheduler;
         this.stuckPods = new StuckPods(clients, settings, () -> nanoClock.getAsLong());
     }
 
@@ -73,16 +76,13 @@ public final class KubeTracker implements AutoCloseable {
         RunWatch watch = new RunWatch(run, namespace);
         runs.put(run.id(), watch);
         run.onCancel(() -> cancel(watch));
-        run.onFinish(() -> runs.remove(run.id()));
-        if (poller == null) {
-            poller = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "drover-kube-tracker");
-                t.setDaemon(true);
-                return t;
-            });
-            poller.scheduleWithFixedDelay(this::pollAll, settings.pollMillis(), settings.pollMillis(),
-                    TimeUnit.MILLISECONDS);
-        }
+        Duration interval = Duration.ofMillis(settings.pollMillis());
+        watch.poller = scheduler.poller("run " + run.id() + " (kubernetes)", () -> cycle(watch), interval, interval)
+                .start();
+        run.onFinish(() -> {
+            runs.remove(run.id());
+            watch.poller.stop();
+        });
         return watch;
     }
 
@@ -115,15 +115,14 @@ public final class KubeTracker implements AutoCloseable {
                 run.plan().manifest().retries()));
     }
 
-    private void pollAll() {
-        for (RunWatch watch : runs.values()) {
-            if (watch.jobs.isEmpty() || watch.run.isCancelled()) {
-                continue;
-            }
+    /** A cycle on the scheduler, every poll-interval (a Kubernetes list costs the same whatever changed). */
+    private boolean cycle(RunWatch watch) {
+        if (!watch.jobs.isEmpty() && !watch.run.isCancelled()) {
             synchronized (watch) {
                 pollOnce(watch);
             }
         }
+        return false;
     }
 
     /**
@@ -432,11 +431,8 @@ public final class KubeTracker implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
-        if (poller != null) {
-            poller.shutdownNow();
-            poller = null;
-        }
+    public void close() {
+        runs.values().forEach(watch -> watch.poller.stop());
     }
 
     static final class RunWatch {
@@ -447,6 +443,7 @@ public final class KubeTracker implements AutoCloseable {
         /** The time limit of each of the run's pods, named when one goes over it. */
         final PodDeadline deadline;
         final java.util.concurrent.atomic.AtomicBoolean warnedImage = new java.util.concurrent.atomic.AtomicBoolean();
+        Poller poller;
 
         RunWatch(Run run, String namespace) {
             this.run = run;
@@ -500,9 +497,9 @@ public final class KubeTracker implements AutoCloseable {
             return tasks.length;
         }
 
-        /** The backend id of the task at a Job index: {@code <job-name>/<index>}, as {@link KubeJob#backendId}. */
+        /** The backend id of the task at a Job index, as {@link KubeJob#backendId}. */
         String backendId(int index) {
-            return name + "/" + index;
+            return KUBERNETES.format(name, index);
         }
 
         /** The attempt an index is at: its latest pod's, else the first the Job runs. */

@@ -1,5 +1,6 @@
 package dev.drover.kubernetes;
 
+import dev.drover.cluster.TestScheduler;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.drover.manifest.ManifestReader;
 import dev.drover.manifest.TaskSpec;
@@ -52,6 +53,7 @@ class KubeLaneRestartTest {
     KubernetesClient client;
     KubeSettings settings;
     List<KubeLane> lanes = new ArrayList<>();
+    final TestScheduler scheduler = new TestScheduler();
 
     @BeforeEach
     void setUp() {
@@ -63,12 +65,13 @@ class KubeLaneRestartTest {
     @AfterEach
     void tearDown() {
         lanes.forEach(KubeLane::close);
+        scheduler.close();
         client.close();
         server.destroy();
     }
 
     private KubeLane lane(RunRegistry runs) {
-        KubeLane lane = new KubeLane(runs, new KubeClients(settings), settings);
+        KubeLane lane = new KubeLane(runs, new KubeClients(settings), settings, scheduler.get());
         lanes.add(lane);
         return lane;
     }

@@ -1,5 +1,6 @@
 package dev.drover.kubernetes;
 
+import dev.drover.cluster.TestScheduler;
 import dev.drover.manifest.ManifestReader;
 import dev.drover.plan.RunOptions;
 import dev.drover.plan.RunPlan;
@@ -36,6 +37,7 @@ class KubeLaneTest {
 
     KubernetesMockServer server;
     KubernetesClient client;
+    final TestScheduler scheduler = new TestScheduler();
     KubeLane lane;
     Run run;
 
@@ -46,7 +48,7 @@ class KubeLaneTest {
         KubeClients clients = new KubeClients(settings);
         client = clients.get();
         RunRegistry runs = new RunRegistry(tmp);
-        lane = new KubeLane(runs, clients, settings);
+        lane = new KubeLane(runs, clients, settings, scheduler.get());
         run = runs.accept(RunPlan.resolve(ManifestReader.parse("""
                 name: lane
                 image: busybox:1.36
@@ -58,6 +60,7 @@ class KubeLaneTest {
     @AfterEach
     void tearDown() {
         lane.close();
+        scheduler.close();
         server.destroy();
     }
 

@@ -1,5 +1,6 @@
 package dev.drover.kubernetes;
 
+import dev.drover.cluster.TestScheduler;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.drover.manifest.ManifestReader;
 import dev.drover.plan.RunOptions;
@@ -45,6 +46,7 @@ class KubeTrackerTest {
 
     KubernetesMockServer server;
     KubernetesClient client;
+    final TestScheduler scheduler = new TestScheduler();
     KubeTracker tracker;
     Run run;
     KubeJob job;
@@ -57,7 +59,7 @@ class KubeTrackerTest {
         KubeSettings settings = new KubeSettings(server.url("/"), null, NS, 3600, 1000, 60_000, 1, 5, 120);
         KubeClients clients = new KubeClients(settings);
         client = clients.get();
-        tracker = new KubeTracker(clients, settings);
+        tracker = new KubeTracker(clients, settings, scheduler.get());
         RunPlan plan = RunPlan.resolve(ManifestReader.parse("""
                 name: tracked
                 strategy: kubernetes
@@ -77,6 +79,7 @@ class KubeTrackerTest {
     @AfterEach
     void tearDown() {
         tracker.close();
+        scheduler.close();
         client.close();
         server.destroy();
     }
