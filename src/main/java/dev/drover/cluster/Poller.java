@@ -94,7 +94,7 @@ public final class Poller {
             if (stopped) {
                 return;
             }
-            delay = progress || woken ? initial : Math.min(delay * 2, max);
+            delay = progress || woken ? initial : Math.min(Math.max(delay * 2, 1), max);
             schedule(woken ? 0 : delay);
         }
     }
