@@ -15,6 +15,7 @@ import dev.drover.serve.ServeBeans;
 import dev.drover.slurm.SlurmLane;
 import dev.drover.slurm.SlurmSettings;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.Registry;
@@ -39,13 +40,15 @@ public final class DroverConfiguration implements CamelConfiguration {
         ClusterScheduler clusterScheduler = new ClusterScheduler(context);
         addService(context, clusterScheduler); // its threads start and stop with Camel
         ClusterProperties clusterProperties = ClusterProperties.of(context);
+        MeterRegistry clusterMeters = ClusterMeters.bind(context);
         registry.bind("slurmLane", new SlurmLane(context, runs, SlurmSettings.from(clusterProperties),
-                clusterScheduler, ClusterMeters.bind(context)));
+                clusterScheduler, clusterMeters));
         ServeBeans.bind(context, runs);
         KubeSettings kubeSettings = KubeSettings.from(clusterProperties);
         KubeClients kubeClients = new KubeClients(kubeSettings);
         registry.bind("kubernetesClient", KubernetesClient.class, kubeClients::get); // built on first use
-        registry.bind("kubeLane", new KubeLane(runs, kubeClients, kubeSettings, clusterScheduler));
+        registry.bind("kubeLane", new KubeLane(context, runs, kubeClients, kubeSettings, clusterScheduler,
+                clusterMeters));
     }
 
     private static void addService(CamelContext context, Object service) {

@@ -6,6 +6,7 @@ import dev.drover.cluster.Settlement;
 import dev.drover.manifest.TaskSpec;
 import dev.drover.run.Run;
 import dev.drover.run.TimedOut;
+import dev.drover.slurm.SlurmFinalStates.Final;
 import dev.drover.run.TaskState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,8 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.LongSupplier;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 import static dev.drover.cluster.BackendId.Format.SLURM;
@@ -45,10 +44,6 @@ import static dev.drover.cluster.BackendId.Format.SLURM;
 final class SlurmTracker {
 
     private static final Logger LOG = LoggerFactory.getLogger(SlurmTracker.class);
-    private static final Pattern ARRAY_TASK = Pattern.compile("\\bArrayTaskId=(\\d+)\\b");
-    private static final Pattern JOB_STATE = Pattern.compile("\\bJobState=(\\S+)");
-    private static final Pattern REASON = Pattern.compile("\\bReason=(\\S+)");
-    private static final Pattern EXIT_CODE = Pattern.compile("\\bExitCode=(\\d+):(\\d+)");
 
     private static final int NONE = Integer.MIN_VALUE;
     /** SLURM states that explain a task killed by a signal better than its exit code does. */
@@ -331,12 +326,8 @@ final class SlurmTracker {
         return queued;
     }
 
-    /** What SLURM says about an element that has left the queue. */
-    private record Final(String state, String reason, int exitCode) {
-    }
-
     private boolean resolveGone(Tracked t, List<Integer> gone, Map<Integer, List<Integer>> retries) {
-        Map<Integer, Final> finals = cancelRequested ? Map.of() : slurmFinalStates(t);
+        Map<Integer, Final> finals = cancelRequested ? Map.of() : SlurmFinalStates.ask(commands, settings, run.id(), t.jobId);
         if (finals == null) {
             return false; // SLURM could not be asked: try again next cycle
         }
@@ -361,7 +352,7 @@ final class SlurmTracker {
                     int code = written.getAsInt();
                     first = false;
                     if (code >= 128 && f != null && KILLED_BY_SLURM.contains(f.state())) {
-                        finish(t, e, task, code, f.state(), describe(f), retries);
+                        finish(t, e, task, code, f.state(), f.describe(), retries);
                     } else {
                         finish(t, e, task, code, code == 0 ? "COMPLETED" : "FAILED", null, retries);
                     }
@@ -373,7 +364,7 @@ final class SlurmTracker {
                             "run cancelled");
                     continue;
                 }
-                String reason = first ? describe(f) + ", no exit code written"
+                String reason = first ? f.describe() + ", no exit code written"
                         : "not run: its batch's job ended " + f.state() + " before this task started";
                 first = false;
                 finish(t, e, task, f.exitCode(), f.state(), reason, retries);
@@ -386,59 +377,6 @@ final class SlurmTracker {
     private String timeoutReason(int code) {
         java.time.Duration limit = run.plan().manifest().timeout();
         return code == TimedOut.EXIT_CODE && limit != null ? TimedOut.reason(limit) : null;
-    }
-
-    private static String describe(Final f) {
-        return "SLURM " + f.state() + (f.reason() == null || f.reason().equals("None") ? "" : " (" + f.reason() + ")");
-    }
-
-    /** scontrol show job for the array, else sacct; element index to its final state; null if SLURM is unreachable. */
-    private Map<Integer, Final> slurmFinalStates(Tracked t) {
-        Map<Integer, Final> finals = new HashMap<>();
-        SlurmCommands.Result result = commands.run("scontrol", List.of(settings.scontrol(), "--oneliner", "show", "job", t.jobId));
-        if (result.ok()) {
-            for (String line : result.out().split("\n")) {
-                Matcher task = ARRAY_TASK.matcher(line);
-                Matcher state = JOB_STATE.matcher(line);
-                if (task.find() && state.find()) {
-                    Matcher reason = REASON.matcher(line);
-                    Matcher exit = EXIT_CODE.matcher(line);
-                    finals.put(Integer.parseInt(task.group(1)), new Final(state.group(1),
-                            reason.find() ? reason.group(1) : null,
-                            exit.find() ? exitCode(exit.group(1), exit.group(2)) : Integer.MIN_VALUE));
-                }
-            }
-            return finals;
-        }
-        if (!result.err().contains("Invalid job id")) {
-            LOG.warn("run {}: scontrol failed ({}); will retry", run.id(), result.message());
-            return null;
-        }
-        // purged from the controller (MinJobAge): ask accounting, where there is any
-        SlurmCommands.Result sacct = commands.run("sacct", List.of(settings.sacct(), "--allocations", "--noheader",
-                "--parsable2", "--jobs=" + t.jobId, "--format=JobID,State,ExitCode"));
-        if (sacct.ok()) {
-            for (String line : sacct.out().split("\n")) {
-                String[] f = line.strip().split("\\|", -1);
-                if (f.length >= 3 && f[0].startsWith(t.jobId + "_")) {
-                    try {
-                        int e = Integer.parseInt(f[0].substring(t.jobId.length() + 1));
-                        String[] code = f[2].split(":");
-                        finals.put(e, new Final(f[1].split(" ")[0], null,
-                                code.length == 2 ? exitCode(code[0], code[1]) : Integer.MIN_VALUE));
-                    } catch (NumberFormatException ignored) {
-                        // a range of pending elements: not final
-                    }
-                }
-            }
-        }
-        return finals;
-    }
-
-    /** SLURM's exit:signal as a shell would report it: the signal as 128+N, else the exit status. */
-    static int exitCode(String exit, String signal) {
-        int sig = Integer.parseInt(signal);
-        return sig != 0 ? 128 + sig : Integer.parseInt(exit);
     }
 
     private void finish(Tracked t, int element, int task, int exitCode, String backendState, String reason,

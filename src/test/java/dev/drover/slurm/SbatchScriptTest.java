@@ -159,7 +159,7 @@ class SbatchScriptTest {
     void parsesSlurmOutput() {
         assertEquals(10, SlurmLimits.parseMaxArraySize("MaxArrayGarbage = 3\nMaxArraySize            = 10\n"));
         assertEquals(null, SlurmLimits.parseMaxArraySize("nothing"));
-        assertEquals(3, SlurmTracker.exitCode("3", "0"));
-        assertEquals(137, SlurmTracker.exitCode("0", "9"));
+        assertEquals(3, SlurmFinalStates.exitCode("3", "0"));
+        assertEquals(137, SlurmFinalStates.exitCode("0", "9"));
     }
 }
