@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -66,6 +67,7 @@ public final class SlurmLane {
     private final MeterRegistry meters;
     private final Map<String, LaneRun> active = new ConcurrentHashMap<>();
     private volatile ProducerTemplate producer;
+    private volatile ExecutorService resubmitter;
 
     public SlurmLane(CamelContext context, RunRegistry runs, SlurmSettings settings, ClusterScheduler scheduler,
                      MeterRegistry meters) {
@@ -139,13 +141,29 @@ public final class SlurmLane {
         });
     }
 
-    /** Called by the tracker for tasks whose attempt failed: a new, smaller array for their next attempt. */
+    /**
+     * Called by the tracker for tasks whose attempt failed: a new, smaller array for their next attempt, submitted
+     * off the tracker's thread (sbatch may wait out a submit limit for minutes; meanwhile the scheduler's threads go
+     * on following every run).
+     */
     void resubmit(Run run, List<TaskSpec> tasks, int attempt) {
         LaneRun lane = active.get(run.id());
         if (lane == null || tasks.isEmpty()) {
             return;
         }
-        submitElements(lane, ArrayLayout.elements(run.plan(), tasks), attempt);
+        resubmitter().execute(() -> submitElements(lane, ArrayLayout.elements(run.plan(), tasks), attempt));
+    }
+
+    /** Made on the first retry by Camel's ExecutorServiceManager, which shuts it down with the context. */
+    private ExecutorService resubmitter() {
+        if (resubmitter == null) {
+            synchronized (this) {
+                if (resubmitter == null) {
+                    resubmitter = context.getExecutorServiceManager().newCachedThreadPool(this, "drover-slurm-retry");
+                }
+            }
+        }
+        return resubmitter;
     }
 
     /** Splits elements into arrays of at most MaxArraySize and submits each. */
