@@ -1,5 +1,8 @@
 package dev.drover.camel;
 
+import dev.drover.cluster.ClusterMeters;
+import dev.drover.cluster.ClusterProperties;
+import dev.drover.cluster.ClusterScheduler;
 import dev.drover.kubernetes.KubeClients;
 import dev.drover.kubernetes.KubeLane;
 import dev.drover.kubernetes.KubeSettings;
@@ -12,6 +15,7 @@ import dev.drover.serve.Settings;
 import dev.drover.slurm.SlurmLane;
 import dev.drover.slurm.SlurmSettings;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.Registry;
@@ -31,10 +35,25 @@ public final class DroverConfiguration implements CamelConfiguration {
         registry.bind("planner", Planner.forInstalledLanes(settings.manifestMaxBytes()));
         registry.bind("localRunner", new LocalTaskRunner(runs, settings.seconds("drover.local.kill-grace")));
         registry.bind("localLanes", new LocalLanes(context));
-        registry.bind("slurmLane", new SlurmLane(context, runs, SlurmSettings.from(context)));
+        ClusterScheduler clusterScheduler = new ClusterScheduler(context);
+        addService(context, clusterScheduler); // its threads start and stop with Camel
+        ClusterProperties clusterProperties = ClusterProperties.of(context);
+        MeterRegistry clusterMeters = ClusterMeters.bind(context);
+        registry.bind("slurmLane", new SlurmLane(context, runs, SlurmSettings.from(clusterProperties),
+                clusterScheduler, clusterMeters));
         ServeBeans.bind(context, runs);
-        KubeClients kubeClients = new KubeClients(KubeSettings.from(context));
+        KubeSettings kubeSettings = KubeSettings.from(clusterProperties);
+        KubeClients kubeClients = new KubeClients(kubeSettings);
         registry.bind("kubernetesClient", KubernetesClient.class, kubeClients::get); // built on first use
-        registry.bind("kubeLane", new KubeLane(runs, kubeClients, KubeSettings.from(context)));
+        registry.bind("kubeLane", new KubeLane(context, runs, kubeClients, kubeSettings, clusterScheduler,
+                clusterMeters));
+    }
+
+    private static void addService(CamelContext context, Object service) {
+        try {
+            context.addService(service, true, true);
+        } catch (Exception e) {
+            throw new org.apache.camel.RuntimeCamelException(e);
+        }
     }
 }

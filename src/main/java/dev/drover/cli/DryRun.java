@@ -1,26 +1,28 @@
 package dev.drover.cli;
 
 import dev.drover.camel.DroverRuntime;
+import dev.drover.cluster.ClusterProperties;
+import dev.drover.kubernetes.KubeSettings;
 import dev.drover.kubernetes.KubernetesDryRun;
 import dev.drover.manifest.TaskSpec;
 import dev.drover.plan.RunPlan;
 import dev.drover.slurm.ArrayJob;
+import dev.drover.slurm.ArrayLayout;
 import dev.drover.slurm.SbatchScript;
 import dev.drover.slurm.SlurmCommands;
-import dev.drover.slurm.SlurmLane;
 import dev.drover.slurm.SlurmLimits;
 import dev.drover.slurm.SlurmSettings;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
-import java.util.Locale;
 import java.util.Properties;
 
 /**
@@ -52,37 +54,32 @@ final class DryRun {
             return 0;
         }
         Properties config = config();
+        ClusterProperties settings = ClusterProperties.of(config, "config/application.properties");
         Path runsDir = runsDirOption != null ? runsDirOption
                 : Path.of(config.getProperty("drover.runs-dir", "drover-runs").trim());
         String runId = plan.manifest().name() + "-dryrun-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
         Path runDir = runsDir.resolve(runId).toAbsolutePath();
         if (plan.strategy() == dev.drover.plan.Strategy.KUBERNETES) {
-            List<Path> files = KubernetesDryRun.write(plan, runDir);
+            List<Path> files = KubernetesDryRun.write(plan, runDir, KubeSettings.from(settings));
             out.println(files.size() + " Indexed Job" + (files.size() == 1 ? "" : "s")
                     + " (each file: the ConfigMap with the task table, then the Job); nothing was created:");
             files.forEach(file -> out.println("  " + file));
             out.flush();
             return 0;
         }
-        SlurmSettings d = SlurmSettings.defaults();
-        SlurmSettings settings = new SlurmSettings(d.squeue(), config.getProperty("drover.slurm.scontrol",
-                d.scontrol()).trim(), d.scancel(), d.sacct(),
-                Integer.parseInt(config.getProperty("drover.slurm.max-array-size", "0").trim()), d.pollInitial(),
-                d.pollMax(), d.squeueMinInterval(), d.exitGrace(), d.submitRetryInitial(), d.submitRetryMax(),
-                d.transientRetries(), java.time.Duration.ofSeconds(30));
-        int maxArraySize = new SlurmLimits(settings, new SlurmCommands(settings.commandTimeout())).maxArraySize();
-        List<List<List<TaskSpec>>> arrays = SlurmLane.chunk(plan, maxArraySize);
-        int throttle = plan.strategy() == dev.drover.plan.Strategy.SLURM ? plan.jobs() : 0;
+        // the real lane's layout: same elements, MaxArraySize, keys, folders and scripts
+        SlurmSettings slurm = SlurmSettings.from(settings);
+        int maxArraySize = new SlurmLimits(slurm, new SlurmCommands(slurm.commandTimeout(), new SimpleMeterRegistry()))
+                .maxArraySize();
+        List<List<List<TaskSpec>>> arrays = ArrayLayout.arrays(ArrayLayout.elements(plan),
+                maxArraySize);
         Files.createDirectories(runDir.resolve("logs"));
         out.println("MaxArraySize " + maxArraySize + ": " + arrays.size() + " sbatch call"
                 + (arrays.size() == 1 ? "" : "s") + "; nothing was submitted. Scripts:");
         for (int a = 0; a < arrays.size(); a++) {
-            String key = String.format(Locale.ROOT, "a%04d", a + 1);
-            ArrayJob job = new ArrayJob(runId, key, runDir.resolve("slurm").resolve(key), arrays.get(a), 1, throttle);
-            Files.createDirectories(job.dir());
-            Files.writeString(job.script(), SbatchScript.render(job, runDir, plan.manifest().name(), plan.resources(),
-                    Path.of("").toAbsolutePath(), plan.manifest().timeout()), StandardCharsets.UTF_8);
+            ArrayJob job = ArrayLayout.array(runId, runDir, plan, ArrayLayout.key(a + 1), arrays.get(a), 1);
+            ArrayLayout.writeScript(job, runDir, plan);
             out.println("  " + job.script() + "    (sbatch " + String.join(" ", SbatchScript.sbatchArgs(job)) + ")");
         }
         out.flush();

@@ -1,5 +1,6 @@
 package dev.drover.kubernetes;
 
+import dev.drover.cluster.BackendId;
 import dev.drover.manifest.TaskSpec;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
@@ -31,8 +32,8 @@ public record KubeJob(String runId, String namespace, String name, Map<String, S
                 .withAnnotations(annotations).endMetadata().withSpec(spec).build();
     }
 
-    /** The backend id of the task at a Job index: {@code <job-name>/<index>}. */
+    /** The backend id of the task at a Job index. */
     public String backendId(int index) {
-        return name + "/" + index;
+        return BackendId.Format.KUBERNETES.format(name, index);
     }
 }

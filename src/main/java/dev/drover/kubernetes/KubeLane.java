@@ -1,5 +1,7 @@
 package dev.drover.kubernetes;
 
+import dev.drover.cluster.BackendId;
+import dev.drover.cluster.ClusterScheduler;
 import dev.drover.manifest.TaskSpec;
 import dev.drover.plan.Strategy;
 import dev.drover.run.Run;
@@ -8,7 +10,6 @@ import dev.drover.run.TaskBatch;
 import dev.drover.run.TaskState;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
-import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobStatus;
@@ -16,7 +17,10 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
+import org.apache.camel.ProducerTemplate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,7 +31,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
-import java.util.function.Supplier;
+
+import static dev.drover.cluster.BackendId.Format.KUBERNETES;
 
 /**
  * The Java side of routes/lane-kubernetes.camel.yaml. The route creates each Indexed Job through camel-kubernetes'
@@ -44,24 +49,29 @@ import java.util.function.Supplier;
 public final class KubeLane implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(KubeLane.class);
-    /** Exchange properties used by the route. */
-    public static final String JOB = "DroverKubeJob";
-    public static final String DONE = "DroverKubeDone";
-    public static final String FAILED = "DroverKubeFailed";
-    public static final String ATTEMPT = "DroverKubeAttempt";
+    /** The route that makes one create call for the KubeJob in the body. */
+    public static final String CREATE_ENDPOINT = "direct:kubernetes-create-job";
+    /** The meter counting Kubernetes API calls by {@code call}: create-job, and the tracker's list-jobs, list-pods. */
+    public static final String API_CALLS = "drover.kubernetes.api.calls";
 
     private final RunRegistry runs;
     private final KubeClients clients;
     private final KubeSettings settings;
     private final KubeTracker tracker;
+    private final CamelContext context;
+    private final MeterRegistry meters;
+    private volatile ProducerTemplate producer;
     /** Set by {@link #close}: drover is stopping, not the run; what is not yet done is left to the next start. */
     private volatile boolean stopping;
 
-    public KubeLane(RunRegistry runs, KubeClients clients, KubeSettings settings) {
+    public KubeLane(CamelContext context, RunRegistry runs, KubeClients clients, KubeSettings settings,
+                    ClusterScheduler scheduler, MeterRegistry meters) {
+        this.context = context;
+        this.meters = meters;
         this.runs = runs;
         this.clients = clients;
         this.settings = settings;
-        this.tracker = new KubeTracker(clients, settings);
+        this.tracker = new KubeTracker(clients, settings, scheduler, meters);
         runs.onRecovered(this::reattach);
     }
 
@@ -104,26 +114,57 @@ public final class KubeLane implements AutoCloseable {
         }
     }
 
-    /** Called by the route when the kubernetes-job producer failed; leaves the loop to retry or settles the chunk. */
-    public void createFailed(Exchange exchange) {
-        Exception e = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
-        KubeJob job = exchange.getProperty(JOB, KubeJob.class);
-        int attempt = exchange.getProperty(ATTEMPT, 0, Integer.class) + 1;
-        exchange.setProperty(ATTEMPT, attempt);
-        KubernetesClientException k = clientException(e);
+    /**
+     * Route entry, for each Job of a batch: creates it through the {@value #CREATE_ENDPOINT} route (one call of
+     * camel-kubernetes' kubernetes-job producer), deciding after each failed call what it means
+     * ({@link #createFailed}), then starts the created Job ({@link #created}). A plain loop, not a route loop: the
+     * Job to create may change (a new name after a clash), and a retry waits.
+     */
+    public void create(KubeJob first) {
+        KubeJob job = first;
+        for (int attempt = 1; ; attempt++) {
+            KubeJob sent = job;
+            meters.counter(API_CALLS, "call", "create-job").increment();
+            Exchange answer = producer().send(CREATE_ENDPOINT, exchange -> exchange.getIn().setBody(sent));
+            if (answer.getException() == null) {
+                created(job, answer.getMessage().getBody(Job.class));
+                return;
+            }
+            AfterFailure next = createFailed(job, answer.getException(), attempt);
+            if (next.adopted() != null) {
+                created(job, next.adopted());
+                return;
+            }
+            if (next.retry() == null) {
+                return;
+            }
+            job = next.retry();
+        }
+    }
+
+    /** What follows a failed create: the Job to create next (retry), the existing Job that is ours, or neither. */
+    record AfterFailure(KubeJob retry, Job adopted) {
+        static final AfterFailure STOP = new AfterFailure(null, null);
+    }
+
+    /**
+     * A failed create: retry the same name after a wait for a 5xx, 429 or connection error; after a 409, adopt the
+     * existing Job if it is ours (an earlier create whose answer was lost), else retry under a new name; for any
+     * other answer (403, 422, ...) fail the Job's tasks with the API server's message.
+     */
+    AfterFailure createFailed(KubeJob job, Exception e, int attempt) {
+        KubernetesClientException k = KubeApi.clientException(e);
         int code = k != null ? k.getCode() : -1;
         Run run = runs.find(job.runId());
         if (run == null || stopping) {
             // the run has ended meanwhile, or drover is stopping: the chunk's tasks are left as they are (pending
             // ones run at the next start)
-            exchange.setProperty(DONE, true);
-            exchange.setProperty(FAILED, true);
-            return;
+            return AfterFailure.STOP;
         }
         if (code == 409 && attempt <= settings.apiRetries()) {
             Job existing = null;
             try {
-                existing = retrying(settings, () -> clients.get().batch().v1().jobs().inNamespace(job.namespace())
+                existing = KubeApi.retrying(settings, () -> clients.get().batch().v1().jobs().inNamespace(job.namespace())
                         .withName(job.name()).get());
             } catch (RuntimeException ignored) {
                 // treated as someone else's Job: a new name cannot hurt
@@ -131,39 +172,30 @@ public final class KubeLane implements AutoCloseable {
             if (existing != null && existing.getMetadata().getAnnotations() != null && job.token()
                     .equals(existing.getMetadata().getAnnotations().get(IndexedJobBuilder.ANNOTATION_TOKEN))) {
                 LOG.info("Job {} exists and is ours (an earlier create whose answer was lost): using it", job.name());
-                exchange.getIn().setBody(existing);
-                exchange.setProperty(DONE, true);
-                return;
+                return new AfterFailure(null, existing);
             }
             KubeJob renamed = new IndexedJobBuilder(run.plan(), run.id(), job.namespace(), settings.ttlSeconds(), true)
                     .attemptsBefore(run::attempts).build(job.tasks());
             LOG.warn("Job name {} is taken in namespace {}: retrying as {}", job.name(), job.namespace(), renamed.name());
             run.submission(renamed.name(), null);
-            exchange.setProperty(JOB, renamed);
-            return;
+            return new AfterFailure(renamed, null);
         }
-        if (isTransient(e) && attempt <= settings.apiRetries()) {
+        if (KubeApi.isTransient(e) && attempt <= settings.apiRetries()) {
             long delay = settings.apiRetryDelayMillis() << (attempt - 1);
-            LOG.warn("creating Job {} failed ({}), retry {} of {} in {} ms", job.name(), describe(e), attempt,
+            LOG.warn("creating Job {} failed ({}), retry {} of {} in {} ms", job.name(), KubeApi.describe(e), attempt,
                     settings.apiRetries(), delay);
-            sleep(delay);
-            return;
+            KubeApi.sleep(delay);
+            return new AfterFailure(job, null);
         }
         String reason = "Kubernetes did not create Job " + job.name() + " in namespace " + job.namespace() + " at "
-                + clients.get().getMasterUrl() + ": " + describe(e);
+                + clients.get().getMasterUrl() + ": " + KubeApi.describe(e);
         LOG.error(reason);
         fail(run, job, reason);
-        exchange.setProperty(DONE, true);
-        exchange.setProperty(FAILED, true);
+        return AfterFailure.STOP;
     }
 
     /** After the Job exists (suspended): its ConfigMap, owned by the Job so that both go together; then resume it. */
-    public void created(Exchange exchange) {
-        if (exchange.getProperty(FAILED, false, Boolean.class)) {
-            return;
-        }
-        KubeJob job = exchange.getProperty(JOB, KubeJob.class);
-        Job created = exchange.getIn().getBody(Job.class);
+    void created(KubeJob job, Job created) {
         Run run = runs.find(job.runId());
         KubernetesClient client = clients.get();
         if (run == null) {
@@ -180,15 +212,15 @@ public final class KubeLane implements AutoCloseable {
                         .withBlockOwnerDeletion(false).withController(false).build()).endMetadata();
             }
             ConfigMap table = configMap.build();
-            retrying(settings, () -> client.configMaps().inNamespace(job.namespace()).resource(table).create());
-            retrying(settings, () -> client.batch().v1().jobs().inNamespace(job.namespace()).withName(job.name())
+            KubeApi.retrying(settings, () -> client.configMaps().inNamespace(job.namespace()).resource(table).create());
+            KubeApi.retrying(settings, () -> client.batch().v1().jobs().inNamespace(job.namespace()).withName(job.name())
                     .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"suspend\":false}}"));
         } catch (RuntimeException e) {
             if (stopping) {
                 LOG.info("Job {} may be left suspended as drover stops: the next start sees to it", job.name());
                 return;
             }
-            String reason = "cannot start Job " + job.name() + " (its task table or resume failed): " + describe(e);
+            String reason = "cannot start Job " + job.name() + " (its task table or resume failed): " + KubeApi.describe(e);
             LOG.error(reason);
             deleteQuietly(client, job);
             fail(run, job, reason);
@@ -241,7 +273,7 @@ public final class KubeLane implements AutoCloseable {
         tracker.watch(run, namespace); // from here on a cancel, even one the journal replays, deletes the run's Jobs
         Map<String, String> submissions = run.submissions();
         Map<String, Job> live = liveJobs(run, namespace);
-        Map<String, SortedMap<Integer, Integer>> held = heldByJob(run.tasksAtBackend());
+        Map<String, SortedMap<Integer, Integer>> held = heldByJob(run);
         int reattached = 0;
         int requeued = 0;
         if (live != null) {
@@ -282,7 +314,7 @@ public final class KubeLane implements AutoCloseable {
     private Map<String, Job> liveJobs(Run run, String namespace) {
         try {
             Map<String, Job> jobs = new HashMap<>();
-            for (Job job : retrying(settings, () -> clients.get().batch().v1().jobs().inNamespace(namespace)
+            for (Job job : KubeApi.retrying(settings, () -> clients.get().batch().v1().jobs().inNamespace(namespace)
                     .withLabel(IndexedJobBuilder.LABEL_RUN, KubeNames.labelValue(run.id())).list().getItems())) {
                 jobs.put(job.getMetadata().getName(), job);
             }
@@ -290,7 +322,7 @@ public final class KubeLane implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.error("run {}: cannot list its Jobs to re-attach ({}); following the Jobs its journal names: one that"
                     + " a crash left suspended stays so, delete it with: kubectl delete jobs -n {} -l {}={}", run.id(),
-                    describe(e), namespace, IndexedJobBuilder.LABEL_RUN, KubeNames.labelValue(run.id()));
+                    KubeApi.describe(e), namespace, IndexedJobBuilder.LABEL_RUN, KubeNames.labelValue(run.id()));
             return null;
         }
     }
@@ -309,13 +341,19 @@ public final class KubeLane implements AutoCloseable {
         return count == null || count == 0;
     }
 
-    /** Held tasks by Job name: Job index to task index, from backend ids {@code <job-name>/<index>}. */
-    private static Map<String, SortedMap<Integer, Integer>> heldByJob(Map<Integer, String> tasksAtBackend) {
+    /**
+     * Held tasks by Job name: Job index to task index. A backend id that is not one drover writes goes back to the
+     * queue: no Job of this run can be holding it.
+     */
+    private static Map<String, SortedMap<Integer, Integer>> heldByJob(Run run) {
         Map<String, SortedMap<Integer, Integer>> held = new LinkedHashMap<>();
-        tasksAtBackend.forEach((task, backendId) -> {
-            int slash = backendId.lastIndexOf('/');
-            held.computeIfAbsent(backendId.substring(0, slash), name -> new TreeMap<>())
-                    .put(Integer.parseInt(backendId.substring(slash + 1)), task);
+        run.tasksAtBackend().forEach((task, text) -> {
+            BackendId id = KUBERNETES.parse(text);
+            if (id == null) {
+                run.requeue(task);
+            } else {
+                held.computeIfAbsent(id.job(), name -> new TreeMap<>()).put(id.element(), task);
+            }
         });
         return held;
     }
@@ -343,81 +381,21 @@ public final class KubeLane implements AutoCloseable {
 
     private void deleteQuietly(KubernetesClient client, String namespace, String name) {
         try {
-            deleteJob(settings, client, namespace, name);
+            KubeApi.deleteJob(settings, client, namespace, name);
         } catch (RuntimeException e) {
             LOG.warn("cannot delete Job {}: {}", name, e.getMessage());
         }
     }
 
-    /**
-     * Deletes a Job with an explicit Background propagation policy, so that its pods and ConfigMap go too (without a
-     * policy the API server's default for batch/v1 Jobs orphans their pods); retried as {@link #retrying} says.
-     */
-    static void deleteJob(KubeSettings settings, KubernetesClient client, String namespace, String name) {
-        retrying(settings, () -> client.batch().v1().jobs().inNamespace(namespace).withName(name)
-                .withPropagationPolicy(DeletionPropagation.BACKGROUND).delete());
-    }
-
-    /** Runs an API call, retrying as drover.kubernetes.api-retries says when the failure may pass. */
-    static <T> T retrying(KubeSettings settings, Supplier<T> call) {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return call.get();
-            } catch (RuntimeException e) {
-                if (!isTransient(e) || attempt > settings.apiRetries()) {
-                    throw e;
+    private ProducerTemplate producer() {
+        if (producer == null) {
+            synchronized (this) {
+                if (producer == null) {
+                    producer = context.createProducerTemplate();
                 }
-                sleep(settings.apiRetryDelayMillis() << (attempt - 1));
             }
         }
-    }
-
-    /** 5xx, 429 (throttled) and connection failures may pass; 4xx answers do not. */
-    static boolean isTransient(Throwable e) {
-        KubernetesClientException k = clientException(e);
-        if (k == null) {
-            return false;
-        }
-        int code = k.getCode();
-        return code >= 500 || code == 429 || code <= 0;
-    }
-
-    static KubernetesClientException clientException(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof KubernetesClientException k) {
-                return k;
-            }
-            if (t.getCause() == t) {
-                break;
-            }
-        }
-        return null;
-    }
-
-    static String describe(Throwable e) {
-        KubernetesClientException k = clientException(e);
-        if (k != null && k.getStatus() != null && k.getStatus().getMessage() != null) {
-            return k.getCode() + " " + (k.getStatus().getReason() != null ? k.getStatus().getReason() + ": " : "")
-                    + k.getStatus().getMessage();
-        }
-        if (e == null) {
-            return "unknown error";
-        }
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        String text = (k != null && k.getCode() > 0 ? k.getCode() + " " : "") + e.getMessage();
-        return root != e && root.getMessage() != null ? text + " (" + root.getClass().getSimpleName() + ": "
-                + root.getMessage() + ")" : text;
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        return producer;
     }
 
     @Override

@@ -1,11 +1,10 @@
 package dev.drover.kubernetes;
 
-import org.apache.camel.CamelContext;
-
-import java.util.Optional;
+import dev.drover.cluster.ClusterProperties;
 
 /**
- * The drover.kubernetes.* configuration (config/application.properties, or overrides from the command line).
+ * The drover.kubernetes.* configuration, bound once (config/application.properties documents each setting and holds
+ * its default; overrides come from the command line).
  *
  * @param masterUrl  API server URL; null: kubeconfig (KUBECONFIG or ~/.kube/config) or the in-cluster service account
  * @param context    kubeconfig context; null: the current one
@@ -24,23 +23,12 @@ public record KubeSettings(String masterUrl, String context, String namespace, i
 
     public static final String PREFIX = "drover.kubernetes.";
 
-    public static KubeSettings defaults() {
-        return new KubeSettings(null, null, null, 3600, 1000, 2000, 4, 500, 120);
-    }
-
-    public static KubeSettings from(CamelContext camel) {
-        KubeSettings d = defaults();
-        return new KubeSettings(text(camel, "master-url").orElse(null), text(camel, "context").orElse(null),
-                text(camel, "namespace").orElse(null),
-                text(camel, "ttl-seconds-after-finished").map(Integer::parseInt).orElse(d.ttlSeconds),
-                text(camel, "tasks-per-job").map(Integer::parseInt).orElse(d.tasksPerJob),
-                text(camel, "poll-interval").map(Long::parseLong).orElse(d.pollMillis),
-                text(camel, "api-retries").map(Integer::parseInt).orElse(d.apiRetries),
-                text(camel, "api-retry-delay").map(Long::parseLong).orElse(d.apiRetryDelayMillis),
-                text(camel, "image-pull-grace").map(Integer::parseInt).orElse(d.imagePullGraceSeconds));
-    }
-
-    private static Optional<String> text(CamelContext camel, String key) {
-        return camel.getPropertiesComponent().resolveProperty(PREFIX + key).map(String::trim).filter(s -> !s.isEmpty());
+    /** Binds the settings; the optional ones (no line in the configuration) mean: as the kubeconfig says. */
+    public static KubeSettings from(ClusterProperties p) {
+        return new KubeSettings(p.optional(PREFIX + "master-url").orElse(null),
+                p.optional(PREFIX + "context").orElse(null), p.optional(PREFIX + "namespace").orElse(null),
+                p.integer(PREFIX + "ttl-seconds-after-finished"), p.integer(PREFIX + "tasks-per-job"),
+                p.millis(PREFIX + "poll-interval").toMillis(), p.integer(PREFIX + "api-retries"),
+                p.millis(PREFIX + "api-retry-delay").toMillis(), p.integer(PREFIX + "image-pull-grace"));
     }
 }

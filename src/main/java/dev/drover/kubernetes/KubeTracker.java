@@ -1,5 +1,8 @@
 package dev.drover.kubernetes;
 
+import dev.drover.cluster.ClusterScheduler;
+import dev.drover.kubernetes.KubeWatches.JobWatch;
+import dev.drover.kubernetes.KubeWatches.RunWatch;
 import dev.drover.manifest.TaskSpec;
 import dev.drover.run.Run;
 import dev.drover.run.TaskState;
@@ -7,6 +10,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,18 +19,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
-import java.util.BitSet;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
 /**
@@ -54,13 +54,16 @@ public final class KubeTracker implements AutoCloseable {
     private final KubeSettings settings;
     private final Map<String, RunWatch> runs = new ConcurrentHashMap<>();
     private final StuckPods stuckPods;
-    private ScheduledExecutorService poller;
+    private final ClusterScheduler scheduler;
+    private final MeterRegistry meters;
     /** Monotonic nanoseconds: how long a pod has been stuck is measured with it (tests turn it by hand). */
     LongSupplier nanoClock = System::nanoTime;
 
-    public KubeTracker(KubeClients clients, KubeSettings settings) {
+    public KubeTracker(KubeClients clients, KubeSettings settings, ClusterScheduler scheduler, MeterRegistry meters) {
         this.clients = clients;
         this.settings = settings;
+        this.scheduler = scheduler;
+        this.meters = meters;
         this.stuckPods = new StuckPods(clients, settings, () -> nanoClock.getAsLong());
     }
 
@@ -73,16 +76,13 @@ public final class KubeTracker implements AutoCloseable {
         RunWatch watch = new RunWatch(run, namespace);
         runs.put(run.id(), watch);
         run.onCancel(() -> cancel(watch));
-        run.onFinish(() -> runs.remove(run.id()));
-        if (poller == null) {
-            poller = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "drover-kube-tracker");
-                t.setDaemon(true);
-                return t;
-            });
-            poller.scheduleWithFixedDelay(this::pollAll, settings.pollMillis(), settings.pollMillis(),
-                    TimeUnit.MILLISECONDS);
-        }
+        Duration interval = Duration.ofMillis(settings.pollMillis());
+        watch.poller = scheduler.poller("run " + run.id() + " (kubernetes)", () -> cycle(watch), interval, interval)
+                .start();
+        run.onFinish(() -> {
+            runs.remove(run.id());
+            watch.poller.stop();
+        });
         return watch;
     }
 
@@ -115,15 +115,14 @@ public final class KubeTracker implements AutoCloseable {
                 run.plan().manifest().retries()));
     }
 
-    private void pollAll() {
-        for (RunWatch watch : runs.values()) {
-            if (watch.jobs.isEmpty() || watch.run.isCancelled()) {
-                continue;
-            }
+    /** A cycle on the scheduler, every poll-interval (a Kubernetes list costs the same whatever changed). */
+    private boolean cycle(RunWatch watch) {
+        if (!watch.jobs.isEmpty() && !watch.run.isCancelled()) {
             synchronized (watch) {
                 pollOnce(watch);
             }
         }
+        return false;
     }
 
     /**
@@ -136,9 +135,9 @@ public final class KubeTracker implements AutoCloseable {
             poll(watch);
             watch.refusals = 0;
         } catch (RuntimeException e) {
-            LOG.warn("run {}: cannot read the Jobs' status (retrying): {}", watch.run.id(), KubeLane.describe(e));
-            if (!KubeLane.isTransient(e) && ++watch.refusals >= REFUSED_CYCLES) {
-                String reason = "drover cannot follow the run's Jobs: " + KubeLane.describe(e);
+            LOG.warn("run {}: cannot read the Jobs' status (retrying): {}", watch.run.id(), KubeApi.describe(e));
+            if (!KubeApi.isTransient(e) && ++watch.refusals >= REFUSED_CYCLES) {
+                String reason = "drover cannot follow the run's Jobs: " + KubeApi.describe(e);
                 LOG.error("run {}: {}", watch.run.id(), reason);
                 for (JobWatch jw : watch.jobs.values()) {
                     for (int i = jw.terminal.nextClearBit(0); i < jw.size(); i = jw.terminal.nextClearBit(i + 1)) {
@@ -155,16 +154,18 @@ public final class KubeTracker implements AutoCloseable {
         KubernetesClient client = clients.get();
         String label = KubeNames.labelValue(watch.run.id());
         Map<String, Job> jobs = new HashMap<>();
+        meters.counter(KubeLane.API_CALLS, "call", "list-jobs").increment();
         for (Job job : client.batch().v1().jobs().inNamespace(watch.namespace)
                 .withLabel(IndexedJobBuilder.LABEL_RUN, label).list().getItems()) {
             jobs.put(job.getMetadata().getName(), job);
         }
         Map<String, List<Pod>> podsByJob = new HashMap<>();
+        meters.counter(KubeLane.API_CALLS, "call", "list-pods").increment();
         for (Pod pod : client.pods().inNamespace(watch.namespace).withLabel(IndexedJobBuilder.LABEL_RUN, label)
                 .list().getItems()) {
-            String jobName = labelOrAnnotation(pod, JOB_NAME_KEY);
+            String jobName = KubeStatus.labelOrAnnotation(pod, JOB_NAME_KEY);
             if (jobName == null) {
-                jobName = labelOrAnnotation(pod, "job-name");
+                jobName = KubeStatus.labelOrAnnotation(pod, "job-name");
             }
             if (jobName != null) {
                 podsByJob.computeIfAbsent(jobName, k -> new ArrayList<>()).add(pod);
@@ -177,18 +178,18 @@ public final class KubeTracker implements AutoCloseable {
             List<Pod> pods = podsByJob.getOrDefault(jw.name, new ArrayList<>());
             jw.stuckSeen.clear();
             // attempts in order: Kubernetes' per-index failure count first, then creation time
-            pods.sort(Comparator.comparingInt(KubeTracker::failureCount)
-                    .thenComparing(p -> created(p))
+            pods.sort(Comparator.comparingInt(KubeStatus::failureCount)
+                    .thenComparing(p -> KubeStatus.created(p))
                     .thenComparing(p -> p.getMetadata().getName()));
             Job job = jobs.get(jw.name);
-            boolean jobFailed = job != null && condition(job, "Failed") != null;
+            boolean jobFailed = job != null && KubeStatus.condition(job, "Failed") != null;
             for (int p = 0; p < pods.size(); p++) {
                 Pod pod = pods.get(p);
-                int index = index(pod);
+                int index = KubeStatus.index(pod);
                 if (index >= 0 && index < jw.size() && !jw.terminal.get(index)) {
                     boolean retried = false; // a later pod of the same index: this one was not the last attempt
                     for (int q = p + 1; q < pods.size() && !retried; q++) {
-                        retried = index(pods.get(q)) == index;
+                        retried = KubeStatus.index(pods.get(q)) == index;
                     }
                     onPod(watch, jw, index, pod, jobFailed && !retried);
                 }
@@ -262,7 +263,7 @@ public final class KubeTracker implements AutoCloseable {
         if (job.getStatus() == null) {
             return;
         }
-        Set<Integer> completed = indexes(job.getStatus().getCompletedIndexes());
+        Set<Integer> completed = KubeStatus.indexes(job.getStatus().getCompletedIndexes());
         for (int i : completed) {
             if (i < jw.size() && !jw.terminal.get(i)) {
                 int attempt = Math.max(jw.currentAttempt(i), run.attempts(jw.tasks[i].index()));
@@ -271,11 +272,11 @@ public final class KubeTracker implements AutoCloseable {
                 settle(run, jw, i, attempt, TaskState.SUCCEEDED, 0, null);
             }
         }
-        JobCondition failed = condition(job, "Failed");
+        JobCondition failed = KubeStatus.condition(job, "Failed");
         if (failed != null) {
             String reason = failed.getReason() != null ? failed.getReason() : "Failed";
             String why = reason + ": " + (failed.getMessage() != null ? failed.getMessage() : "the Job failed");
-            Set<Integer> failedIndexes = indexes(job.getStatus().getFailedIndexes());
+            Set<Integer> failedIndexes = KubeStatus.indexes(job.getStatus().getFailedIndexes());
             for (int i = jw.terminal.nextClearBit(0); i < jw.size(); i = jw.terminal.nextClearBit(i + 1)) {
                 int task = jw.tasks[i].index();
                 if (jw.attempts[i] > jw.attemptsBefore[i]) {
@@ -302,7 +303,7 @@ public final class KubeTracker implements AutoCloseable {
      * it, else the next one; it becomes the index's latest attempt.
      */
     static int podAttempt(JobWatch jw, int index, Pod pod) {
-        int failures = failureCount(pod);
+        int failures = KubeStatus.failureCount(pod);
         int attempt = failures != Integer.MAX_VALUE
                 ? Math.max(jw.attemptsBefore[index] + failures + 1, jw.attempts[index] + 1)
                 : jw.attempts[index] + 1;
@@ -351,10 +352,10 @@ public final class KubeTracker implements AutoCloseable {
         try {
             // One list by label, then one delete per Job, each with an explicit Background policy (KubeLane.deleteJob).
             KubernetesClient client = clients.get();
-            List<Job> jobs = KubeLane.retrying(settings, () -> client.batch().v1().jobs().inNamespace(watch.namespace)
+            List<Job> jobs = KubeApi.retrying(settings, () -> client.batch().v1().jobs().inNamespace(watch.namespace)
                     .withLabel(IndexedJobBuilder.LABEL_RUN, KubeNames.labelValue(watch.run.id())).list().getItems());
             for (Job job : jobs) {
-                KubeLane.deleteJob(settings, client, watch.namespace, job.getMetadata().getName());
+                KubeApi.deleteJob(settings, client, watch.namespace, job.getMetadata().getName());
             }
         } catch (RuntimeException e) {
             LOG.error("run {}: cannot delete its Jobs; delete them with: kubectl delete jobs -n {} -l {}={}",
@@ -369,149 +370,8 @@ public final class KubeTracker implements AutoCloseable {
         }
     }
 
-    static JobCondition condition(Job job, String type) {
-        if (job.getStatus() == null || job.getStatus().getConditions() == null) {
-            return null;
-        }
-        return job.getStatus().getConditions().stream()
-                .filter(c -> type.equals(c.getType()) && "True".equals(c.getStatus())).findFirst().orElse(null);
-    }
-
-    /** Kubernetes' index list ("1,3-5,7") as a set. */
-    static Set<Integer> indexes(String list) {
-        Set<Integer> set = new HashSet<>();
-        if (list == null || list.isBlank()) {
-            return set;
-        }
-        for (String part : list.split(",")) {
-            String[] ends = part.trim().split("-");
-            int from = Integer.parseInt(ends[0]);
-            int to = ends.length > 1 ? Integer.parseInt(ends[1]) : from;
-            for (int i = from; i <= to; i++) {
-                set.add(i);
-            }
-        }
-        return set;
-    }
-
-    /** Kubernetes' count of earlier failed pods of this index (annotation, 1.28+); MAX_VALUE when absent. */
-    static int failureCount(Pod pod) {
-        Map<String, String> annotations = pod.getMetadata().getAnnotations();
-        String value = annotations == null ? null : annotations.get(FAILURE_COUNT_KEY);
-        try {
-            return value == null ? Integer.MAX_VALUE : Integer.parseInt(value);
-        } catch (NumberFormatException e) {
-            return Integer.MAX_VALUE;
-        }
-    }
-
-    private static java.time.Instant created(Pod pod) {
-        try {
-            return java.time.Instant.parse(pod.getMetadata().getCreationTimestamp());
-        } catch (RuntimeException e) {
-            return java.time.Instant.MAX;
-        }
-    }
-
-    private static int index(Pod pod) {
-        String value = labelOrAnnotation(pod, INDEX_KEY);
-        try {
-            return value == null ? -1 : Integer.parseInt(value);
-        } catch (NumberFormatException e) {
-            return -1;
-        }
-    }
-
-    private static String labelOrAnnotation(Pod pod, String key) {
-        Map<String, String> labels = pod.getMetadata().getLabels();
-        if (labels != null && labels.containsKey(key)) {
-            return labels.get(key);
-        }
-        Map<String, String> annotations = pod.getMetadata().getAnnotations();
-        return annotations != null ? annotations.get(key) : null;
-    }
-
     @Override
-    public synchronized void close() {
-        if (poller != null) {
-            poller.shutdownNow();
-            poller = null;
-        }
-    }
-
-    static final class RunWatch {
-        final Run run;
-        final String namespace;
-        final Map<String, JobWatch> jobs = new ConcurrentHashMap<>();
-        int refusals;
-        /** The time limit of each of the run's pods, named when one goes over it. */
-        final PodDeadline deadline;
-        final java.util.concurrent.atomic.AtomicBoolean warnedImage = new java.util.concurrent.atomic.AtomicBoolean();
-
-        RunWatch(Run run, String namespace) {
-            this.run = run;
-            this.namespace = namespace;
-            this.deadline = PodDeadline.of(run.plan());
-        }
-    }
-
-    static final class JobWatch {
-        final String name;
-        /** The task of each Job index; null where it had ended before a restart (those indexes are terminal). */
-        final TaskSpec[] tasks;
-        /** Per index, the task's attempts before this Job: the Job's pods count on from there. */
-        final int[] attemptsBefore;
-        /** The Job's backoffLimitPerIndex: how many failed attempts of an index it retries by itself. */
-        final int retries;
-        /** Per index, the latest attempt seen (attemptsBefore until a pod shows). */
-        final int[] attempts;
-        final BitSet terminal = new BitSet();
-        final Map<String, Integer> podAttempts = new HashMap<>();
-        final Set<String> finishedPods = new HashSet<>();
-        final Map<Integer, String> waiting = new HashMap<>();
-        /** Per pod stuck in one of {@link StuckPods#STUCK_REASONS}: since when (nanoClock), in a row. */
-        final Map<String, Long> stuckSince = new HashMap<>();
-        /** The pods seen stuck in the current cycle: the others leave {@link #stuckSince}. */
-        final Set<String> stuckSeen = new HashSet<>();
-        /** Per index, its pod stuck past the grace in the current cycle, with the reason its task fails with. */
-        final Map<Integer, StuckPods.Stuck> stuck = new java.util.TreeMap<>();
-        /** Stuck pods drover could not delete (logged once each). */
-        final Set<String> undeletable = new HashSet<>();
-        /** A pod of the Job was seen running or ended: a stuck pod is then given up on alone, not the Job. */
-        boolean ran;
-        /** The Job was deleted by drover for {@link #stuck}: its absence is no one else's deletion. */
-        boolean givenUp;
-        int missingCycles;
-
-        JobWatch(String name, TaskSpec[] tasks, int[] attemptsBefore, int retries) {
-            this.name = name;
-            this.tasks = tasks;
-            this.attemptsBefore = attemptsBefore;
-            this.retries = retries;
-            this.attempts = attemptsBefore.clone();
-            for (int i = 0; i < tasks.length; i++) {
-                if (tasks[i] == null) {
-                    terminal.set(i);
-                }
-            }
-        }
-
-        int size() {
-            return tasks.length;
-        }
-
-        /** The backend id of the task at a Job index: {@code <job-name>/<index>}, as {@link KubeJob#backendId}. */
-        String backendId(int index) {
-            return name + "/" + index;
-        }
-
-        /** The attempt an index is at: its latest pod's, else the first the Job runs. */
-        int currentAttempt(int index) {
-            return Math.max(attemptsBefore[index] + 1, attempts[index]);
-        }
-
-        boolean settled() {
-            return terminal.cardinality() == tasks.length;
-        }
+    public void close() {
+        runs.values().forEach(watch -> watch.poller.stop());
     }
 }

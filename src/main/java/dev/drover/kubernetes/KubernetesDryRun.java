@@ -67,10 +67,9 @@ public final class KubernetesDryRun {
         return files;
     }
 
-    /** With the defaults of config/application.properties (TTL 3600 s, 1000 tasks per Job) and the run dir's name. */
-    public static List<Path> write(RunPlan plan, Path dir) {
-        KubeSettings d = KubeSettings.defaults();
-        return write(plan, dir.getFileName().toString(), dir, d.ttlSeconds(), d.tasksPerJob());
+    /** With the lane's settings and the run directory's name as run id. */
+    public static List<Path> write(RunPlan plan, Path dir, KubeSettings settings) {
+        return write(plan, dir.getFileName().toString(), dir, settings.ttlSeconds(), settings.tasksPerJob());
     }
 
     private static Path writeJob(KubeJob job, Path folder) throws IOException {

@@ -1,7 +1,7 @@
 package dev.drover.kubernetes;
 
-import dev.drover.kubernetes.KubeTracker.JobWatch;
-import dev.drover.kubernetes.KubeTracker.RunWatch;
+import dev.drover.kubernetes.KubeWatches.JobWatch;
+import dev.drover.kubernetes.KubeWatches.RunWatch;
 import dev.drover.run.Run;
 import dev.drover.run.TaskState;
 import io.fabric8.kubernetes.api.model.Container;
@@ -153,10 +153,10 @@ final class StuckPods {
                 reason, jw.name, open);
         jw.givenUp = true;
         try {
-            KubeLane.deleteJob(settings, clients.get(), watch.namespace, jw.name);
+            KubeApi.deleteJob(settings, clients.get(), watch.namespace, jw.name);
         } catch (RuntimeException e) {
             LOG.error("run {}: cannot delete Job {} ({}); delete it with: kubectl delete job -n {} {}", run.id(),
-                    jw.name, KubeLane.describe(e), watch.namespace, jw.name);
+                    jw.name, KubeApi.describe(e), watch.namespace, jw.name);
         }
         for (int i = jw.terminal.nextClearBit(0); i < jw.size(); i = jw.terminal.nextClearBit(i + 1)) {
             settle(run, jw, i, jw.currentAttempt(i), TaskState.FAILED, Integer.MIN_VALUE, reason);
@@ -175,13 +175,13 @@ final class StuckPods {
         String podName = stuck.pod.getMetadata().getName();
         String reason = stuck.reason(true);
         try {
-            KubeLane.retrying(settings, () -> clients.get().pods().inNamespace(watch.namespace).withName(podName)
+            KubeApi.retrying(settings, () -> clients.get().pods().inNamespace(watch.namespace).withName(podName)
                     .delete());
         } catch (RuntimeException e) {
             // kept stuck: tried again next cycle (the pod must not start later for a task already reported)
             if (jw.undeletable.add(podName)) {
                 LOG.error("run {}: cannot delete pod {} ({}); drover retries; delete it with: kubectl delete pod -n"
-                        + " {} {}", run.id(), podName, KubeLane.describe(e), watch.namespace, podName);
+                        + " {} {}", run.id(), podName, KubeApi.describe(e), watch.namespace, podName);
             }
             return;
         }

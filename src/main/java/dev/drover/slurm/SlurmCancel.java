@@ -29,8 +29,7 @@ public final class SlurmCancel {
             List<String> argv = new ArrayList<>();
             argv.add(settings.scancel());
             argv.addAll(ids.subList(from, Math.min(ids.size(), from + MAX_IDS_PER_CALL)));
-            SlurmCommands.SCANCEL_CALLS.incrementAndGet();
-            SlurmCommands.Result result = commands.run(argv);
+            SlurmCommands.Result result = commands.run("scancel", argv);
             calls++;
             if (!result.ok()) {
                 LOG.warn("scancel failed: {}", result.message());

@@ -1,5 +1,7 @@
 package dev.drover.slurm;
 
+import io.micrometer.core.instrument.MeterRegistry;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -7,12 +9,12 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Runs the SLURM query and control commands (squeue, scontrol, sacct, scancel) as argv lists, never through a shell,
- * with a time limit; counts calls so that tests and the benchmark can check the polling budget. sbatch is not here:
- * it goes through camel-exec (route {@code slurm-sbatch}).
+ * with a time limit. Every call is counted in the meter {@value #CALLS}{command} and every failed one in
+ * {@value #FAILURES}{command}: the calls per minute a cluster's admins ration, and what tests check the polling
+ * budget by. sbatch is not run here (it goes through camel-exec, route {@code slurm-sbatch}) but is counted here.
  */
 public final class SlurmCommands {
 
@@ -28,18 +30,35 @@ public final class SlurmCommands {
         }
     }
 
-    public static final AtomicLong SQUEUE_CALLS = new AtomicLong();
-    public static final AtomicLong SCONTROL_CALLS = new AtomicLong();
-    public static final AtomicLong SACCT_CALLS = new AtomicLong();
-    public static final AtomicLong SCANCEL_CALLS = new AtomicLong();
+    /** The meter counting SLURM command calls, tagged {@code command} (sbatch, squeue, scontrol, sacct, scancel). */
+    public static final String CALLS = "drover.slurm.calls";
+    /** The meter counting the calls that failed (non-zero exit, no answer in time), tagged {@code command}. */
+    public static final String FAILURES = "drover.slurm.call.failures";
 
     private final Duration timeout;
+    private final MeterRegistry meters;
 
-    public SlurmCommands(Duration timeout) {
+    public SlurmCommands(Duration timeout, MeterRegistry meters) {
         this.timeout = timeout;
+        this.meters = meters;
     }
 
-    public Result run(List<String> argv) {
+    /** Counts one call of {@code command} and how it ended. */
+    void count(String command, boolean ok) {
+        meters.counter(CALLS, "command", command).increment();
+        if (!ok) {
+            meters.counter(FAILURES, "command", command).increment();
+        }
+    }
+
+    /** Runs one command; {@code command} is its name in the meters (argv[0] may be any path). */
+    public Result run(String command, List<String> argv) {
+        Result result = run(argv);
+        count(command, result.ok());
+        return result;
+    }
+
+    private Result run(List<String> argv) {
         ProcessBuilder builder = new ProcessBuilder(argv);
         Process process;
         try {

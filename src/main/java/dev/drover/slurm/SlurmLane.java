@@ -1,12 +1,13 @@
 package dev.drover.slurm;
 
+import dev.drover.cluster.ClusterScheduler;
 import dev.drover.manifest.TaskSpec;
-import dev.drover.plan.RunPlan;
 import dev.drover.plan.Strategy;
 import dev.drover.run.Run;
 import dev.drover.run.RunRegistry;
 import dev.drover.run.TaskBatch;
 import dev.drover.run.TaskState;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.ProducerTemplate;
@@ -14,19 +15,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+
+import static dev.drover.cluster.BackendId.Format.SLURM;
 
 /**
  * The SLURM lane (route {@code lane-slurm}): gathers the batches the accept stage sends into job arrays of at most
@@ -47,13 +46,9 @@ public final class SlurmLane {
     private static final Logger LOG = LoggerFactory.getLogger(SlurmLane.class);
     public static final String SBATCH_ENDPOINT = "direct:slurm-sbatch";
     public static final String ARGS_HEADER = "DroverSbatchArgs";
-    /** sbatch calls that failed transiently or hit a submit limit and were retried (for tests and the benchmark). */
-    public static final java.util.concurrent.atomic.AtomicLong SBATCH_RETRIES = new java.util.concurrent.atomic.AtomicLong();
+    /** The meter counting sbatch calls that failed transiently or hit a submit limit and were retried. */
+    public static final String SBATCH_RETRIES = "drover.slurm.sbatch.retries";
 
-    /** squeue calls at a restart before drover gives up asking (1+2+4+8 s of waiting with the defaults). */
-    private static final int RECOVERY_QUERIES = 5;
-    /** The job id journalled for an uncommitted array once a restart has cancelled it and kept its results. */
-    private static final String ABANDONED = "-";
     private static final Pattern JOB_ID = Pattern.compile("^\\s*(\\d+)(;\\S*)?\\s*$");
     private static final List<String> TRANSIENT = List.of("socket timed out", "unable to contact slurm controller",
             "connection refused", "temporarily unavailable", "transient", "zero bytes were transmitted",
@@ -68,17 +63,24 @@ public final class SlurmLane {
     private final SlurmCommands commands;
     private final SlurmLimits limits;
     private final SlurmCancel canceller;
+    private final ClusterScheduler scheduler;
+    private final MeterRegistry meters;
     private final Map<String, LaneRun> active = new ConcurrentHashMap<>();
     private volatile ProducerTemplate producer;
+    private volatile ExecutorService resubmitter;
 
-    public SlurmLane(CamelContext context, RunRegistry runs, SlurmSettings settings) {
+    public SlurmLane(CamelContext context, RunRegistry runs, SlurmSettings settings, ClusterScheduler scheduler,
+                     MeterRegistry meters) {
         this.context = context;
         this.runs = runs;
         this.settings = settings;
-        this.commands = new SlurmCommands(settings.commandTimeout());
+        this.scheduler = scheduler;
+        this.meters = meters;
+        this.commands = new SlurmCommands(settings.commandTimeout(), meters);
         this.limits = new SlurmLimits(settings, commands);
         this.canceller = new SlurmCancel(settings, commands);
-        runs.onRecovered(this::reattach);
+        SlurmReattach reattach = new SlurmReattach(this, settings, commands, canceller);
+        runs.onRecovered(reattach::reattach);
     }
 
     public SlurmLimits limits() {
@@ -97,12 +99,11 @@ public final class SlurmLane {
             this.run = run;
             this.tracker = new SlurmTracker(run, SlurmLane.this, settings, commands, canceller);
             // a recovered run goes on numbering after the arrays it already submitted
-            this.arrays = run.submissions().keySet().stream().mapToInt(SlurmLane::arrayNumber).max().orElse(0);
+            this.arrays = run.submissions().keySet().stream().mapToInt(ArrayLayout::number).max().orElse(0);
         }
 
         synchronized String nextKey() {
-            arrays++;
-            return String.format(Locale.ROOT, "a%04d", arrays);
+            return ArrayLayout.key(++arrays);
         }
     }
 
@@ -115,13 +116,8 @@ public final class SlurmLane {
         LaneRun lane = laneRun(run);
         List<List<TaskSpec>> full = null;
         synchronized (lane) {
-            if (lane.run.plan().strategy() == Strategy.SLURM_BATCHING) {
-                lane.waiting.add(batch.tasks());
-            } else {
-                for (TaskSpec task : batch.tasks()) {
-                    lane.waiting.add(List.of(task));
-                }
-            }
+            lane.waiting.addAll(lane.run.plan().strategy() == Strategy.SLURM_BATCHING ? List.of(batch.tasks())
+                    : ArrayLayout.elements(lane.run.plan(), batch.tasks()));
             if (lane.waiting.size() >= limits.maxArraySize() || Boolean.TRUE.equals(last)) {
                 full = new ArrayList<>(lane.waiting);
                 lane.waiting.clear();
@@ -132,7 +128,7 @@ public final class SlurmLane {
         }
     }
 
-    private LaneRun laneRun(Run run) {
+    LaneRun laneRun(Run run) {
         return active.computeIfAbsent(run.id(), id -> {
             LaneRun lane = new LaneRun(run);
             run.onCancel(lane.tracker::cancel);
@@ -140,212 +136,41 @@ public final class SlurmLane {
                 active.remove(id);
                 lane.tracker.stop();
             });
-            lane.tracker.start();
+            lane.tracker.start(scheduler);
             return lane;
         });
     }
 
     /**
-     * A run rebuilt after a restart: its arrays that SLURM still has (or had while drover was away) are followed
-     * again instead of submitted again. An array counts once its submission line with the job id is in the journal:
-     * that line is written after the backend id of every task of the array, so all of them are known. Those tasks go
-     * back to a tracker, which reads their exit files and asks SLURM about the rest as usual. An array without it
-     * (drover died between sbatch's answer and that line) is cancelled, found by the job ids already journalled and
-     * by its comment; its tasks that had written exit code 0 count as done, the others run again in a new array.
+     * Called by the tracker for tasks whose attempt failed: a new, smaller array for their next attempt, submitted
+     * off the tracker's thread (sbatch may wait out a submit limit for minutes; meanwhile the scheduler's threads go
+     * on following every run).
      */
-    void reattach(Run run) {
-        if (!run.plan().strategy().isSlurm()) {
-            return;
-        }
-        Map<String, String> keyOfJob = new java.util.HashMap<>();
-        List<String> uncommitted = new ArrayList<>();
-        run.submissions().forEach((key, jobId) -> {
-            if (jobId.isEmpty()) {
-                uncommitted.add(key);
-            } else if (!jobId.equals(ABANDONED)) {
-                keyOfJob.put(jobId, key);
-            }
-        });
-        // backend id "<job>_<element>": element e of the array holds its tasks in index order
-        Map<String, java.util.TreeMap<Integer, List<TaskSpec>>> byJob = new java.util.LinkedHashMap<>();
-        Set<String> orphans = new java.util.LinkedHashSet<>();
-        run.tasksAtBackend().forEach((index, backendId) -> {
-            int cut = backendId.lastIndexOf('_');
-            String jobId = cut > 0 ? backendId.substring(0, cut) : backendId;
-            boolean wellFormed = backendId.matches("\\d+_\\d{1,9}");
-            if (!wellFormed || !keyOfJob.containsKey(jobId)) {
-                if (wellFormed) {
-                    orphans.add(jobId); // never a job id drover did not write whole: it could be someone else's
-                }
-                run.requeue(index);
-                return;
-            }
-            byJob.computeIfAbsent(jobId, j -> new java.util.TreeMap<>())
-                    .computeIfAbsent(Integer.parseInt(backendId.substring(cut + 1)), e -> new ArrayList<>())
-                    .add(run.plan().manifest().tasks().task(index));
-        });
-        if (!uncommitted.isEmpty()) {
-            cancelUncommitted(run, uncommitted, orphans);
-        }
-        if (byJob.isEmpty()) {
-            return;
-        }
-        LaneRun lane = laneRun(run);
-        byJob.forEach((jobId, elements) -> {
-            String key = keyOfJob.get(jobId);
-            List<List<TaskSpec>> indexed = new ArrayList<>();
-            for (int e = 0; e <= elements.lastKey(); e++) {
-                indexed.add(elements.getOrDefault(e, List.of())); // elements whose tasks all ended stay empty
-            }
-            int attempt = run.attempts(indexed.stream().filter(l -> !l.isEmpty()).findFirst().orElseThrow()
-                    .get(0).index());
-            ArrayJob job = new ArrayJob(run.id(), key, arrayDir(run, key), indexed, attempt, throttle(run));
-            lane.tracker.add(job, jobId);
-            LOG.info("run {}: re-attached to job {} ({}, {} tasks still open)", run.id(), jobId, key,
-                    job.taskCount());
-        });
-    }
-
-    /**
-     * Cancels the arrays whose submission was not committed: the job ids their tasks' backend lines name, and any
-     * job whose comment names one of the keys (sbatch answered, nothing was journalled). Waits until SLURM has
-     * ended them before reading their exit files, so that no task that is still finishing is run again.
-     */
-    private void cancelUncommitted(Run run, List<String> keys, Set<String> jobIds) {
-        SlurmCommands.Result queued = retried(List.of(settings.squeue(), "--noheader", "--states=all",
-                "--name=" + SbatchScript.jobName(run.plan().manifest().name()), "--format=%F|%k"));
-        if (queued.ok()) {
-            for (String line : queued.out().split("\\n")) {
-                String[] f = line.strip().split("\\|", 2);
-                if (f.length == 2 && keys.stream().anyMatch(key -> f[1].equals(SbatchScript.comment(run.id(), key)))) {
-                    jobIds.add(f[0]);
-                }
-            }
-        } else {
-            LOG.error("run {}: squeue keeps failing ({}); an array submitted just before drover stopped may still run"
-                    + " and its tasks run a second time", run.id(), queued.message());
-        }
-        if (!jobIds.isEmpty()) {
-            LOG.warn("run {}: cancelling jobs {} whose submission drover had not recorded", run.id(), jobIds);
-            canceller.cancel(jobIds);
-            awaitGone(run, jobIds);
-        }
-        for (String key : keys) {
-            keepSucceeded(run, arrayDir(run, key));
-            run.submission(key, ABANDONED); // settled: the next restart leaves it alone
-        }
-    }
-
-    /** squeue, asked again with backoff while the controller does not answer (it may be restarting too). */
-    private SlurmCommands.Result retried(List<String> argv) {
-        long wait = settings.submitRetryInitial().toMillis();
-        SlurmCommands.Result result = commands.run(argv);
-        for (int attempt = 1; !result.ok() && attempt < RECOVERY_QUERIES; attempt++) {
-            try {
-                Thread.sleep(wait);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return result;
-            }
-            wait = Math.min(wait * 2, settings.submitRetryMax().toMillis());
-            result = commands.run(argv);
-        }
-        return result;
-    }
-
-    /** Waits (up to a minute) until none of the jobs is pending, running or completing. */
-    private void awaitGone(Run run, Set<String> jobIds) {
-        List<String> argv = List.of(settings.squeue(), "--noheader", "--array", "--jobs=" + String.join(",", jobIds),
-                "--states=PENDING,RUNNING,COMPLETING,CONFIGURING,SUSPENDED", "--format=%i");
-        long deadline = System.currentTimeMillis() + 60_000;
-        while (System.currentTimeMillis() < deadline) {
-            SlurmCommands.Result left = commands.run(argv);
-            if ((left.ok() && left.out().isBlank()) || left.err().contains("Invalid job id")) {
-                return;
-            }
-            try {
-                Thread.sleep(500);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
-        LOG.warn("run {}: jobs {} were still ending a minute after scancel", run.id(), jobIds);
-    }
-
-    /** Tasks of a cancelled array whose exit file says 0 succeeded; they are not run again. */
-    private static void keepSucceeded(Run run, Path dir) {
-        for (int index : ExitRecords.FILES.written(dir)) {
-            if (index < run.taskCount() && run.taskState(index) == TaskState.PENDING
-                    && ExitRecords.FILES.read(dir, index).orElse(-1) == 0) {
-                int attempt = run.attempts(index);
-                run.taskStarted(index, attempt);
-                run.taskFinished(index, attempt, TaskState.SUCCEEDED, 0, null);
-            }
-        }
-    }
-
-    /** The folder of one array of a run: its script, its tasks' exit files, SLURM's output. */
-    private static Path arrayDir(Run run, String key) {
-        return run.dir().resolve("slurm").resolve(key);
-    }
-
-    /** %N of an array: --jobs for slurm; none for slurm+batching, whose --jobs is the number of batches. */
-    private static int throttle(Run run) {
-        return run.plan().strategy() == Strategy.SLURM ? run.plan().jobs() : 0;
-    }
-
-    /** The number of an array key (a0007 is 7); 0 for keys of another shape. */
-    private static int arrayNumber(String key) {
-        try {
-            return key.startsWith("a") ? Integer.parseInt(key.substring(1)) : 0;
-        } catch (NumberFormatException e) {
-            return 0;
-        }
-    }
-
-    /** Called by the tracker for tasks whose attempt failed: a new, smaller array for their next attempt. */
     void resubmit(Run run, List<TaskSpec> tasks, int attempt) {
         LaneRun lane = active.get(run.id());
         if (lane == null || tasks.isEmpty()) {
             return;
         }
-        List<List<TaskSpec>> elements = new ArrayList<>();
-        int perElement = run.plan().strategy() == Strategy.SLURM_BATCHING ? run.plan().batchSize() : 1;
-        for (int from = 0; from < tasks.size(); from += perElement) {
-            elements.add(List.copyOf(tasks.subList(from, Math.min(tasks.size(), from + perElement))));
+        resubmitter().execute(() -> submitElements(lane, ArrayLayout.elements(run.plan(), tasks), attempt));
+    }
+
+    /** Made on the first retry by Camel's ExecutorServiceManager, which shuts it down with the context. */
+    private ExecutorService resubmitter() {
+        if (resubmitter == null) {
+            synchronized (this) {
+                if (resubmitter == null) {
+                    resubmitter = context.getExecutorServiceManager().newCachedThreadPool(this, "drover-slurm-retry");
+                }
+            }
         }
-        submitElements(lane, elements, attempt);
+        return resubmitter;
     }
 
     /** Splits elements into arrays of at most MaxArraySize and submits each. */
     private void submitElements(LaneRun lane, List<List<TaskSpec>> elements, int attempt) {
-        int max = limits.maxArraySize();
-        for (int from = 0; from < elements.size(); from += max) {
-            submitArray(lane, elements.subList(from, Math.min(elements.size(), from + max)), attempt);
+        for (List<List<TaskSpec>> array : ArrayLayout.arrays(elements, limits.maxArraySize())) {
+            submitArray(lane, array, attempt);
         }
-    }
-
-    /** The arrays a plan's elements make, for dry runs: same chunking as a real run. */
-    public static List<List<List<TaskSpec>>> chunk(RunPlan plan, int maxArraySize) {
-        List<List<List<TaskSpec>>> arrays = new ArrayList<>();
-        List<List<TaskSpec>> current = new ArrayList<>();
-        int per = plan.strategy() == Strategy.SLURM_BATCHING ? plan.batchSize() : 1;
-        for (int i = 0; i < plan.taskCount(); i += per) {
-            List<TaskSpec> element = new ArrayList<>();
-            for (int j = i; j < Math.min(plan.taskCount(), i + per); j++) {
-                element.add(plan.manifest().tasks().task(j));
-            }
-            current.add(element);
-            if (current.size() == maxArraySize) {
-                arrays.add(current);
-                current = new ArrayList<>();
-            }
-        }
-        if (!current.isEmpty()) {
-            arrays.add(current);
-        }
-        return arrays;
     }
 
     private void submitArray(LaneRun lane, List<List<TaskSpec>> candidates, int attempt) {
@@ -367,16 +192,13 @@ public final class SlurmLane {
             return;
         }
         String key = lane.nextKey();
-        ArrayJob job = new ArrayJob(run.id(), key, arrayDir(run, key), List.copyOf(elements), attempt, throttle(run));
+        ArrayJob job = ArrayLayout.array(run.id(), run.dir(), run.plan(), key, elements, attempt);
         if (lane.fatalError != null) {
             failAll(run, job, lane.fatalError);
             return;
         }
         try {
-            Files.createDirectories(job.dir());
-            Files.writeString(job.script(), SbatchScript.render(job, run.dir(), run.plan().manifest().name(),
-                    run.plan().resources(), Path.of("").toAbsolutePath(), run.plan().manifest().timeout()),
-                    StandardCharsets.UTF_8);
+            ArrayLayout.writeScript(job, run.dir(), run.plan());
         } catch (IOException e) {
             failAll(run, job, "cannot write " + job.script() + ": " + e.getMessage());
             return;
@@ -391,7 +213,7 @@ public final class SlurmLane {
         }
         for (int e = 0; e < job.elements().size(); e++) {
             for (TaskSpec task : job.elements().get(e)) {
-                run.taskBackend(task.index(), jobId + "_" + e, "PENDING");
+                run.taskBackend(task.index(), SLURM.format(jobId, e), "PENDING");
             }
         }
         // Written (and synced) after every task's backend line: a restart trusts only arrays it finds committed.
@@ -430,7 +252,7 @@ public final class SlurmLane {
                 failAll(run, job, reason);
                 return null;
             }
-            SBATCH_RETRIES.incrementAndGet();
+            meters.counter(SBATCH_RETRIES).increment();
             LOG.warn("run {}: sbatch {} ({}); retrying in {} ms", run.id(),
                     limit ? "hit a submit limit" : "failed transiently", message, wait.toMillis());
             if (!sleep(run, wait)) {
@@ -451,10 +273,12 @@ public final class SlurmLane {
             ex.getIn().setHeader(ARGS_HEADER, args);
             ex.getIn().setBody(null);
         });
+        Integer rc = exchange.getException() != null ? null
+                : exchange.getMessage().getHeader("CamelExecExitValue", Integer.class);
+        commands.count("sbatch", rc != null && rc == 0);
         if (exchange.getException() != null) {
             return new SbatchResult(null, "cannot run sbatch: " + exchange.getException().getMessage(), false);
         }
-        Integer rc = exchange.getMessage().getHeader("CamelExecExitValue", Integer.class);
         String out = exchange.getMessage().getBody(String.class);
         String err = exchange.getMessage().getHeader("CamelExecStderr", String.class);
         out = out == null ? "" : out;

@@ -42,8 +42,7 @@ public final class SlurmLimits {
     }
 
     private int readMaxArraySize() {
-        SlurmCommands.SCONTROL_CALLS.incrementAndGet();
-        SlurmCommands.Result result = commands.run(List.of(settings.scontrol(), "show", "config"));
+        SlurmCommands.Result result = commands.run("scontrol", List.of(settings.scontrol(), "show", "config"));
         Integer parsed = result.ok() ? parseMaxArraySize(result.out()) : null;
         if (parsed == null) {
             LOG.warn("cannot read MaxArraySize from `scontrol show config` ({}); using SLURM's default {}",

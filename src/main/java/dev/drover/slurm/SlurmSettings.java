@@ -1,11 +1,12 @@
 package dev.drover.slurm;
 
-import org.apache.camel.CamelContext;
+import dev.drover.cluster.ClusterProperties;
 
 import java.time.Duration;
 
 /**
- * The {@code drover.slurm.*} settings (config/application.properties documents each one).
+ * The {@code drover.slurm.*} settings, bound once; config/application.properties documents each one and holds its
+ * default.
  *
  * @param maxArraySize      0: read MaxArraySize from {@code scontrol show config} once; else the cap to use
  * @param pollInitial       the tracker's first and shortest interval between poll cycles
@@ -20,32 +21,14 @@ public record SlurmSettings(String squeue, String scontrol, String scancel, Stri
                             Duration submitRetryInitial, Duration submitRetryMax, int transientRetries,
                             Duration commandTimeout) {
 
-    public static SlurmSettings defaults() {
-        return new SlurmSettings("squeue", "scontrol", "scancel", "sacct", 0, Duration.ofSeconds(1),
-                Duration.ofSeconds(30), Duration.ofSeconds(5), Duration.ofSeconds(15), Duration.ofSeconds(1),
-                Duration.ofSeconds(60), 10, Duration.ofSeconds(120));
-    }
+    public static final String PREFIX = "drover.slurm.";
 
-    public static SlurmSettings from(CamelContext context) {
-        SlurmSettings d = defaults();
-        return new SlurmSettings(
-                text(context, "squeue", d.squeue), text(context, "scontrol", d.scontrol),
-                text(context, "scancel", d.scancel), text(context, "sacct", d.sacct),
-                Integer.parseInt(text(context, "max-array-size", "0")),
-                millis(context, "poll-initial", d.pollInitial), millis(context, "poll-max", d.pollMax),
-                millis(context, "squeue-min-interval", d.squeueMinInterval),
-                millis(context, "exit-grace", d.exitGrace),
-                millis(context, "submit-retry-initial", d.submitRetryInitial),
-                millis(context, "submit-retry-max", d.submitRetryMax),
-                Integer.parseInt(text(context, "transient-retries", Integer.toString(d.transientRetries))),
-                millis(context, "command-timeout", d.commandTimeout));
-    }
-
-    private static String text(CamelContext context, String key, String fallback) {
-        return context.resolvePropertyPlaceholders("{{drover.slurm." + key + ":" + fallback + "}}").trim();
-    }
-
-    private static Duration millis(CamelContext context, String key, Duration fallback) {
-        return Duration.ofMillis(Long.parseLong(text(context, key, Long.toString(fallback.toMillis()))));
+    public static SlurmSettings from(ClusterProperties p) {
+        return new SlurmSettings(p.text(PREFIX + "squeue"), p.text(PREFIX + "scontrol"), p.text(PREFIX + "scancel"),
+                p.text(PREFIX + "sacct"), p.integer(PREFIX + "max-array-size"), p.millis(PREFIX + "poll-initial"),
+                p.millis(PREFIX + "poll-max"), p.millis(PREFIX + "squeue-min-interval"),
+                p.millis(PREFIX + "exit-grace"), p.millis(PREFIX + "submit-retry-initial"),
+                p.millis(PREFIX + "submit-retry-max"), p.integer(PREFIX + "transient-retries"),
+                p.millis(PREFIX + "command-timeout"));
     }
 }

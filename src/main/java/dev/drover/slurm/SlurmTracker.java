@@ -1,7 +1,12 @@
 package dev.drover.slurm;
 
+import dev.drover.cluster.ClusterScheduler;
+import dev.drover.cluster.Poller;
+import dev.drover.cluster.Settlement;
 import dev.drover.manifest.TaskSpec;
 import dev.drover.run.Run;
+import dev.drover.run.TimedOut;
+import dev.drover.slurm.SlurmFinalStates.Final;
 import dev.drover.run.TaskState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -11,9 +16,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
+
+import static dev.drover.cluster.BackendId.Format.SLURM;
 
 /**
  * Follows the job arrays of one run until every task has an outcome.
@@ -38,13 +44,6 @@ import java.util.stream.Collectors;
 final class SlurmTracker {
 
     private static final Logger LOG = LoggerFactory.getLogger(SlurmTracker.class);
-    private static final Pattern ARRAY_TASK = Pattern.compile("\\bArrayTaskId=(\\d+)\\b");
-    private static final Pattern JOB_STATE = Pattern.compile("\\bJobState=(\\S+)");
-    private static final Pattern REASON = Pattern.compile("\\bReason=(\\S+)");
-    private static final Pattern EXIT_CODE = Pattern.compile("\\bExitCode=(\\d+):(\\d+)");
-
-    /** squeue calls that failed (controller unreachable), for tests and the benchmark. */
-    static final java.util.concurrent.atomic.AtomicLong SQUEUE_FAILURES = new java.util.concurrent.atomic.AtomicLong();
 
     private static final int NONE = Integer.MIN_VALUE;
     /** SLURM states that explain a task killed by a signal better than its exit code does. */
@@ -58,27 +57,26 @@ final class SlurmTracker {
     private final SlurmCancel canceller;
     private final ExitRecords records;
     private final List<Tracked> arrays = new ArrayList<>();
-    private final Object wake = new Object();
-    private final Thread thread;
-    private volatile boolean stopped;
+    private final LongSupplier clock;
+    private Poller poller;
     private volatile boolean cancelRequested;
     private long lastSqueue;
     private boolean squeueFailing;
 
     SlurmTracker(Run run, SlurmLane lane, SlurmSettings settings, SlurmCommands commands, SlurmCancel canceller) {
-        this(run, lane, settings, commands, canceller, ExitRecords.FILES);
+        this(run, lane, settings, commands, canceller, ExitRecords.FILES, System::currentTimeMillis);
     }
 
+    /** @param clock milliseconds: when squeue was last asked and how long an element has been gone (tests turn it) */
     SlurmTracker(Run run, SlurmLane lane, SlurmSettings settings, SlurmCommands commands, SlurmCancel canceller,
-                 ExitRecords records) {
+                 ExitRecords records, LongSupplier clock) {
         this.run = run;
         this.lane = lane;
         this.settings = settings;
         this.commands = commands;
         this.canceller = canceller;
         this.records = records;
-        this.thread = new Thread(this::loop, "drover-slurm-" + run.id());
-        this.thread.setDaemon(true);
+        this.clock = clock;
     }
 
     /**
@@ -152,20 +150,23 @@ final class SlurmTracker {
         }
     }
 
-    void start() {
-        thread.start();
+    /** Follows the run's arrays on the cluster scheduler until the run has finished. */
+    void start(ClusterScheduler scheduler) {
+        poller = scheduler.poller("run " + run.id() + " (slurm)", this::pollCycle, settings.pollInitial(),
+                settings.pollMax()).start();
     }
 
     void stop() {
-        stopped = true;
-        poke();
+        if (poller != null) {
+            poller.stop();
+        }
     }
 
     void add(ArrayJob job, String jobId) {
         synchronized (arrays) {
             arrays.add(new Tracked(job, jobId));
         }
-        poke();
+        wake();
     }
 
     /** The run's cancel handler: scancel every array of the run (at most 100 ids per call). */
@@ -179,38 +180,22 @@ final class SlurmTracker {
             LOG.info("run {}: scancel {}", run.id(), ids);
             canceller.cancel(ids);
         }
-        poke();
+        wake();
     }
 
-    private void poke() {
-        synchronized (wake) {
-            wake.notifyAll();
+    private void wake() {
+        if (poller != null) {
+            poller.wake();
         }
     }
 
-    private void loop() {
-        long delay = settings.pollInitial().toMillis();
-        while (!stopped && !run.finished().isDone()) {
-            boolean progress;
-            try {
-                progress = cycle();
-            } catch (RuntimeException e) {
-                LOG.warn("run {}: poll cycle failed: {}", run.id(), e.toString());
-                progress = false;
-            }
-            delay = progress || cancelRequested ? settings.pollInitial().toMillis()
-                    : Math.min(delay * 2, settings.pollMax().toMillis());
-            synchronized (wake) {
-                if (stopped) {
-                    return;
-                }
-                try {
-                    wake.wait(delay);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
+    /** A cycle on the scheduler: progress (a task ended) or a cancel keeps the interval short. */
+    private boolean pollCycle() {
+        if (run.finished().isDone()) {
+            stop();
+            return false;
         }
+        return cycle() || cancelRequested;
     }
 
     /** One poll cycle; true if a task finished. */
@@ -259,7 +244,7 @@ final class SlurmTracker {
         }
         open.removeIf(t -> !t.open());
         // 2. one squeue for all open arrays of the run
-        long now = System.currentTimeMillis();
+        long now = clock.getAsLong();
         if (!open.isEmpty() && (cancelRequested || now - lastSqueue >= settings.squeueMinInterval().toMillis())) {
             lastSqueue = now;
             Map<String, String[]> queued = squeue(open);
@@ -270,7 +255,7 @@ final class SlurmTracker {
                         if (!t.open(e)) {
                             continue;
                         }
-                        String[] entry = queued.get(t.jobId + "_" + e);
+                        String[] entry = queued.get(SLURM.format(t.jobId, e));
                         t.queuedPending[e] = entry != null && entry[0].equals("PENDING");
                         if (entry != null) {
                             t.goneSince[e] = 0;
@@ -315,15 +300,13 @@ final class SlurmTracker {
     /** squeue for all the arrays: element key "jobId_index" to {state, reason}; null if squeue failed. */
     private Map<String, String[]> squeue(List<Tracked> open) {
         String ids = open.stream().map(t -> t.jobId).distinct().collect(Collectors.joining(","));
-        SlurmCommands.SQUEUE_CALLS.incrementAndGet();
-        SlurmCommands.Result result = commands.run(List.of(settings.squeue(), "--noheader", "--array",
+        SlurmCommands.Result result = commands.run("squeue", List.of(settings.squeue(), "--noheader", "--array",
                 "--jobs=" + ids, "--format=%F|%K|%T|%r"));
         Map<String, String[]> queued = new HashMap<>();
         if (!result.ok()) {
             if (result.err().contains("Invalid job id")) {
                 return queued; // every job has left the controller's memory
             }
-            SQUEUE_FAILURES.incrementAndGet();
             if (!squeueFailing) {
                 LOG.warn("run {}: squeue failed ({}); will keep trying", run.id(), result.message());
             }
@@ -337,18 +320,14 @@ final class SlurmTracker {
         for (String line : result.out().split("\n")) {
             String[] f = line.strip().split("\\|", -1);
             if (f.length >= 4) {
-                queued.put(f[0] + "_" + f[1], new String[]{f[2], f[3]});
+                queued.put(f[0] + "_" + f[1], new String[]{f[2], f[3]}); // squeue's %F_%K is the backend id
             }
         }
         return queued;
     }
 
-    /** What SLURM says about an element that has left the queue. */
-    private record Final(String state, String reason, int exitCode) {
-    }
-
     private boolean resolveGone(Tracked t, List<Integer> gone, Map<Integer, List<Integer>> retries) {
-        Map<Integer, Final> finals = cancelRequested ? Map.of() : slurmFinalStates(t);
+        Map<Integer, Final> finals = cancelRequested ? Map.of() : SlurmFinalStates.ask(commands, settings, run.id(), t.jobId);
         if (finals == null) {
             return false; // SLURM could not be asked: try again next cycle
         }
@@ -356,7 +335,7 @@ final class SlurmTracker {
             Final f = finals.get(e);
             if (f == null && !cancelRequested) {
                 f = new Final("UNKNOWN", "left the SLURM queue without an exit file, and neither scontrol nor sacct"
-                        + " knows job " + t.jobId + "_" + e + " any more", Integer.MIN_VALUE);
+                        + " knows job " + SLURM.format(t.jobId, e) + " any more", Integer.MIN_VALUE);
             }
             int[] tasks = t.tasks[e];
             boolean first = true;
@@ -373,7 +352,7 @@ final class SlurmTracker {
                     int code = written.getAsInt();
                     first = false;
                     if (code >= 128 && f != null && KILLED_BY_SLURM.contains(f.state())) {
-                        finish(t, e, task, code, f.state(), describe(f), retries);
+                        finish(t, e, task, code, f.state(), f.describe(), retries);
                     } else {
                         finish(t, e, task, code, code == 0 ? "COMPLETED" : "FAILED", null, retries);
                     }
@@ -385,7 +364,7 @@ final class SlurmTracker {
                             "run cancelled");
                     continue;
                 }
-                String reason = first ? describe(f) + ", no exit code written"
+                String reason = first ? f.describe() + ", no exit code written"
                         : "not run: its batch's job ended " + f.state() + " before this task started";
                 first = false;
                 finish(t, e, task, f.exitCode(), f.state(), reason, retries);
@@ -397,84 +376,16 @@ final class SlurmTracker {
     /** coreutils timeout exits 124 when the manifest's per-task limit ended the task. */
     private String timeoutReason(int code) {
         java.time.Duration limit = run.plan().manifest().timeout();
-        return code == dev.drover.run.TimedOut.EXIT_CODE && limit != null ? dev.drover.run.TimedOut.reason(limit) : null;
-    }
-
-    private static String describe(Final f) {
-        return "SLURM " + f.state() + (f.reason() == null || f.reason().equals("None") ? "" : " (" + f.reason() + ")");
-    }
-
-    /** scontrol show job for the array, else sacct; element index to its final state; null if SLURM is unreachable. */
-    private Map<Integer, Final> slurmFinalStates(Tracked t) {
-        Map<Integer, Final> finals = new HashMap<>();
-        SlurmCommands.SCONTROL_CALLS.incrementAndGet();
-        SlurmCommands.Result result = commands.run(List.of(settings.scontrol(), "--oneliner", "show", "job", t.jobId));
-        if (result.ok()) {
-            for (String line : result.out().split("\n")) {
-                Matcher task = ARRAY_TASK.matcher(line);
-                Matcher state = JOB_STATE.matcher(line);
-                if (task.find() && state.find()) {
-                    Matcher reason = REASON.matcher(line);
-                    Matcher exit = EXIT_CODE.matcher(line);
-                    finals.put(Integer.parseInt(task.group(1)), new Final(state.group(1),
-                            reason.find() ? reason.group(1) : null,
-                            exit.find() ? exitCode(exit.group(1), exit.group(2)) : Integer.MIN_VALUE));
-                }
-            }
-            return finals;
-        }
-        if (!result.err().contains("Invalid job id")) {
-            LOG.warn("run {}: scontrol failed ({}); will retry", run.id(), result.message());
-            return null;
-        }
-        // purged from the controller (MinJobAge): ask accounting, where there is any
-        SlurmCommands.SACCT_CALLS.incrementAndGet();
-        SlurmCommands.Result sacct = commands.run(List.of(settings.sacct(), "--allocations", "--noheader",
-                "--parsable2", "--jobs=" + t.jobId, "--format=JobID,State,ExitCode"));
-        if (sacct.ok()) {
-            for (String line : sacct.out().split("\n")) {
-                String[] f = line.strip().split("\\|", -1);
-                if (f.length >= 3 && f[0].startsWith(t.jobId + "_")) {
-                    try {
-                        int e = Integer.parseInt(f[0].substring(t.jobId.length() + 1));
-                        String[] code = f[2].split(":");
-                        finals.put(e, new Final(f[1].split(" ")[0], null,
-                                code.length == 2 ? exitCode(code[0], code[1]) : Integer.MIN_VALUE));
-                    } catch (NumberFormatException ignored) {
-                        // a range of pending elements: not final
-                    }
-                }
-            }
-        }
-        return finals;
-    }
-
-    /** SLURM's exit:signal as a shell would report it: the signal as 128+N, else the exit status. */
-    static int exitCode(String exit, String signal) {
-        int sig = Integer.parseInt(signal);
-        return sig != 0 ? 128 + sig : Integer.parseInt(exit);
+        return code == TimedOut.EXIT_CODE && limit != null ? TimedOut.reason(limit) : null;
     }
 
     private void finish(Tracked t, int element, int task, int exitCode, String backendState, String reason,
                         Map<Integer, List<Integer>> retries) {
-        int attempt = t.attempt;
-        run.taskBackend(task, null, backendState);
-        if (exitCode == 0 && reason == null) {
-            run.taskFinished(task, attempt, TaskState.SUCCEEDED, 0, null);
-            return;
+        Settlement.Outcome outcome = new Settlement.Outcome(exitCode, backendState, reason,
+                reason != null && exitCode == TimedOut.EXIT_CODE ? Settlement.Cause.TIMEOUT
+                        : Settlement.Cause.of(backendState));
+        if (Settlement.settleOrRetry(run, task, t.attempt, outcome)) {
+            retries.computeIfAbsent(t.attempt + 1, a -> new ArrayList<>()).add(task);
         }
-        if (run.isCancelled()) {
-            run.taskFinished(task, attempt, TaskState.CANCELLED, exitCode, "run cancelled");
-            return;
-        }
-        String why = reason != null ? reason : "exit code " + exitCode;
-        // retries used across restarts decide, not the attempt number: a task requeued after a crash starts its
-        // array again at attempt 1 without having had its retries back
-        if (run.retriesUsed(task) < run.plan().manifest().retries() && !run.isCancelled()) {
-            run.attemptFailed(task, attempt, exitCode, why);
-            retries.computeIfAbsent(attempt + 1, a -> new ArrayList<>()).add(task);
-            return;
-        }
-        run.taskFinished(task, attempt, TaskState.FAILED, exitCode, reason);
     }
 }

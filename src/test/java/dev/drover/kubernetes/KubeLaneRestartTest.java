@@ -1,6 +1,8 @@
 package dev.drover.kubernetes;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.drover.cluster.TestScheduler;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import dev.drover.manifest.ManifestReader;
 import dev.drover.manifest.TaskSpec;
 import dev.drover.plan.RunOptions;
@@ -18,7 +20,6 @@ import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import org.apache.camel.impl.DefaultCamelContext;
-import org.apache.camel.support.DefaultExchange;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -52,6 +53,7 @@ class KubeLaneRestartTest {
     KubernetesClient client;
     KubeSettings settings;
     List<KubeLane> lanes = new ArrayList<>();
+    final TestScheduler scheduler = new TestScheduler();
 
     @BeforeEach
     void setUp() {
@@ -63,12 +65,14 @@ class KubeLaneRestartTest {
     @AfterEach
     void tearDown() {
         lanes.forEach(KubeLane::close);
+        scheduler.close();
         client.close();
         server.destroy();
     }
 
     private KubeLane lane(RunRegistry runs) {
-        KubeLane lane = new KubeLane(runs, new KubeClients(settings), settings);
+        KubeLane lane = new KubeLane(new DefaultCamelContext(), runs, new KubeClients(settings), settings,
+                scheduler.get(), new SimpleMeterRegistry());
         lanes.add(lane);
         return lane;
     }
@@ -100,12 +104,9 @@ class KubeLaneRestartTest {
         return client.batch().v1().jobs().inNamespace(NS).resource(job.job()).create();
     }
 
-    /** What the route does once the kubernetes-job producer has created the Job. */
+    /** What the lane does once the kubernetes-job producer has created the Job. */
     private static void created(KubeLane lane, KubeJob job, Job answer) {
-        DefaultExchange exchange = new DefaultExchange(new DefaultCamelContext());
-        exchange.setProperty(KubeLane.JOB, job);
-        exchange.getIn().setBody(answer);
-        lane.created(exchange);
+        lane.created(job, answer);
     }
 
     private static List<Integer> pending(Run run) {

@@ -1,18 +1,18 @@
 package dev.drover.kubernetes;
 
+import dev.drover.cluster.TestScheduler;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import dev.drover.manifest.ManifestReader;
 import dev.drover.plan.RunOptions;
 import dev.drover.plan.RunPlan;
 import dev.drover.run.Run;
 import dev.drover.run.RunRegistry;
 import dev.drover.run.TaskBatch;
-import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import dev.drover.run.TaskState;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import org.apache.camel.Exchange;
 import org.apache.camel.impl.DefaultCamelContext;
-import org.apache.camel.support.DefaultExchange;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -36,6 +36,7 @@ class KubeLaneTest {
 
     KubernetesMockServer server;
     KubernetesClient client;
+    final TestScheduler scheduler = new TestScheduler();
     KubeLane lane;
     Run run;
 
@@ -46,7 +47,8 @@ class KubeLaneTest {
         KubeClients clients = new KubeClients(settings);
         client = clients.get();
         RunRegistry runs = new RunRegistry(tmp);
-        lane = new KubeLane(runs, clients, settings);
+        lane = new KubeLane(new DefaultCamelContext(), runs, clients, settings, scheduler.get(),
+                new SimpleMeterRegistry());
         run = runs.accept(RunPlan.resolve(ManifestReader.parse("""
                 name: lane
                 image: busybox:1.36
@@ -58,14 +60,12 @@ class KubeLaneTest {
     @AfterEach
     void tearDown() {
         lane.close();
+        scheduler.close();
         server.destroy();
     }
 
-    private Exchange failedWith(KubeJob job, int code) {
-        Exchange exchange = new DefaultExchange(new DefaultCamelContext());
-        exchange.setProperty(KubeLane.JOB, job);
-        exchange.setProperty(Exchange.EXCEPTION_CAUGHT, new KubernetesClientException("HTTP " + code, code, null));
-        return exchange;
+    private static KubernetesClientException failure(int code) {
+        return new KubernetesClientException("HTTP " + code, code, null);
     }
 
     @Test
@@ -91,11 +91,9 @@ class KubeLaneTest {
     void aClashWithOurOwnEarlierCreateAdoptsThatJob() {
         KubeJob job = lane.prepare(new TaskBatch(run.id(), List.of(run.plan().manifest().tasks().task(0)))).get(0);
         client.batch().v1().jobs().inNamespace("test").resource(job.job()).create(); // the create whose answer was lost
-        Exchange exchange = failedWith(job, 409);
-        lane.createFailed(exchange);
-        assertEquals(Boolean.TRUE, exchange.getProperty(KubeLane.DONE));
-        assertEquals(job.name(), exchange.getIn().getBody(Job.class).getMetadata().getName());
-        assertSame(job, exchange.getProperty(KubeLane.JOB));
+        KubeLane.AfterFailure next = lane.createFailed(job, failure(409), 1);
+        assertNull(next.retry(), "not created again");
+        assertEquals(job.name(), next.adopted().getMetadata().getName());
     }
 
     @Test
@@ -104,10 +102,9 @@ class KubeLaneTest {
         client.batch().v1().jobs().inNamespace("test").resource(new io.fabric8.kubernetes.api.model.batch.v1.JobBuilder(
                 job.job()).editMetadata().addToAnnotations(IndexedJobBuilder.ANNOTATION_TOKEN, "theirs").endMetadata()
                 .build()).create();
-        Exchange exchange = failedWith(job, 409);
-        lane.createFailed(exchange);
-        assertNull(exchange.getProperty(KubeLane.DONE), "the route loops again");
-        KubeJob renamed = exchange.getProperty(KubeLane.JOB, KubeJob.class);
+        KubeLane.AfterFailure next = lane.createFailed(job, failure(409), 1);
+        assertNull(next.adopted());
+        KubeJob renamed = next.retry();
         assertNotEquals(job.name(), renamed.name());
         assertEquals(renamed.name(), renamed.spec().getTemplate().getSpec().getVolumes().get(0).getConfigMap().getName());
         assertEquals(renamed.name(), renamed.configMap().getMetadata().getName());
@@ -116,13 +113,11 @@ class KubeLaneTest {
     @Test
     void transientErrorsAreRetriedAndThenFailTheChunk() {
         KubeJob job = lane.prepare(new TaskBatch(run.id(), List.of(run.plan().manifest().tasks().task(0)))).get(0);
-        Exchange exchange = failedWith(job, 503);
-        lane.createFailed(exchange);
-        lane.createFailed(exchange);
-        assertNull(exchange.getProperty(KubeLane.DONE), "api-retries = 2");
-        lane.createFailed(exchange);
-        assertEquals(Boolean.TRUE, exchange.getProperty(KubeLane.FAILED));
-        assertTrue(KubeLane.isTransient(new KubernetesClientException("x", 429, null)));
-        assertTrue(!KubeLane.isTransient(new KubernetesClientException("x", 403, null)));
+        assertSame(job, lane.createFailed(job, failure(503), 1).retry());
+        assertSame(job, lane.createFailed(job, failure(503), 2).retry(), "api-retries = 2");
+        assertEquals(KubeLane.AfterFailure.STOP, lane.createFailed(job, failure(503), 3));
+        assertEquals(TaskState.FAILED, run.taskState(0));
+        assertTrue(KubeApi.isTransient(new KubernetesClientException("x", 429, null)));
+        assertTrue(!KubeApi.isTransient(new KubernetesClientException("x", 403, null)));
     }
 }

@@ -1,5 +1,7 @@
 package dev.drover.kubernetes;
 
+import dev.drover.cluster.TestScheduler;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.drover.manifest.ManifestReader;
 import dev.drover.plan.RunOptions;
@@ -45,6 +47,7 @@ class KubeTrackerTest {
 
     KubernetesMockServer server;
     KubernetesClient client;
+    final TestScheduler scheduler = new TestScheduler();
     KubeTracker tracker;
     Run run;
     KubeJob job;
@@ -57,7 +60,7 @@ class KubeTrackerTest {
         KubeSettings settings = new KubeSettings(server.url("/"), null, NS, 3600, 1000, 60_000, 1, 5, 120);
         KubeClients clients = new KubeClients(settings);
         client = clients.get();
-        tracker = new KubeTracker(clients, settings);
+        tracker = new KubeTracker(clients, settings, scheduler.get(), new SimpleMeterRegistry());
         RunPlan plan = RunPlan.resolve(ManifestReader.parse("""
                 name: tracked
                 strategy: kubernetes
@@ -77,6 +80,7 @@ class KubeTrackerTest {
     @AfterEach
     void tearDown() {
         tracker.close();
+        scheduler.close();
         client.close();
         server.destroy();
     }
@@ -205,7 +209,7 @@ class KubeTrackerTest {
                 .andReturn(403, new StatusBuilder().withCode(403).withReason("Forbidden")
                         .withMessage("jobs.batch is forbidden: cannot list").build()).always();
         tracker.track(run, NS, job);
-        KubeTracker.RunWatch watch = tracker.watch(run, NS);
+        KubeWatches.RunWatch watch = tracker.watch(run, NS);
         for (int i = 1; i < KubeTracker.REFUSED_CYCLES; i++) {
             tracker.pollOnce(watch);
         }
@@ -282,7 +286,7 @@ class KubeTrackerTest {
         String backOff = "Back-off pulling image \"busybox:nope\"";
         claim();
         tracker.track(run, NS, job);
-        KubeTracker.RunWatch watch = tracker.watch(run, NS);
+        KubeWatches.RunWatch watch = tracker.watch(run, NS);
         // t = 0: indexes 0 and 1 stuck, 2 and 3 waiting for a slot
         answer(job.job(), stuck(job.name() + "-0-aaaaa", 0, "ErrImagePull", pull),
                 stuck(job.name() + "-1-bbbbb", 1, "ErrImagePull", pull));
@@ -345,7 +349,7 @@ class KubeTrackerTest {
         running.getStatus().setContainerStatuses(List.of());
         claim();
         tracker.track(run, NS, job);
-        KubeTracker.RunWatch watch = tracker.watch(run, NS);
+        KubeWatches.RunWatch watch = tracker.watch(run, NS);
         answer(job.job(), first, stuck(stuckName, 1, "ErrImagePull", pull), running);
         tracker.pollOnce(watch);
         now[0] = TimeUnit.SECONDS.toNanos(121);
@@ -388,7 +392,7 @@ class KubeTrackerTest {
         tracker.nanoClock = () -> now[0];
         claim();
         tracker.track(run, NS, job);
-        KubeTracker.RunWatch watch = tracker.watch(run, NS);
+        KubeWatches.RunWatch watch = tracker.watch(run, NS);
         String name = job.name() + "-0-aaaaa";
         answer(job.job(), stuck(name, 0, "ImagePullBackOff", "Back-off"));
         tracker.pollOnce(watch);
@@ -460,7 +464,7 @@ class KubeTrackerTest {
 
     @Test
     void kubernetesIndexListsAreExpanded() {
-        assertEquals(java.util.Set.of(0, 1, 2, 5, 7, 8), KubeTracker.indexes("0-2,5,7-8"));
-        assertTrue(KubeTracker.indexes(null).isEmpty());
+        assertEquals(java.util.Set.of(0, 1, 2, 5, 7, 8), KubeStatus.indexes("0-2,5,7-8"));
+        assertTrue(KubeStatus.indexes(null).isEmpty());
     }
 }

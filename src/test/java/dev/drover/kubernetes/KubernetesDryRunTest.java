@@ -70,7 +70,8 @@ class KubernetesDryRunTest {
                 tasks: [{command: ['true']}]
                 """), new RunOptions("kubernetes", null, null));
         Path dir = runDir.resolve("dry-20261125-120000-0002");
-        List<Path> files = KubernetesDryRun.write(plan, dir);
+        List<Path> files = KubernetesDryRun.write(plan, dir, new KubeSettings(null, null, null, 3600, 1000, 2000, 4,
+                500, 120));
         Job job = (Job) documents(read(files.get(0))).get(1);
         assertEquals("dry-20261125-120000-0002", job.getMetadata().getLabels().get(IndexedJobBuilder.LABEL_RUN));
         assertEquals(3600, job.getSpec().getTtlSecondsAfterFinished());

@@ -147,10 +147,10 @@ class SbatchScriptTest {
     void chunksFollowMaxArraySize() {
         RunPlan slurm = RunPlan.resolve(ManifestReader.parse("name: c\ncommand: [echo]\nrange: {start: 0, end: 25}\n"),
                 new RunOptions("slurm", null, "mem=1G"));
-        assertEquals(List.of(10, 10, 5), SlurmLane.chunk(slurm, 10).stream().map(List::size).toList());
+        assertEquals(List.of(10, 10, 5), ArrayLayout.arrays(ArrayLayout.elements(slurm), 10).stream().map(List::size).toList());
         RunPlan batching = RunPlan.resolve(ManifestReader.parse("name: c\ncommand: [echo]\nrange: {start: 0, end: 25}\n"),
                 new RunOptions("slurm+batching", 3, "mem=1G"));
-        List<List<List<TaskSpec>>> arrays = SlurmLane.chunk(batching, 10);
+        List<List<List<TaskSpec>>> arrays = ArrayLayout.arrays(ArrayLayout.elements(batching), 10);
         assertEquals(1, arrays.size());
         assertEquals(List.of(9, 9, 7), arrays.get(0).stream().map(List::size).toList());
     }
@@ -159,7 +159,7 @@ class SbatchScriptTest {
     void parsesSlurmOutput() {
         assertEquals(10, SlurmLimits.parseMaxArraySize("MaxArrayGarbage = 3\nMaxArraySize            = 10\n"));
         assertEquals(null, SlurmLimits.parseMaxArraySize("nothing"));
-        assertEquals(3, SlurmTracker.exitCode("3", "0"));
-        assertEquals(137, SlurmTracker.exitCode("0", "9"));
+        assertEquals(3, SlurmFinalStates.exitCode("3", "0"));
+        assertEquals(137, SlurmFinalStates.exitCode("0", "9"));
     }
 }

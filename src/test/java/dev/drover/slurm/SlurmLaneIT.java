@@ -3,7 +3,11 @@ package dev.drover.slurm;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.drover.HostileArgv;
+import dev.drover.Await;
 import dev.drover.camel.DroverRuntime;
+import dev.drover.cluster.ClusterMeters;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import dev.drover.cli.DroverCommand;
 import dev.drover.manifest.ManifestException;
 import dev.drover.manifest.ManifestReader;
@@ -24,6 +28,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -365,10 +370,10 @@ class SlurmLaneIT {
         List<String> jobIds = backendJobIds(run);
         assertEquals(2, jobIds.size(), "15 tasks, two arrays");
         waitUntil(() -> !squeue("--jobs=" + String.join(",", jobIds), "--states=RUNNING").isEmpty(), 20);
-        long scancels = SlurmCommands.SCANCEL_CALLS.get();
+        double scancels = meter(SlurmCommands.CALLS, "scancel");
         run.cancel();
         assertEquals(RunState.CANCELLED, run.finished().get(30, TimeUnit.SECONDS));
-        assertEquals(1, SlurmCommands.SCANCEL_CALLS.get() - scancels, "one scancel for both arrays");
+        assertEquals(1, meter(SlurmCommands.CALLS, "scancel") - scancels, "one scancel for both arrays");
         assertEquals(List.of(), squeue("--jobs=" + String.join(",", jobIds)), "no job of the run is left");
         JsonNode report = report(run);
         assertEquals(15, report.get("counts").get("cancelled").asInt());
@@ -402,8 +407,8 @@ class SlurmLaneIT {
                 range: {start: 0, end: 6}
                 """, "slurm", null, RESOURCES));
         backendJobIds(running);
-        long squeueFailures = SlurmTracker.SQUEUE_FAILURES.get();
-        long sbatchRetries = SlurmLane.SBATCH_RETRIES.get();
+        double squeueFailures = meter(SlurmCommands.FAILURES, "squeue");
+        double sbatchRetries = meter(SlurmLane.SBATCH_RETRIES, null);
         SlurmClusterExtension.stopController();
         // a second run submits while the controller is down: sbatch fails, is retried
         CompletableFuture<Run> late = CompletableFuture.supplyAsync(() -> runtime.submit(plan("""
@@ -411,15 +416,17 @@ class SlurmLaneIT {
                 command: [echo, "{item}"]
                 range: {start: 0, end: 3}
                 """, "slurm", null, RESOURCES)));
-        // the running tasks finish while slurmctld is down; sbatch gives up after ~9 s, squeue after ~18 s
-        Thread.sleep(25000);
+        // the running tasks finish while slurmctld is down; each sbatch gives up after ~9 s and is tried again
+        Await.until("sbatch retried and squeue failed while slurmctld is down", Duration.ofSeconds(60),
+                () -> meter(SlurmLane.SBATCH_RETRIES, null) > sbatchRetries
+                        && meter(SlurmCommands.FAILURES, "squeue") > squeueFailures);
         assertFalse(late.isDone(), "the late run is still trying to submit");
         SlurmClusterExtension.startAgain();
         assertEquals(RunState.SUCCEEDED, running.finished().get(90, TimeUnit.SECONDS));
         assertEquals(RunState.SUCCEEDED, late.get(90, TimeUnit.SECONDS).finished().get(60, TimeUnit.SECONDS));
         assertEquals("5\n", log(report(running), "5"));
-        assertTrue(SlurmTracker.SQUEUE_FAILURES.get() > squeueFailures, "squeue failed while slurmctld was down");
-        assertTrue(SlurmLane.SBATCH_RETRIES.get() > sbatchRetries, "sbatch was retried");
+        assertTrue(meter(SlurmCommands.FAILURES, "squeue") > squeueFailures, "squeue failed while slurmctld was down");
+        assertTrue(meter(SlurmLane.SBATCH_RETRIES, null) > sbatchRetries, "sbatch was retried");
     }
 
     @Test
@@ -484,6 +491,15 @@ class SlurmLaneIT {
 
     interface Check {
         boolean ok() throws Exception;
+    }
+
+    /** A counter of the lanes' meters (0 before its first count); {@code command} tags the SLURM call meters. */
+    static double meter(String name, String command) {
+        MeterRegistry meters = runtime.context().getRegistry()
+                .lookupByNameAndType(ClusterMeters.BEAN, ClusterMeters.class).registry();
+        Counter counter = command == null ? meters.find(name).counter()
+                : meters.find(name).tag("command", command).counter();
+        return counter == null ? 0 : counter.count();
     }
 
     static void waitUntil(Check check, int seconds) throws Exception {

@@ -1,6 +1,7 @@
 package dev.drover.slurm;
 
 import dev.drover.manifest.ManifestReader;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import dev.drover.manifest.TaskSpec;
 import dev.drover.plan.RunOptions;
 import dev.drover.plan.RunPlan;
@@ -128,7 +129,7 @@ class SlurmTrackerTest {
                 """.formatted(tasks)), RunOptions.NONE));
         SimulatedCluster cluster = new SimulatedCluster();
         SlurmTracker tracker = new SlurmTracker(run, null, settings(cluster.squeueOutput), new SlurmCommands(
-                Duration.ofSeconds(30)), null, cluster.records);
+                Duration.ofSeconds(30), new SimpleMeterRegistry()), null, cluster.records, System::currentTimeMillis);
         int arrays = tasks / (elementsPerArray * tasksPerElement);
         int next = 0;
         for (int a = 0; a < arrays; a++) {

@@ -1,0 +1,126 @@
+package dev.drover.cluster;
+
+import dev.drover.Await;
+import dev.drover.manifest.ManifestReader;
+import dev.drover.plan.RunOptions;
+import dev.drover.plan.RunPlan;
+import dev.drover.run.Run;
+import dev.drover.run.RunRegistry;
+import dev.drover.run.TaskState;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static dev.drover.cluster.BackendId.Format.KUBERNETES;
+import static dev.drover.cluster.BackendId.Format.SLURM;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The backend-independent parts of the cluster lanes: ids, settle-or-retry, the poller, settings. */
+class ClusterCoreTest {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void backendIdsAreReadOnlyAsDroverWritesThem() {
+        assertEquals(new BackendId("123", 7), SLURM.parse(SLURM.format("123", 7)));
+        assertEquals(new BackendId("drover-x-ab12cd", 3), KUBERNETES.parse(KUBERNETES.format("drover-x-ab12cd", 3)));
+        for (String foreign : new String[]{"123", "123_", "_4", "12a_3", "123_4_5", "123_1234567890", "123/4", ""}) {
+            assertNull(SLURM.parse(foreign), foreign);
+        }
+        for (String foreign : new String[]{"job", "job/", "/3", "Job/3", "a/b/3", "123_4", "job/x"}) {
+            assertNull(KUBERNETES.parse(foreign), foreign);
+        }
+        assertNull(SLURM.parse(null));
+    }
+
+    @Test
+    void aFailedAttemptIsRetriedWhileRetriesLastThenFails() {
+        Run run = run(1);
+        run.taskStarted(0, 1);
+        Settlement.Outcome oom = new Settlement.Outcome(137, "OUT_OF_MEMORY", "SLURM OUT_OF_MEMORY",
+                Settlement.Cause.of("OUT_OF_MEMORY"));
+        assertEquals(Settlement.Cause.OUT_OF_MEMORY, oom.cause());
+        assertTrue(Settlement.settleOrRetry(run, 0, 1, oom), "one retry left");
+        assertEquals(1, run.retriesUsed(0));
+        run.taskStarted(0, 2);
+        assertFalse(Settlement.settleOrRetry(run, 0, 2, oom));
+        assertEquals(TaskState.FAILED, run.taskState(0));
+
+        run.taskStarted(1, 1);
+        assertFalse(Settlement.settleOrRetry(run, 1, 1, new Settlement.Outcome(0, "COMPLETED", null,
+                Settlement.Cause.EXIT)));
+        assertEquals(TaskState.SUCCEEDED, run.taskState(1));
+    }
+
+    @Test
+    void aCancelledRunsFailedAttemptIsCancelledNotRetried() {
+        Run run = run(3);
+        run.taskStarted(0, 1);
+        run.cancel();
+        assertFalse(Settlement.settleOrRetry(run, 0, 1, new Settlement.Outcome(143, "CANCELLED", null,
+                Settlement.Cause.CANCELLED)));
+        assertEquals(TaskState.CANCELLED, run.taskState(0));
+    }
+
+    @Test
+    void thePollerBacksOffWhileNothingHappensAndAWakeRunsACycleAtOnce() {
+        try (TestScheduler scheduler = new TestScheduler()) {
+            AtomicInteger cycles = new AtomicInteger();
+            // no progress: 200 ms to the first cycle, 400 ms to the next, and so on
+            Poller poller = scheduler.get().poller("test", () -> cycles.incrementAndGet() < 0, Duration.ofMillis(200),
+                    Duration.ofHours(1)).start();
+            Await.until("the first cycle", Duration.ofSeconds(10), () -> cycles.get() == 1);
+            assertFalse(Await.within(Duration.ofMillis(300), () -> cycles.get() > 1), "backed off");
+            poller.wake();
+            Await.until("the woken cycle", Duration.ofSeconds(10), () -> cycles.get() == 2);
+            poller.stop();
+            poller.wake();
+            assertFalse(Await.within(Duration.ofMillis(300), () -> cycles.get() > 2), "stopped");
+        }
+    }
+
+    @Test
+    void aCycleThatThrowsDoesNotEndThePolling() {
+        try (TestScheduler scheduler = new TestScheduler()) {
+            AtomicInteger cycles = new AtomicInteger();
+            Poller poller = scheduler.get().poller("test", () -> {
+                cycles.incrementAndGet();
+                throw new IllegalStateException("squeue exploded");
+            }, Duration.ofMillis(1), Duration.ofMillis(5)).start();
+            Await.until("cycles after the failure", Duration.ofSeconds(10), () -> cycles.get() >= 3);
+            poller.stop();
+        }
+    }
+
+    @Test
+    void aMissingOrMalformedSettingNamesItsKey() {
+        Properties properties = new Properties();
+        properties.setProperty("drover.slurm.poll-max", "soon");
+        ClusterProperties p = ClusterProperties.of(properties, "my.properties");
+        assertEquals("drover.slurm.poll-initial is not set: my.properties defines it (restore the line from drover's"
+                + " own copy)", assertThrows(IllegalStateException.class, () -> p.millis("drover.slurm.poll-initial"))
+                .getMessage());
+        assertEquals("drover.slurm.poll-max = 'soon' in my.properties: expected milliseconds",
+                assertThrows(IllegalStateException.class, () -> p.millis("drover.slurm.poll-max")).getMessage());
+    }
+
+    private Run run(int retries) {
+        return new RunRegistry(tmp.resolve("runs")).accept(RunPlan.resolve(ManifestReader.parse("""
+                name: settle
+                strategy: slurm
+                jobResources: {time: "10:00"}
+                retries: %d
+                command: ['true', '{index}']
+                range: {start: 0, end: 2}
+                """.formatted(retries)), RunOptions.NONE));
+    }
+}
