@@ -7,6 +7,7 @@ import dev.drover.local.LocalLanes;
 import dev.drover.local.LocalTaskRunner;
 import dev.drover.manifest.ManifestParser;
 import dev.drover.plan.Planner;
+import dev.drover.report.HtmlReports;
 import dev.drover.run.RunRegistry;
 import dev.drover.serve.ServeBeans;
 import dev.drover.slurm.SlurmLane;
@@ -38,5 +39,6 @@ public final class DroverConfiguration implements CamelConfiguration {
         KubeClients kubeClients = new KubeClients(KubeSettings.from(context));
         registry.bind("kubernetesClient", KubernetesClient.class, kubeClients::get); // built on first use
         registry.bind("kubeLane", new KubeLane(runs, kubeClients, KubeSettings.from(context)));
+        HtmlReports.attach(context, runs);
     }
 }
