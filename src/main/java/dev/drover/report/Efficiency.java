@@ -138,14 +138,11 @@ public record Efficiency(int ended, int measured, Spread wall, Spread peakRss, d
         return ((mib + scale - 1) / scale * scale) + "M";
     }
 
-    /** A SLURM time limit at least {@code seconds}, in whole minutes: {@code M}, {@code H:MM:00} or {@code D-HH:MM:00}. */
+    /** A SLURM time limit at least {@code seconds}, in whole minutes: {@code HH:MM:00}, or {@code D-HH:MM:00} from a day. */
     static String slurmTime(double seconds) {
         long minutes = Math.max(1, (long) Math.ceil(seconds / 60));
-        if (minutes < 60) {
-            return Long.toString(minutes);
-        }
         long hours = minutes / 60;
-        return hours < 24 ? String.format(Locale.ROOT, "%d:%02d:00", hours, minutes % 60)
+        return hours < 24 ? String.format(Locale.ROOT, "%02d:%02d:00", hours, minutes % 60)
                 : String.format(Locale.ROOT, "%d-%02d:%02d:00", hours / 24, hours % 24, minutes % 60);
     }
 

@@ -96,7 +96,7 @@ public final class RunFacts {
                     }
                     case "tasks" -> {
                         while (json.nextToken() == JsonToken.START_OBJECT) {
-                            facts.addTask(JSON.readTree(json));
+                            facts.addTask(TaskFields.read(json));
                         }
                     }
                     default -> json.skipChildren();
@@ -121,8 +121,7 @@ public final class RunFacts {
         }
     }
 
-    /** One task entry; a task's own node is small, so reading it as a tree keeps the field handling simple. */
-    private void addTask(JsonNode task) {
+    private void addTask(TaskFields task) {
         int i = tasks++;
         if (i == state.length) {
             int size = i * 2;
@@ -133,46 +132,30 @@ public final class RunFacts {
             cpuSeconds = Arrays.copyOf(cpuSeconds, size);
             maxRssBytes = Arrays.copyOf(maxRssBytes, size);
         }
-        String taskState = task.path("state").asText("PENDING");
+        String taskState = task.state == null ? "PENDING" : task.state;
         int code = STATES.indexOf(taskState);
         state[i] = (byte) (code < 0 ? STATES.indexOf("PENDING") : code);
-        startedAt[i] = millis(task.path("startedAt"));
-        endedAt[i] = millis(task.path("finishedAt"));
-        JsonNode usage = usage(task);
-        wallSeconds[i] = usage.path("wallSeconds").isNumber() ? usage.path("wallSeconds").asDouble() : Double.NaN;
-        cpuSeconds[i] = usage.path("cpuSeconds").isNumber() ? usage.path("cpuSeconds").asDouble() : Double.NaN;
-        maxRssBytes[i] = usage.path("maxRssBytes").isNumber() ? usage.path("maxRssBytes").asLong() : -1;
+        startedAt[i] = millis(task.startedAt);
+        endedAt[i] = millis(task.finishedAt);
+        wallSeconds[i] = task.wallSeconds;
+        cpuSeconds[i] = task.cpuSeconds;
+        maxRssBytes[i] = task.maxRssBytes;
         if (!Double.isNaN(wallSeconds[i]) || maxRssBytes[i] >= 0) {
             withUsage++;
         }
-        String id = task.path("id").asText(Integer.toString(i));
+        String id = task.id == null ? Integer.toString(i) : task.id;
         if (ids.size() < IDS_KEPT) {
             ids.add(id);
         }
         if (taskState.equals("FAILED")) {
-            Integer exit = task.path("exitCode").isInt() ? task.path("exitCode").asInt() : null;
-            String reason = task.path("reason").isTextual() ? task.path("reason").asText() : null;
-            failureReasons.merge(reason != null ? reason : exit != null ? "exit code " + exit : "no exit code", 1,
-                    Integer::sum);
+            String reason = task.reason != null ? task.reason
+                    : task.exitCode != null ? "exit code " + task.exitCode : "no exit code";
+            failureReasons.merge(reason, 1, Integer::sum);
             if (failed.size() < FAILED_KEPT) {
-                failed.add(new Failed(id, task.path("index").asInt(i), taskState, exit, task.path("attempts").asInt(),
-                        reason, task.path("log").isTextual() ? task.path("log").asText() : null));
+                failed.add(new Failed(id, task.index < 0 ? i : task.index, taskState, task.exitCode, task.attempts,
+                        task.reason, task.log));
             }
         }
-    }
-
-    /** The task's own usage, else its last attempt's from history (where the retries work has landed). */
-    private static JsonNode usage(JsonNode task) {
-        if (task.path("usage").isObject()) {
-            return task.path("usage");
-        }
-        JsonNode history = task.path("history");
-        for (int i = history.size() - 1; i >= 0; i--) {
-            if (history.get(i).path("usage").isObject()) {
-                return history.get(i).path("usage");
-            }
-        }
-        return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
     }
 
     private void trim() {
@@ -191,8 +174,48 @@ public final class RunFacts {
         return json.currentToken() == JsonToken.VALUE_STRING ? Instant.parse(json.getText()) : null;
     }
 
-    private static long millis(JsonNode time) {
-        return time.isTextual() ? Instant.parse(time.asText()).toEpochMilli() : 0;
+    /**
+     * An ISO instant in epoch milliseconds (0 for none). The {@code yyyy-MM-ddTHH:mm:ss[.fff]Z} that drover writes
+     * is read by hand: Instant.parse costs microseconds each, seconds for a large run's two stamps per task.
+     */
+    static long millis(String time) {
+        if (time == null) {
+            return 0;
+        }
+        int n = time.length();
+        if (n >= 20 && time.charAt(4) == '-' && time.charAt(10) == 'T' && time.charAt(19) != ':'
+                && time.charAt(n - 1) == 'Z' && (n == 20 || time.charAt(19) == '.' && n <= 30)) {
+            try {
+                long day = java.time.LocalDate.of(digits(time, 0, 4), digits(time, 5, 7), digits(time, 8, 10))
+                        .toEpochDay();
+                long seconds = day * 86400 + digits(time, 11, 13) * 3600L + digits(time, 14, 16) * 60L
+                        + digits(time, 17, 19);
+                int millis = 0;
+                for (int i = 20, scale = 100; i < n - 1 && scale > 0; i++, scale /= 10) {
+                    millis += digit(time, i) * scale;
+                }
+                return seconds * 1000 + millis;
+            } catch (RuntimeException unusual) {
+                // fall through to the full parser, which names what is wrong
+            }
+        }
+        return Instant.parse(time).toEpochMilli();
+    }
+
+    private static int digits(String s, int from, int to) {
+        int value = 0;
+        for (int i = from; i < to; i++) {
+            value = value * 10 + digit(s, i);
+        }
+        return value;
+    }
+
+    private static int digit(String s, int i) {
+        char c = s.charAt(i);
+        if (c < '0' || c > '9') {
+            throw new NumberFormatException(s);
+        }
+        return c - '0';
     }
 
     public String runId() {
