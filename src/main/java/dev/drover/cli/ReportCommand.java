@@ -32,16 +32,8 @@ final class ReportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path dir = runsDir.resolve();
-        Path runDir = dir.resolve(runId).normalize();
-        if (!runDir.getParent().equals(dir) || !Files.isDirectory(runDir)) {
-            System.err.println("drover: no run " + runId + " in " + dir + " (drover status --runs-dir " + dir
-                    + " lists them)");
-            return ErrorHandler.USAGE;
-        }
-        if (!Files.isRegularFile(runDir.resolve("report.json"))) {
-            System.err.println("drover: run " + runId + " has not finished: no report.json yet (drover status "
-                    + runId + " --watch follows it)");
+        Path runDir = FinishedRuns.find(runsDir.resolve(), runId);
+        if (runDir == null) {
             return ErrorHandler.USAGE;
         }
         if (html != null && Files.isDirectory(html)) {

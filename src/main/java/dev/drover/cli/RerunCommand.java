@@ -7,7 +7,6 @@ import dev.drover.plan.RunOptions;
 import dev.drover.plan.RunPlan;
 import dev.drover.report.Rerun;
 import dev.drover.run.Run;
-import dev.drover.run.RunReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -15,7 +14,6 @@ import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -59,15 +57,8 @@ final class RerunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         long started = System.nanoTime();
         Path dir = runsDir.resolve();
-        Path runDir = dir.resolve(runId).normalize();
-        if (!runDir.getParent().equals(dir) || !Files.isDirectory(runDir)) {
-            System.err.println("drover: no run " + runId + " in " + dir + " (drover status --runs-dir " + dir
-                    + " lists them)");
-            return ErrorHandler.USAGE;
-        }
-        if (!Files.isRegularFile(runDir.resolve(RunReport.FILE))) {
-            System.err.println("drover: run " + runId + " has not finished: rerun it once it has (drover status "
-                    + runId + " --watch)");
+        Path runDir = FinishedRuns.find(dir, runId);
+        if (runDir == null) {
             return ErrorHandler.USAGE;
         }
         Set<String> states = new TreeSet<>();

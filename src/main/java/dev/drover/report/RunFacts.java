@@ -124,13 +124,7 @@ public final class RunFacts {
     private void addTask(TaskFields task) {
         int i = tasks++;
         if (i == state.length) {
-            int size = i * 2;
-            startedAt = Arrays.copyOf(startedAt, size);
-            endedAt = Arrays.copyOf(endedAt, size);
-            state = Arrays.copyOf(state, size);
-            wallSeconds = Arrays.copyOf(wallSeconds, size);
-            cpuSeconds = Arrays.copyOf(cpuSeconds, size);
-            maxRssBytes = Arrays.copyOf(maxRssBytes, size);
+            resize(i * 2);
         }
         String taskState = task.state == null ? "PENDING" : task.state;
         int code = STATES.indexOf(taskState);
@@ -158,13 +152,17 @@ public final class RunFacts {
         }
     }
 
+    private void resize(int size) {
+        startedAt = Arrays.copyOf(startedAt, size);
+        endedAt = Arrays.copyOf(endedAt, size);
+        state = Arrays.copyOf(state, size);
+        wallSeconds = Arrays.copyOf(wallSeconds, size);
+        cpuSeconds = Arrays.copyOf(cpuSeconds, size);
+        maxRssBytes = Arrays.copyOf(maxRssBytes, size);
+    }
+
     private void trim() {
-        startedAt = Arrays.copyOf(startedAt, tasks);
-        endedAt = Arrays.copyOf(endedAt, tasks);
-        state = Arrays.copyOf(state, tasks);
-        wallSeconds = Arrays.copyOf(wallSeconds, tasks);
-        cpuSeconds = Arrays.copyOf(cpuSeconds, tasks);
-        maxRssBytes = Arrays.copyOf(maxRssBytes, tasks);
+        resize(tasks);
         if (ids.size() < tasks) {
             ids.clear(); // only complete lists are kept: labels must match tasks
         }
