@@ -1,6 +1,7 @@
 package dev.drover.cli;
 
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.drover.report.HtmlReport;
 import dev.drover.serve.RunStatus;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -113,6 +114,8 @@ final class StatusCommand implements Callable<Integer> {
         System.out.printf("logs      %s%n", run.logs());
         if (run.finished()) {
             System.out.printf("report    %s%n", run.report());
+            Path page = run.dir().resolve(HtmlReport.FILE);
+            System.out.printf("page      %s%n", Files.exists(page) ? page : "none yet: drover report " + run.runId());
         }
     }
 }
