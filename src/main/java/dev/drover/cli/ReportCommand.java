@@ -41,6 +41,10 @@ final class ReportCommand implements Callable<Integer> {
                     + html.resolve(HtmlReport.FILE));
             return ErrorHandler.USAGE;
         }
+        if (html != null && !Files.isDirectory(html.toAbsolutePath().getParent())) {
+            System.err.println("drover: --html " + html + ": no directory " + html.toAbsolutePath().getParent());
+            return ErrorHandler.USAGE;
+        }
         Path written = HtmlReport.write(runDir, html == null ? null : html.toAbsolutePath());
         System.out.println("report " + written);
         String advice = Efficiency.of(RunFacts.read(runDir)).summary();

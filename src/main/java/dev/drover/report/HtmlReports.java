@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -49,7 +50,7 @@ public final class HtmlReports extends ServiceSupport {
     private void follow(Run run) {
         CompletableFuture<Void> written = new CompletableFuture<>();
         pending.put(run, written);
-        run.onFinish(() -> writer.execute(() -> {
+        Runnable write = () -> {
             try {
                 HtmlReport.write(run.dir(), null);
             } catch (Exception | OutOfMemoryError e) {
@@ -59,7 +60,14 @@ public final class HtmlReports extends ServiceSupport {
                 pending.remove(run);
                 written.complete(null);
             }
-        }));
+        };
+        run.onFinish(() -> {
+            try {
+                writer.execute(write);
+            } catch (RejectedExecutionException stopping) {
+                write.run(); // a run that ends while drover stops (serve --cancel-on-exit): written here and now
+            }
+        });
     }
 
     @Override

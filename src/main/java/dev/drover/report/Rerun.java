@@ -52,8 +52,12 @@ public final class Rerun {
             json.writeStartObject();
             json.writeStringField("name", original.name());
             json.writeStringField("strategy", plan.path("strategy").asText());
-            if (plan.path("jobs").isInt()) {
-                json.writeNumberField("jobs", plan.path("jobs").asInt());
+            // plan.json's jobs is resolved (1 for sequential, 0 for no limit, a job count when batch-size was given):
+            // carried over only where it is what a user could have asked for
+            int jobs = plan.path("jobs").asInt(0);
+            if (jobs > 0 && !plan.path("strategy").asText().equals("sequential")
+                    && !plan.path("jobResources").has("batch_size")) {
+                json.writeNumberField("jobs", jobs);
             }
             if (plan.path("jobResources").size() > 0) {
                 json.writeFieldName("jobResources");

@@ -53,7 +53,6 @@ public final class RunFacts {
     double[] wallSeconds = new double[1024];
     double[] cpuSeconds = new double[1024];
     long[] maxRssBytes = new long[1024];
-    int withUsage;
     final List<String> ids = new ArrayList<>();
     final List<Failed> failed = new ArrayList<>();
     /** How many failed tasks gave each reason (exit code when none), for the biggest groups first. */
@@ -134,9 +133,6 @@ public final class RunFacts {
         wallSeconds[i] = task.wallSeconds;
         cpuSeconds[i] = task.cpuSeconds;
         maxRssBytes[i] = task.maxRssBytes;
-        if (!Double.isNaN(wallSeconds[i]) || maxRssBytes[i] >= 0) {
-            withUsage++;
-        }
         String id = task.id == null ? Integer.toString(i) : task.id;
         if (ids.size() < IDS_KEPT) {
             ids.add(id);

@@ -100,6 +100,21 @@ class RerunWatchTest {
     }
 
     @Test
+    void aSequentialRunIsRerunSequentially() throws Exception {
+        String runs = tmp.resolve("runs").toString();
+        Path manifest = Files.writeString(tmp.resolve("s.yaml"),
+                "name: seq\nstrategy: sequential\ntasks: [{id: a, command: [\"false\"]}, {id: b, command: [\"true\"]}]\n");
+        assertEquals(1, drover("run", manifest.toString(), "--runs-dir", runs).exit());
+        List<Path> before = runDirs();
+        SubmitStatusCancelTest.Result rerun = drover("rerun", before.get(0).getFileName().toString(), "--runs-dir",
+                runs);
+        assertEquals(1, rerun.exit(), "the rerun ran (and failed again), not refused: " + rerun.err());
+        JsonNode report = JSON.readTree(newRunDir(before).resolve("report.json").toFile());
+        assertEquals("sequential", report.path("strategy").asText());
+        assertEquals("a", report.path("tasks").get(0).path("id").asText());
+    }
+
+    @Test
     void watchFollowsARunToItsEndAndExitsByItsOutcome() throws Exception {
         String runs = tmp.resolve("runs").toString();
         Path go = tmp.resolve("go");
