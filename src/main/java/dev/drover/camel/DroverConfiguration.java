@@ -9,6 +9,7 @@ import dev.drover.kubernetes.KubeSettings;
 import dev.drover.local.LocalLanes;
 import dev.drover.local.LocalTaskRunner;
 import dev.drover.plan.Planner;
+import dev.drover.report.HtmlReports;
 import dev.drover.run.RunRegistry;
 import dev.drover.serve.ServeBeans;
 import dev.drover.serve.Settings;
@@ -47,6 +48,7 @@ public final class DroverConfiguration implements CamelConfiguration {
         registry.bind("kubernetesClient", KubernetesClient.class, kubeClients::get); // built on first use
         registry.bind("kubeLane", new KubeLane(context, runs, kubeClients, kubeSettings, clusterScheduler,
                 clusterMeters));
+        HtmlReports.attach(context, runs);
     }
 
     private static void addService(CamelContext context, Object service) {

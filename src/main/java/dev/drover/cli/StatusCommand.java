@@ -1,6 +1,7 @@
 package dev.drover.cli;
 
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.drover.report.HtmlReport;
 import dev.drover.serve.RunStatus;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -32,6 +33,14 @@ final class StatusCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON, for scripts.")
     boolean json;
 
+    @Option(names = "--watch", description = "With RUN_ID: counts, rate and time left, refreshed in place until the"
+            + " run ends (a line per change when not on a terminal); then exit as drover run would: 0, 1 or 130.")
+    boolean watch;
+
+    @Option(names = "--interval", paramLabel = "SECONDS", defaultValue = "2",
+            description = "--watch: seconds between refreshes (default: ${DEFAULT-VALUE}).")
+    double interval;
+
     @Override
     public Integer call() throws Exception {
         Path dir = runsDir.resolve();
@@ -41,13 +50,25 @@ final class StatusCommand implements Callable<Integer> {
                 System.err.println("drover: no run " + runId + " in " + dir);
                 return ErrorHandler.USAGE;
             }
+            if (watch) {
+                return new StatusWatch(runDir, interval, System.console() != null, System.out).follow();
+            }
             RunStatus run = RunStatus.read(runDir);
+            RerunChain chain = RerunChain.of(run, dir);
             if (json) {
-                System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(run.toMap()));
+                Map<String, Object> map = new LinkedHashMap<>(run.toMap());
+                map.put("rerunOf", chain.rerunOf());
+                map.put("reruns", chain.reruns().stream().map(RunStatus::runId).toList());
+                System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(map));
             } else {
                 printOne(run);
+                chain.print(System.out);
             }
             return 0;
+        }
+        if (watch) {
+            System.err.println("drover: --watch follows one run: drover status RUN_ID --watch");
+            return ErrorHandler.USAGE;
         }
         List<RunStatus> runs = RunStatus.all(dir);
         if (json) {
@@ -93,6 +114,8 @@ final class StatusCommand implements Callable<Integer> {
         System.out.printf("logs      %s%n", run.logs());
         if (run.finished()) {
             System.out.printf("report    %s%n", run.report());
+            Path page = run.dir().resolve(HtmlReport.FILE);
+            System.out.printf("page      %s%n", Files.exists(page) ? page : "none yet: drover report " + run.runId());
         }
     }
 }

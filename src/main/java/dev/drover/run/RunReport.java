@@ -20,6 +20,8 @@ import java.time.Instant;
 public final class RunReport {
 
     public static final String FILE = "report.json";
+    /** In a run directory made by `drover rerun`: the id of the run it reruns, copied into the report's rerunOf. */
+    public static final String RERUN_OF_FILE = "rerun-of";
     private static final JsonFactory JSON = new JsonFactory();
 
     private RunReport() {
@@ -36,6 +38,8 @@ public final class RunReport {
             json.writeStringField("name", run.plan().manifest().name());
             json.writeStringField("strategy", run.strategyName());
             json.writeStringField("state", state.name());
+            Path rerunOf = run.dir().resolve(RERUN_OF_FILE);
+            writeIfPresent(json, "rerunOf", Files.exists(rerunOf) ? Files.readString(rerunOf).strip() : null);
             json.writeStringField("acceptedAt", Instant.ofEpochMilli(run.acceptedAt()).toString());
             json.writeStringField("finishedAt", Instant.now().toString());
             json.writeObjectFieldStart("counts");

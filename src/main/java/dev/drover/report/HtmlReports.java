@@ -1,0 +1,88 @@
+package dev.drover.report;
+
+import dev.drover.run.Run;
+import dev.drover.run.RunRegistry;
+import org.apache.camel.CamelContext;
+import org.apache.camel.support.service.ServiceSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Writes report.html beside report.json when each run of the registry finishes, on a thread of its own (a large
+ * run's page takes a second or so, which must not hold up the thread that ended its last task). Stopping waits for
+ * the pages still being written, so that `drover run` does not exit before its run's page is there.
+ */
+public final class HtmlReports extends ServiceSupport {
+
+    private static final Logger LOG = LoggerFactory.getLogger(HtmlReports.class);
+    private static final long STOP_WAIT_SECONDS = 60;
+
+    private final ExecutorService writer = Executors.newSingleThreadExecutor(task -> {
+        Thread thread = new Thread(task, "drover-html-report");
+        thread.setDaemon(true);
+        return thread;
+    });
+    private final Map<Run, CompletableFuture<Void>> pending = new ConcurrentHashMap<>();
+
+    private HtmlReports(RunRegistry runs) {
+        runs.onAccepted(this::follow);
+        runs.onRecovered(this::follow);
+    }
+
+    /** Follows the registry's runs from now on; stopped (waiting for pages being written) with the context. */
+    public static void attach(CamelContext context, RunRegistry runs) {
+        try {
+            context.addService(new HtmlReports(runs), true, true);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot start the HTML report writer", e);
+        }
+    }
+
+    private void follow(Run run) {
+        CompletableFuture<Void> written = new CompletableFuture<>();
+        pending.put(run, written);
+        Runnable write = () -> {
+            try {
+                HtmlReport.write(run.dir(), null);
+            } catch (Exception | OutOfMemoryError e) {
+                LOG.warn("run {}: cannot write {} ({}); drover report {} writes it", run.id(), HtmlReport.FILE, e,
+                        run.id());
+            } finally {
+                pending.remove(run);
+                written.complete(null);
+            }
+        };
+        run.onFinish(() -> {
+            try {
+                writer.execute(write);
+            } catch (RejectedExecutionException stopping) {
+                write.run(); // a run that ends while drover stops (serve --cancel-on-exit): written here and now
+            }
+        });
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        // A run that has finished may not have handed its page to the writer yet (its finish handlers run after
+        // `drover run` sees the end): wait for those; runs still going (serve stopping) are not waited for.
+        CompletableFuture<?>[] due = pending.entrySet().stream().filter(e -> e.getKey().finished().isDone())
+                .map(Map.Entry::getValue).toArray(CompletableFuture<?>[]::new);
+        try {
+            CompletableFuture.allOf(due).get(STOP_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            LOG.warn("{} report.html pages were not written within {} s", due.length, STOP_WAIT_SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        writer.shutdown();
+    }
+}
