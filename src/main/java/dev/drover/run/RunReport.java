@@ -1,9 +1,6 @@
 package dev.drover.run;
 
-import com.fasterxml.jackson.core.JsonEncoding;
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.util.MinimalPrettyPrinter;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import dev.drover.manifest.TaskSource;
 import dev.drover.manifest.TaskSpec;
 
@@ -33,7 +30,6 @@ public final class RunReport {
     /** The columns of tasks.jsonl's rows, in order; a row omits its trailing nulls. */
     public static final List<String> COLUMNS = List.of("id", "index", "state", "exitCode", "attempts", "startedAt",
             "finishedAt", "reason", "backendId", "backendState");
-    private static final JsonFactory JSON = new JsonFactory();
 
     private RunReport() {
     }
@@ -46,136 +42,185 @@ public final class RunReport {
         TaskSource tasks = run.plan().manifest().tasks();
         boolean inline = tasks.size() <= inlineTasks;
         if (!inline) {
-            replace(run.dir().resolve(TASKS_FILE), out -> writeRows(run, tasks, out));
+            replace(run.dir().resolve(TASKS_FILE), out -> writeRows(run, tasks, new Row(out)));
         }
         replace(run.dir().resolve(FILE), out -> {
-            try (JsonGenerator json = JSON.createGenerator(out, JsonEncoding.UTF8)) {
-                json.writeStartObject();
-                json.writeStringField("runId", run.id());
-                json.writeStringField("name", run.plan().manifest().name());
-                json.writeStringField("strategy", run.strategyName());
-                json.writeStringField("state", state.name());
-                json.writeStringField("acceptedAt", Instant.ofEpochMilli(run.acceptedAt()).toString());
-                json.writeStringField("finishedAt", Instant.now().toString());
-                json.writeObjectFieldStart("counts");
-                json.writeNumberField("succeeded", run.count(TaskState.SUCCEEDED));
-                json.writeNumberField("failed", run.count(TaskState.FAILED));
-                json.writeNumberField("cancelled", run.count(TaskState.CANCELLED));
-                json.writeEndObject();
-                if (inline) {
-                    writeObjects(run, tasks, json);
-                } else {
-                    json.writeStringField("tasksFile", TASKS_FILE);
-                }
-                json.writeEndObject();
+            Row json = new Row(out);
+            json.raw("{\"runId\":").string(run.id())
+                    .raw(",\"name\":").string(run.plan().manifest().name())
+                    .raw(",\"strategy\":").string(run.strategyName())
+                    .raw(",\"state\":").string(state.name())
+                    .raw(",\"acceptedAt\":").time(run.acceptedAt())
+                    .raw(",\"finishedAt\":").time(System.currentTimeMillis())
+                    .raw(",\"counts\":{\"succeeded\":").number(run.count(TaskState.SUCCEEDED))
+                    .raw(",\"failed\":").number(run.count(TaskState.FAILED))
+                    .raw(",\"cancelled\":").number(run.count(TaskState.CANCELLED)).raw("}");
+            if (inline) {
+                writeObjects(run, tasks, json);
+            } else {
+                json.raw(",\"tasksFile\":").string(TASKS_FILE);
             }
+            json.raw("}\n").flush();
         });
     }
 
-    private static void writeObjects(Run run, TaskSource tasks, JsonGenerator json) throws IOException {
-        Timestamps time = new Timestamps();
-        json.writeArrayFieldStart("tasks");
+    private static void writeObjects(Run run, TaskSource tasks, Row json) throws IOException {
+        json.raw(",\"tasks\":[");
         for (int i = 0; i < tasks.size(); i++) {
             TaskSpec task = tasks.task(i);
             Run.TaskRecord record = run.record(i);
-            json.writeStartObject();
-            json.writeStringField("id", task.id());
-            json.writeNumberField("index", i);
-            json.writeStringField("state", record.state().name());
-            json.writeFieldName("exitCode");
-            writeExitCode(json, record.exitCode());
-            json.writeNumberField("attempts", record.attempts());
-            json.writeFieldName("startedAt");
-            time.write(json, record.startedAt());
-            json.writeFieldName("finishedAt");
-            time.write(json, record.finishedAt());
-            json.writeStringField("log", Run.logPath(task));
+            json.raw(i == 0 ? "{\"id\":" : ",{\"id\":").string(task.id())
+                    .raw(",\"index\":").number(i)
+                    .raw(",\"state\":").string(record.state().name())
+                    .raw(",\"exitCode\":").exitCode(record.exitCode())
+                    .raw(",\"attempts\":").number(record.attempts())
+                    .raw(",\"startedAt\":").time(record.startedAt())
+                    .raw(",\"finishedAt\":").time(record.finishedAt())
+                    .raw(",\"log\":").string(Run.logPath(task));
             writeIfPresent(json, "reason", record.reason());
             writeIfPresent(json, "backendId", record.backendId());
             writeIfPresent(json, "backendState", record.backendState());
-            json.writeEndObject();
+            json.raw("}");
         }
-        json.writeEndArray();
+        json.raw("]");
     }
 
     /** tasks.jsonl: a header line, then one array per task in index order (see {@link #COLUMNS}). */
-    private static void writeRows(Run run, TaskSource tasks, OutputStream out) throws IOException {
-        Timestamps time = new Timestamps();
-        try (JsonGenerator json = JSON.createGenerator(out, JsonEncoding.UTF8)) {
-            json.setPrettyPrinter(new MinimalPrettyPrinter("\n"));
-            json.writeStartObject();
-            json.writeArrayFieldStart("columns");
-            for (String column : COLUMNS) {
-                json.writeString(column);
-            }
-            json.writeEndArray();
-            json.writeStringField("log", "logs/<id>.log");
-            json.writeEndObject();
-            for (int i = 0; i < tasks.size(); i++) {
-                Run.TaskRecord record = run.record(i);
-                json.writeStartArray();
-                json.writeString(tasks.task(i).id());
-                json.writeNumber(i);
-                json.writeString(record.state().name());
-                writeExitCode(json, record.exitCode());
-                json.writeNumber(record.attempts());
-                time.write(json, record.startedAt());
-                time.write(json, record.finishedAt());
-                String[] rest = {record.reason(), record.backendId(), record.backendState()};
-                int last = rest.length - 1;
-                while (last >= 0 && rest[last] == null) {
-                    last--;
-                }
-                for (int r = 0; r <= last; r++) {
-                    json.writeString(rest[r]);
-                }
-                json.writeEndArray();
-            }
-            json.writeRaw('\n');
+    private static void writeRows(Run run, TaskSource tasks, Row row) throws IOException {
+        row.raw("{\"columns\":[");
+        for (int c = 0; c < COLUMNS.size(); c++) {
+            row.raw(c == 0 ? "" : ",").string(COLUMNS.get(c));
         }
+        row.raw("],\"log\":\"logs/<id>.log\"}\n");
+        for (int i = 0; i < tasks.size(); i++) {
+            Run.TaskRecord record = run.record(i);
+            row.raw("[").string(tasks.id(i)).raw(",").number(i).raw(",").string(record.state().name())
+                    .raw(",").exitCode(record.exitCode()).raw(",").number(record.attempts())
+                    .raw(",").time(record.startedAt()).raw(",").time(record.finishedAt());
+            String[] rest = {record.reason(), record.backendId(), record.backendState()};
+            int last = rest.length - 1;
+            while (last >= 0 && rest[last] == null) {
+                last--;
+            }
+            for (int r = 0; r <= last; r++) {
+                row.raw(",");
+                if (rest[r] == null) {
+                    row.raw("null");
+                } else {
+                    row.string(rest[r]);
+                }
+            }
+            row.raw("]\n");
+        }
+        row.flush();
     }
 
-    private static void writeExitCode(JsonGenerator json, int exitCode) throws IOException {
-        if (exitCode == Integer.MIN_VALUE) {
-            json.writeNull();
-        } else {
-            json.writeNumber(exitCode);
-        }
-    }
-
-    private static void writeIfPresent(JsonGenerator json, String field, String value) throws IOException {
+    private static void writeIfPresent(Row json, String field, String value) throws IOException {
         if (value != null) {
-            json.writeStringField(field, value);
+            json.raw(",\"").raw(field).raw("\":").string(value);
         }
     }
 
-    /** ISO-8601 instants with milliseconds (null for 0), the date and time of day formatted once per second. */
-    private static final class Timestamps {
+    /**
+     * Writes the JSON by hand rather than token by token through a generator, which was most of the time of a
+     * million-task report: ASCII as it is, strings quoted and escaped by Jackson, numbers and times directly.
+     */
+    private static final class Row {
+        private static final JsonStringEncoder ESCAPE = JsonStringEncoder.getInstance();
+        private final OutputStream out;
+        private final byte[] buffer = new byte[1 << 16];
+        private int used;
         private long second = Long.MIN_VALUE;
-        private final char[] text = new char[24];
+        private final byte[] time = new byte[26];
 
-        void write(JsonGenerator json, long epochMillis) throws IOException {
+        Row(OutputStream out) {
+            this.out = out;
+        }
+
+        Row raw(String ascii) throws IOException {
+            if (!room(ascii.length())) {
+                out.write(ascii.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                return this;
+            }
+            for (int i = 0; i < ascii.length(); i++) {
+                buffer[used++] = (byte) ascii.charAt(i);
+            }
+            return this;
+        }
+
+        Row string(String value) throws IOException {
+            boolean plain = true;
+            for (int i = 0; i < value.length() && plain; i++) {
+                char c = value.charAt(i);
+                plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+            }
+            if (plain) {
+                return raw("\"").raw(value).raw("\"");
+            }
+            byte[] quoted = ESCAPE.quoteAsUTF8(value);
+            if (!room(quoted.length + 2)) {
+                out.write('"');
+                out.write(quoted);
+                out.write('"');
+                return this;
+            }
+            buffer[used++] = '"';
+            System.arraycopy(quoted, 0, buffer, used, quoted.length);
+            used += quoted.length;
+            buffer[used++] = '"';
+            return this;
+        }
+
+        Row number(long value) throws IOException {
+            return raw(Long.toString(value));
+        }
+
+        /** Integer.MIN_VALUE stands for no exit code. */
+        Row exitCode(int value) throws IOException {
+            return value == Integer.MIN_VALUE ? raw("null") : number(value);
+        }
+
+        /** An ISO-8601 instant with milliseconds, quoted (null for 0); date and time formatted once per second. */
+        Row time(long epochMillis) throws IOException {
             if (epochMillis == 0) {
-                json.writeNull();
-                return;
+                return raw("null");
             }
             long s = Math.floorDiv(epochMillis, 1000);
             if (s != second) {
                 String whole = Instant.ofEpochSecond(s).toString(); // yyyy-mm-ddThh:mm:ssZ in the years drover sees
                 if (whole.length() != 20) {
-                    json.writeString(Instant.ofEpochMilli(epochMillis).toString());
-                    return;
+                    return string(Instant.ofEpochMilli(epochMillis).toString());
                 }
-                whole.getChars(0, 19, text, 0);
-                text[19] = '.';
-                text[23] = 'Z';
+                time[0] = '"';
+                for (int i = 0; i < 19; i++) {
+                    time[i + 1] = (byte) whole.charAt(i);
+                }
+                time[20] = '.';
+                time[24] = 'Z';
+                time[25] = '"';
                 second = s;
             }
             int millis = (int) Math.floorMod(epochMillis, 1000);
-            text[20] = (char) ('0' + millis / 100);
-            text[21] = (char) ('0' + millis / 10 % 10);
-            text[22] = (char) ('0' + millis % 10);
-            json.writeString(text, 0, text.length);
+            time[21] = (byte) ('0' + millis / 100);
+            time[22] = (byte) ('0' + millis / 10 % 10);
+            time[23] = (byte) ('0' + millis % 10);
+            room(time.length); // always fits
+            System.arraycopy(time, 0, buffer, used, time.length);
+            used += time.length;
+            return this;
+        }
+
+        /** Makes room for {@code bytes} in the buffer; false (the buffer flushed) when they would not fit at all. */
+        private boolean room(int bytes) throws IOException {
+            if (used + bytes > buffer.length) {
+                flush();
+            }
+            return bytes <= buffer.length;
+        }
+
+        void flush() throws IOException {
+            out.write(buffer, 0, used);
+            used = 0;
         }
     }
 

@@ -46,7 +46,7 @@ class RunReportTest {
         Run run = run();
         RunReport.write(run, RunState.FAILED);
         String text = Files.readString(run.dir().resolve(RunReport.FILE));
-        assertFalse(text.contains("\n"), "one compact line: " + text);
+        assertFalse(text.strip().contains("\n"), "one compact line: " + text);
         JsonNode report = JSON.readTree(text);
         assertEquals("FAILED", report.path("state").asText());
         assertEquals(1, report.path("counts").path("failed").asInt());
