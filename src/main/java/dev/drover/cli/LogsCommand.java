@@ -100,7 +100,8 @@ final class LogsCommand implements Callable<Integer> {
             }
         });
         if (shown[0] == 0) {
-            System.err.println("drover: run " + runId + " has no " + (failed ? "failed tasks" : "task logs yet"));
+            System.err.println("drover: run " + runId + " has no "
+                    + (failed ? "failed tasks with output" : "task output yet"));
         }
         return 0;
     }
