@@ -102,4 +102,27 @@ class TaskLogsTest {
         assertEquals("started\ndone\n", Files.readString(ended));
         assertEquals(null, TaskLogs.find(run.dir(), "quiet"), "a task that printed nothing has no log");
     }
+
+    @Test
+    void outputACrashedDroverLeftInItsSlotsGoesToTheirTasksBeforeTheRunGoesOn() throws Exception {
+        Run run = new dev.drover.run.RunRegistry(work).accept(dev.drover.plan.RunPlan.resolve(
+                dev.drover.manifest.ManifestReader.parse("name: crashed\ntasks:\n  - {id: a, command: ['true']}\n"
+                        + "  - {id: b, command: ['true']}\n"), new RunOptions("multiprocessing", 2, null)));
+        Path running = run.dir().resolve("logs").resolve(TaskLogs.RUNNING);
+        Files.createDirectories(running);
+        Files.writeString(running.resolve("0.task"), "a\n");
+        Files.writeString(running.resolve("0.log"), "attempt 1 of a, cut short\n");
+        Files.writeString(running.resolve("1.task"), "b\n");
+        Files.writeString(running.resolve("1.log"), "");
+        Files.writeString(run.dir().resolve("logs/b.log"), "b's first attempt\n");
+        TaskLogs logs = new TaskLogs(run);
+        assertEquals("attempt 1 of a, cut short\n", Files.readString(run.dir().resolve("logs/a.log")));
+        assertEquals("b's first attempt\n", Files.readString(run.dir().resolve("logs/b.log")), "nothing to add");
+        assertFalse(Files.exists(running.resolve("0.task")), "no slot names a task it no longer holds");
+        assertEquals(run.dir().resolve("logs/a.log"), TaskLogs.find(run.dir(), "a"));
+        TaskLogs.Slot slot = logs.acquire(run.plan().manifest().tasks().task(0));
+        Files.writeString(slot.log().toPath(), "attempt 2 of a\n");
+        slot.release(run.plan().manifest().tasks().task(0));
+        assertEquals("attempt 1 of a, cut short\nattempt 2 of a\n", Files.readString(run.dir().resolve("logs/a.log")));
+    }
 }
