@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -90,8 +92,14 @@ public final class TaskLogs {
             slot = new Slot(made.getAndIncrement());
         }
         try {
-            Files.writeString(slot.task, task.id() + "\n", StandardCharsets.UTF_8);
-            Files.newOutputStream(slot.log).close(); // created or truncated: the task's process appends
+            // Overwritten and cut to length, never truncated to zero first: ext4 flushes a file rewritten that way
+            // when it is closed (auto_da_alloc), which cost 2.5 ms a task.
+            byte[] name = (task.id() + "\n").getBytes(StandardCharsets.UTF_8);
+            try (FileChannel file = FileChannel.open(slot.task, StandardOpenOption.WRITE, StandardOpenOption.CREATE)) {
+                file.write(ByteBuffer.wrap(name), 0);
+                file.truncate(name.length);
+            }
+            Files.newOutputStream(slot.log).close(); // the previous task's output, if any, has been moved away
         } catch (IOException e) {
             free.push(slot);
             throw new UncheckedIOException("cannot prepare the log of task " + task.id(), e);
@@ -129,7 +137,7 @@ public final class TaskLogs {
                  OutputStream out = Files.newOutputStream(taskLog, StandardOpenOption.APPEND)) {
                 in.transferTo(out);
             }
-            Files.newOutputStream(slotLog).close();
+            Files.delete(slotLog); // not emptied in place: see acquire
         } catch (NoSuchFileException gone) {
             // nothing to keep
         } catch (IOException e) {
