@@ -31,7 +31,7 @@ t_awk=$(seconds awk -F '\t' '$1 == "end" { ended[$3] = 1 } END { print length(en
 rss_file="$work/rss"
 t_drover=$(seconds /usr/bin/time -f '%M' -o "$rss_file" "$here/bin/drover" resume "$(basename "$run_dir")" \
   --runs-dir "$work/runs")
-state=$(grep -m1 -o '"state" : "[A-Z]*"' "$run_dir/report.json")
+state=$(grep -m1 -o '"state": *"[A-Z]*"' "$run_dir/report.json")
 
 printf 'journal: %d lines, %s MB; after resume: %s\n' "$(wc -l < "$journal")" \
   "$(( $(stat -c %s "$journal") / 1048576 ))" "$state"

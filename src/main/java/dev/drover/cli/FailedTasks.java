@@ -58,6 +58,8 @@ final class FailedTasks {
                 return "no output";
             }
             return line.length() > LINE_CHARS ? line.substring(0, LINE_CHARS) + "..." : line;
+        } catch (java.nio.file.NoSuchFileException e) {
+            return "no output"; // a local task that printed nothing has no log file
         } catch (IOException e) {
             return "no log";
         }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.drover.local.TaskLogs;
 import dev.drover.manifest.ManifestReader;
 import dev.drover.manifest.TaskSource;
 import dev.drover.run.Journal;
@@ -59,21 +60,33 @@ final class LogsCommand implements Callable<Integer> {
         OutputStream out = System.out;
         if (taskId != null) {
             Path log = runDir.resolve("logs").resolve(taskId).normalize();
-            Path file = log.resolveSibling(log.getFileName() + ".log");
-            if (!log.getParent().equals(runDir.resolve("logs")) || !Files.isRegularFile(file)) {
+            Path file = log.getParent().equals(runDir.resolve("logs")) ? TaskLogs.find(runDir, taskId) : null;
+            if (!copy(runDir, file, taskId, out)) {
                 System.err.println("drover: run " + runId + " has no log for task " + taskId
-                        + " (not started yet, or no such task)");
+                        + " (not started yet, printed nothing, or no such task)");
                 return ErrorHandler.USAGE;
             }
-            Files.copy(file, out);
             out.flush();
             return 0;
         }
         int[] shown = {0};
         forEachTask(runDir, task -> {
             Path log = runDir.resolve(task.log());
-            if ((failed && !task.state().equals("FAILED")) || !Files.isRegularFile(log)) {
+            if (failed && !task.state().equals("FAILED")) {
                 return;
+            }
+            if (!Files.isRegularFile(log)) {
+                if (!task.state().equals("RUNNING")) {
+                    return;
+                }
+                try {
+                    log = TaskLogs.find(runDir, task.id()); // a running local task's output so far
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                if (log == null) {
+                    return;
+                }
             }
             try {
                 out.write(("==> " + task.id() + " (" + task.state() + ") " + log + " <==\n").getBytes());
@@ -88,9 +101,42 @@ final class LogsCommand implements Callable<Integer> {
             }
         });
         if (shown[0] == 0) {
-            System.err.println("drover: run " + runId + " has no " + (failed ? "failed tasks" : "task logs yet"));
+            System.err.println("drover: run " + runId + " has no "
+                    + (failed ? "failed tasks with output" : "task output yet"));
         }
         return 0;
+    }
+
+    /**
+     * Copies a log {@link TaskLogs#find} gave. A running task's slot may change hands while it is looked at: the
+     * task's own log then holds its output, if it printed any (false when there is none).
+     */
+    private static boolean copy(Path runDir, Path file, String taskId, OutputStream out) throws IOException {
+        for (int tries = 0; file != null && tries < 2; tries++) {
+            if (TaskLogs.stillRuns(file, taskId)) {
+                try {
+                    Files.copy(file, out);
+                    return true;
+                } catch (java.nio.file.NoSuchFileException moved) {
+                    // the task ended meanwhile
+                }
+            }
+            file = TaskLogs.find(runDir, taskId);
+        }
+        return false;
+    }
+
+    /** The rows of a large run's tasks.jsonl (after its header line): id and state are its first and third columns. */
+    private static void forEachRow(Path file, Consumer<TaskLog> each) throws IOException {
+        try (JsonParser json = JSON.createParser(file.toFile())) {
+            json.nextToken();
+            json.skipChildren(); // the header
+            while (json.nextToken() == JsonToken.START_ARRAY) {
+                JsonNode row = JSON.readTree(json);
+                String id = row.path(0).asText();
+                each.accept(new TaskLog(id, row.path(2).asText(), "logs/" + id + ".log"));
+            }
+        }
     }
 
     /** Every task of the run in order: from report.json once the run has finished, else from its journal. */
@@ -98,17 +144,22 @@ final class LogsCommand implements Callable<Integer> {
         Path report = runDir.resolve(RunReport.FILE);
         if (Files.isRegularFile(report)) {
             try (JsonParser json = JSON.createParser(report.toFile())) {
-                while (json.nextToken() != null) {
-                    if (json.currentToken() == JsonToken.FIELD_NAME && json.currentName().equals("tasks")
-                            && json.getParsingContext().getParent().inRoot()) {
-                        json.nextToken();
+                json.nextToken();
+                while (json.nextToken() == JsonToken.FIELD_NAME) {
+                    String field = json.currentName();
+                    json.nextToken();
+                    if (field.equals("tasks")) {
                         while (json.nextToken() == JsonToken.START_OBJECT) {
                             JsonNode task = JSON.readTree(json);
                             each.accept(new TaskLog(task.path("id").asText(), task.path("state").asText(),
                                     task.path("log").asText()));
                         }
                         return;
+                    } else if (field.equals("tasksFile")) {
+                        forEachRow(runDir.resolve(RunReport.TASKS_FILE), each);
+                        return;
                     }
+                    json.skipChildren();
                 }
             }
             return;

@@ -12,8 +12,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,7 +19,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
 
 /** `drover rerun`: a new run of some tasks of a finished run, in the foreground as drover run does. */
 @Command(name = "rerun", mixinStandardHelpOptions = true,
@@ -75,17 +72,12 @@ final class RerunCommand implements Callable<Integer> {
         Planner.forInstalledLanes().checkAvailable(plan.strategy());
         try (DroverRuntime runtime = DroverRuntime.start(DroverRuntime.home(), Map.of("drover.runs-dir",
                 dir.toString()))) {
-            CompletableFuture<Run> accepted = new CompletableFuture<>();
-            runtime.runs().onAccepted(run -> {
-                try {
-                    Rerun.link(run.dir(), runId); // before any task runs, so before the report is written
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-                accepted.complete(run);
-            });
             System.out.printf("rerun of %s: %d task%s%n", runId, plan.taskCount(), plan.taskCount() == 1 ? "" : "s");
-            return Foreground.follow(accepted, () -> runtime.submitAsync(plan), started);
+            return Foreground.follow(() -> {
+                Run run = runtime.record(plan);
+                Rerun.link(run.dir(), runId); // before the run is fed, so before any task runs or the report is written
+                return run;
+            }, runtime::feed, started);
         }
     }
 }

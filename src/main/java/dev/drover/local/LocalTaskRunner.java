@@ -29,7 +29,8 @@ import java.util.function.Predicate;
 /**
  * Runs tasks as local processes, one after another in the calling thread: the sequential lane calls it from the
  * splitter's thread, the multiprocessing lane from each of its --jobs SEDA consumers. Each task is a real process
- * (argv without a shell) in a session of its own ({@link TaskSessions}), with its output in the run's logs folder,
+ * (argv without a shell) in a session of its own ({@link TaskSessions}), with its output in a slot file of the
+ * run's logs folder that becomes the task's log only if it printed something ({@link TaskLogs}),
  * a time limit, and retries. A task that is stopped (cancel, time-out, a stopping daemon) loses its whole session:
  * SIGTERM, then SIGKILL after the grace period, until none of its processes is left.
  */
@@ -43,6 +44,7 @@ public final class LocalTaskRunner {
 
     private final RunRegistry runs;
     private final Map<Run, Set<Process>> live = new ConcurrentHashMap<>();
+    private final Map<Run, TaskLogs> logs = new ConcurrentHashMap<>();
     /** Set when drover stops without cancelling: no task starts any more. */
     private volatile boolean stopping;
     /** Processes stopAll killed: their tasks record nothing and run again at the next start. */
@@ -79,7 +81,6 @@ public final class LocalTaskRunner {
         int firstAttempt = run.attempts(task.index()) + 1;
         int maxAttempts = firstAttempt + Math.max(0, run.plan().manifest().retries() - run.retriesUsed(task.index()));
         Duration timeout = run.plan().manifest().timeout();
-        File log = run.dir().resolve(Run.logPath(task)).toFile();
         int lastExitCode = Integer.MIN_VALUE;
         for (int attempt = firstAttempt; attempt <= maxAttempts; attempt++) {
             if (stopping) {
@@ -90,7 +91,17 @@ public final class LocalTaskRunner {
                 run.taskFinished(task.index(), attempt - 1, TaskState.CANCELLED, lastExitCode, "run cancelled");
                 return;
             }
-            Outcome outcome = attempt(run, task, timeout, log, attempt);
+            TaskLogs.Slot slot = logsOf(run).acquire(task);
+            Outcome outcome;
+            try {
+                outcome = attempt(run, task, timeout, slot.log(), attempt);
+                if (!outcome.abandoned() && !run.isCancelled() && !outcome.succeeded() && attempt < maxAttempts) {
+                    appendToLog(slot.log(), "--- drover: attempt " + attempt + " failed (" + outcome.describe()
+                            + "), retrying ---\n");
+                }
+            } finally {
+                slot.release(task); // its output is in the task's log before its end is recorded
+            }
             if (outcome.abandoned()) {
                 return; // killed by stopAll: the journal shows it started and never ended, so it runs again
             }
@@ -108,7 +119,27 @@ public final class LocalTaskRunner {
             }
             lastExitCode = outcome.exitCode;
             run.attemptFailed(task.index(), attempt, outcome.exitCode, outcome.reason);
-            appendToLog(log, "--- drover: attempt " + attempt + " failed (" + outcome.describe() + "), retrying ---\n");
+        }
+    }
+
+    /** The run's slot logs, made at its first task here (which gives a crashed drover's leftovers to their tasks). */
+    private TaskLogs logsOf(Run run) {
+        TaskLogs known = logs.get(run);
+        if (known != null) {
+            return known;
+        }
+        synchronized (logs) {
+            known = logs.get(run);
+            if (known == null) {
+                TaskLogs made = new TaskLogs(run);
+                logs.put(run, made);
+                run.onFinish(() -> {
+                    logs.remove(run);
+                    made.close();
+                });
+                known = made;
+            }
+            return known;
         }
     }
 
@@ -142,7 +173,7 @@ public final class LocalTaskRunner {
             env.put("DROVER_TASK_INDEX", Integer.toString(task.index()));
             env.put("DROVER_ATTEMPT", Integer.toString(attempt));
             builder.redirectErrorStream(true);
-            builder.redirectOutput(attempt == 1 ? ProcessBuilder.Redirect.to(log) : ProcessBuilder.Redirect.appendTo(log));
+            builder.redirectOutput(ProcessBuilder.Redirect.appendTo(log));
             process = builder.start();
         } catch (IOException e) {
             String reason = "cannot start " + task.command().get(0)

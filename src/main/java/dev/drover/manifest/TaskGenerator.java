@@ -22,6 +22,11 @@ record TaskGenerator(List<String> template, List<String> items, long start, long
         for (String arg : template) {
             argv.add(arg.indexOf('{') < 0 ? arg : arg.replace("{item}", item).replace("{index}", indexText));
         }
-        return new TaskSpec(index, TaskSource.paddedId(index, size), argv, env, workdir);
+        return new TaskSpec(index, id(index), argv, env, workdir);
+    }
+
+    @Override
+    public String id(int index) {
+        return TaskSource.paddedId(index, size);
     }
 }

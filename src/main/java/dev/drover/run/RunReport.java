@@ -1,97 +1,246 @@
 package dev.drover.run;
 
-import com.fasterxml.jackson.core.JsonEncoding;
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import dev.drover.manifest.TaskSource;
 import dev.drover.manifest.TaskSpec;
 
+import java.io.BufferedOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Instant;
+import java.util.List;
 
 /**
- * Writes report.json: the run's outcome and one entry per task. Streamed, so a large run needs no second copy of
- * its tasks in memory, and written to a temporary file first so that a reader never sees half a report.
+ * Writes report.json: the run's outcome and one entry per task, compact (no indentation) and streamed, so a large
+ * run needs no second copy of its tasks in memory. A run of more than {@link #INLINE_TASKS} tasks keeps its tasks in
+ * {@link #TASKS_FILE} instead, one JSON array per line under a header line naming the columns (a million tasks: about
+ * 85 MB instead of 175 MB of objects), and report.json names that file in "tasksFile". Each file is written to a
+ * temporary file first and renamed, tasks.jsonl before report.json, so that a reader never sees half of either.
  */
 public final class RunReport {
 
     public static final String FILE = "report.json";
+    public static final String TASKS_FILE = "tasks.jsonl";
     /** In a run directory made by `drover rerun`: the id of the run it reruns, copied into the report's rerunOf. */
     public static final String RERUN_OF_FILE = "rerun-of";
-    private static final JsonFactory JSON = new JsonFactory();
+    /** Up to this many tasks (about 17 MB) are listed in report.json itself. */
+    public static final int INLINE_TASKS = 100_000;
+    /** The columns of tasks.jsonl's rows, in order; a row omits its trailing nulls. */
+    public static final List<String> COLUMNS = List.of("id", "index", "state", "exitCode", "attempts", "startedAt",
+            "finishedAt", "reason", "backendId", "backendState");
 
     private RunReport() {
     }
 
     static void write(Run run, RunState state) {
-        Path target = run.dir().resolve(FILE);
-        Path temp = run.dir().resolve(FILE + ".tmp");
+        write(run, state, INLINE_TASKS);
+    }
+
+    static void write(Run run, RunState state, int inlineTasks) {
         TaskSource tasks = run.plan().manifest().tasks();
-        try (JsonGenerator json = JSON.createGenerator(temp.toFile(), JsonEncoding.UTF8)) {
-            json.useDefaultPrettyPrinter();
-            json.writeStartObject();
-            json.writeStringField("runId", run.id());
-            json.writeStringField("name", run.plan().manifest().name());
-            json.writeStringField("strategy", run.strategyName());
-            json.writeStringField("state", state.name());
+        boolean inline = tasks.size() <= inlineTasks;
+        if (!inline) {
+            replace(run.dir().resolve(TASKS_FILE), out -> writeRows(run, tasks, new Row(out)));
+        }
+        replace(run.dir().resolve(FILE), out -> {
+            Row json = new Row(out);
+            json.raw("{\"runId\":").string(run.id())
+                    .raw(",\"name\":").string(run.plan().manifest().name())
+                    .raw(",\"strategy\":").string(run.strategyName())
+                    .raw(",\"state\":").string(state.name());
             Path rerunOf = run.dir().resolve(RERUN_OF_FILE);
             writeIfPresent(json, "rerunOf", Files.exists(rerunOf) ? Files.readString(rerunOf).strip() : null);
-            json.writeStringField("acceptedAt", Instant.ofEpochMilli(run.acceptedAt()).toString());
-            json.writeStringField("finishedAt", Instant.now().toString());
-            json.writeObjectFieldStart("counts");
-            json.writeNumberField("succeeded", run.count(TaskState.SUCCEEDED));
-            json.writeNumberField("failed", run.count(TaskState.FAILED));
-            json.writeNumberField("cancelled", run.count(TaskState.CANCELLED));
-            json.writeEndObject();
-            json.writeArrayFieldStart("tasks");
-            for (int i = 0; i < tasks.size(); i++) {
-                TaskSpec task = tasks.task(i);
-                Run.TaskRecord record = run.record(i);
-                json.writeStartObject();
-                json.writeStringField("id", task.id());
-                json.writeNumberField("index", i);
-                json.writeStringField("state", record.state().name());
-                if (record.exitCode() == Integer.MIN_VALUE) {
-                    json.writeNullField("exitCode");
-                } else {
-                    json.writeNumberField("exitCode", record.exitCode());
-                }
-                json.writeNumberField("attempts", record.attempts());
-                writeTime(json, "startedAt", record.startedAt());
-                writeTime(json, "finishedAt", record.finishedAt());
-                json.writeStringField("log", Run.logPath(task));
-                writeIfPresent(json, "reason", record.reason());
-                writeIfPresent(json, "backendId", record.backendId());
-                writeIfPresent(json, "backendState", record.backendState());
-                json.writeEndObject();
+            json.raw(",\"acceptedAt\":").time(run.acceptedAt())
+                    .raw(",\"finishedAt\":").time(System.currentTimeMillis())
+                    .raw(",\"counts\":{\"succeeded\":").number(run.count(TaskState.SUCCEEDED))
+                    .raw(",\"failed\":").number(run.count(TaskState.FAILED))
+                    .raw(",\"cancelled\":").number(run.count(TaskState.CANCELLED)).raw("}");
+            if (inline) {
+                writeObjects(run, tasks, json);
+            } else {
+                json.raw(",\"tasksFile\":").string(TASKS_FILE);
             }
-            json.writeEndArray();
-            json.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + target, e);
+            json.raw("}\n").flush();
+        });
+    }
+
+    private static void writeObjects(Run run, TaskSource tasks, Row json) throws IOException {
+        json.raw(",\"tasks\":[");
+        for (int i = 0; i < tasks.size(); i++) {
+            TaskSpec task = tasks.task(i);
+            Run.TaskRecord record = run.record(i);
+            json.raw(i == 0 ? "{\"id\":" : ",{\"id\":").string(task.id())
+                    .raw(",\"index\":").number(i)
+                    .raw(",\"state\":").string(record.state().name())
+                    .raw(",\"exitCode\":").exitCode(record.exitCode())
+                    .raw(",\"attempts\":").number(record.attempts())
+                    .raw(",\"startedAt\":").time(record.startedAt())
+                    .raw(",\"finishedAt\":").time(record.finishedAt())
+                    .raw(",\"log\":").string(Run.logPath(task));
+            writeIfPresent(json, "reason", record.reason());
+            writeIfPresent(json, "backendId", record.backendId());
+            writeIfPresent(json, "backendState", record.backendState());
+            json.raw("}");
         }
+        json.raw("]");
+    }
+
+    /** tasks.jsonl: a header line, then one array per task in index order (see {@link #COLUMNS}). */
+    private static void writeRows(Run run, TaskSource tasks, Row row) throws IOException {
+        row.raw("{\"columns\":[");
+        for (int c = 0; c < COLUMNS.size(); c++) {
+            row.raw(c == 0 ? "" : ",").string(COLUMNS.get(c));
+        }
+        row.raw("],\"log\":\"logs/<id>.log\"}\n");
+        for (int i = 0; i < tasks.size(); i++) {
+            Run.TaskRecord record = run.record(i);
+            row.raw("[").string(tasks.id(i)).raw(",").number(i).raw(",").string(record.state().name())
+                    .raw(",").exitCode(record.exitCode()).raw(",").number(record.attempts())
+                    .raw(",").time(record.startedAt()).raw(",").time(record.finishedAt());
+            String[] rest = {record.reason(), record.backendId(), record.backendState()};
+            int last = rest.length - 1;
+            while (last >= 0 && rest[last] == null) {
+                last--;
+            }
+            for (int r = 0; r <= last; r++) {
+                row.raw(",");
+                if (rest[r] == null) {
+                    row.raw("null");
+                } else {
+                    row.string(rest[r]);
+                }
+            }
+            row.raw("]\n");
+        }
+        row.flush();
+    }
+
+    private static void writeIfPresent(Row json, String field, String value) throws IOException {
+        if (value != null) {
+            json.raw(",\"").raw(field).raw("\":").string(value);
+        }
+    }
+
+    /**
+     * Writes the JSON by hand rather than token by token through a generator, which was most of the time of a
+     * million-task report: ASCII as it is, strings quoted and escaped by Jackson, numbers and times directly.
+     */
+    private static final class Row {
+        private static final JsonStringEncoder ESCAPE = JsonStringEncoder.getInstance();
+        private final OutputStream out;
+        private final byte[] buffer = new byte[1 << 16];
+        private int used;
+        private long second = Long.MIN_VALUE;
+        private final byte[] time = new byte[26];
+
+        Row(OutputStream out) {
+            this.out = out;
+        }
+
+        Row raw(String ascii) throws IOException {
+            if (!room(ascii.length())) {
+                out.write(ascii.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                return this;
+            }
+            for (int i = 0; i < ascii.length(); i++) {
+                buffer[used++] = (byte) ascii.charAt(i);
+            }
+            return this;
+        }
+
+        Row string(String value) throws IOException {
+            boolean plain = true;
+            for (int i = 0; i < value.length() && plain; i++) {
+                char c = value.charAt(i);
+                plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+            }
+            if (plain) {
+                return raw("\"").raw(value).raw("\"");
+            }
+            byte[] quoted = ESCAPE.quoteAsUTF8(value);
+            if (!room(quoted.length + 2)) {
+                out.write('"');
+                out.write(quoted);
+                out.write('"');
+                return this;
+            }
+            buffer[used++] = '"';
+            System.arraycopy(quoted, 0, buffer, used, quoted.length);
+            used += quoted.length;
+            buffer[used++] = '"';
+            return this;
+        }
+
+        Row number(long value) throws IOException {
+            return raw(Long.toString(value));
+        }
+
+        /** Integer.MIN_VALUE stands for no exit code. */
+        Row exitCode(int value) throws IOException {
+            return value == Integer.MIN_VALUE ? raw("null") : number(value);
+        }
+
+        /** An ISO-8601 instant with milliseconds, quoted (null for 0); date and time formatted once per second. */
+        Row time(long epochMillis) throws IOException {
+            if (epochMillis == 0) {
+                return raw("null");
+            }
+            long s = Math.floorDiv(epochMillis, 1000);
+            if (s != second) {
+                String whole = Instant.ofEpochSecond(s).toString(); // yyyy-mm-ddThh:mm:ssZ in the years drover sees
+                if (whole.length() != 20) {
+                    return string(Instant.ofEpochMilli(epochMillis).toString());
+                }
+                time[0] = '"';
+                for (int i = 0; i < 19; i++) {
+                    time[i + 1] = (byte) whole.charAt(i);
+                }
+                time[20] = '.';
+                time[24] = 'Z';
+                time[25] = '"';
+                second = s;
+            }
+            int millis = (int) Math.floorMod(epochMillis, 1000);
+            time[21] = (byte) ('0' + millis / 100);
+            time[22] = (byte) ('0' + millis / 10 % 10);
+            time[23] = (byte) ('0' + millis % 10);
+            room(time.length); // always fits
+            System.arraycopy(time, 0, buffer, used, time.length);
+            used += time.length;
+            return this;
+        }
+
+        /** Makes room for {@code bytes} in the buffer; false (the buffer flushed) when they would not fit at all. */
+        private boolean room(int bytes) throws IOException {
+            if (used + bytes > buffer.length) {
+                flush();
+            }
+            return bytes <= buffer.length;
+        }
+
+        void flush() throws IOException {
+            out.write(buffer, 0, used);
+            used = 0;
+        }
+    }
+
+    private interface Body {
+        void write(OutputStream out) throws IOException;
+    }
+
+    private static void replace(Path target, Body body) {
+        Path temp = target.resolveSibling(target.getFileName() + ".tmp");
         try {
+            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(temp), 1 << 16)) {
+                body.write(out);
+            }
             Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + target, e);
-        }
-    }
-
-    private static void writeIfPresent(JsonGenerator json, String field, String value) throws IOException {
-        if (value != null) {
-            json.writeStringField(field, value);
-        }
-    }
-
-    private static void writeTime(JsonGenerator json, String field, long epochMillis) throws IOException {
-        if (epochMillis == 0) {
-            json.writeNullField(field);
-        } else {
-            json.writeStringField(field, Instant.ofEpochMilli(epochMillis).toString());
         }
     }
 }
