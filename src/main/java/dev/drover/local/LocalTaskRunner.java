@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
@@ -41,6 +42,9 @@ public final class LocalTaskRunner {
     static final int CANNOT_START = 127;
     /** What a shell reports for a process killed by SIGKILL. */
     static final int KILLED = 137;
+
+    /** The exit value Java gives a process killed by SIGINT (128 + 2). */
+    private static final int DIED_OF_SIGINT = 130;
 
     private final RunRegistry runs;
     private final Map<Run, Set<Process>> live = new ConcurrentHashMap<>();
@@ -105,6 +109,9 @@ public final class LocalTaskRunner {
             if (outcome.abandoned()) {
                 return; // killed by stopAll: the journal shows it started and never ended, so it runs again
             }
+            if (outcome.exitCode == DIED_OF_SIGINT) {
+                awaitCancel(run);
+            }
             if (run.isCancelled()) {
                 run.taskFinished(task.index(), attempt, TaskState.CANCELLED, outcome.exitCode, "run cancelled");
                 return;
@@ -119,6 +126,24 @@ public final class LocalTaskRunner {
             }
             lastExitCode = outcome.exitCode;
             run.attemptFailed(task.index(), attempt, outcome.exitCode, outcome.reason);
+        }
+    }
+
+    /**
+     * A task that died of SIGINT most likely caught a terminal's Ctrl-C in the moment between its fork and the
+     * {@code setsid} that gives it its own session; drover got the same Ctrl-C and is cancelling the run. Waiting
+     * for that decision (briefly: SIGINT may come from elsewhere) keeps the attempt from counting as the task's own
+     * failure.
+     */
+    private static void awaitCancel(Run run) {
+        CountDownLatch cancelled = new CountDownLatch(1);
+        run.onCancel(cancelled::countDown);
+        try {
+            if (!run.isCancelled()) {
+                cancelled.await(1, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
