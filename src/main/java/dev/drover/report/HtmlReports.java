@@ -11,7 +11,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -26,14 +25,12 @@ public final class HtmlReports extends ServiceSupport {
     private static final Logger LOG = LoggerFactory.getLogger(HtmlReports.class);
     private static final long STOP_WAIT_SECONDS = 60;
 
-    private final ExecutorService writer = Executors.newSingleThreadExecutor(task -> {
-        Thread thread = new Thread(task, "drover-html-report");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final ExecutorService writer;
     private final Map<Run, CompletableFuture<Void>> pending = new ConcurrentHashMap<>();
 
-    private HtmlReports(RunRegistry runs) {
+    private HtmlReports(CamelContext context, RunRegistry runs) {
+        // Camel's thread, shut down with the context (after doStop has waited for the pages due)
+        this.writer = context.getExecutorServiceManager().newSingleThreadExecutor(this, "drover-html-report");
         runs.onAccepted(this::follow);
         runs.onRecovered(this::follow);
     }
@@ -41,7 +38,7 @@ public final class HtmlReports extends ServiceSupport {
     /** Follows the registry's runs from now on; stopped (waiting for pages being written) with the context. */
     public static void attach(CamelContext context, RunRegistry runs) {
         try {
-            context.addService(new HtmlReports(runs), true, true);
+            context.addService(new HtmlReports(context, runs), true, true);
         } catch (Exception e) {
             throw new IllegalStateException("cannot start the HTML report writer", e);
         }

@@ -8,6 +8,7 @@ import dev.drover.manifest.ManifestException;
 import dev.drover.manifest.ManifestReader;
 import dev.drover.manifest.TaskSource;
 import dev.drover.manifest.TaskSpec;
+import dev.drover.plan.Strategy;
 import dev.drover.run.RunReport;
 
 import java.io.IOException;
@@ -55,7 +56,7 @@ public final class Rerun {
             // plan.json's jobs is resolved (1 for sequential, 0 for no limit, a job count when batch-size was given):
             // carried over only where it is what a user could have asked for
             int jobs = plan.path("jobs").asInt(0);
-            if (jobs > 0 && !plan.path("strategy").asText().equals("sequential")
+            if (jobs > 0 && Strategy.of(plan.path("strategy").asText(), "strategy") != Strategy.SEQUENTIAL
                     && !plan.path("jobResources").has("batch_size")) {
                 json.writeNumberField("jobs", jobs);
             }
