@@ -46,7 +46,7 @@ public final class DroverConfiguration implements CamelConfiguration {
         KubeSettings kubeSettings = KubeSettings.from(clusterProperties);
         KubeClients kubeClients = new KubeClients(kubeSettings);
         registry.bind("kubernetesClient", KubernetesClient.class, kubeClients::get); // built on first use
-        registry.bind("kubeLane", new KubeLane(context, runs, kubeClients, kubeSettings, clusterScheduler,
+        registry.bind("kubeLane", new KubeLane(runs, kubeClients, kubeSettings, clusterScheduler,
                 clusterMeters));
         HtmlReports.attach(context, runs);
     }

@@ -1,6 +1,7 @@
 package dev.drover.cluster;
 
 import org.apache.camel.CamelContext;
+import org.apache.camel.ProducerTemplate;
 import org.apache.camel.support.service.ServiceSupport;
 
 import java.time.Duration;
@@ -21,6 +22,7 @@ public final class ClusterScheduler extends ServiceSupport {
 
     private final CamelContext context;
     private volatile ScheduledExecutorService executor;
+    private volatile ProducerTemplate producer;
 
     public ClusterScheduler(CamelContext context) {
         this.context = context;
@@ -38,6 +40,26 @@ public final class ClusterScheduler extends ServiceSupport {
         if (running != null) {
             context.getExecutorServiceManager().shutdownNow(running);
         }
+        ProducerTemplate made = producer;
+        producer = null;
+        if (made != null) {
+            made.stop();
+        }
+    }
+
+    /** The one template the lanes send their backend calls through (sbatch, Job create): made on first use. */
+    public ProducerTemplate producer() {
+        ProducerTemplate made = producer;
+        if (made == null) {
+            synchronized (this) {
+                made = producer;
+                if (made == null) {
+                    made = context.createProducerTemplate();
+                    producer = made;
+                }
+            }
+        }
+        return made;
     }
 
     /**

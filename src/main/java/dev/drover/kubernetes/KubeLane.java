@@ -18,9 +18,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.micrometer.core.instrument.MeterRegistry;
-import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
-import org.apache.camel.ProducerTemplate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,15 +56,14 @@ public final class KubeLane implements AutoCloseable {
     private final KubeClients clients;
     private final KubeSettings settings;
     private final KubeTracker tracker;
-    private final CamelContext context;
+    private final ClusterScheduler scheduler;
     private final MeterRegistry meters;
-    private volatile ProducerTemplate producer;
     /** Set by {@link #close}: drover is stopping, not the run; what is not yet done is left to the next start. */
     private volatile boolean stopping;
 
-    public KubeLane(CamelContext context, RunRegistry runs, KubeClients clients, KubeSettings settings,
+    public KubeLane(RunRegistry runs, KubeClients clients, KubeSettings settings,
                     ClusterScheduler scheduler, MeterRegistry meters) {
-        this.context = context;
+        this.scheduler = scheduler;
         this.meters = meters;
         this.runs = runs;
         this.clients = clients;
@@ -125,7 +122,7 @@ public final class KubeLane implements AutoCloseable {
         for (int attempt = 1; ; attempt++) {
             KubeJob sent = job;
             meters.counter(API_CALLS, "call", "create-job").increment();
-            Exchange answer = producer().send(CREATE_ENDPOINT, exchange -> exchange.getIn().setBody(sent));
+            Exchange answer = scheduler.producer().send(CREATE_ENDPOINT, exchange -> exchange.getIn().setBody(sent));
             if (answer.getException() == null) {
                 created(job, answer.getMessage().getBody(Job.class));
                 return;
@@ -387,16 +384,6 @@ public final class KubeLane implements AutoCloseable {
         }
     }
 
-    private ProducerTemplate producer() {
-        if (producer == null) {
-            synchronized (this) {
-                if (producer == null) {
-                    producer = context.createProducerTemplate();
-                }
-            }
-        }
-        return producer;
-    }
 
     @Override
     public void close() {

@@ -10,7 +10,6 @@ import dev.drover.run.TaskState;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
-import org.apache.camel.ProducerTemplate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,7 +65,6 @@ public final class SlurmLane {
     private final ClusterScheduler scheduler;
     private final MeterRegistry meters;
     private final Map<String, LaneRun> active = new ConcurrentHashMap<>();
-    private volatile ProducerTemplate producer;
     private volatile ExecutorService resubmitter;
 
     public SlurmLane(CamelContext context, RunRegistry runs, SlurmSettings settings, ClusterScheduler scheduler,
@@ -269,7 +267,7 @@ public final class SlurmLane {
     }
 
     SbatchResult sbatch(List<String> args) {
-        Exchange exchange = producer().send(SBATCH_ENDPOINT, ex -> {
+        Exchange exchange = scheduler.producer().send(SBATCH_ENDPOINT, ex -> {
             ex.getIn().setHeader(ARGS_HEADER, args);
             ex.getIn().setBody(null);
         });
@@ -295,16 +293,6 @@ public final class SlurmLane {
                 true);
     }
 
-    private ProducerTemplate producer() {
-        if (producer == null) {
-            synchronized (this) {
-                if (producer == null) {
-                    producer = context.createProducerTemplate();
-                }
-            }
-        }
-        return producer;
-    }
 
     private static void failAll(Run run, ArrayJob job, String reason) {
         for (List<TaskSpec> element : job.elements()) {

@@ -19,7 +19,6 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import org.apache.camel.impl.DefaultCamelContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -71,7 +70,7 @@ class KubeLaneRestartTest {
     }
 
     private KubeLane lane(RunRegistry runs) {
-        KubeLane lane = new KubeLane(new DefaultCamelContext(), runs, new KubeClients(settings), settings,
+        KubeLane lane = new KubeLane(runs, new KubeClients(settings), settings,
                 scheduler.get(), new SimpleMeterRegistry());
         lanes.add(lane);
         return lane;

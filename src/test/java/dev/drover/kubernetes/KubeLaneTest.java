@@ -12,7 +12,6 @@ import dev.drover.run.TaskState;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import org.apache.camel.impl.DefaultCamelContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,7 +46,7 @@ class KubeLaneTest {
         KubeClients clients = new KubeClients(settings);
         client = clients.get();
         RunRegistry runs = new RunRegistry(tmp);
-        lane = new KubeLane(new DefaultCamelContext(), runs, clients, settings, scheduler.get(),
+        lane = new KubeLane(runs, clients, settings, scheduler.get(),
                 new SimpleMeterRegistry());
         run = runs.accept(RunPlan.resolve(ManifestReader.parse("""
                 name: lane
