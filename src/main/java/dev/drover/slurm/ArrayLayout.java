@@ -96,6 +96,6 @@ public final class ArrayLayout {
     public static void writeScript(ArrayJob job, Path runDir, RunPlan plan) throws IOException {
         Files.createDirectories(job.dir());
         Files.writeString(job.script(), SbatchScript.render(job, runDir, plan.manifest().name(), plan.resources(),
-                Path.of("").toAbsolutePath(), plan.manifest().timeout()), StandardCharsets.UTF_8);
+                Path.of("").toAbsolutePath(), plan.manifest().timeout(), plan.manifest().tasks()), StandardCharsets.UTF_8);
     }
 }
