@@ -8,7 +8,7 @@ import java.util.Map;
  * Tasks generated from a command template: {@code {item}} is replaced by the item (from {@code items}, or the range
  * value) and {@code {index}} by the task's index. Tasks are built on demand.
  */
-record TaskGenerator(List<String> template, List<String> items, long start, long step, int size,
+public record TaskGenerator(List<String> template, List<String> items, long start, long step, int size,
                      Map<String, String> env, String workdir) implements TaskSource {
 
     @Override

@@ -38,19 +38,29 @@ public final class ArrayLayout {
         return elements;
     }
 
-    /** The elements of all of a plan's tasks (a dry run's). */
+    /**
+     * The elements of all of a plan's tasks (a dry run's), each built when asked for: a million-task generator is
+     * never held in memory at once, only the array being written.
+     */
     public static List<List<TaskSpec>> elements(RunPlan plan) {
-        return elements(plan, new AbstractList<>() {
+        int per = tasksPerElement(plan);
+        int tasks = plan.taskCount();
+        return new AbstractList<>() {
             @Override
-            public TaskSpec get(int index) {
-                return plan.manifest().tasks().task(index);
+            public List<TaskSpec> get(int element) {
+                int from = element * per;
+                List<TaskSpec> specs = new ArrayList<>(Math.min(per, tasks - from));
+                for (int i = from; i < Math.min(tasks, from + per); i++) {
+                    specs.add(plan.manifest().tasks().task(i));
+                }
+                return specs;
             }
 
             @Override
             public int size() {
-                return plan.taskCount();
+                return (tasks + per - 1) / per;
             }
-        });
+        };
     }
 
     /** Elements cut into arrays of at most {@code maxArraySize}. */
@@ -96,6 +106,6 @@ public final class ArrayLayout {
     public static void writeScript(ArrayJob job, Path runDir, RunPlan plan) throws IOException {
         Files.createDirectories(job.dir());
         Files.writeString(job.script(), SbatchScript.render(job, runDir, plan.manifest().name(), plan.resources(),
-                Path.of("").toAbsolutePath(), plan.manifest().timeout()), StandardCharsets.UTF_8);
+                Path.of("").toAbsolutePath(), plan.manifest().timeout(), plan.manifest().tasks()), StandardCharsets.UTF_8);
     }
 }
