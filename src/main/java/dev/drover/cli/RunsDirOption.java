@@ -2,7 +2,7 @@ package dev.drover.cli;
 
 import dev.drover.camel.DroverRuntime;
 import dev.drover.manifest.ManifestException;
-import dev.drover.serve.Settings;
+import dev.drover.run.Settings;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;

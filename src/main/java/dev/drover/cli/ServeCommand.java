@@ -2,7 +2,7 @@ package dev.drover.cli;
 
 import dev.drover.camel.DroverRuntime;
 import dev.drover.serve.ServeBeans;
-import dev.drover.serve.Settings;
+import dev.drover.run.Settings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -163,7 +163,7 @@ final class ServeCommand implements Callable<Integer> {
      */
     private static boolean observePortFree(Map<String, String> overrides) {
         String port = overrides.containsKey("drover.observe.port") ? overrides.get("drover.observe.port")
-                : Settings.load(DroverRuntime.home()).get("drover.observe.port");
+                : Settings.load(DroverRuntime.home()).text("drover.observe.port");
         try (ServerSocket socket = new ServerSocket()) {
             socket.bind(new InetSocketAddress(Integer.parseInt(port)));
             return true;
