@@ -12,6 +12,7 @@ import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -44,7 +45,7 @@ final class ServeCommand implements Callable<Integer> {
     String queueName;
 
     @Option(names = "--runs-dir", paramLabel = "DIR",
-            description = "Where run directories go (default: drover.runs-dir in config, ./drover-runs).")
+            description = "Where run directories go (default: drover.runs-dir in config/application.properties).")
     Path runsDir;
 
     @Option(names = "--observe-port", paramLabel = "PORT",
@@ -116,8 +117,7 @@ final class ServeCommand implements Callable<Integer> {
             return null;
         }
         DroverRuntime runtime = DroverRuntime.start(DroverRuntime.home(), overrides);
-        String url = runtime.context().getPropertiesComponent().resolveProperty("drover.queue.url")
-                .map(String::trim).orElse("");
+        String url = Objects.requireNonNullElse(Settings.of(runtime.context()).optional("drover.queue.url"), "");
         if (inbox == null && url.isEmpty()) {
             runtime.close();
             System.err.println("drover: serve needs --inbox DIR, --queue URL (or drover.queue.url), or both");
