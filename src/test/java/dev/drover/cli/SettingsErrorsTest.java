@@ -47,6 +47,17 @@ class SettingsErrorsTest {
         assertEquals("drover: drover.slurm.max-array-size: 'lots' in " + config + " is not a whole number", err);
     }
 
+    @Test
+    void aPipelineCommandStopsTheSameWay() throws Exception {
+        install("drover.local.kill-grace", "soon");
+        Files.createSymbolicLink(home.resolve("routes"), Path.of("routes").toAbsolutePath());
+        Path manifest = Files.writeString(home.resolve("m.yaml"), "name: m\ntasks: [{command: ['true']}]\n");
+        String err = userError("run", manifest.toString(), "--runs-dir", home.resolve("runs").toString());
+        // Camel's resolved properties: the file is named relative to the installation
+        assertEquals("drover: drover.local.kill-grace: 'soon' in config/application.properties is not a number of"
+                + " seconds", err);
+    }
+
     /** drover's own configuration with key's line replaced (value) or dropped (null). */
     private Path install(String key, String value) throws IOException {
         List<String> lines = new ArrayList<>();
