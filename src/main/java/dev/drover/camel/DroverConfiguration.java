@@ -1,7 +1,7 @@
 package dev.drover.camel;
 
 import dev.drover.cluster.ClusterMeters;
-import dev.drover.cluster.ClusterProperties;
+import dev.drover.run.Settings;
 import dev.drover.cluster.ClusterScheduler;
 import dev.drover.kubernetes.KubeClients;
 import dev.drover.kubernetes.KubeLane;
@@ -12,7 +12,7 @@ import dev.drover.plan.Planner;
 import dev.drover.report.HtmlReports;
 import dev.drover.run.RunRegistry;
 import dev.drover.serve.ServeBeans;
-import dev.drover.serve.Settings;
+import dev.drover.run.Settings;
 import dev.drover.slurm.SlurmLane;
 import dev.drover.slurm.SlurmSettings;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -38,7 +38,7 @@ public final class DroverConfiguration implements CamelConfiguration {
         registry.bind("localLanes", new LocalLanes(context));
         ClusterScheduler clusterScheduler = new ClusterScheduler(context);
         addService(context, clusterScheduler); // its threads start and stop with Camel
-        ClusterProperties clusterProperties = ClusterProperties.of(context);
+        Settings clusterProperties = Settings.of(context);
         MeterRegistry clusterMeters = ClusterMeters.bind(context);
         registry.bind("slurmLane", new SlurmLane(context, runs, SlurmSettings.from(clusterProperties),
                 clusterScheduler, clusterMeters));

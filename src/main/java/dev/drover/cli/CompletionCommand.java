@@ -1,7 +1,7 @@
 package dev.drover.cli;
 
 import dev.drover.camel.DroverRuntime;
-import dev.drover.serve.Settings;
+import dev.drover.run.Settings;
 import picocli.AutoComplete;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -37,7 +37,7 @@ final class CompletionCommand implements Callable<Integer> {
                     + " bashcompinit)");
             return ErrorHandler.USAGE;
         }
-        String runsDir = Settings.load(DroverRuntime.home()).get("drover.runs-dir");
+        String runsDir = Settings.load(DroverRuntime.home()).text("drover.runs-dir");
         System.out.print(AutoComplete.bash("drover", spec.root().commandLine()));
         System.out.print(RUN_IDS.replace("@RUNS_DIR@", "'" + runsDir.replace("'", "'\\''") + "'"));
         return 0;

@@ -1,7 +1,7 @@
 package dev.drover.cli;
 
 import dev.drover.camel.DroverRuntime;
-import dev.drover.cluster.ClusterProperties;
+import dev.drover.run.Settings;
 import dev.drover.kubernetes.KubeSettings;
 import dev.drover.kubernetes.KubernetesDryRun;
 import dev.drover.manifest.TaskSpec;
@@ -16,14 +16,12 @@ import dev.drover.slurm.SlurmSettings;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
-import java.util.Properties;
 
 /**
  * `drover run --dry-run`: shows what a run would do and starts nothing. For the SLURM strategies it writes the sbatch
@@ -53,10 +51,8 @@ final class DryRun {
             out.flush();
             return 0;
         }
-        Properties config = config();
-        ClusterProperties settings = ClusterProperties.of(config, "config/application.properties");
-        Path runsDir = runsDirOption != null ? runsDirOption
-                : Path.of(config.getProperty("drover.runs-dir", "drover-runs").trim());
+        Settings settings = Settings.load(DroverRuntime.home());
+        Path runsDir = runsDirOption != null ? runsDirOption : settings.runsDir();
         String runId = plan.manifest().name() + "-dryrun-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
         Path runDir = runsDir.resolve(runId).toAbsolutePath();
@@ -84,18 +80,5 @@ final class DryRun {
         }
         out.flush();
         return 0;
-    }
-
-    private static Properties config() {
-        Properties properties = new Properties();
-        Path file = DroverRuntime.home().resolve("config/application.properties");
-        if (Files.exists(file)) {
-            try (InputStream in = Files.newInputStream(file)) {
-                properties.load(in);
-            } catch (IOException ignored) {
-                // defaults
-            }
-        }
-        return properties;
     }
 }

@@ -5,7 +5,7 @@ import dev.drover.manifest.ManifestReader;
 import dev.drover.plan.RunOptions;
 import dev.drover.plan.RunPlan;
 import dev.drover.plan.JobResources;
-import dev.drover.serve.Settings;
+import dev.drover.run.Settings;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 

@@ -22,7 +22,7 @@ final class RunCommand implements Callable<Integer> {
     PlanOptions options;
 
     @Option(names = "--runs-dir", paramLabel = "DIR",
-            description = "Where run directories go (default: drover.runs-dir in config, ./drover-runs).")
+            description = "Where run directories go (default: drover.runs-dir in config/application.properties).")
     Path runsDir;
 
     @Option(names = "--dry-run", description = "Run nothing: print the plan; for slurm and slurm+batching also write"

@@ -2,7 +2,7 @@ package dev.drover.cli;
 
 import dev.drover.camel.DroverRuntime;
 import dev.drover.manifest.ManifestException;
-import dev.drover.serve.Settings;
+import dev.drover.run.Settings;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -14,8 +14,8 @@ import java.nio.file.Path;
 final class RunsDirOption {
 
     @Option(names = "--runs-dir", paramLabel = "DIR",
-            description = "The runs directory of the drover that owns the runs (default: drover.runs-dir in config,"
-                    + " ./drover-runs).")
+            description = "The runs directory of the drover that owns the runs (default: drover.runs-dir in"
+                    + " config/application.properties).")
     Path runsDir;
 
     Path resolve() {

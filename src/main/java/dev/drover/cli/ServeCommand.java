@@ -2,7 +2,7 @@ package dev.drover.cli;
 
 import dev.drover.camel.DroverRuntime;
 import dev.drover.serve.ServeBeans;
-import dev.drover.serve.Settings;
+import dev.drover.run.Settings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -12,6 +12,7 @@ import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -44,7 +45,7 @@ final class ServeCommand implements Callable<Integer> {
     String queueName;
 
     @Option(names = "--runs-dir", paramLabel = "DIR",
-            description = "Where run directories go (default: drover.runs-dir in config, ./drover-runs).")
+            description = "Where run directories go (default: drover.runs-dir in config/application.properties).")
     Path runsDir;
 
     @Option(names = "--observe-port", paramLabel = "PORT",
@@ -116,8 +117,7 @@ final class ServeCommand implements Callable<Integer> {
             return null;
         }
         DroverRuntime runtime = DroverRuntime.start(DroverRuntime.home(), overrides);
-        String url = runtime.context().getPropertiesComponent().resolveProperty("drover.queue.url")
-                .map(String::trim).orElse("");
+        String url = Objects.requireNonNullElse(Settings.of(runtime.context()).optional("drover.queue.url"), "");
         if (inbox == null && url.isEmpty()) {
             runtime.close();
             System.err.println("drover: serve needs --inbox DIR, --queue URL (or drover.queue.url), or both");
@@ -163,7 +163,7 @@ final class ServeCommand implements Callable<Integer> {
      */
     private static boolean observePortFree(Map<String, String> overrides) {
         String port = overrides.containsKey("drover.observe.port") ? overrides.get("drover.observe.port")
-                : Settings.load(DroverRuntime.home()).get("drover.observe.port");
+                : Settings.load(DroverRuntime.home()).text("drover.observe.port");
         try (ServerSocket socket = new ServerSocket()) {
             socket.bind(new InetSocketAddress(Integer.parseInt(port)));
             return true;

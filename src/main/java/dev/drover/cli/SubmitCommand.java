@@ -7,7 +7,7 @@ import dev.drover.manifest.ManifestReader;
 import dev.drover.plan.Planner;
 import dev.drover.plan.RunOptions;
 import dev.drover.plan.RunPlan;
-import dev.drover.serve.Settings;
+import dev.drover.run.Settings;
 import jakarta.jms.JMSContext;
 import jakarta.jms.JMSRuntimeException;
 import jakarta.jms.TextMessage;
@@ -69,7 +69,7 @@ final class SubmitCommand implements Callable<Integer> {
             return 0;
         }
         Settings settings = Settings.load(DroverRuntime.home());
-        String queue = queueName != null ? queueName : settings.get("drover.queue.manifests");
+        String queue = queueName != null ? queueName : settings.text("drover.queue.manifests");
         String login = user != null ? user : settings.optional("drover.queue.user");
         String password = settings.optional("drover.queue.password");
         try (ActiveMQConnectionFactory factory = new ActiveMQConnectionFactory(target.queue);

@@ -1,6 +1,6 @@
 package dev.drover.kubernetes;
 
-import dev.drover.cluster.ClusterProperties;
+import dev.drover.run.Settings;
 
 /**
  * The drover.kubernetes.* configuration, bound once (config/application.properties documents each setting and holds
@@ -24,9 +24,9 @@ public record KubeSettings(String masterUrl, String context, String namespace, i
     public static final String PREFIX = "drover.kubernetes.";
 
     /** Binds the settings; the optional ones (no line in the configuration) mean: as the kubeconfig says. */
-    public static KubeSettings from(ClusterProperties p) {
-        return new KubeSettings(p.optional(PREFIX + "master-url").orElse(null),
-                p.optional(PREFIX + "context").orElse(null), p.optional(PREFIX + "namespace").orElse(null),
+    public static KubeSettings from(Settings p) {
+        return new KubeSettings(p.optional(PREFIX + "master-url"),
+                p.optional(PREFIX + "context"), p.optional(PREFIX + "namespace"),
                 p.integer(PREFIX + "ttl-seconds-after-finished"), p.integer(PREFIX + "tasks-per-job"),
                 p.millis(PREFIX + "poll-interval").toMillis(), p.integer(PREFIX + "api-retries"),
                 p.millis(PREFIX + "api-retry-delay").toMillis(), p.integer(PREFIX + "image-pull-grace"));

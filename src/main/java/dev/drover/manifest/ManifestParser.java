@@ -34,10 +34,10 @@ public final class ManifestParser {
     /** The configuration key of the size limit, named in the message that refuses a larger manifest. */
     public static final String MAX_BYTES_KEY = "drover.manifest.max-bytes";
     /**
-     * 16 MiB: about 200,000 listed tasks (generators, command with items or range, need a few lines for millions).
-     * YAML reads at a few MB/s on a busy machine, so this bounds any YAML input to seconds; JSON is far faster.
+     * The largest manifest the parser can hold (a Java string): a rule, not a setting. The setting, {@value
+     * #MAX_BYTES_KEY}, has its default (and why) in config/application.properties only.
      */
-    public static final long DEFAULT_MAX_BYTES = 16L << 20;
+    public static final long LARGEST = Integer.MAX_VALUE - 1;
 
     /**
      * SnakeYAML rescans a token from its start each time it reads 1 KiB more, so one long line costs the square of
@@ -64,21 +64,18 @@ public final class ManifestParser {
                 .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
     }
 
-    /** The value of {@value #MAX_BYTES_KEY} (null or blank: the default), checked. */
+    /** The value of {@value #MAX_BYTES_KEY}, checked. */
     public static long maxBytes(String configured) {
-        if (configured == null || configured.isBlank()) {
-            return DEFAULT_MAX_BYTES;
-        }
         try {
             long value = Long.parseLong(configured.trim());
-            if (value >= 1 && value < Integer.MAX_VALUE) {
+            if (value >= 1 && value <= LARGEST) {
                 return value;
             }
         } catch (NumberFormatException notANumber) {
             // the message below
         }
-        throw new ManifestException(MAX_BYTES_KEY, "'" + configured.trim() + "' is not a size in bytes: give a whole"
-                + " number from 1 to " + (Integer.MAX_VALUE - 1) + ", e.g. " + DEFAULT_MAX_BYTES);
+        throw new ManifestException(MAX_BYTES_KEY, "'" + String.valueOf(configured).trim() + "' is not a size in"
+                + " bytes: give a whole number from 1 to " + LARGEST);
     }
 
     /** Reads a manifest file as UTF-8 text, refusing it before reading when it is larger than maxBytes. */

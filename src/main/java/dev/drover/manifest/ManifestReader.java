@@ -38,9 +38,9 @@ public final class ManifestReader {
     private ManifestReader() {
     }
 
-    /** Reads a manifest file within the default size limit. */
+    /** Reads a manifest file no larger than the parser can hold (the installation's size limit applies at intake). */
     public static Manifest read(Path file) {
-        return read(file, ManifestParser.DEFAULT_MAX_BYTES);
+        return read(file, ManifestParser.LARGEST);
     }
 
     /** Reads a manifest file, refusing it unread when it is larger than maxBytes. */
@@ -53,12 +53,12 @@ public final class ManifestReader {
      * perhaps under a larger limit than today's, so none applies here.
      */
     public static Manifest readAccepted(Path file) {
-        return read(file, Integer.MAX_VALUE - 1);
+        return read(file, ManifestParser.LARGEST);
     }
 
-    /** Parses manifest text within the default size limit. */
+    /** Parses manifest text no larger than the parser can hold (the installation's size limit applies at intake). */
     public static Manifest parse(String text) {
-        return parse(text, ManifestParser.DEFAULT_MAX_BYTES);
+        return parse(text, ManifestParser.LARGEST);
     }
 
     /** Parses manifest text, refusing it unparsed when its UTF-8 form is larger than maxBytes. */

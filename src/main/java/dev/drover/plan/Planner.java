@@ -20,9 +20,12 @@ public final class Planner {
         this.maxManifestBytes = maxManifestBytes;
     }
 
-    /** Strategies with a lane in routes/; the others are refused at planning. */
+    /**
+     * Strategies with a lane in routes/; the others are refused at planning. For checking a strategy only: a command
+     * that reads a manifest reads it within the installation's limit itself (PlanOptions).
+     */
     public static Planner forInstalledLanes() {
-        return forInstalledLanes(ManifestParser.DEFAULT_MAX_BYTES);
+        return forInstalledLanes(ManifestParser.LARGEST);
     }
 
     /** @param maxManifestBytes the limit of {@value ManifestParser#MAX_BYTES_KEY} for manifests from the intakes */

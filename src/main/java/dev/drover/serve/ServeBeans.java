@@ -1,6 +1,7 @@
 package dev.drover.serve;
 
 import dev.drover.run.RunRegistry;
+import dev.drover.run.Settings;
 import org.apache.camel.CamelContext;
 import org.apache.camel.component.jms.JmsComponent;
 import org.apache.camel.spi.Registry;
@@ -34,7 +35,7 @@ public final class ServeBeans {
         QueueIntake intake = new QueueIntake(settings.integer("drover.queue.concurrent-runs"));
         registry.bind(QUEUE_INTAKE, intake);
         // The intake-file route's filter and poll strategy, read before each poll of the drop folder.
-        registry.bind(INBOX, new InboxEntries(Path.of(settings.get("drover.inbox")),
+        registry.bind(INBOX, new InboxEntries(Path.of(settings.text("drover.inbox")),
                 settings.whole("drover.inbox.read-lock-interval"), settings.whole("drover.inbox.empty-grace"),
                 settings.manifestMaxBytes()));
         JmsComponent jms = context.getComponent("jms", JmsComponent.class);
@@ -43,9 +44,9 @@ public final class ServeBeans {
         if (!serve || url == null) {
             jms.setConnectionFactory(new NoBroker());
         } else {
-            String manifests = settings.get("drover.queue.manifests");
+            String manifests = settings.text("drover.queue.manifests");
             String destination = settings.optional("drover.events.destination");
-            List<String> queues = new ArrayList<>(List.of(manifests, settings.get("drover.queue.errors")));
+            List<String> queues = new ArrayList<>(List.of(manifests, settings.text("drover.queue.errors")));
             String eventsQueue = destination == null ? null : JmsEventSink.queueOf(destination);
             if (eventsQueue != null) {
                 queues.add(eventsQueue);

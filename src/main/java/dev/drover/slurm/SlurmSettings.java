@@ -1,6 +1,6 @@
 package dev.drover.slurm;
 
-import dev.drover.cluster.ClusterProperties;
+import dev.drover.run.Settings;
 
 import java.time.Duration;
 
@@ -23,7 +23,7 @@ public record SlurmSettings(String squeue, String scontrol, String scancel, Stri
 
     public static final String PREFIX = "drover.slurm.";
 
-    public static SlurmSettings from(ClusterProperties p) {
+    public static SlurmSettings from(Settings p) {
         return new SlurmSettings(p.text(PREFIX + "squeue"), p.text(PREFIX + "scontrol"), p.text(PREFIX + "scancel"),
                 p.text(PREFIX + "sacct"), p.integer(PREFIX + "max-array-size"), p.millis(PREFIX + "poll-initial"),
                 p.millis(PREFIX + "poll-max"), p.millis(PREFIX + "squeue-min-interval"),

@@ -1,11 +1,13 @@
 package dev.drover.cluster;
 
 import dev.drover.Await;
+import dev.drover.manifest.ManifestException;
 import dev.drover.manifest.ManifestReader;
 import dev.drover.plan.RunOptions;
 import dev.drover.plan.RunPlan;
 import dev.drover.run.Run;
 import dev.drover.run.RunRegistry;
+import dev.drover.run.Settings;
 import dev.drover.run.TaskState;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -105,12 +107,12 @@ class ClusterCoreTest {
     void aMissingOrMalformedSettingNamesItsKey() {
         Properties properties = new Properties();
         properties.setProperty("drover.slurm.poll-max", "soon");
-        ClusterProperties p = ClusterProperties.of(properties, "my.properties");
-        assertEquals("drover.slurm.poll-initial is not set: my.properties defines it (restore the line from drover's"
-                + " own copy)", assertThrows(IllegalStateException.class, () -> p.millis("drover.slurm.poll-initial"))
-                .getMessage());
-        assertEquals("drover.slurm.poll-max = 'soon' in my.properties: expected milliseconds",
-                assertThrows(IllegalStateException.class, () -> p.millis("drover.slurm.poll-max")).getMessage());
+        Settings p = Settings.of(properties, "my.properties");
+        assertEquals("drover.slurm.poll-initial: is not set: give it a value in my.properties (drover's own copy of"
+                + " that file has every key, with its default)", assertThrows(ManifestException.class,
+                () -> p.millis("drover.slurm.poll-initial")).getMessage());
+        assertEquals("drover.slurm.poll-max: 'soon' in my.properties is not a whole number of milliseconds",
+                assertThrows(ManifestException.class, () -> p.millis("drover.slurm.poll-max")).getMessage());
     }
 
     private Run run(int retries) {

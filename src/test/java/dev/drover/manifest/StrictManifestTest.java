@@ -116,7 +116,9 @@ class StrictManifestTest {
         assertEquals("a", ManifestReader.parse(accented, accented.length() + 20).name());
         assertEquals("drover.manifest.max-bytes", assertThrows(ManifestException.class,
                 () -> ManifestParser.maxBytes("lots")).field());
-        assertEquals(ManifestParser.DEFAULT_MAX_BYTES, ManifestParser.maxBytes(" "));
+        assertEquals("drover.manifest.max-bytes", assertThrows(ManifestException.class,
+                () -> ManifestParser.maxBytes(String.valueOf(ManifestParser.LARGEST + 1))).field());
+        assertEquals(16L << 20, ManifestParser.maxBytes(" 16777216 "));
     }
 
     @Test
@@ -126,9 +128,9 @@ class StrictManifestTest {
             file.setLength(200L << 20); // 200 MB that take no disk and would take seconds to read
         }
         ManifestException e = assertTimeoutPreemptively(Duration.ofSeconds(2), () ->
-                assertThrows(ManifestException.class, () -> ManifestReader.read(sparse, ManifestParser.DEFAULT_MAX_BYTES)));
+                assertThrows(ManifestException.class, () -> ManifestReader.read(sparse, 16L << 20)));
         assertTrue(e.getMessage().contains("is 209715200 bytes, more than the limit of "
-                + ManifestParser.DEFAULT_MAX_BYTES), e.getMessage());
+                + (16L << 20)), e.getMessage());
     }
 
     @Test
