@@ -48,6 +48,10 @@ public final class SlurmClusterExtension implements BeforeAllCallback {
         }
         ProcessBuilder builder = new ProcessBuilder("bash", SCRIPTS.resolve("start-local-slurm.sh").toString());
         builder.environment().put("SLURM_LOCAL_MAX_ARRAY_SIZE", Integer.toString(MAX_ARRAY_SIZE));
+        // memory limits enforced as a real cluster does (a task over its mem ends OUT_OF_MEMORY) and slurmdbd, so
+        // that plain sacct answers as on a production cluster (usage figures, states after the purge)
+        builder.environment().put("SLURM_LOCAL_MEM_ENFORCE", "cgroup");
+        builder.environment().put("SLURM_LOCAL_ACCOUNTING", "dbd");
         builder.redirectErrorStream(true).redirectOutput(log.toFile());
         try {
             Process process = builder.start();
