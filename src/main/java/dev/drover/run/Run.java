@@ -83,12 +83,17 @@ public final class Run {
         return finished;
     }
 
-    /** The tasks still to run, in batches (see {@link PendingBatches}); handed out once. */
+    /** The tasks still to run, in the plan's batches (see {@link PendingBatches}); handed out once. */
     public Iterator<TaskBatch> pendingBatches() {
+        return pendingGroups(plan.batchSize());
+    }
+
+    /** The tasks still to run, in groups of {@code size} (a cluster lane's: a SLURM array); handed out once. */
+    public Iterator<TaskBatch> pendingGroups(int size) {
         if (fed.getAndSet(true)) {
             return Collections.emptyIterator();
         }
-        return new PendingBatches(id, plan.manifest().tasks(), plan.batchSize(),
+        return new PendingBatches(id, plan.manifest().tasks(), size,
                 index -> taskState(index) == TaskState.PENDING, () -> cancelled);
     }
 

@@ -1,5 +1,6 @@
 package dev.drover.slurm;
 
+import dev.drover.cluster.ClusterBackend;
 import dev.drover.cluster.ClusterScheduler;
 import dev.drover.cluster.Poller;
 import dev.drover.cluster.Settlement;
@@ -15,7 +16,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
 
@@ -51,7 +51,7 @@ final class SlurmTracker {
             "CANCELLED", "NODE_FAIL", "PREEMPTED", "DEADLINE", "BOOT_FAIL");
 
     private final Run run;
-    private final SlurmLane lane;
+    private final ClusterBackend.Retries retries;
     private final SlurmSettings settings;
     private final SlurmCommands commands;
     private final SlurmCancel canceller;
@@ -63,15 +63,16 @@ final class SlurmTracker {
     private long lastSqueue;
     private boolean squeueFailing;
 
-    SlurmTracker(Run run, SlurmLane lane, SlurmSettings settings, SlurmCommands commands, SlurmCancel canceller) {
-        this(run, lane, settings, commands, canceller, ExitRecords.FILES, System::currentTimeMillis);
+    SlurmTracker(Run run, ClusterBackend.Retries retries, SlurmSettings settings, SlurmCommands commands,
+                 SlurmCancel canceller) {
+        this(run, retries, settings, commands, canceller, ExitRecords.FILES, System::currentTimeMillis);
     }
 
     /** @param clock milliseconds: when squeue was last asked and how long an element has been gone (tests turn it) */
-    SlurmTracker(Run run, SlurmLane lane, SlurmSettings settings, SlurmCommands commands, SlurmCancel canceller,
-                 ExitRecords records, LongSupplier clock) {
+    SlurmTracker(Run run, ClusterBackend.Retries retries, SlurmSettings settings, SlurmCommands commands,
+                 SlurmCancel canceller, ExitRecords records, LongSupplier clock) {
         this.run = run;
-        this.lane = lane;
+        this.retries = retries;
         this.settings = settings;
         this.commands = commands;
         this.canceller = canceller;
@@ -209,7 +210,7 @@ final class SlurmTracker {
             return false;
         }
         boolean progress = false;
-        Map<Integer, List<Integer>> retries = new TreeMap<>();
+        List<Integer> retried = new ArrayList<>();
         // 1. exit files: the primary truth; one listing per array that may have new ones
         for (Tracked t : open) {
             if (!t.active()) {
@@ -237,7 +238,7 @@ final class SlurmTracker {
                         }
                         t.done[e][p] = true;
                         progress = true;
-                        finish(t, e, task, code, code == 0 ? "COMPLETED" : "FAILED", timeoutReason(code), retries);
+                        finish(t, e, task, code, code == 0 ? "COMPLETED" : "FAILED", timeoutReason(code), retried);
                     }
                 }
             }
@@ -283,16 +284,13 @@ final class SlurmTracker {
                         }
                     }
                     if (!gone.isEmpty()) {
-                        progress |= resolveGone(t, gone, retries);
+                        progress |= resolveGone(t, gone, retried);
                     }
                 }
             }
         }
-        for (Map.Entry<Integer, List<Integer>> retry : retries.entrySet()) {
-            if (!run.isCancelled()) {
-                lane.resubmit(run, retry.getValue().stream().map(i -> run.plan().manifest().tasks().task(i)).toList(),
-                        retry.getKey());
-            }
+        if (!retried.isEmpty() && !run.isCancelled()) {
+            retries.submit(retried);
         }
         return progress;
     }
@@ -326,7 +324,7 @@ final class SlurmTracker {
         return queued;
     }
 
-    private boolean resolveGone(Tracked t, List<Integer> gone, Map<Integer, List<Integer>> retries) {
+    private boolean resolveGone(Tracked t, List<Integer> gone, List<Integer> retried) {
         Map<Integer, Final> finals = cancelRequested ? Map.of() : SlurmFinalStates.ask(commands, settings, run.id(), t.jobId);
         if (finals == null) {
             return false; // SLURM could not be asked: try again next cycle
@@ -352,9 +350,9 @@ final class SlurmTracker {
                     int code = written.getAsInt();
                     first = false;
                     if (code >= 128 && f != null && KILLED_BY_SLURM.contains(f.state())) {
-                        finish(t, e, task, code, f.state(), f.describe(), retries);
+                        finish(t, e, task, code, f.state(), f.describe(), retried);
                     } else {
-                        finish(t, e, task, code, code == 0 ? "COMPLETED" : "FAILED", null, retries);
+                        finish(t, e, task, code, code == 0 ? "COMPLETED" : "FAILED", null, retried);
                     }
                     continue;
                 }
@@ -367,7 +365,7 @@ final class SlurmTracker {
                 String reason = first ? f.describe() + ", no exit code written"
                         : "not run: its batch's job ended " + f.state() + " before this task started";
                 first = false;
-                finish(t, e, task, f.exitCode(), f.state(), reason, retries);
+                finish(t, e, task, f.exitCode(), f.state(), reason, retried);
             }
         }
         return true;
@@ -380,12 +378,12 @@ final class SlurmTracker {
     }
 
     private void finish(Tracked t, int element, int task, int exitCode, String backendState, String reason,
-                        Map<Integer, List<Integer>> retries) {
+                        List<Integer> retried) {
         Settlement.Outcome outcome = new Settlement.Outcome(exitCode, backendState, reason,
                 reason != null && exitCode == TimedOut.EXIT_CODE ? Settlement.Cause.TIMEOUT
                         : Settlement.Cause.of(backendState));
         if (Settlement.settleOrRetry(run, task, t.attempt, outcome)) {
-            retries.computeIfAbsent(t.attempt + 1, a -> new ArrayList<>()).add(task);
+            retried.add(task);
         }
     }
 }
