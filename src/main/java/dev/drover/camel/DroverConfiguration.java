@@ -5,6 +5,7 @@ import dev.drover.run.Settings;
 import dev.drover.cluster.ClusterLane;
 import dev.drover.cluster.ClusterLanes;
 import dev.drover.cluster.ClusterScheduler;
+import dev.drover.cluster.Settlement;
 import dev.drover.kubernetes.KubeClients;
 import dev.drover.kubernetes.KubernetesBackend;
 import dev.drover.kubernetes.KubeSettings;
@@ -42,15 +43,16 @@ public final class DroverConfiguration implements CamelConfiguration {
         addService(context, clusterScheduler); // its threads start and stop with Camel
         Settings clusterProperties = Settings.of(context);
         MeterRegistry clusterMeters = ClusterMeters.bind(context);
+        Settlement settlement = new Settlement(clusterProperties.integer("drover.cluster.node-failure-reruns"));
         ClusterLane<?> slurmLane = new ClusterLane<>(context, runs,
-                new SlurmBackend(SlurmSettings.from(clusterProperties), clusterScheduler, clusterMeters));
+                new SlurmBackend(SlurmSettings.from(clusterProperties), clusterScheduler, clusterMeters), settlement);
         registry.bind("slurmLane", slurmLane);
         ServeBeans.bind(context, runs);
         KubeSettings kubeSettings = KubeSettings.from(clusterProperties);
         KubeClients kubeClients = new KubeClients(kubeSettings);
         registry.bind("kubernetesClient", KubernetesClient.class, kubeClients::get); // built on first use
         ClusterLane<?> kubeLane = new ClusterLane<>(context, runs,
-                new KubernetesBackend(kubeClients, kubeSettings, clusterScheduler, clusterMeters));
+                new KubernetesBackend(kubeClients, kubeSettings, clusterScheduler, clusterMeters), settlement);
         registry.bind("kubeLane", kubeLane);
         registry.bind("clusterLanes", new ClusterLanes(runs, java.util.List.of(slurmLane, kubeLane)));
         HtmlReports.attach(context, runs);

@@ -60,8 +60,8 @@ public interface ClusterBackend<G> {
     /** The job part of the backend ids of a group committed under {@code key} as {@code jobId}. */
     String heldJob(String key, String jobId);
 
-    /** Starts following a run (once per run, on the {@link ClusterScheduler}). */
-    Tracking<G> track(Run run, Retries retries);
+    /** Starts following a run (once per run, on the {@link ClusterScheduler}); ended attempts go to the settler. */
+    Tracking<G> track(Run run, Settler settler);
 
     /** A restart's look at a run's groups (one squeue, one Job list): made once per recovered run. */
     Reattach reattach(Run run, Tracking<G> tracking);
@@ -76,10 +76,30 @@ public interface ClusterBackend<G> {
         void stop();
     }
 
-    /** What a tracker does with tasks whose attempt ended and that run again in a new group. */
-    @FunctionalInterface
-    interface Retries {
-        void submit(List<Integer> tasks);
+    /**
+     * What a tracker does with an ended attempt: {@link #settle} decides and journals it once for every backend
+     * ({@link Settlement}); the tasks it says run again go back to the lane together ({@link #retry}), regrouped by
+     * their new resources.
+     */
+    interface Settler {
+        /** True when the task runs again: the tracker hands it to {@link #retry} with the others of its cycle. */
+        boolean settle(int task, int attempt, Settlement.Outcome outcome);
+
+        void retry(List<Integer> tasks);
+
+        static Settler of(Run run, Settlement settlement, java.util.function.Consumer<List<Integer>> retry) {
+            return new Settler() {
+                @Override
+                public boolean settle(int task, int attempt, Settlement.Outcome outcome) {
+                    return settlement.settle(run, task, attempt, outcome);
+                }
+
+                @Override
+                public void retry(List<Integer> tasks) {
+                    retry.accept(tasks);
+                }
+            };
+        }
     }
 
     /** A restarted drover's view of one run's groups. */

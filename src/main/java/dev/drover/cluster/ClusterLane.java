@@ -48,15 +48,17 @@ public final class ClusterLane<G> implements AutoCloseable {
     private final CamelContext context;
     private final RunRegistry runs;
     private final ClusterBackend<G> backend;
+    private final Settlement settlement;
     private final Map<String, LaneRun> active = new ConcurrentHashMap<>();
     private volatile ExecutorService retrier;
     /** Set by {@link #close}: drover is stopping, not the run; what is not yet done is left to the next start. */
     private volatile boolean stopping;
 
-    public ClusterLane(CamelContext context, RunRegistry runs, ClusterBackend<G> backend) {
+    public ClusterLane(CamelContext context, RunRegistry runs, ClusterBackend<G> backend, Settlement settlement) {
         this.context = context;
         this.runs = runs;
         this.backend = backend;
+        this.settlement = settlement;
         runs.onRecovered(this::reattach);
     }
 
@@ -74,7 +76,7 @@ public final class ClusterLane<G> implements AutoCloseable {
         LaneRun(Run run) {
             this.run = run;
             this.keys = backend.keys(run);
-            this.tracking = backend.track(run, tasks -> retry(run, tasks));
+            this.tracking = backend.track(run, ClusterBackend.Settler.of(run, settlement, tasks -> retry(run, tasks)));
         }
     }
 
@@ -108,14 +110,22 @@ public final class ClusterLane<G> implements AutoCloseable {
         submit(laneRun(run), batch.tasks(), GroupSpec.of(run.plan().resources()));
     }
 
-    /** Tasks whose attempt ended and run again, submitted off the tracker's thread (sbatch may wait out a limit). */
+    /**
+     * Tasks whose attempt ended and run again, submitted off the tracker's thread (sbatch may wait out a limit), in
+     * one group per resource signature (an escalated task's own mem or time) and node to avoid.
+     */
     void retry(Run run, List<Integer> tasks) {
         LaneRun lane = active.get(run.id());
         if (lane == null || tasks.isEmpty() || run.isCancelled()) {
             return;
         }
-        List<TaskSpec> specs = tasks.stream().map(i -> run.plan().manifest().tasks().task(i)).toList();
-        retrier().execute(() -> submit(lane, specs, GroupSpec.of(run.plan().resources())));
+        Map<GroupSpec, List<TaskSpec>> groups = new LinkedHashMap<>();
+        for (int task : tasks) {
+            String node = run.failedNode(task);
+            GroupSpec spec = new GroupSpec(run.taskResources(task), node == null ? Set.of() : Set.of(node));
+            groups.computeIfAbsent(spec, s -> new ArrayList<>()).add(run.plan().manifest().tasks().task(task));
+        }
+        retrier().execute(() -> groups.forEach((spec, specs) -> submit(lane, specs, spec)));
     }
 
     /** Made on the first retry by Camel's ExecutorServiceManager, which shuts it down with the context. */

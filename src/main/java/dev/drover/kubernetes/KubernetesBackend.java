@@ -254,7 +254,7 @@ public final class KubernetesBackend implements ClusterBackend<KubeJob>, AutoClo
     }
 
     @Override
-    public Tracking<KubeJob> track(Run run, Retries retries) {
+    public Tracking<KubeJob> track(Run run, Settler settler) {
         String namespace = namespace(run);
         RunWatch watch = tracker.watch(run, namespace);
         return new Tracking<>() {

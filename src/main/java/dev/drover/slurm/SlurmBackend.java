@@ -96,8 +96,16 @@ public final class SlurmBackend implements ClusterBackend<SlurmGroup> {
         };
     }
 
+    /** Arrays of the claimed tasks; a rerun after a node failure excludes that node where the cluster has others. */
     @Override
-    public List<SlurmGroup> prepare(Run run, List<TaskSpec> tasks, GroupSpec spec, Supplier<String> keys) {
+    public List<SlurmGroup> prepare(Run run, List<TaskSpec> tasks, GroupSpec given, Supplier<String> keys) {
+        GroupSpec spec = given;
+        if (!given.avoid().isEmpty() && limits.hasOtherNodes(given.avoid())) {
+            String before = given.resources().get("exclude");
+            String exclude = (before == null ? "" : before + ",") + String.join(",", new java.util.TreeSet<>(given.avoid()));
+            spec = new GroupSpec(given.resources().with(dev.drover.plan.JobResources.parse(
+                    java.util.Map.of("exclude", exclude))), given.avoid());
+        }
         int attempt = tasks.stream().mapToInt(t -> run.attempts(t.index())).max().orElse(1);
         List<SlurmGroup> groups = new ArrayList<>();
         for (List<List<TaskSpec>> elements : ArrayLayout.arrays(ArrayLayout.elements(run.plan(), tasks),
@@ -143,8 +151,8 @@ public final class SlurmBackend implements ClusterBackend<SlurmGroup> {
     }
 
     @Override
-    public Tracking<SlurmGroup> track(Run run, Retries retries) {
-        SlurmTracker tracker = new SlurmTracker(run, retries, settings, commands, canceller);
+    public Tracking<SlurmGroup> track(Run run, Settler settler) {
+        SlurmTracker tracker = new SlurmTracker(run, settler, settings, commands, canceller);
         tracker.start(scheduler);
         return new Tracking<>() {
             @Override

@@ -51,7 +51,7 @@ final class SlurmTracker {
             "CANCELLED", "NODE_FAIL", "PREEMPTED", "DEADLINE", "BOOT_FAIL");
 
     private final Run run;
-    private final ClusterBackend.Retries retries;
+    private final ClusterBackend.Settler settler;
     private final SlurmSettings settings;
     private final SlurmCommands commands;
     private final SlurmCancel canceller;
@@ -63,16 +63,16 @@ final class SlurmTracker {
     private long lastSqueue;
     private boolean squeueFailing;
 
-    SlurmTracker(Run run, ClusterBackend.Retries retries, SlurmSettings settings, SlurmCommands commands,
+    SlurmTracker(Run run, ClusterBackend.Settler settler, SlurmSettings settings, SlurmCommands commands,
                  SlurmCancel canceller) {
-        this(run, retries, settings, commands, canceller, ExitRecords.FILES, System::currentTimeMillis);
+        this(run, settler, settings, commands, canceller, ExitRecords.FILES, System::currentTimeMillis);
     }
 
     /** @param clock milliseconds: when squeue was last asked and how long an element has been gone (tests turn it) */
-    SlurmTracker(Run run, ClusterBackend.Retries retries, SlurmSettings settings, SlurmCommands commands,
+    SlurmTracker(Run run, ClusterBackend.Settler settler, SlurmSettings settings, SlurmCommands commands,
                  SlurmCancel canceller, ExitRecords records, LongSupplier clock) {
         this.run = run;
-        this.retries = retries;
+        this.settler = settler;
         this.settings = settings;
         this.commands = commands;
         this.canceller = canceller;
@@ -91,6 +91,8 @@ final class SlurmTracker {
         final String jobId;
         final boolean[][] done;
         final String[] state;
+        /** Per element, the node squeue last named for it (where a NODE_FAIL happened), or null. */
+        final String[] node;
         /** Per element: squeue listed it as PENDING last time it was asked (its exit files are not looked for). */
         final boolean[] queuedPending;
         /** squeue has answered for this array since it was added. */
@@ -114,6 +116,7 @@ final class SlurmTracker {
                 java.util.Arrays.fill(signalled[e], NONE);
             }
             this.state = new String[n];
+            this.node = new String[n];
             java.util.Arrays.fill(state, "PENDING"); // as the lane recorded at submission
             this.queuedPending = new boolean[n];
             this.goneSince = new long[n];
@@ -260,12 +263,14 @@ final class SlurmTracker {
                         t.queuedPending[e] = entry != null && entry[0].equals("PENDING");
                         if (entry != null) {
                             t.goneSince[e] = 0;
-                            if (!entry[0].equals(t.state[e])) {
+                            String node = entry[2].isEmpty() || entry[2].startsWith("(") ? null : entry[2];
+                            if (!entry[0].equals(t.state[e]) || (node != null && !node.equals(t.node[e]))) {
                                 t.state[e] = entry[0];
+                                t.node[e] = node != null ? node : t.node[e];
                                 int[] tasks = t.tasks[e];
                                 for (int p = 0; p < tasks.length; p++) {
                                     if (!t.done[e][p]) {
-                                        run.taskBackend(tasks[p], null, entry[0]);
+                                        run.taskBackend(tasks[p], null, entry[0], node);
                                     }
                                 }
                             }
@@ -290,16 +295,16 @@ final class SlurmTracker {
             }
         }
         if (!retried.isEmpty() && !run.isCancelled()) {
-            retries.submit(retried);
+            settler.retry(retried);
         }
         return progress;
     }
 
-    /** squeue for all the arrays: element key "jobId_index" to {state, reason}; null if squeue failed. */
+    /** squeue for all the arrays: element key "jobId_index" to {state, reason, node}; null if squeue failed. */
     private Map<String, String[]> squeue(List<Tracked> open) {
         String ids = open.stream().map(t -> t.jobId).distinct().collect(Collectors.joining(","));
         SlurmCommands.Result result = commands.run("squeue", List.of(settings.squeue(), "--noheader", "--array",
-                "--jobs=" + ids, "--format=%F|%K|%T|%r"));
+                "--jobs=" + ids, "--format=%F|%K|%T|%r|%N"));
         Map<String, String[]> queued = new HashMap<>();
         if (!result.ok()) {
             if (result.err().contains("Invalid job id")) {
@@ -318,7 +323,8 @@ final class SlurmTracker {
         for (String line : result.out().split("\n")) {
             String[] f = line.strip().split("\\|", -1);
             if (f.length >= 4) {
-                queued.put(f[0] + "_" + f[1], new String[]{f[2], f[3]}); // squeue's %F_%K is the backend id
+                // squeue's %F_%K is the backend id; %N the node (empty while pending)
+                queued.put(f[0] + "_" + f[1], new String[]{f[2], f[3], f.length > 4 ? f[4].strip() : ""});
             }
         }
         return queued;
@@ -381,8 +387,8 @@ final class SlurmTracker {
                         List<Integer> retried) {
         Settlement.Outcome outcome = new Settlement.Outcome(exitCode, backendState, reason,
                 reason != null && exitCode == TimedOut.EXIT_CODE ? Settlement.Cause.TIMEOUT
-                        : Settlement.Cause.of(backendState));
-        if (Settlement.settleOrRetry(run, task, t.attempt, outcome)) {
+                        : Settlement.Cause.of(backendState), t.node[element]);
+        if (settler.settle(task, t.attempt, outcome)) {
             retried.add(task);
         }
     }

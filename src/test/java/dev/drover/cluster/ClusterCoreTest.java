@@ -51,14 +51,14 @@ class ClusterCoreTest {
         Settlement.Outcome oom = new Settlement.Outcome(137, "OUT_OF_MEMORY", "SLURM OUT_OF_MEMORY",
                 Settlement.Cause.of("OUT_OF_MEMORY"));
         assertEquals(Settlement.Cause.OUT_OF_MEMORY, oom.cause());
-        assertTrue(Settlement.settleOrRetry(run, 0, 1, oom), "one retry left");
+        assertTrue(new Settlement(5).settle(run, 0, 1, oom), "one retry left");
         assertEquals(1, run.retriesUsed(0));
         run.taskStarted(0, 2);
-        assertFalse(Settlement.settleOrRetry(run, 0, 2, oom));
+        assertFalse(new Settlement(5).settle(run, 0, 2, oom));
         assertEquals(TaskState.FAILED, run.taskState(0));
 
         run.taskStarted(1, 1);
-        assertFalse(Settlement.settleOrRetry(run, 1, 1, new Settlement.Outcome(0, "COMPLETED", null,
+        assertFalse(new Settlement(5).settle(run, 1, 1, new Settlement.Outcome(0, "COMPLETED", null,
                 Settlement.Cause.EXIT)));
         assertEquals(TaskState.SUCCEEDED, run.taskState(1));
     }
@@ -68,7 +68,7 @@ class ClusterCoreTest {
         Run run = run(3);
         run.taskStarted(0, 1);
         run.cancel();
-        assertFalse(Settlement.settleOrRetry(run, 0, 1, new Settlement.Outcome(143, "CANCELLED", null,
+        assertFalse(new Settlement(5).settle(run, 0, 1, new Settlement.Outcome(143, "CANCELLED", null,
                 Settlement.Cause.CANCELLED)));
         assertEquals(TaskState.CANCELLED, run.taskState(0));
     }

@@ -89,7 +89,8 @@ class KubeLaneRestartTest {
 
     private ClusterLane<KubeJob> lane(RunRegistry runs) {
         ClusterLane<KubeJob> lane = new ClusterLane<>(scheduler.context(), runs, new KubernetesBackend(
-                new KubeClients(settings), settings, scheduler.get(), new SimpleMeterRegistry()));
+                new KubeClients(settings), settings, scheduler.get(), new SimpleMeterRegistry()),
+                new dev.drover.cluster.Settlement(5));
         lanes.add(lane);
         return lane;
     }

@@ -50,7 +50,7 @@ class KubeLaneTest {
         client = clients.get();
         RunRegistry runs = new RunRegistry(tmp);
         backend = new KubernetesBackend(clients, settings, scheduler.get(), new SimpleMeterRegistry());
-        lane = new ClusterLane<>(scheduler.context(), runs, backend);
+        lane = new ClusterLane<>(scheduler.context(), runs, backend, new dev.drover.cluster.Settlement(5));
         run = runs.accept(RunPlan.resolve(ManifestReader.parse("""
                 name: lane
                 image: busybox:1.36
