@@ -115,6 +115,53 @@ class ClusterCoreTest {
                 assertThrows(ManifestException.class, () -> p.millis("drover.slurm.poll-max")).getMessage());
     }
 
+    @Test
+    void anEscalationAndAFreeRerunAreJournalledReplayedAndToldInTheReport() throws Exception {
+        Run run = new RunRegistry(tmp.resolve("runs")).accept(RunPlan.resolve(ManifestReader.parse("""
+                name: escalate
+                strategy: slurm
+                jobResources: {mem: 1G, time: "10:00"}
+                retries: 1
+                escalate: {mem: 3, maxMem: 2G}
+                command: ['true', '{index}']
+                range: {start: 0, end: 2}
+                """), RunOptions.NONE));
+        Settlement settlement = new Settlement(5);
+        run.taskStarted(0, 1);
+        run.taskBackend(0, "100_0", "RUNNING", "vm1");
+        assertTrue(settlement.settle(run, 0, 1, new Settlement.Outcome(0, "OUT_OF_MEMORY", "SLURM OUT_OF_MEMORY",
+                Settlement.Cause.OUT_OF_MEMORY, "vm1")));
+        assertEquals("2G", run.taskResources(0).get("mem"), "3 x 1G, capped at maxMem");
+        assertEquals("10:00", run.taskResources(0).get("time"));
+        run.taskStarted(0, 2);
+        assertFalse(settlement.settle(run, 0, 2, new Settlement.Outcome(0, "COMPLETED", null,
+                Settlement.Cause.EXIT)));
+        run.taskStarted(1, 1);
+        assertTrue(settlement.settle(run, 1, 1, new Settlement.Outcome(0, "NODE_FAIL", "SLURM NODE_FAIL",
+                Settlement.Cause.NODE_FAIL, "vm1")));
+        assertEquals(0, run.retriesUsed(1), "a node failure spends no retry");
+        assertEquals("vm1", run.failedNode(1));
+        run.taskStarted(1, 2);
+        settlement.settle(run, 1, 2, new Settlement.Outcome(0, "COMPLETED", null, Settlement.Cause.EXIT));
+        Await.until("the report is written", Duration.ofSeconds(10), () -> run.finished().isDone());
+
+        var report = new com.fasterxml.jackson.databind.ObjectMapper().readTree(run.dir().resolve("report.json")
+                .toFile());
+        assertEquals(1, report.get("escalated").asInt());
+        assertEquals(1, report.get("requeued").asInt());
+        var history = report.get("tasks").get(0).get("history");
+        assertEquals(2, history.size(), history.toString());
+        assertEquals("ESCALATED", history.get(0).get("state").asText());
+        assertEquals("OUT_OF_MEMORY", history.get(0).get("backendState").asText());
+        assertEquals("vm1", history.get(0).get("node").asText());
+        assertEquals("1G", history.get(0).get("resources").get("mem").asText());
+        assertEquals("2G", history.get(1).get("resources").get("mem").asText());
+        assertEquals("SUCCEEDED", history.get(1).get("state").asText());
+        var rerun = report.get("tasks").get(1).get("history");
+        assertEquals("RERUN", rerun.get(0).get("state").asText());
+        assertEquals("SUCCEEDED", rerun.get(1).get("state").asText());
+    }
+
     private Run run(int retries) {
         return new RunRegistry(tmp.resolve("runs")).accept(RunPlan.resolve(ManifestReader.parse("""
                 name: settle
