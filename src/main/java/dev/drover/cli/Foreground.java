@@ -1,6 +1,7 @@
 package dev.drover.cli;
 
 import dev.drover.run.Run;
+import dev.drover.run.Escalations;
 import dev.drover.run.RunReport;
 import dev.drover.run.RunState;
 import dev.drover.run.TaskState;
@@ -143,9 +144,10 @@ final class Foreground {
                 RunState state = run.finished().getNow(RunState.RUNNING);
                 double seconds = (System.nanoTime() - startedNanos) / 1e9;
                 Path report = Path.of("").toAbsolutePath().relativize(run.dir().resolve(RunReport.FILE).toAbsolutePath());
-                System.out.printf("run %s %s: %d succeeded, %d failed, %d cancelled in %.1fs; report %s%n", run.id(),
+                System.out.printf("run %s %s: %d succeeded, %d failed, %d cancelled%s in %.1fs; report %s%n", run.id(),
                         state, run.count(TaskState.SUCCEEDED), run.count(TaskState.FAILED),
-                        run.count(TaskState.CANCELLED), seconds, report);
+                        run.count(TaskState.CANCELLED), Escalations.describe(run.escalatedCount(), run.rerunCount()),
+                        seconds, report);
                 FailedTasks.print(run, System.out);
                 System.out.flush();
             } finally {
