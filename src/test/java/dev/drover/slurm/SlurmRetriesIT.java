@@ -72,7 +72,8 @@ class SlurmRetriesIT {
                 escalate: {mem: 6}
                 tasks:
                   - id: hungry
-                    command: [awk, 'BEGIN { s = sprintf("%80000000s", ""); system("sleep 1"); print length(s) }']
+                    # about 50 MB resident: over 30M, well under 6 x 30M
+                    command: [awk, 'BEGIN { s = sprintf("%10000000s", ""); system("sleep 1"); print length(s) }']
                 """, "mem=30M,time=00:05:00");
         run.finished().get(180, TimeUnit.SECONDS);
         JsonNode task = report(run).get("tasks").get(0);
