@@ -89,6 +89,25 @@ class SlurmRetriesIT {
     }
 
     @Test
+    void aTaskOverItsTimeLimitSucceedsWithMoreTime() throws Exception {
+        // SLURM ends a 1-minute job 60-90 s after its start; 100 s of work fits the escalated 2 minutes
+        Run run = submit("""
+                name: slow
+                retries: 1
+                tasks:
+                  - id: slow
+                    command: [sleep, '100']
+                """, "mem=20M,time=1");
+        run.finished().get(420, TimeUnit.SECONDS);
+        JsonNode task = report(run).get("tasks").get(0);
+        assertEquals("SUCCEEDED", task.get("state").asText(), task.toString());
+        JsonNode history = task.get("history");
+        assertEquals("TIMEOUT", history.get(0).get("backendState").asText(), history.toString());
+        assertEquals("1", history.get(0).get("resources").get("time").asText());
+        assertEquals("0-00:02:00", history.get(1).get("resources").get("time").asText());
+    }
+
+    @Test
     void aTaskWhoseNodeFailsRunsAgainWithoutSpendingARetry() throws Exception {
         String node = command("sinfo", "-h", "-o", "%N").strip();
         Run run = submit("""
