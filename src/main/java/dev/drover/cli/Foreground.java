@@ -1,7 +1,6 @@
 package dev.drover.cli;
 
 import dev.drover.run.Run;
-import dev.drover.run.Escalations;
 import dev.drover.run.RunReport;
 import dev.drover.run.RunState;
 import dev.drover.run.TaskState;
@@ -146,7 +145,7 @@ final class Foreground {
                 Path report = Path.of("").toAbsolutePath().relativize(run.dir().resolve(RunReport.FILE).toAbsolutePath());
                 System.out.printf("run %s %s: %d succeeded, %d failed, %d cancelled%s in %.1fs; report %s%n", run.id(),
                         state, run.count(TaskState.SUCCEEDED), run.count(TaskState.FAILED),
-                        run.count(TaskState.CANCELLED), Escalations.describe(run.escalatedCount(), run.rerunCount()),
+                        run.count(TaskState.CANCELLED), run.escalations().describe(),
                         seconds, report);
                 FailedTasks.print(run, System.out);
                 System.out.flush();

@@ -105,10 +105,9 @@ final class StatusCommand implements Callable<Integer> {
         System.out.printf("run       %s%n", run.runId());
         System.out.printf("state     %s%n", state(run));
         System.out.printf("strategy  %s%n", run.strategy() == null ? "-" : run.strategy());
-        Escalations retried = Escalations.read(run.dir());
         System.out.printf("tasks     %d: %d succeeded, %d failed, %d cancelled, %d running, %d pending%s%n", run.tasks(),
                 c.get("succeeded"), c.get("failed"), c.get("cancelled"), c.get("running"), c.get("pending"),
-                Escalations.describe(retried.escalated(), retried.requeued()));
+                Escalations.read(run.dir()).describe());
         System.out.printf("accepted  %s%n", run.acceptedAt() == null ? "-" : run.acceptedAt());
         if (run.finishedAt() != null) {
             System.out.printf("finished  %s%n", run.finishedAt());

@@ -24,7 +24,7 @@ public record Escalations(int escalated, int requeued) {
     }
 
     /** ", 3 escalated, 1 requeued" for a summary line; empty when there were none. */
-    public static String describe(int escalated, int requeued) {
+    public String describe() {
         return escalated == 0 && requeued == 0 ? "" : ", " + escalated + " escalated, " + requeued + " requeued";
     }
 }

@@ -229,19 +229,14 @@ public final class Run {
         return tasks.reruns(index);
     }
 
-    /** The node of the task's last attempt that failed with its node, null if none: its next attempt avoids it. */
+    /** The node of the task's last attempt that failed with its node (its next attempt avoids it), or null. */
     public synchronized String failedNode(int index) {
         return tasks.failedNode(index);
     }
 
-    /** Tasks given more memory or time after running out (the summary's "escalated"). */
-    public synchronized int escalatedCount() {
-        return tasks.escalatedCount();
-    }
-
-    /** Tasks run again after a node failure or preemption (the summary's "requeued"). */
-    public synchronized int rerunCount() {
-        return tasks.rerunCount();
+    /** How many tasks were given more memory or time, and how many run again after a node failure. */
+    public synchronized Escalations escalations() {
+        return new Escalations(tasks.escalatedCount(), tasks.rerunCount());
     }
 
     /** Records an attempt that ran out of memory or time: a retry, with these resources from the next attempt on. */

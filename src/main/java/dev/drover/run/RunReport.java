@@ -67,8 +67,8 @@ public final class RunReport {
                     .raw(",\"counts\":{\"succeeded\":").number(run.count(TaskState.SUCCEEDED))
                     .raw(",\"failed\":").number(run.count(TaskState.FAILED))
                     .raw(",\"cancelled\":").number(run.count(TaskState.CANCELLED)).raw("}")
-                    .raw(",\"escalated\":").number(run.escalatedCount())
-                    .raw(",\"requeued\":").number(run.rerunCount());
+                    .raw(",\"escalated\":").number(run.escalations().escalated())
+                    .raw(",\"requeued\":").number(run.escalations().requeued());
             if (inline) {
                 writeObjects(run, tasks, history, json);
             } else {
