@@ -2,9 +2,12 @@ package dev.drover.camel;
 
 import dev.drover.cluster.ClusterMeters;
 import dev.drover.run.Settings;
+import dev.drover.cluster.ClusterLane;
+import dev.drover.cluster.ClusterLanes;
 import dev.drover.cluster.ClusterScheduler;
+import dev.drover.cluster.Settlement;
 import dev.drover.kubernetes.KubeClients;
-import dev.drover.kubernetes.KubeLane;
+import dev.drover.kubernetes.KubernetesBackend;
 import dev.drover.kubernetes.KubeSettings;
 import dev.drover.local.LocalLanes;
 import dev.drover.local.LocalTaskRunner;
@@ -13,7 +16,7 @@ import dev.drover.report.HtmlReports;
 import dev.drover.run.RunRegistry;
 import dev.drover.serve.ServeBeans;
 import dev.drover.run.Settings;
-import dev.drover.slurm.SlurmLane;
+import dev.drover.slurm.SlurmBackend;
 import dev.drover.slurm.SlurmSettings;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -40,14 +43,18 @@ public final class DroverConfiguration implements CamelConfiguration {
         addService(context, clusterScheduler); // its threads start and stop with Camel
         Settings clusterProperties = Settings.of(context);
         MeterRegistry clusterMeters = ClusterMeters.bind(context);
-        registry.bind("slurmLane", new SlurmLane(context, runs, SlurmSettings.from(clusterProperties),
-                clusterScheduler, clusterMeters));
+        Settlement settlement = new Settlement(clusterProperties.integer("drover.cluster.node-failure-reruns"));
+        ClusterLane<?> slurmLane = new ClusterLane<>(context, runs,
+                new SlurmBackend(SlurmSettings.from(clusterProperties), clusterScheduler, clusterMeters), settlement);
+        registry.bind("slurmLane", slurmLane);
         ServeBeans.bind(context, runs);
         KubeSettings kubeSettings = KubeSettings.from(clusterProperties);
         KubeClients kubeClients = new KubeClients(kubeSettings);
         registry.bind("kubernetesClient", KubernetesClient.class, kubeClients::get); // built on first use
-        registry.bind("kubeLane", new KubeLane(runs, kubeClients, kubeSettings, clusterScheduler,
-                clusterMeters));
+        ClusterLane<?> kubeLane = new ClusterLane<>(context, runs,
+                new KubernetesBackend(kubeClients, kubeSettings, clusterScheduler, clusterMeters), settlement);
+        registry.bind("kubeLane", kubeLane);
+        registry.bind("clusterLanes", new ClusterLanes(runs, java.util.List.of(slurmLane, kubeLane)));
         HtmlReports.attach(context, runs);
     }
 

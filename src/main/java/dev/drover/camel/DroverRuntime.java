@@ -1,6 +1,6 @@
 package dev.drover.camel;
 
-import dev.drover.kubernetes.KubeLane;
+import dev.drover.cluster.ClusterLanes;
 import dev.drover.local.LocalLanes;
 import dev.drover.run.Run;
 import dev.drover.run.RunRegistry;
@@ -138,7 +138,7 @@ public final class DroverRuntime implements AutoCloseable {
     @Override
     public void close() throws Exception {
         context().getRegistry().lookupByNameAndType("localLanes", LocalLanes.class).shutdown();
-        context().getRegistry().lookupByNameAndType("kubeLane", KubeLane.class).close();
+        context().getRegistry().lookupByNameAndType("clusterLanes", ClusterLanes.class).close();
         producer.close();
         main.stop();
     }

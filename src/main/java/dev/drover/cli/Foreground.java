@@ -143,9 +143,10 @@ final class Foreground {
                 RunState state = run.finished().getNow(RunState.RUNNING);
                 double seconds = (System.nanoTime() - startedNanos) / 1e9;
                 Path report = Path.of("").toAbsolutePath().relativize(run.dir().resolve(RunReport.FILE).toAbsolutePath());
-                System.out.printf("run %s %s: %d succeeded, %d failed, %d cancelled in %.1fs; report %s%n", run.id(),
+                System.out.printf("run %s %s: %d succeeded, %d failed, %d cancelled%s in %.1fs; report %s%n", run.id(),
                         state, run.count(TaskState.SUCCEEDED), run.count(TaskState.FAILED),
-                        run.count(TaskState.CANCELLED), seconds, report);
+                        run.count(TaskState.CANCELLED), run.escalations().describe(),
+                        seconds, report);
                 FailedTasks.print(run, System.out);
                 System.out.flush();
             } finally {

@@ -2,6 +2,7 @@ package dev.drover.cli;
 
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.drover.report.HtmlReport;
+import dev.drover.run.Escalations;
 import dev.drover.serve.RunStatus;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -104,8 +105,9 @@ final class StatusCommand implements Callable<Integer> {
         System.out.printf("run       %s%n", run.runId());
         System.out.printf("state     %s%n", state(run));
         System.out.printf("strategy  %s%n", run.strategy() == null ? "-" : run.strategy());
-        System.out.printf("tasks     %d: %d succeeded, %d failed, %d cancelled, %d running, %d pending%n", run.tasks(),
-                c.get("succeeded"), c.get("failed"), c.get("cancelled"), c.get("running"), c.get("pending"));
+        System.out.printf("tasks     %d: %d succeeded, %d failed, %d cancelled, %d running, %d pending%s%n", run.tasks(),
+                c.get("succeeded"), c.get("failed"), c.get("cancelled"), c.get("running"), c.get("pending"),
+                Escalations.read(run.dir()).describe());
         System.out.printf("accepted  %s%n", run.acceptedAt() == null ? "-" : run.acceptedAt());
         if (run.finishedAt() != null) {
             System.out.printf("finished  %s%n", run.finishedAt());

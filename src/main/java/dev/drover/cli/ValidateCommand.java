@@ -21,6 +21,10 @@ final class ValidateCommand implements Callable<Integer> {
         RunPlan plan = options.resolve();
         Planner.forInstalledLanes().checkAvailable(plan.strategy());
         System.out.println("valid: " + plan.describe());
+        if (!plan.strategy().isCluster() && !plan.manifest().escalate().equals(dev.drover.manifest.Escalate.DEFAULT)) {
+            System.out.println("note: escalate has no effect on " + plan.strategy().cliName()
+                    + " (it grows cluster resources after OUT_OF_MEMORY or TIMEOUT)");
+        }
         return 0;
     }
 }

@@ -67,7 +67,7 @@ public final class KubeTracker implements AutoCloseable {
         this.stuckPods = new StuckPods(clients, settings, () -> nanoClock.getAsLong());
     }
 
-    /** Starts following a run (idempotent); its cancellation deletes its Jobs. */
+    /** Starts following a run (idempotent); the lane's cancel of the run calls {@link #cancel}. */
     synchronized RunWatch watch(Run run, String namespace) {
         RunWatch existing = runs.get(run.id());
         if (existing != null) {
@@ -75,7 +75,6 @@ public final class KubeTracker implements AutoCloseable {
         }
         RunWatch watch = new RunWatch(run, namespace);
         runs.put(run.id(), watch);
-        run.onCancel(() -> cancel(watch));
         Duration interval = Duration.ofMillis(settings.pollMillis());
         watch.poller = scheduler.poller("run " + run.id() + " (kubernetes)", () -> cycle(watch), interval, interval)
                 .start();
@@ -154,13 +153,13 @@ public final class KubeTracker implements AutoCloseable {
         KubernetesClient client = clients.get();
         String label = KubeNames.labelValue(watch.run.id());
         Map<String, Job> jobs = new HashMap<>();
-        meters.counter(KubeLane.API_CALLS, "call", "list-jobs").increment();
+        meters.counter(KubernetesBackend.API_CALLS, "call", "list-jobs").increment();
         for (Job job : client.batch().v1().jobs().inNamespace(watch.namespace)
                 .withLabel(IndexedJobBuilder.LABEL_RUN, label).list().getItems()) {
             jobs.put(job.getMetadata().getName(), job);
         }
         Map<String, List<Pod>> podsByJob = new HashMap<>();
-        meters.counter(KubeLane.API_CALLS, "call", "list-pods").increment();
+        meters.counter(KubernetesBackend.API_CALLS, "call", "list-pods").increment();
         for (Pod pod : client.pods().inNamespace(watch.namespace).withLabel(IndexedJobBuilder.LABEL_RUN, label)
                 .list().getItems()) {
             String jobName = KubeStatus.labelOrAnnotation(pod, JOB_NAME_KEY);
@@ -350,7 +349,7 @@ public final class KubeTracker implements AutoCloseable {
     /** Deletes the run's Jobs with background propagation (their pods and ConfigMaps go too) and settles its tasks. */
     void cancel(RunWatch watch) {
         try {
-            // One list by label, then one delete per Job, each with an explicit Background policy (KubeLane.deleteJob).
+            // One list by label, then one delete per Job, each with an explicit Background policy (KubeApi.deleteJob).
             KubernetesClient client = clients.get();
             List<Job> jobs = KubeApi.retrying(settings, () -> client.batch().v1().jobs().inNamespace(watch.namespace)
                     .withLabel(IndexedJobBuilder.LABEL_RUN, KubeNames.labelValue(watch.run.id())).list().getItems());

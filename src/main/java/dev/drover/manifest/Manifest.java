@@ -11,6 +11,7 @@ import java.util.Map;
  * @param text    the manifest as submitted, kept in the run directory
  * @param sha256  hash of the manifest text, so that the same manifest submitted twice can be recognised
  * @param image   container image for the kubernetes strategy, null when absent
+ * @param escalate how a cluster task's resources grow after it ran out of memory or time
  */
 public record Manifest(
         String name,
@@ -24,11 +25,13 @@ public record Manifest(
         Duration timeout,
         String text,
         String sha256,
-        String image) {
+        String image,
+        Escalate escalate) {
 
-    /** A manifest without a container image (every strategy but kubernetes). */
+    /** A manifest without a container image (every strategy but kubernetes) and default escalation. */
     public Manifest(String name, TaskSource tasks, String strategy, Integer jobs, Object jobResources,
                     Map<String, String> env, String workdir, int retries, Duration timeout, String text, String sha256) {
-        this(name, tasks, strategy, jobs, jobResources, env, workdir, retries, timeout, text, sha256, null);
+        this(name, tasks, strategy, jobs, jobResources, env, workdir, retries, timeout, text, sha256, null,
+                Escalate.DEFAULT);
     }
 }

@@ -29,7 +29,7 @@ public final class ManifestReader {
     private static final Pattern DURATION_PART = Pattern.compile("(\\d+)(ms|s|m|h|d)");
     private static final Pattern WHOLE_NUMBER = Pattern.compile("[-+]?[0-9]+");
     private static final Set<String> TOP_LEVEL_FIELDS = Set.of("name", "tasks", "command", "items", "range",
-            "strategy", "jobs", "jobResources", "env", "workdir", "retries", "timeout", "image");
+            "strategy", "jobs", "jobResources", "env", "workdir", "retries", "timeout", "image", "escalate");
     private static final Set<String> TASK_FIELDS = Set.of("id", "command", "env", "workdir");
     private static final Set<String> RANGE_FIELDS = Set.of("start", "end", "step");
     /** A manifest larger than this is refused: tasks are indexed by int and tracked in arrays. */
@@ -106,7 +106,7 @@ public final class ManifestReader {
                     + ImageReference.problem(image));
         }
         return new Manifest(name, tasks, strategy, jobs, jobResources, env, workdir, retries, timeout, text, sha256(text),
-                image);
+                image, Escalate.parse(root.get("escalate")));
     }
 
     private static TaskSource taskList(JsonNode node, Map<String, String> baseEnv, String baseWorkdir) {

@@ -243,8 +243,26 @@ public final class JobResources {
         return options;
     }
 
+    /** These resources with {@code over}'s values in place of (or added to) their own. */
+    public JobResources with(JobResources over) {
+        Map<String, String> merged = new LinkedHashMap<>(values);
+        merged.putAll(over.values);
+        return new JobResources(merged);
+    }
+
     public Map<String, String> asMap() {
         return values;
+    }
+
+    /** Same keys and values: tasks whose resources are equal share a group (an array, a Job). */
+    @Override
+    public boolean equals(Object other) {
+        return other instanceof JobResources r && r.values.equals(values);
+    }
+
+    @Override
+    public int hashCode() {
+        return values.hashCode();
     }
 
     @Override

@@ -51,21 +51,23 @@ public sealed interface JournalEntry {
     }
 
     /** Where a cluster runs a task and its word for the task's state; either may be null (unchanged). */
-    record Backend(long at, int index, String backendId, String backendState) implements JournalEntry {
+    record Backend(long at, int index, String backendId, String backendState, String node) implements JournalEntry {
         public Backend {
             backendId = nullIfEmpty(backendId);
             backendState = nullIfEmpty(backendState);
+            node = nullIfEmpty(node);
+        }
+
+        public Backend(long at, int index, String backendId, String backendState) {
+            this(at, index, backendId, backendState, null);
         }
 
         public String encode() {
-            return line("backend", at).add(index).text(backendId).text(backendState).done();
+            Line line = line("backend", at).add(index).text(backendId).text(backendState);
+            return (node == null ? line : line.text(node)).done();
         }
     }
 
-    /**
-     * A failed attempt that will be retried; {@code heldByBackend}: the cluster retries it by itself, so the next
-     * attempt is already running there under the same backend id.
-     */
     record Retry(long at, int index, int attempt, int exitCode, String reason, boolean heldByBackend)
             implements JournalEntry {
         public Retry {
@@ -75,6 +77,34 @@ public sealed interface JournalEntry {
         public String encode() {
             Line line = line("retry", at).add(index).add(attempt).add(exitCode).text(reason);
             return (heldByBackend ? line.add(HELD) : line).done();
+        }
+    }
+
+    /**
+     * An attempt that ran out of memory or time and runs again with more, spending a retry: the retry and the
+     * task's own resources from its next attempt on (over the run's, e.g. {@code mem=4G}) in one line, so no crash
+     * falls between them.
+     */
+    record Escalate(long at, int index, int attempt, int exitCode, String reason, String resources)
+            implements JournalEntry {
+        public Escalate {
+            reason = nullIfEmpty(reason);
+        }
+
+        public String encode() {
+            return line("escalate", at).add(index).add(attempt).add(exitCode).text(reason).text(resources).done();
+        }
+    }
+
+    /** An attempt whose node failed or that was preempted: it runs again without spending a retry. */
+    record Rerun(long at, int index, int attempt, int exitCode, String reason, String node) implements JournalEntry {
+        public Rerun {
+            reason = nullIfEmpty(reason);
+            node = nullIfEmpty(node);
+        }
+
+        public String encode() {
+            return line("rerun", at).add(index).add(attempt).add(exitCode).text(reason).text(node).done();
         }
     }
 
@@ -168,7 +198,10 @@ public sealed interface JournalEntry {
                 case "start" -> new Start(at, num(f[2]), num(f[3]), f.length > 4 ? text(f[4]) : null);
                 case "end" -> new End(at, num(f[2]), num(f[3]), TaskState.valueOf(f[4]), num(f[5]),
                         f.length > 6 ? text(f[6]) : null);
-                case "backend" -> new Backend(at, num(f[2]), text(f[3]), f.length > 4 ? text(f[4]) : null);
+                case "backend" -> new Backend(at, num(f[2]), text(f[3]), f.length > 4 ? text(f[4]) : null,
+                        f.length > 5 ? text(f[5]) : null);
+                case "escalate" -> new Escalate(at, num(f[2]), num(f[3]), num(f[4]), text(f[5]), text(f[6]));
+                case "rerun" -> new Rerun(at, num(f[2]), num(f[3]), num(f[4]), text(f[5]), text(f[6]));
                 case "retry" -> new Retry(at, num(f[2]), num(f[3]), num(f[4]), f.length > 5 ? text(f[5]) : null,
                         f.length > 6 && f[6].equals(HELD));
                 case "requeue" -> new Requeue(at, num(f[2]));

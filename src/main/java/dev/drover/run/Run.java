@@ -1,6 +1,7 @@
 package dev.drover.run;
 
 import dev.drover.manifest.TaskSpec;
+import dev.drover.plan.JobResources;
 import dev.drover.plan.RunPlan;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -83,12 +84,17 @@ public final class Run {
         return finished;
     }
 
-    /** The tasks still to run, in batches (see {@link PendingBatches}); handed out once. */
+    /** The tasks still to run, in the plan's batches (see {@link PendingBatches}); handed out once. */
     public Iterator<TaskBatch> pendingBatches() {
+        return pendingGroups(plan.batchSize());
+    }
+
+    /** The tasks still to run, in groups of {@code size} (a cluster lane's: a SLURM array); handed out once. */
+    public Iterator<TaskBatch> pendingGroups(int size) {
         if (fed.getAndSet(true)) {
             return Collections.emptyIterator();
         }
-        return new PendingBatches(id, plan.manifest().tasks(), plan.batchSize(),
+        return new PendingBatches(id, plan.manifest().tasks(), size,
                 index -> taskState(index) == TaskState.PENDING, () -> cancelled);
     }
 
@@ -142,8 +148,13 @@ public final class Run {
      * Records where a cluster runs a task and its state there; journalled so that a restarted drover can find the
      * job again. Either value may be null to keep the one recorded before.
      */
-    public synchronized void taskBackend(int index, String backendId, String backendState) {
-        write(new JournalEntry.Backend(System.currentTimeMillis(), index, backendId, backendState));
+    public void taskBackend(int index, String backendId, String backendState) {
+        taskBackend(index, backendId, backendState, null);
+    }
+
+    /** As above, with the node the attempt runs on when the cluster says (null: not known, or unchanged). */
+    public synchronized void taskBackend(int index, String backendId, String backendState, String node) {
+        write(new JournalEntry.Backend(System.currentTimeMillis(), index, backendId, backendState, node));
     }
 
     /**
@@ -205,6 +216,41 @@ public final class Run {
     /** Failed attempts that were retried, across restarts: what the task has used of its retries. */
     public synchronized int retriesUsed(int index) {
         return tasks.retriesUsed(index);
+    }
+
+    /** The resources a task's next attempt runs with: the plan's, and over them any escalation's. */
+    public synchronized JobResources taskResources(int index) {
+        String own = tasks.ownResources(index);
+        return own == null ? plan.resources() : plan.resources().with(JobResources.parse(own));
+    }
+
+    /** Free reruns the task has had after node failures or preemptions. */
+    public synchronized int reruns(int index) {
+        return tasks.reruns(index);
+    }
+
+    /** The node of the task's last attempt that failed with its node (its next attempt avoids it), or null. */
+    public synchronized String failedNode(int index) {
+        return tasks.failedNode(index);
+    }
+
+    /** How many tasks were given more memory or time, and how many run again after a node failure. */
+    public synchronized Escalations escalations() {
+        return new Escalations(tasks.escalatedCount(), tasks.rerunCount());
+    }
+
+    /** Records an attempt that ran out of memory or time: a retry, with these resources from the next attempt on. */
+    public synchronized void attemptEscalated(int index, int attempt, int exitCode, String reason,
+                                              JobResources own) {
+        String before = tasks.ownResources(index);
+        JobResources merged = before == null ? own : JobResources.parse(before).with(own);
+        write(new JournalEntry.Escalate(System.currentTimeMillis(), index, attempt, exitCode, reason,
+                merged.toString()));
+    }
+
+    /** Records an attempt whose node failed or that was preempted: it runs again without spending a retry. */
+    public synchronized void attemptRerun(int index, int attempt, int exitCode, String reason, String node) {
+        write(new JournalEntry.Rerun(System.currentTimeMillis(), index, attempt, exitCode, reason, node));
     }
 
     /** Records an attempt that ended but will be retried. */

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Instant;
+import java.util.BitSet;
 import java.util.List;
 
 /**
@@ -31,7 +32,7 @@ public final class RunReport {
     public static final int INLINE_TASKS = 100_000;
     /** The columns of tasks.jsonl's rows, in order; a row omits its trailing nulls. */
     public static final List<String> COLUMNS = List.of("id", "index", "state", "exitCode", "attempts", "startedAt",
-            "finishedAt", "reason", "backendId", "backendState");
+            "finishedAt", "reason", "backendId", "backendState", "history");
 
     private RunReport() {
     }
@@ -43,8 +44,15 @@ public final class RunReport {
     static void write(Run run, RunState state, int inlineTasks) {
         TaskSource tasks = run.plan().manifest().tasks();
         boolean inline = tasks.size() <= inlineTasks;
+        BitSet retried = new BitSet();
+        for (int i = 0; i < tasks.size(); i++) {
+            if (run.record(i).attempts() > 1) {
+                retried.set(i);
+            }
+        }
+        TaskHistory history = TaskHistory.read(run, retried);
         if (!inline) {
-            replace(run.dir().resolve(TASKS_FILE), out -> writeRows(run, tasks, new Row(out)));
+            replace(run.dir().resolve(TASKS_FILE), out -> writeRows(run, tasks, history, new Row(out)));
         }
         replace(run.dir().resolve(FILE), out -> {
             Row json = new Row(out);
@@ -58,9 +66,11 @@ public final class RunReport {
                     .raw(",\"finishedAt\":").time(System.currentTimeMillis())
                     .raw(",\"counts\":{\"succeeded\":").number(run.count(TaskState.SUCCEEDED))
                     .raw(",\"failed\":").number(run.count(TaskState.FAILED))
-                    .raw(",\"cancelled\":").number(run.count(TaskState.CANCELLED)).raw("}");
+                    .raw(",\"cancelled\":").number(run.count(TaskState.CANCELLED)).raw("}")
+                    .raw(",\"escalated\":").number(run.escalations().escalated())
+                    .raw(",\"requeued\":").number(run.escalations().requeued());
             if (inline) {
-                writeObjects(run, tasks, json);
+                writeObjects(run, tasks, history, json);
             } else {
                 json.raw(",\"tasksFile\":").string(TASKS_FILE);
             }
@@ -68,7 +78,7 @@ public final class RunReport {
         });
     }
 
-    private static void writeObjects(Run run, TaskSource tasks, Row json) throws IOException {
+    private static void writeObjects(Run run, TaskSource tasks, TaskHistory history, Row json) throws IOException {
         json.raw(",\"tasks\":[");
         for (int i = 0; i < tasks.size(); i++) {
             TaskSpec task = tasks.task(i);
@@ -84,13 +94,17 @@ public final class RunReport {
             writeIfPresent(json, "reason", record.reason());
             writeIfPresent(json, "backendId", record.backendId());
             writeIfPresent(json, "backendState", record.backendState());
+            List<TaskHistory.Attempt> attempts = history.of(i);
+            json.raw(",\"history\":");
+            writeHistory(json, attempts != null ? attempts
+                    : record.startedAt() == 0 ? List.of() : List.of(TaskHistory.single(record, run.taskResources(i))));
             json.raw("}");
         }
         json.raw("]");
     }
 
     /** tasks.jsonl: a header line, then one array per task in index order (see {@link #COLUMNS}). */
-    private static void writeRows(Run run, TaskSource tasks, Row row) throws IOException {
+    private static void writeRows(Run run, TaskSource tasks, TaskHistory history, Row row) throws IOException {
         row.raw("{\"columns\":[");
         for (int c = 0; c < COLUMNS.size(); c++) {
             row.raw(c == 0 ? "" : ",").string(COLUMNS.get(c));
@@ -102,8 +116,9 @@ public final class RunReport {
                     .raw(",").exitCode(record.exitCode()).raw(",").number(record.attempts())
                     .raw(",").time(record.startedAt()).raw(",").time(record.finishedAt());
             String[] rest = {record.reason(), record.backendId(), record.backendState()};
+            List<TaskHistory.Attempt> attempts = history.of(i); // only for tasks with more than one attempt
             int last = rest.length - 1;
-            while (last >= 0 && rest[last] == null) {
+            while (attempts == null && last >= 0 && rest[last] == null) {
                 last--;
             }
             for (int r = 0; r <= last; r++) {
@@ -114,9 +129,37 @@ public final class RunReport {
                     row.string(rest[r]);
                 }
             }
+            if (attempts != null) {
+                row.raw(",");
+                writeHistory(row, attempts);
+            }
             row.raw("]\n");
         }
         row.flush();
+    }
+
+    /** A task's {@code history}: one object per attempt, from the journal ({@link TaskHistory}). */
+    private static void writeHistory(Row json, List<TaskHistory.Attempt> attempts) throws IOException {
+        json.raw("[");
+        for (int a = 0; a < attempts.size(); a++) {
+            TaskHistory.Attempt at = attempts.get(a);
+            json.raw(a == 0 ? "{\"attempt\":" : ",{\"attempt\":").number(at.attempt)
+                    .raw(",\"state\":").string(at.state == null ? TaskState.RUNNING.name() : at.state)
+                    .raw(",\"exitCode\":").exitCode(at.exitCode);
+            writeIfPresent(json, "backendId", at.backendId);
+            writeIfPresent(json, "backendState", at.backendState);
+            writeIfPresent(json, "node", at.node);
+            json.raw(",\"resources\":{");
+            boolean first = true;
+            for (var entry : at.resources.schedulerValues().entrySet()) {
+                json.raw(first ? "" : ",").string(entry.getKey()).raw(":").string(entry.getValue());
+                first = false;
+            }
+            json.raw("},\"startedAt\":").time(at.startedAt).raw(",\"finishedAt\":").time(at.finishedAt);
+            writeIfPresent(json, "reason", at.reason);
+            json.raw("}");
+        }
+        json.raw("]");
     }
 
     private static void writeIfPresent(Row json, String field, String value) throws IOException {

@@ -27,6 +27,11 @@ final class TaskTable {
     private final Map<Integer, String> backendIds = new HashMap<>();
     /** Per task, the cluster's own word for how it ended (COMPLETED, TIMEOUT, OOMKilled, ...). */
     private final Map<Integer, String> backendStates = new HashMap<>();
+    /** Per task that ran out of memory or time, its own resources from its next attempt on (over the run's). */
+    private final Map<Integer, String> ownResources = new HashMap<>();
+    /** Per task whose node failed or that was preempted, its free reruns and the node of the last such attempt. */
+    private final Map<Integer, Integer> reruns = new HashMap<>();
+    private final Map<Integer, String> failedNodes = new HashMap<>();
     /** Tasks whose current attempt a cluster holds (backend id recorded after its start, no retry since). */
     private final BitSet atBackend = new BitSet();
     /** Per task whose attempts have not ended, the processes journalled for them. */
@@ -82,6 +87,16 @@ final class TaskTable {
             } else {
                 atBackend.clear(index);
             }
+        } else if (entry instanceof JournalEntry.Escalate escalate) {
+            retriesUsed.merge(escalate.index(), 1, Integer::sum);
+            ownResources.put(escalate.index(), escalate.resources());
+            attemptEnded(escalate.index());
+        } else if (entry instanceof JournalEntry.Rerun rerun) {
+            reruns.merge(rerun.index(), 1, Integer::sum);
+            if (rerun.node() != null) {
+                failedNodes.put(rerun.index(), rerun.node());
+            }
+            attemptEnded(rerun.index());
         } else if (entry instanceof JournalEntry.Requeue requeue) {
             atBackend.clear(requeue.index());
             if (state(requeue.index()) == TaskState.RUNNING) {
@@ -93,6 +108,34 @@ final class TaskTable {
             unendedProcesses.computeIfAbsent(p.index(), i -> new ArrayList<>(1))
                     .add(new Run.TaskProcess(p.index(), p.pid(), p.startTicks(), boot));
         }
+    }
+
+    /** An attempt ended and the task runs again in a new group: no process, no cluster holds it meanwhile. */
+    private void attemptEnded(int index) {
+        unendedProcesses.remove(index);
+        atBackend.clear(index);
+    }
+
+    String ownResources(int index) {
+        return ownResources.get(index);
+    }
+
+    int reruns(int index) {
+        return reruns.getOrDefault(index, 0);
+    }
+
+    String failedNode(int index) {
+        return failedNodes.get(index);
+    }
+
+    /** Tasks that ran out of memory or time and were given more. */
+    int escalatedCount() {
+        return ownResources.size();
+    }
+
+    /** Tasks run again after a node failure or preemption, without spending a retry. */
+    int rerunCount() {
+        return reruns.size();
     }
 
     /** The task's current attempt is the cluster's under this id; null: no cluster holds it (yet). */

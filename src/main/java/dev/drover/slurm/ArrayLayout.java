@@ -1,6 +1,7 @@
 package dev.drover.slurm;
 
 import dev.drover.manifest.TaskSpec;
+import dev.drover.plan.JobResources;
 import dev.drover.plan.RunPlan;
 import dev.drover.plan.Strategy;
 
@@ -14,7 +15,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * How a run's tasks become job arrays, for the real run ({@link SlurmLane}) and the dry run alike: what an element
+ * How a run's tasks become job arrays, for the real run ({@link SlurmBackend}) and the dry run alike: what an element
  * holds (one task for slurm, one batch for slurm+batching), arrays of at most MaxArraySize elements, each array's
  * key (a0001, ...), its folder under slurm/ in the run directory, its throttle (%N) and its script.
  */
@@ -102,10 +103,16 @@ public final class ArrayLayout {
         return new ArrayJob(runId, key, dir(runDir, key), List.copyOf(elements), attempt, throttle(plan));
     }
 
-    /** Writes the array's folder and script (the working directory of relative task workdirs: drover's own). */
+    /** Writes the array's folder and script with the run's resources. */
     public static void writeScript(ArrayJob job, Path runDir, RunPlan plan) throws IOException {
+        writeScript(job, runDir, plan, plan.resources());
+    }
+
+    /** Writes the array's folder and script (the working directory of relative task workdirs: drover's own). */
+    public static void writeScript(ArrayJob job, Path runDir, RunPlan plan, JobResources resources)
+            throws IOException {
         Files.createDirectories(job.dir());
-        Files.writeString(job.script(), SbatchScript.render(job, runDir, plan.manifest().name(), plan.resources(),
+        Files.writeString(job.script(), SbatchScript.render(job, runDir, plan.manifest().name(), resources,
                 Path.of("").toAbsolutePath(), plan.manifest().timeout(), plan.manifest().tasks()), StandardCharsets.UTF_8);
     }
 }

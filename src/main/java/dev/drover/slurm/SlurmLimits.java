@@ -16,6 +16,7 @@ public final class SlurmLimits {
     private static final Logger LOG = LoggerFactory.getLogger(SlurmLimits.class);
     /** SLURM's default, used when the configuration cannot be read (dry runs off the cluster). */
     public static final int DEFAULT_MAX_ARRAY_SIZE = 1001;
+    private static final Pattern NODE_NAME = Pattern.compile("(?m)^NodeName=(\\S+)");
     private static final Pattern MAX_ARRAY = Pattern.compile("(?m)^MaxArraySize\\s*=\\s*(\\d+)");
 
     private final SlurmSettings settings;
@@ -51,6 +52,24 @@ public final class SlurmLimits {
         }
         LOG.info("SLURM MaxArraySize = {}", parsed);
         return parsed;
+    }
+
+    /**
+     * Whether the cluster has a node other than these: asked at each rerun after a node failure (rare), so that a
+     * one-node cluster still runs the task on its one node instead of excluding it.
+     */
+    public boolean hasOtherNodes(java.util.Set<String> nodes) {
+        SlurmCommands.Result result = commands.run("scontrol", List.of(settings.scontrol(), "show", "nodes", "-o"));
+        if (!result.ok()) {
+            return false;
+        }
+        Matcher m = NODE_NAME.matcher(result.out());
+        while (m.find()) {
+            if (!nodes.contains(m.group(1))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static Integer parseMaxArraySize(String config) {

@@ -1,5 +1,6 @@
 package dev.drover.slurm;
 
+import dev.drover.cluster.ClusterBackend;
 import dev.drover.cluster.ClusterScheduler;
 import dev.drover.cluster.Poller;
 import dev.drover.cluster.Settlement;
@@ -15,7 +16,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
 
@@ -51,7 +51,7 @@ final class SlurmTracker {
             "CANCELLED", "NODE_FAIL", "PREEMPTED", "DEADLINE", "BOOT_FAIL");
 
     private final Run run;
-    private final SlurmLane lane;
+    private final ClusterBackend.Settler settler;
     private final SlurmSettings settings;
     private final SlurmCommands commands;
     private final SlurmCancel canceller;
@@ -63,15 +63,16 @@ final class SlurmTracker {
     private long lastSqueue;
     private boolean squeueFailing;
 
-    SlurmTracker(Run run, SlurmLane lane, SlurmSettings settings, SlurmCommands commands, SlurmCancel canceller) {
-        this(run, lane, settings, commands, canceller, ExitRecords.FILES, System::currentTimeMillis);
+    SlurmTracker(Run run, ClusterBackend.Settler settler, SlurmSettings settings, SlurmCommands commands,
+                 SlurmCancel canceller) {
+        this(run, settler, settings, commands, canceller, ExitRecords.FILES, System::currentTimeMillis);
     }
 
     /** @param clock milliseconds: when squeue was last asked and how long an element has been gone (tests turn it) */
-    SlurmTracker(Run run, SlurmLane lane, SlurmSettings settings, SlurmCommands commands, SlurmCancel canceller,
-                 ExitRecords records, LongSupplier clock) {
+    SlurmTracker(Run run, ClusterBackend.Settler settler, SlurmSettings settings, SlurmCommands commands,
+                 SlurmCancel canceller, ExitRecords records, LongSupplier clock) {
         this.run = run;
-        this.lane = lane;
+        this.settler = settler;
         this.settings = settings;
         this.commands = commands;
         this.canceller = canceller;
@@ -90,6 +91,8 @@ final class SlurmTracker {
         final String jobId;
         final boolean[][] done;
         final String[] state;
+        /** Per element, the node squeue last named for it (where a NODE_FAIL happened), or null. */
+        final String[] node;
         /** Per element: squeue listed it as PENDING last time it was asked (its exit files are not looked for). */
         final boolean[] queuedPending;
         /** squeue has answered for this array since it was added. */
@@ -113,6 +116,7 @@ final class SlurmTracker {
                 java.util.Arrays.fill(signalled[e], NONE);
             }
             this.state = new String[n];
+            this.node = new String[n];
             java.util.Arrays.fill(state, "PENDING"); // as the lane recorded at submission
             this.queuedPending = new boolean[n];
             this.goneSince = new long[n];
@@ -209,7 +213,7 @@ final class SlurmTracker {
             return false;
         }
         boolean progress = false;
-        Map<Integer, List<Integer>> retries = new TreeMap<>();
+        List<Integer> retried = new ArrayList<>();
         // 1. exit files: the primary truth; one listing per array that may have new ones
         for (Tracked t : open) {
             if (!t.active()) {
@@ -237,7 +241,7 @@ final class SlurmTracker {
                         }
                         t.done[e][p] = true;
                         progress = true;
-                        finish(t, e, task, code, code == 0 ? "COMPLETED" : "FAILED", timeoutReason(code), retries);
+                        finish(t, e, task, code, code == 0 ? "COMPLETED" : "FAILED", timeoutReason(code), retried);
                     }
                 }
             }
@@ -259,12 +263,14 @@ final class SlurmTracker {
                         t.queuedPending[e] = entry != null && entry[0].equals("PENDING");
                         if (entry != null) {
                             t.goneSince[e] = 0;
-                            if (!entry[0].equals(t.state[e])) {
+                            String node = entry[2].isEmpty() || entry[2].startsWith("(") ? null : entry[2];
+                            if (!entry[0].equals(t.state[e]) || (node != null && !node.equals(t.node[e]))) {
                                 t.state[e] = entry[0];
+                                t.node[e] = node != null ? node : t.node[e];
                                 int[] tasks = t.tasks[e];
                                 for (int p = 0; p < tasks.length; p++) {
                                     if (!t.done[e][p]) {
-                                        run.taskBackend(tasks[p], null, entry[0]);
+                                        run.taskBackend(tasks[p], null, entry[0], node);
                                     }
                                 }
                             }
@@ -283,25 +289,22 @@ final class SlurmTracker {
                         }
                     }
                     if (!gone.isEmpty()) {
-                        progress |= resolveGone(t, gone, retries);
+                        progress |= resolveGone(t, gone, retried);
                     }
                 }
             }
         }
-        for (Map.Entry<Integer, List<Integer>> retry : retries.entrySet()) {
-            if (!run.isCancelled()) {
-                lane.resubmit(run, retry.getValue().stream().map(i -> run.plan().manifest().tasks().task(i)).toList(),
-                        retry.getKey());
-            }
+        if (!retried.isEmpty() && !run.isCancelled()) {
+            settler.retry(retried);
         }
         return progress;
     }
 
-    /** squeue for all the arrays: element key "jobId_index" to {state, reason}; null if squeue failed. */
+    /** squeue for all the arrays: element key "jobId_index" to {state, reason, node}; null if squeue failed. */
     private Map<String, String[]> squeue(List<Tracked> open) {
         String ids = open.stream().map(t -> t.jobId).distinct().collect(Collectors.joining(","));
         SlurmCommands.Result result = commands.run("squeue", List.of(settings.squeue(), "--noheader", "--array",
-                "--jobs=" + ids, "--format=%F|%K|%T|%r"));
+                "--jobs=" + ids, "--format=%F|%K|%T|%r|%N"));
         Map<String, String[]> queued = new HashMap<>();
         if (!result.ok()) {
             if (result.err().contains("Invalid job id")) {
@@ -320,13 +323,14 @@ final class SlurmTracker {
         for (String line : result.out().split("\n")) {
             String[] f = line.strip().split("\\|", -1);
             if (f.length >= 4) {
-                queued.put(f[0] + "_" + f[1], new String[]{f[2], f[3]}); // squeue's %F_%K is the backend id
+                // squeue's %F_%K is the backend id; %N the node (empty while pending)
+                queued.put(f[0] + "_" + f[1], new String[]{f[2], f[3], f.length > 4 ? f[4].strip() : ""});
             }
         }
         return queued;
     }
 
-    private boolean resolveGone(Tracked t, List<Integer> gone, Map<Integer, List<Integer>> retries) {
+    private boolean resolveGone(Tracked t, List<Integer> gone, List<Integer> retried) {
         Map<Integer, Final> finals = cancelRequested ? Map.of() : SlurmFinalStates.ask(commands, settings, run.id(), t.jobId);
         if (finals == null) {
             return false; // SLURM could not be asked: try again next cycle
@@ -352,9 +356,9 @@ final class SlurmTracker {
                     int code = written.getAsInt();
                     first = false;
                     if (code >= 128 && f != null && KILLED_BY_SLURM.contains(f.state())) {
-                        finish(t, e, task, code, f.state(), f.describe(), retries);
+                        finish(t, e, task, code, f.state(), f.describe(), retried);
                     } else {
-                        finish(t, e, task, code, code == 0 ? "COMPLETED" : "FAILED", null, retries);
+                        finish(t, e, task, code, code == 0 ? "COMPLETED" : "FAILED", null, retried);
                     }
                     continue;
                 }
@@ -367,7 +371,7 @@ final class SlurmTracker {
                 String reason = first ? f.describe() + ", no exit code written"
                         : "not run: its batch's job ended " + f.state() + " before this task started";
                 first = false;
-                finish(t, e, task, f.exitCode(), f.state(), reason, retries);
+                finish(t, e, task, f.exitCode(), f.state(), reason, retried);
             }
         }
         return true;
@@ -380,12 +384,12 @@ final class SlurmTracker {
     }
 
     private void finish(Tracked t, int element, int task, int exitCode, String backendState, String reason,
-                        Map<Integer, List<Integer>> retries) {
+                        List<Integer> retried) {
         Settlement.Outcome outcome = new Settlement.Outcome(exitCode, backendState, reason,
                 reason != null && exitCode == TimedOut.EXIT_CODE ? Settlement.Cause.TIMEOUT
-                        : Settlement.Cause.of(backendState));
-        if (Settlement.settleOrRetry(run, task, t.attempt, outcome)) {
-            retries.computeIfAbsent(t.attempt + 1, a -> new ArrayList<>()).add(task);
+                        : Settlement.Cause.of(backendState), t.node[element]);
+        if (settler.settle(task, t.attempt, outcome)) {
+            retried.add(task);
         }
     }
 }

@@ -51,14 +51,14 @@ class ClusterCoreTest {
         Settlement.Outcome oom = new Settlement.Outcome(137, "OUT_OF_MEMORY", "SLURM OUT_OF_MEMORY",
                 Settlement.Cause.of("OUT_OF_MEMORY"));
         assertEquals(Settlement.Cause.OUT_OF_MEMORY, oom.cause());
-        assertTrue(Settlement.settleOrRetry(run, 0, 1, oom), "one retry left");
+        assertTrue(new Settlement(5).settle(run, 0, 1, oom), "one retry left");
         assertEquals(1, run.retriesUsed(0));
         run.taskStarted(0, 2);
-        assertFalse(Settlement.settleOrRetry(run, 0, 2, oom));
+        assertFalse(new Settlement(5).settle(run, 0, 2, oom));
         assertEquals(TaskState.FAILED, run.taskState(0));
 
         run.taskStarted(1, 1);
-        assertFalse(Settlement.settleOrRetry(run, 1, 1, new Settlement.Outcome(0, "COMPLETED", null,
+        assertFalse(new Settlement(5).settle(run, 1, 1, new Settlement.Outcome(0, "COMPLETED", null,
                 Settlement.Cause.EXIT)));
         assertEquals(TaskState.SUCCEEDED, run.taskState(1));
     }
@@ -68,7 +68,7 @@ class ClusterCoreTest {
         Run run = run(3);
         run.taskStarted(0, 1);
         run.cancel();
-        assertFalse(Settlement.settleOrRetry(run, 0, 1, new Settlement.Outcome(143, "CANCELLED", null,
+        assertFalse(new Settlement(5).settle(run, 0, 1, new Settlement.Outcome(143, "CANCELLED", null,
                 Settlement.Cause.CANCELLED)));
         assertEquals(TaskState.CANCELLED, run.taskState(0));
     }
@@ -113,6 +113,53 @@ class ClusterCoreTest {
                 () -> p.millis("drover.slurm.poll-initial")).getMessage());
         assertEquals("drover.slurm.poll-max: 'soon' in my.properties is not a whole number of milliseconds",
                 assertThrows(ManifestException.class, () -> p.millis("drover.slurm.poll-max")).getMessage());
+    }
+
+    @Test
+    void anEscalationAndAFreeRerunAreJournalledReplayedAndToldInTheReport() throws Exception {
+        Run run = new RunRegistry(tmp.resolve("runs")).accept(RunPlan.resolve(ManifestReader.parse("""
+                name: escalate
+                strategy: slurm
+                jobResources: {mem: 1G, time: "10:00"}
+                retries: 1
+                escalate: {mem: 3, maxMem: 2G}
+                command: ['true', '{index}']
+                range: {start: 0, end: 2}
+                """), RunOptions.NONE));
+        Settlement settlement = new Settlement(5);
+        run.taskStarted(0, 1);
+        run.taskBackend(0, "100_0", "RUNNING", "vm1");
+        assertTrue(settlement.settle(run, 0, 1, new Settlement.Outcome(0, "OUT_OF_MEMORY", "SLURM OUT_OF_MEMORY",
+                Settlement.Cause.OUT_OF_MEMORY, "vm1")));
+        assertEquals("2G", run.taskResources(0).get("mem"), "3 x 1G, capped at maxMem");
+        assertEquals("10:00", run.taskResources(0).get("time"));
+        run.taskStarted(0, 2);
+        assertFalse(settlement.settle(run, 0, 2, new Settlement.Outcome(0, "COMPLETED", null,
+                Settlement.Cause.EXIT)));
+        run.taskStarted(1, 1);
+        assertTrue(settlement.settle(run, 1, 1, new Settlement.Outcome(0, "NODE_FAIL", "SLURM NODE_FAIL",
+                Settlement.Cause.NODE_FAIL, "vm1")));
+        assertEquals(0, run.retriesUsed(1), "a node failure spends no retry");
+        assertEquals("vm1", run.failedNode(1));
+        run.taskStarted(1, 2);
+        settlement.settle(run, 1, 2, new Settlement.Outcome(0, "COMPLETED", null, Settlement.Cause.EXIT));
+        Await.until("the report is written", Duration.ofSeconds(10), () -> run.finished().isDone());
+
+        var report = new com.fasterxml.jackson.databind.ObjectMapper().readTree(run.dir().resolve("report.json")
+                .toFile());
+        assertEquals(1, report.get("escalated").asInt());
+        assertEquals(1, report.get("requeued").asInt());
+        var history = report.get("tasks").get(0).get("history");
+        assertEquals(2, history.size(), history.toString());
+        assertEquals("ESCALATED", history.get(0).get("state").asText());
+        assertEquals("OUT_OF_MEMORY", history.get(0).get("backendState").asText());
+        assertEquals("vm1", history.get(0).get("node").asText());
+        assertEquals("1G", history.get(0).get("resources").get("mem").asText());
+        assertEquals("2G", history.get(1).get("resources").get("mem").asText());
+        assertEquals("SUCCEEDED", history.get(1).get("state").asText());
+        var rerun = report.get("tasks").get(1).get("history");
+        assertEquals("RERUN", rerun.get(0).get("state").asText());
+        assertEquals("SUCCEEDED", rerun.get(1).get("state").asText());
     }
 
     private Run run(int retries) {

@@ -16,6 +16,11 @@ public final class TestScheduler implements AutoCloseable {
         return scheduler;
     }
 
+    /** The context the scheduler's producer sends in: a test adds the routes a backend calls (and starts it). */
+    public DefaultCamelContext context() {
+        return context;
+    }
+
     @Override
     public void close() {
         scheduler.stop();

@@ -1,6 +1,8 @@
 package dev.drover.kubernetes;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.drover.cluster.ClusterLane;
+import dev.drover.cluster.GroupSpec;
 import dev.drover.cluster.TestScheduler;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import dev.drover.manifest.ManifestReader;
@@ -19,6 +21,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import org.apache.camel.builder.RouteBuilder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -51,7 +54,7 @@ class KubeLaneRestartTest {
     KubernetesMockServer server;
     KubernetesClient client;
     KubeSettings settings;
-    List<KubeLane> lanes = new ArrayList<>();
+    List<ClusterLane<KubeJob>> lanes = new ArrayList<>();
     final TestScheduler scheduler = new TestScheduler();
 
     @BeforeEach
@@ -59,25 +62,41 @@ class KubeLaneRestartTest {
         server = KubeTestSupport.crudServer();
         settings = new KubeSettings(server.url("/"), null, NS, 3600, 4, 50, 2, 1, 120);
         client = new KubeClients(settings).get();
+        try {
+            // the kubernetes-create-job route's one call, made with the test's client
+            scheduler.context().addRoutes(new RouteBuilder() {
+                @Override
+                public void configure() {
+                    from(KubernetesBackend.CREATE_ENDPOINT).process(exchange -> exchange.getMessage()
+                            .setBody(createSuspended(exchange.getMessage().getBody(KubeJob.class))));
+                }
+            });
+            scheduler.context().start();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @AfterEach
-    void tearDown() {
-        lanes.forEach(KubeLane::close);
+    void tearDown() throws Exception {
+        for (ClusterLane<KubeJob> lane : lanes) {
+            lane.close();
+        }
         scheduler.close();
         client.close();
         server.destroy();
     }
 
-    private KubeLane lane(RunRegistry runs) {
-        KubeLane lane = new KubeLane(runs, new KubeClients(settings), settings,
-                scheduler.get(), new SimpleMeterRegistry());
+    private ClusterLane<KubeJob> lane(RunRegistry runs) {
+        ClusterLane<KubeJob> lane = new ClusterLane<>(scheduler.context(), runs, new KubernetesBackend(
+                new KubeClients(settings), settings, scheduler.get(), new SimpleMeterRegistry()),
+                new dev.drover.cluster.Settlement(5));
         lanes.add(lane);
         return lane;
     }
 
     /** The run directory as a crash leaves it; the first lane stops following the cluster. */
-    private void crash(Run crashed, KubeLane firstLane) throws Exception {
+    private void crash(Run crashed, ClusterLane<KubeJob> firstLane) throws Exception {
         Path copy = Files.createDirectories(tmp.resolve("after").resolve(crashed.id()));
         try (var files = Files.walk(crashed.dir())) {
             for (Path f : (Iterable<Path>) files::iterator) {
@@ -103,9 +122,20 @@ class KubeLaneRestartTest {
         return client.batch().v1().jobs().inNamespace(NS).resource(job.job()).create();
     }
 
-    /** What the lane does once the kubernetes-job producer has created the Job. */
-    private static void created(KubeLane lane, KubeJob job, Job answer) {
-        lane.created(job, answer);
+    /** The Jobs the lane would cut from these tasks, prepared as the lane does after claiming them. */
+    private static List<KubeJob> prepare(ClusterLane<KubeJob> lane, Run run, int from, int to) {
+        List<TaskSpec> tasks = IntStream.range(from, to).mapToObj(run.plan().manifest().tasks()::task).toList();
+        tasks.forEach(t -> run.taskStarted(t.index(), run.attempts(t.index()) + 1));
+        return lane.backend().prepare(run, tasks, GroupSpec.of(run.plan().resources()), () -> null);
+    }
+
+    /** The name of the Job the lane created for a run's n-th submission. */
+    private static KubeJob submitted(ClusterLane<KubeJob> lane, Run run, int from, int to) {
+        lane.accept(new TaskBatch(run.id(), IntStream.range(from, to).mapToObj(run.plan().manifest().tasks()::task)
+                .toList()));
+        String name = List.copyOf(run.submissions().keySet()).get(run.submissions().size() - 1);
+        return new KubeJob(run.id(), NS, name, null, null, null, null,
+                IntStream.range(from, to).mapToObj(run.plan().manifest().tasks()::task).toList(), 0, null);
     }
 
     private static List<Integer> pending(Run run) {
@@ -138,7 +168,7 @@ class KubeLaneRestartTest {
     @Test
     void jobsThatNeverRanAreDeletedAndTheirTasksQueuedAgainTheOthersAreFollowed() throws Exception {
         RunRegistry runs = new RunRegistry(tmp.resolve("runs"));
-        KubeLane lane = lane(runs);
+        ClusterLane<KubeJob> lane = lane(runs);
         Run run = runs.accept(RunPlan.resolve(ManifestReader.parse("""
                 name: restart
                 image: busybox:1.36
@@ -146,27 +176,25 @@ class KubeLaneRestartTest {
                 command: [echo, '{item}']
                 range: {start: 0, end: 14}
                 """), new RunOptions("kubernetes", null, null)));
-        List<KubeJob> jobs = lane.prepare(new TaskBatch(run.id(),
-                IntStream.range(0, 14).mapToObj(run.plan().manifest().tasks()::task).toList()));
-        assertEquals(List.of(4, 4, 4, 2), jobs.stream().map(KubeJob::size).toList());
-        KubeJob running = jobs.get(0);      // created, committed and resumed: it runs tasks 0-3
-        KubeJob halfClaimed = jobs.get(1);  // created; the crash came while its tasks were being claimed
-        KubeJob neverResumed = jobs.get(2); // created and committed; the crash came before the resume
-        // jobs.get(3): its name was journalled, the crash came before the create
-
-        created(lane, running, createSuspended(running));
+        KubeJob running = submitted(lane, run, 0, 4); // created, committed and resumed: it runs tasks 0-3
         Pod firstTry = pod(running, 0, 0, "Failed", 1);
         client.pods().inNamespace(NS).resource(firstTry).create();
         await("the first lane has seen task 0 fail", () -> run.retriesUsed(0) == 1);
+        // tasks 4-7: claimed, named, created; the crash came while their backend ids were being journalled
+        KubeJob halfClaimed = prepare(lane, run, 4, 8).get(0);
+        run.submission(halfClaimed.name(), null);
         createSuspended(halfClaimed);
-        run.taskStarted(4, 1);
         run.taskBackend(4, halfClaimed.backendId(0), "Pending");
+        // tasks 8-11: created and committed; the crash came before the resume
+        KubeJob neverResumed = prepare(lane, run, 8, 12).get(0);
+        run.submission(neverResumed.name(), null);
         Job suspended = createSuspended(neverResumed);
         for (int i = 0; i < neverResumed.size(); i++) {
-            run.taskStarted(8 + i, 1);
             run.taskBackend(8 + i, neverResumed.backendId(i), "Pending");
         }
         run.submission(neverResumed.name(), suspended.getMetadata().getUid());
+        // tasks 12-13: claimed and named; the crash came before the create
+        run.submission(prepare(lane, run, 12, 14).get(0).name(), null);
 
         crash(run, lane);
         // while drover is down: task 0's retry succeeds, index 1 completes (its pod is already gone)
@@ -193,16 +221,14 @@ class KubeLaneRestartTest {
     @Test
     void aCancelTheJournalHadDeletesTheReattachedJobs() throws Exception {
         RunRegistry runs = new RunRegistry(tmp.resolve("runs"));
-        KubeLane lane = lane(runs);
+        ClusterLane<KubeJob> lane = lane(runs);
         Run run = runs.accept(RunPlan.resolve(ManifestReader.parse("""
                 name: restart-cancel
                 image: busybox:1.36
                 command: [sleep, '60']
                 range: {start: 0, end: 2}
                 """), new RunOptions("kubernetes", null, null)));
-        KubeJob job = lane.prepare(new TaskBatch(run.id(),
-                List.of(run.plan().manifest().tasks().task(0), run.plan().manifest().tasks().task(1)))).get(0);
-        created(lane, job, createSuspended(job));
+        submitted(lane, run, 0, 2);
         crash(run, lane);
         // the crash came right after the cancel was journalled, before its handlers deleted the Job
         Files.writeString(tmp.resolve("after").resolve(run.id()).resolve(Journal.FILE),

@@ -191,6 +191,7 @@ class KubeTrackerTest {
         server.expect().delete().withPath(jobPath)
                 .andReturn(200, new StatusBuilder().withStatus("Success").build()).once();
         tracker.track(run, NS, job);
+        run.onCancel(() -> tracker.cancel(tracker.watch(run, NS))); // what the cluster lane registers for the run
         run.taskStarted(0, 1);
 
         run.cancel();

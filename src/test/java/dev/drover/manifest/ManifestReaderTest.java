@@ -140,4 +140,20 @@ class ManifestReaderTest {
         assertEquals("command", refused("name: a\ncommand: [x]\nrange: {end: 5}\ntasks: [{command: [y]}]").field());
         assertEquals("range", refused("name: a\ncommand: [x]\nrange: {end: 20000000}").field());
     }
+
+    @Test
+    void escalateHasDefaultsBoundsAndNamesTheBadField() {
+        String base = "name: e\ncommand: ['true']\nrange: {start: 0, end: 1}\n";
+        assertEquals(Escalate.DEFAULT, ManifestReader.parse(base).escalate());
+        Escalate e = ManifestReader.parse(base + "escalate: {mem: 1.5, maxMem: 64G, maxTime: '1-00:00:00'}")
+                .escalate();
+        assertEquals(new Escalate(1.5, 2, 64 * 1024, 1440), e);
+        for (String[] bad : new String[][]{{"{mem: 0.5}", "escalate.mem"}, {"{time: 17}", "escalate.time"},
+                {"{mem: two}", "escalate.mem"}, {"{maxMem: lots}", "escalate.maxMem"},
+                {"{maxTime: 'x'}", "escalate.maxTime"}, {"{cpus: 2}", "escalate.cpus"}, {"2", "escalate"}}) {
+            ManifestException error = refused(base + "escalate: " + bad[0]);
+            assertEquals(bad[1], error.field(), bad[0]);
+            assertTrue(!error.getMessage().contains("\n"), "one line: " + error.getMessage());
+        }
+    }
 }

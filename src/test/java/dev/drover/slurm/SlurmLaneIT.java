@@ -408,7 +408,7 @@ class SlurmLaneIT {
                 """, "slurm", null, RESOURCES));
         backendJobIds(running);
         double squeueFailures = meter(SlurmCommands.FAILURES, "squeue");
-        double sbatchRetries = meter(SlurmLane.SBATCH_RETRIES, null);
+        double sbatchRetries = meter(SlurmBackend.SBATCH_RETRIES, null);
         SlurmClusterExtension.stopController();
         // a second run submits while the controller is down: sbatch fails, is retried
         CompletableFuture<Run> late = CompletableFuture.supplyAsync(() -> runtime.submit(plan("""
@@ -418,7 +418,7 @@ class SlurmLaneIT {
                 """, "slurm", null, RESOURCES)));
         // the running tasks finish while slurmctld is down; each sbatch gives up after ~9 s and is tried again
         Await.until("sbatch retried and squeue failed while slurmctld is down", Duration.ofSeconds(60),
-                () -> meter(SlurmLane.SBATCH_RETRIES, null) > sbatchRetries
+                () -> meter(SlurmBackend.SBATCH_RETRIES, null) > sbatchRetries
                         && meter(SlurmCommands.FAILURES, "squeue") > squeueFailures);
         assertFalse(late.isDone(), "the late run is still trying to submit");
         SlurmClusterExtension.startAgain();
@@ -426,7 +426,7 @@ class SlurmLaneIT {
         assertEquals(RunState.SUCCEEDED, late.get(90, TimeUnit.SECONDS).finished().get(60, TimeUnit.SECONDS));
         assertEquals("5\n", log(report(running), "5"));
         assertTrue(meter(SlurmCommands.FAILURES, "squeue") > squeueFailures, "squeue failed while slurmctld was down");
-        assertTrue(meter(SlurmLane.SBATCH_RETRIES, null) > sbatchRetries, "sbatch was retried");
+        assertTrue(meter(SlurmBackend.SBATCH_RETRIES, null) > sbatchRetries, "sbatch was retried");
     }
 
     @Test

@@ -47,6 +47,8 @@ class SlurmTrackerStatesTest {
     SlurmTracker tracker;
     ArrayJob job;
 
+    final List<Integer> resubmitted = new java.util.ArrayList<>();
+
     @BeforeEach
     void setUp() throws IOException {
         for (String command : List.of("squeue", "scontrol", "sacct")) {
@@ -68,7 +70,9 @@ class SlurmTrackerStatesTest {
                 tmp.resolve("scontrol").toString(), "false", tmp.resolve("sacct").toString(), 0, Duration.ofSeconds(1),
                 Duration.ofSeconds(30), Duration.ZERO, GRACE, Duration.ofSeconds(1), Duration.ofSeconds(60), 10,
                 Duration.ofSeconds(30));
-        tracker = new SlurmTracker(run, null, settings, new SlurmCommands(settings.commandTimeout(), meters), null,
+        tracker = new SlurmTracker(run,
+                dev.drover.cluster.ClusterBackend.Settler.of(run, new dev.drover.cluster.Settlement(5), resubmitted::addAll),
+                settings, new SlurmCommands(settings.commandTimeout(), meters), null,
                 ExitRecords.FILES, () -> now[0]);
         List<TaskSpec> tasks = List.of(run.plan().manifest().tasks().task(0), run.plan().manifest().tasks().task(1));
         job = ArrayLayout.array(run.id(), run.dir(), run.plan(), ArrayLayout.key(1),
@@ -170,7 +174,10 @@ class SlurmTrackerStatesTest {
                 + "JobId=502 ArrayJobId=500 ArrayTaskId=1 JobState=COMPLETED Reason=None ExitCode=0:0\n", 0, "");
         exitFile(1, 0);
         tracker.cycle();
-        assertEquals("SLURM NODE_FAIL, no exit code written", ended.get(0).reason());
+        assertNull(ended.get(0), "its node failed: not the task's fault");
+        assertEquals(List.of(0), resubmitted, "run again, in a new array");
+        assertEquals(1, run.reruns(0));
+        assertEquals(0, run.retriesUsed(0), "no retry spent");
         assertEquals(TaskState.SUCCEEDED, ended.get(1).state(), "the exit file is the primary truth");
     }
 }

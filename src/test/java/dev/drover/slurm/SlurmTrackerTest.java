@@ -128,7 +128,9 @@ class SlurmTrackerTest {
                 range: {start: 0, end: %d}
                 """.formatted(tasks)), RunOptions.NONE));
         SimulatedCluster cluster = new SimulatedCluster();
-        SlurmTracker tracker = new SlurmTracker(run, null, settings(cluster.squeueOutput), new SlurmCommands(
+        SlurmTracker tracker = new SlurmTracker(run,
+                dev.drover.cluster.ClusterBackend.Settler.of(run, new dev.drover.cluster.Settlement(5), retried -> { }),
+                settings(cluster.squeueOutput), new SlurmCommands(
                 Duration.ofSeconds(30), new SimpleMeterRegistry()), null, cluster.records, System::currentTimeMillis);
         int arrays = tasks / (elementsPerArray * tasksPerElement);
         int next = 0;
