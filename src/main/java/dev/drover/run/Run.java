@@ -32,6 +32,7 @@ public final class Run {
     private final long acceptedAt;
     private final TaskTable tasks;
     private final Submissions submissions = new Submissions();
+    private final Usages usages;
 
     private final CompletableFuture<RunState> finished = new CompletableFuture<>();
     private final AtomicBoolean finishing = new AtomicBoolean();
@@ -52,6 +53,7 @@ public final class Run {
         this.journal = journal;
         this.acceptedAt = acceptedAt;
         this.tasks = new TaskTable(plan.taskCount());
+        this.usages = new Usages(plan.taskCount());
     }
 
     public String id() {
@@ -110,6 +112,8 @@ public final class Run {
     synchronized void apply(JournalEntry entry) {
         if (entry instanceof JournalEntry.Submission submission) {
             submissions.apply(submission);
+        } else if (entry instanceof JournalEntry.Usage usage) {
+            usages.set(usage.index(), usage.usage());
         } else if (entry instanceof JournalEntry.Cancel) {
             cancelled = true;
         } else {
@@ -205,6 +209,17 @@ public final class Run {
     /** Failed attempts that were retried, across restarts: what the task has used of its retries. */
     public synchronized int retriesUsed(int index) {
         return tasks.retriesUsed(index);
+    }
+
+    /** Records what an attempt used, as its strategy measured it; before the attempt's end or retry is recorded. */
+    public synchronized void taskUsage(int index, int attempt, TaskUsage usage) {
+        write(new JournalEntry.Usage(System.currentTimeMillis(), index, attempt, usage.wallMillis(),
+                usage.cpuMillis(), usage.maxRssBytes()));
+    }
+
+    /** The last measured usage of a task, or null. */
+    public synchronized TaskUsage usage(int index) {
+        return usages.get(index);
     }
 
     /** Records an attempt that ended but will be retried. */

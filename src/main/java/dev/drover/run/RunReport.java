@@ -84,6 +84,7 @@ public final class RunReport {
             writeIfPresent(json, "reason", record.reason());
             writeIfPresent(json, "backendId", record.backendId());
             writeIfPresent(json, "backendState", record.backendState());
+            writeUsage(json, run.usage(i));
             json.raw("}");
         }
         json.raw("]");
@@ -117,6 +118,19 @@ public final class RunReport {
             row.raw("]\n");
         }
         row.flush();
+    }
+
+    /** "usage": the last attempt's measured figures, when its strategy measured them. */
+    private static void writeUsage(Row json, TaskUsage usage) throws IOException {
+        if (usage != null) {
+            json.raw(",\"usage\":{\"wallSeconds\":").raw(seconds(usage.wallMillis()))
+                    .raw(",\"cpuSeconds\":").raw(seconds(usage.cpuMillis()))
+                    .raw(",\"maxRssBytes\":").number(usage.maxRssBytes()).raw("}");
+        }
+    }
+
+    private static String seconds(long millis) {
+        return java.math.BigDecimal.valueOf(millis, 3).stripTrailingZeros().toPlainString();
     }
 
     private static void writeIfPresent(Row json, String field, String value) throws IOException {
