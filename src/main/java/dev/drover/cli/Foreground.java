@@ -1,5 +1,6 @@
 package dev.drover.cli;
 
+import dev.drover.report.Efficiency;
 import dev.drover.run.Run;
 import dev.drover.run.RunReport;
 import dev.drover.run.RunState;
@@ -147,6 +148,10 @@ final class Foreground {
                         state, run.count(TaskState.SUCCEEDED), run.count(TaskState.FAILED),
                         run.count(TaskState.CANCELLED), seconds, report);
                 FailedTasks.print(run, System.out);
+                String advice = state == RunState.RUNNING ? null : Efficiency.adviceFor(run.dir());
+                if (advice != null) {
+                    System.out.println("advice: " + advice);
+                }
                 System.out.flush();
             } finally {
                 printed.countDown();
