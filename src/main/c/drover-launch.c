@@ -7,11 +7,13 @@
  * Request, on stdin, NUL-terminated fields: workdir ("" = the launcher's), log file (stdout and stderr, appended),
  * time-out in ms (0: none), argc, argv... (argv[0] a path: drover resolved it), envc, NAME=VALUE... (added).
  * Replies, on stdout, one line each:
- *   P pid                                         the task runs; its session id is its pid
+ *   P pid                                         forked (its session id is its pid); then one of:
+ *   S                                             it runs
  *   F errno step text                             it could not start (step: log, workdir, exec); nothing runs
  *   T                                             its time-out has passed and it still runs: drover stops it
  *   E status wall_us user_us sys_us maxrss_kb     it has ended; status: its exit code, or 128 + the signal
- * End of stdin ends the launcher. Ctrl-C and hang-ups are drover's to handle: ignored here, reset in the task.
+ * End of stdin ends the launcher. Ctrl-C and hang-ups are drover's to handle: ignored here, reset in the task. A task
+ * whose launcher dies is killed (PR_SET_PDEATHSIG): nobody would see its end, and drover ends its session.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -75,6 +78,7 @@ static void run_task(const char *workdir, const char *log, long timeout_ms, char
     }
     struct timespec started, ended;
     clock_gettime(CLOCK_MONOTONIC, &started);
+    pid_t launcher = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         printf("F %d fork %s\n", errno, strerror(errno));
@@ -85,6 +89,9 @@ static void run_task(const char *workdir, const char *log, long timeout_ms, char
     if (pid == 0) {
         close(report[0]);
         setsid(); /* first: from here on a terminal's signals no longer reach it */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != launcher) {
+            _exit(127); /* the launcher has died already: drover cannot follow this task */
+        }
         int reset[] = {SIGINT, SIGQUIT, SIGHUP, SIGALRM, SIGPIPE};
         for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++) {
             handle(reset[i], SIG_DFL);
@@ -127,6 +134,8 @@ static void run_task(const char *workdir, const char *log, long timeout_ms, char
         fail(report[1], errno, "exec");
     }
     close(report[1]);
+    printf("P %d\n", (int) pid); /* before anything else: drover can end its session if this launcher dies */
+    fflush(stdout);
     char why[160] = {0};
     ssize_t n;
     while ((n = read(report[0], why, sizeof why - 1)) < 0 && errno == EINTR) {
@@ -140,7 +149,7 @@ static void run_task(const char *workdir, const char *log, long timeout_ms, char
         printf("F %s\n", why);
         return;
     }
-    printf("P %d\n", (int) pid);
+    printf("S\n");
     fflush(stdout);
     alarmed = 0;
     struct itimerval timer = {{0, 0}, {timeout_ms / 1000, (timeout_ms % 1000) * 1000}};

@@ -103,21 +103,48 @@ final class Launchers {
         field(request, Integer.toString(env.size()));
         env.forEach((name, value) -> field(request, name + "=" + value));
         Launcher launcher = idle.poll();
+        if (launcher != null && !launcher.send(request)) {
+            launcher.destroy(); // an idle launcher killed from outside: it read nothing, nothing ran
+            launcher = null;
+        }
+        if (launcher == null) {
+            launcher = new Launcher();
+            if (!launcher.send(request)) {
+                throw new IOException(PROGRAM + " ended at its start");
+            }
+        }
+        long pid = -1;
         String reply;
         try {
-            reply = (launcher == null ? launcher = new Launcher() : launcher).ask(request);
+            reply = launcher.reply();
+            if (reply.startsWith("P ")) {
+                pid = Long.parseLong(reply.substring(2));
+                reply = launcher.reply();
+            }
         } catch (IOException died) {
-            launcher.destroy(); // an idle launcher killed from outside: nothing ran, a new one tries
-            launcher = new Launcher();
-            reply = launcher.ask(request);
+            launcher.destroy();
+            endStray(pid, env);
+            throw new IOException(PROGRAM + " ended while starting it");
         }
-        if (reply.startsWith("P ")) {
-            return new Launched(launcher, Long.parseLong(reply.substring(2)));
+        if (reply.equals("S")) {
+            return new Launched(launcher, pid);
         }
         idle.push(launcher);
         // "F errno step text": the text is strerror's
         String[] parts = reply.split(" ", 4);
-        throw new IOException(parts.length == 4 ? parts[3] : "drover-launch: " + reply);
+        throw new IOException(parts.length == 4 ? parts[3] : PROGRAM + ": " + reply);
+    }
+
+    /**
+     * A launcher died while starting a task, which may have begun (the task itself may have killed it): its session
+     * goes, and any process that has this attempt's environment (one whose pid was not told yet).
+     */
+    private void endStray(long pid, Map<String, String> env) {
+        if (pid > 0) {
+            TaskSessions.killSession(pid, killGrace);
+        }
+        TaskSessions.kill(proc -> env.entrySet().stream().filter(e -> e.getKey().startsWith("DROVER_"))
+                .allMatch(e -> TaskSessions.hasEnv(proc, e.getKey(), e.getValue())), killGrace);
     }
 
     /** Ends the idle launchers (they also end by themselves when drover's end closes their input). */
@@ -144,10 +171,15 @@ final class Launchers {
             replies = new BufferedInputStream(process.getInputStream(), 256);
         }
 
-        String ask(ByteArrayOutputStream request) throws IOException {
-            request.writeTo(requests);
-            requests.flush();
-            return reply();
+        /** Sends a request; false when the launcher is gone (its pipe is closed): it has read none of it. */
+        boolean send(ByteArrayOutputStream request) {
+            try {
+                request.writeTo(requests);
+                requests.flush();
+                return true;
+            } catch (IOException gone) {
+                return false;
+            }
         }
 
         /** The next reply line. */

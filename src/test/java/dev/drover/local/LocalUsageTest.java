@@ -91,6 +91,42 @@ class LocalUsageTest {
         assertNull(Efficiency.adviceFor(tmp.resolve("runs").resolve(report.get("runId").asText())));
     }
 
+    @Test
+    void aTaskWhoseLauncherIsKilledEndsWithItsWholeSessionAndTheNextTaskRuns() throws Exception {
+        Path pids = tmp.resolve("pids");
+        JsonNode report;
+        try (TestPipeline pipeline = new TestPipeline(tmp.resolve("runs"))) {
+            report = pipeline.run("""
+                    name: launcher-killed
+                    tasks:
+                      - id: killer
+                        command: [sh, -c, 'sleep 60 & echo $! >> "$0"; kill -9 $PPID; sleep 60', "%s"]
+                      - id: after
+                        command: ["true"]
+                    """.formatted(pids), new RunOptions("sequential", null, null));
+        }
+        JsonNode killer = task(report, "killer");
+        assertEquals("FAILED", killer.get("state").asText(), report.toString());
+        // killed by the launcher's death, or seen dying before it had started (the task killed it that fast)
+        assertTrue(killer.get("exitCode").asInt() == LocalTaskRunner.KILLED
+                || killer.get("exitCode").asInt() == LocalTaskRunner.CANNOT_START, report.toString());
+        assertEquals(1, Files.readAllLines(pids).size(), "the task ran once");
+        assertEquals("SUCCEEDED", task(report, "after").get("state").asText(), "a new launcher runs the next task");
+        String sleeper = Files.readString(pids).strip();
+        assertFalse(alive(sleeper), "the task's child outlived its end");
+    }
+
+    /** A zombie waiting for its parent (here: whatever reaps orphans) counts as gone. */
+    private static boolean alive(String pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", pid, "stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state != 'Z' && state != 'X';
+        } catch (java.io.IOException gone) {
+            return false;
+        }
+    }
+
     private static JsonNode task(JsonNode report, String id) {
         for (JsonNode task : report.get("tasks")) {
             if (task.get("id").asText().equals(id)) {
