@@ -166,7 +166,8 @@ final class Launchers {
         private final InputStream replies;
 
         Launcher() throws IOException {
-            process = new ProcessBuilder(program).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            // it writes nothing of its own; an inherited stderr would hold a caller's pipe open while a task runs on
+            process = new ProcessBuilder(program).redirectError(ProcessBuilder.Redirect.DISCARD).start();
             requests = new BufferedOutputStream(process.getOutputStream(), 4096);
             replies = new BufferedInputStream(process.getInputStream(), 256);
         }
