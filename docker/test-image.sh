@@ -79,6 +79,8 @@ if wait_for 60 test -f "$vols/inbox/.done/hello.yaml"; then
   run=$(run_dir_of "$vols/runs" hello)
   check "its report.json says SUCCEEDED, on the runs volume" grep -q '"state" *: *"SUCCEEDED"' "$run/report.json"
   check "its task logs are on the runs volume" grep -q "hello from drover" "$run/logs/greet.log"
+  check "its tasks' CPU and memory were measured (drover-launch is in the image)" \
+    grep -q '"usage":{"wallSeconds":' "$run/report.json"
 else
   fail "hello.yaml never reached .done: $(ls -A "$vols/inbox" "$vols/inbox/.failed" "$vols/inbox/.error" 2>&1 | tr '\n' ' ')"
 fi

@@ -37,7 +37,8 @@ public final class DroverConfiguration implements CamelConfiguration {
         Registry registry = context.getRegistry();
         registry.bind("runs", runs);
         registry.bind("planner", Planner.forInstalledLanes(settings.manifestMaxBytes()));
-        registry.bind("localRunner", new LocalTaskRunner(runs, settings.seconds("drover.local.kill-grace")));
+        registry.bind("localRunner", new LocalTaskRunner(runs, settings.seconds("drover.local.kill-grace"),
+                settings.optional("drover.local.launcher")));
         registry.bind("localLanes", new LocalLanes(context));
         ClusterScheduler clusterScheduler = new ClusterScheduler(context);
         addService(context, clusterScheduler); // its threads start and stop with Camel

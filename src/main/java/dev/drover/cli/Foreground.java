@@ -1,5 +1,6 @@
 package dev.drover.cli;
 
+import dev.drover.report.Efficiency;
 import dev.drover.run.Run;
 import dev.drover.run.RunReport;
 import dev.drover.run.RunState;
@@ -148,6 +149,10 @@ final class Foreground {
                         run.count(TaskState.CANCELLED), run.escalations().describe(),
                         seconds, report);
                 FailedTasks.print(run, System.out);
+                String advice = state == RunState.RUNNING ? null : Efficiency.adviceFor(run.dir());
+                if (advice != null) {
+                    System.out.println("advice: " + advice);
+                }
                 System.out.flush();
             } finally {
                 printed.countDown();

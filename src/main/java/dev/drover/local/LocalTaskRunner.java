@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -47,20 +48,28 @@ public final class LocalTaskRunner {
     private static final int DIED_OF_SIGINT = 130;
 
     private final RunRegistry runs;
-    private final Map<Run, Set<Process>> live = new ConcurrentHashMap<>();
+    private final Map<Run, Set<TaskProcess>> live = new ConcurrentHashMap<>();
     private final Map<Run, TaskLogs> logs = new ConcurrentHashMap<>();
     /** Set when drover stops without cancelling: no task starts any more. */
     private volatile boolean stopping;
     /** Processes stopAll killed: their tasks record nothing and run again at the next start. */
-    private final Set<Process> abandoned = ConcurrentHashMap.newKeySet();
+    private final Set<TaskProcess> abandoned = ConcurrentHashMap.newKeySet();
 
     /** How long a task that is being stopped gets between SIGTERM and SIGKILL. */
     private final Duration killGrace;
+    private final Launchers launchers;
 
-    public LocalTaskRunner(RunRegistry runs, Duration killGrace) {
+    /** @param launcher drover.local.launcher: {@code auto}, {@code none} or drover-launch's path ({@link Launchers}) */
+    public LocalTaskRunner(RunRegistry runs, Duration killGrace, String launcher) {
         this.runs = runs;
         this.killGrace = killGrace;
+        this.launchers = new Launchers(launcher, killGrace);
         runs.onRecovered(this::endLeftovers);
+    }
+
+    /** Whether local tasks' CPU and memory usage is measured (drover-launch was found). */
+    public boolean measuresUsage() {
+        return launchers.available();
     }
 
     public void runBatch(TaskBatch batch) {
@@ -188,18 +197,14 @@ public final class LocalTaskRunner {
 
     private Outcome attempt(Run run, TaskSpec task, Duration timeout, File log, int attempt) {
         File workdir = task.workdir() != null ? new File(task.workdir()) : null;
-        Process process;
+        Map<String, String> env = new LinkedHashMap<>(task.env());
+        env.put("DROVER_RUN_ID", run.id());
+        env.put("DROVER_TASK_ID", task.id());
+        env.put("DROVER_TASK_INDEX", Integer.toString(task.index()));
+        env.put("DROVER_ATTEMPT", Integer.toString(attempt));
+        TaskProcess process;
         try {
-            ProcessBuilder builder = new ProcessBuilder(TaskSessions.argv(task.command(), workdir)).directory(workdir);
-            Map<String, String> env = builder.environment();
-            env.putAll(task.env());
-            env.put("DROVER_RUN_ID", run.id());
-            env.put("DROVER_TASK_ID", task.id());
-            env.put("DROVER_TASK_INDEX", Integer.toString(task.index()));
-            env.put("DROVER_ATTEMPT", Integer.toString(attempt));
-            builder.redirectErrorStream(true);
-            builder.redirectOutput(ProcessBuilder.Redirect.appendTo(log));
-            process = builder.start();
+            process = start(task.command(), workdir, log, timeout, env);
         } catch (IOException e) {
             String reason = "cannot start " + task.command().get(0)
                     + (task.workdir() != null ? " in " + task.workdir() : "") + ": " + e.getMessage();
@@ -209,9 +214,8 @@ public final class LocalTaskRunner {
         // Who it is, so that a drover restarted after a crash can end this attempt before running the task again.
         run.taskProcess(task.index(), attempt, process.pid(), TaskSessions.startTicks(process.pid()),
                 TaskSessions.BOOT_ID);
-        closeQuietly(process.getOutputStream());
-        Set<Process> processes = live.computeIfAbsent(run, r -> {
-            Set<Process> set = ConcurrentHashMap.newKeySet();
+        Set<TaskProcess> processes = live.computeIfAbsent(run, r -> {
+            Set<TaskProcess> set = ConcurrentHashMap.newKeySet();
             r.onCancel(() -> kill(set));
             r.onFinish(() -> live.remove(r));
             return set;
@@ -222,18 +226,22 @@ public final class LocalTaskRunner {
                 kill(List.of(process));
             }
             Outcome outcome;
-            if (timeout == null) {
-                outcome = new Outcome(process.waitFor(), null);
-            } else if (process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                outcome = new Outcome(process.exitValue(), null);
+            if (process.await()) {
+                outcome = new Outcome(process.exitCode(), null);
             } else {
                 String reason = TimedOut.reason(timeout);
                 appendToLog(log, "drover: " + reason + ", stopping it\n");
                 kill(List.of(process));
-                process.waitFor();
+                process.await();
                 outcome = new Outcome(TimedOut.EXIT_CODE, reason);
             }
-            return abandoned.remove(process) ? new Outcome(KILLED, "stopped", true) : outcome;
+            if (abandoned.remove(process)) {
+                return new Outcome(KILLED, "stopped", true);
+            }
+            if (process.usage() != null) {
+                run.taskUsage(task.index(), attempt, process.usage());
+            }
+            return outcome;
         } catch (InterruptedException e) {
             kill(List.of(process));
             Thread.currentThread().interrupt();
@@ -241,6 +249,26 @@ public final class LocalTaskRunner {
         } finally {
             processes.remove(process);
         }
+    }
+
+    /**
+     * Starts a task in a session of its own: through drover-launch, which measures it, or else through setsid from
+     * the JVM. The program is resolved here, as the JDK would, so that a missing one is reported as "cannot start".
+     */
+    private TaskProcess start(List<String> command, File workdir, File log, Duration timeout,
+                              Map<String, String> env) throws IOException {
+        if (launchers.available()) {
+            List<String> argv = new ArrayList<>(command);
+            argv.set(0, new File(TaskSessions.resolve(command.get(0), workdir)).getAbsolutePath());
+            return launchers.start(argv, workdir, log, timeout, env);
+        }
+        ProcessBuilder builder = new ProcessBuilder(TaskSessions.argv(command, workdir)).directory(workdir);
+        builder.environment().putAll(env);
+        builder.redirectErrorStream(true);
+        builder.redirectOutput(ProcessBuilder.Redirect.appendTo(log));
+        Process process = builder.start();
+        closeQuietly(process.getOutputStream());
+        return new TaskProcess.Jvm(process, timeout);
     }
 
     /**
@@ -253,20 +281,21 @@ public final class LocalTaskRunner {
         while (System.nanoTime() < deadline && live.values().stream().anyMatch(set -> !set.isEmpty())) {
             Thread.sleep(100);
         }
-        List<Process> left = new ArrayList<>();
+        List<TaskProcess> left = new ArrayList<>();
         live.values().forEach(left::addAll);
         abandoned.addAll(left);
         kill(left);
+        launchers.close();
     }
 
     /** Ends the tasks' whole sessions at once (SIGTERM, the grace period, SIGKILL) and returns when they are empty. */
-    private void kill(Collection<Process> tasks) {
+    private void kill(Collection<TaskProcess> tasks) {
         if (!TaskSessions.SUPPORTED) {
             // no sessions to kill: the process trees as they are now, descendants first
-            tasks.forEach(task -> {
-                task.descendants().forEach(ProcessHandle::destroyForcibly);
-                task.destroyForcibly();
-            });
+            tasks.forEach(task -> ProcessHandle.of(task.pid()).ifPresent(handle -> {
+                handle.descendants().forEach(ProcessHandle::destroyForcibly);
+                handle.destroyForcibly();
+            }));
             return;
         }
         Set<Long> sessions = new HashSet<>();

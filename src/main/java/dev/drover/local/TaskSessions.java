@@ -67,7 +67,8 @@ final class TaskSessions {
         return argv;
     }
 
-    private static String resolve(String program, File workdir) throws IOException {
+    /** The program's file, found as the JDK would (on drover's PATH, relative to the workdir). */
+    static String resolve(String program, File workdir) throws IOException {
         if (program.contains("/")) {
             File file = new File(program).isAbsolute() || workdir == null ? new File(program) : new File(workdir, program);
             if (!file.isFile() || !file.canExecute()) {

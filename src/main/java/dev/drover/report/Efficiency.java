@@ -1,5 +1,7 @@
 package dev.drover.report;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -118,6 +120,19 @@ public record Efficiency(int ended, int measured, Spread wall, Spread peakRss, d
         }
         return new Efficiency(ended, measured, wall, peak, cpuEfficiency, memEfficiency, requestedMem, requestedTime,
                 cpus, suggestedMem, suggestedTime, List.copyOf(advice));
+    }
+
+    /**
+     * The advice line for the summary of a finished run: null when its tasks' usage was not measured (then there is
+     * nothing to size by), when there is nothing to say, or when its report cannot be read.
+     */
+    public static String adviceFor(Path runDir) {
+        try {
+            Efficiency e = of(RunFacts.read(runDir));
+            return e.measured() > 0 || e.peakRss().max() > 0 ? e.summary() : null;
+        } catch (IOException | RuntimeException unreadable) {
+            return null; // the summary line already names the report
+        }
     }
 
     /** The advice as one line for a terminal, or null when there is nothing to say. */

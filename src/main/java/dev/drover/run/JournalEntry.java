@@ -133,6 +133,18 @@ public sealed interface JournalEntry {
         }
     }
 
+    /** What an attempt used, as its strategy measured it (wall and CPU time in ms, peak resident memory in bytes). */
+    record Usage(long at, int index, int attempt, long wallMillis, long cpuMillis, long maxRssBytes)
+            implements JournalEntry {
+        public String encode() {
+            return line("usage", at).add(index).add(attempt).add(wallMillis).add(cpuMillis).add(maxRssBytes).done();
+        }
+
+        public TaskUsage usage() {
+            return new TaskUsage(wallMillis, cpuMillis, maxRssBytes);
+        }
+    }
+
     /** A submission to a cluster under the lane's key; {@code clusterId} null while its answer is awaited. */
     record Submission(long at, String key, String clusterId) implements JournalEntry {
         public Submission {
@@ -207,6 +219,8 @@ public sealed interface JournalEntry {
                 case "requeue" -> new Requeue(at, num(f[2]));
                 case "boot" -> new Boot(at, text(f[2]));
                 case "process" -> new Process(at, num(f[2]), num(f[3]), Long.parseLong(f[4]), Long.parseLong(f[5]));
+                case "usage" -> new Usage(at, num(f[2]), num(f[3]), Long.parseLong(f[4]), Long.parseLong(f[5]),
+                        Long.parseLong(f[6]));
                 case "submission" -> new Submission(at, text(f[2]), f.length > 3 ? text(f[3]) : null);
                 case "cancel" -> new Cancel(at);
                 case "recovered" -> new Recovered(at, f.length > 2 ? num(f[2]) : 0);

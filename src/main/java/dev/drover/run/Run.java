@@ -33,6 +33,7 @@ public final class Run {
     private final long acceptedAt;
     private final TaskTable tasks;
     private final Submissions submissions = new Submissions();
+    private final Usages usages;
 
     private final CompletableFuture<RunState> finished = new CompletableFuture<>();
     private final AtomicBoolean finishing = new AtomicBoolean();
@@ -53,6 +54,7 @@ public final class Run {
         this.journal = journal;
         this.acceptedAt = acceptedAt;
         this.tasks = new TaskTable(plan.taskCount());
+        this.usages = new Usages(plan.taskCount());
     }
 
     public String id() {
@@ -116,6 +118,8 @@ public final class Run {
     synchronized void apply(JournalEntry entry) {
         if (entry instanceof JournalEntry.Submission submission) {
             submissions.apply(submission);
+        } else if (entry instanceof JournalEntry.Usage usage) {
+            usages.set(usage.index(), usage.usage());
         } else if (entry instanceof JournalEntry.Cancel) {
             cancelled = true;
         } else {
@@ -251,6 +255,17 @@ public final class Run {
     /** Records an attempt whose node failed or that was preempted: it runs again without spending a retry. */
     public synchronized void attemptRerun(int index, int attempt, int exitCode, String reason, String node) {
         write(new JournalEntry.Rerun(System.currentTimeMillis(), index, attempt, exitCode, reason, node));
+    }
+
+    /** Records what an attempt used, as its strategy measured it; before the attempt's end or retry is recorded. */
+    public synchronized void taskUsage(int index, int attempt, TaskUsage usage) {
+        write(new JournalEntry.Usage(System.currentTimeMillis(), index, attempt, usage.wallMillis(),
+                usage.cpuMillis(), usage.maxRssBytes()));
+    }
+
+    /** The last measured usage of a task, or null. */
+    public synchronized TaskUsage usage(int index) {
+        return usages.get(index);
     }
 
     /** Records an attempt that ended but will be retried. */

@@ -94,6 +94,7 @@ public final class RunReport {
             writeIfPresent(json, "reason", record.reason());
             writeIfPresent(json, "backendId", record.backendId());
             writeIfPresent(json, "backendState", record.backendState());
+            writeUsage(json, run.usage(i));
             List<TaskHistory.Attempt> attempts = history.of(i);
             json.raw(",\"history\":");
             writeHistory(json, attempts != null ? attempts
@@ -160,6 +161,19 @@ public final class RunReport {
             json.raw("}");
         }
         json.raw("]");
+    }
+
+    /** "usage": the last attempt's measured figures, when its strategy measured them. */
+    private static void writeUsage(Row json, TaskUsage usage) throws IOException {
+        if (usage != null) {
+            json.raw(",\"usage\":{\"wallSeconds\":").raw(seconds(usage.wallMillis()))
+                    .raw(",\"cpuSeconds\":").raw(seconds(usage.cpuMillis()))
+                    .raw(",\"maxRssBytes\":").number(usage.maxRssBytes()).raw("}");
+        }
+    }
+
+    private static String seconds(long millis) {
+        return java.math.BigDecimal.valueOf(millis, 3).stripTrailingZeros().toPlainString();
     }
 
     private static void writeIfPresent(Row json, String field, String value) throws IOException {

@@ -62,10 +62,13 @@ final class SlurmTracker {
     private volatile boolean cancelRequested;
     private long lastSqueue;
     private boolean squeueFailing;
+    /** sacct once per ended array for its tasks' usage (issue 14); null where tests script SLURM's answers. */
+    private SlurmUsage usage;
 
     SlurmTracker(Run run, ClusterBackend.Settler settler, SlurmSettings settings, SlurmCommands commands,
                  SlurmCancel canceller) {
         this(run, settler, settings, commands, canceller, ExitRecords.FILES, System::currentTimeMillis);
+        this.usage = new SlurmUsage(commands, settings);
     }
 
     /** @param clock milliseconds: when squeue was last asked and how long an element has been gone (tests turn it) */
@@ -385,6 +388,9 @@ final class SlurmTracker {
 
     private void finish(Tracked t, int element, int task, int exitCode, String backendState, String reason,
                         List<Integer> retried) {
+        if (usage != null && !t.open()) {
+            usage.record(run, t.jobId, t.attempt, t.tasks); // the array's last task: before its outcome ends the run
+        }
         Settlement.Outcome outcome = new Settlement.Outcome(exitCode, backendState, reason,
                 reason != null && exitCode == TimedOut.EXIT_CODE ? Settlement.Cause.TIMEOUT
                         : Settlement.Cause.of(backendState), t.node[element]);

@@ -34,6 +34,7 @@ class JournalEntryTest {
                 new JournalEntry.Requeue(10, 2),
                 new JournalEntry.Boot(11, text),
                 new JournalEntry.Process(12, 2, 4, Long.MAX_VALUE, 1234567890123L),
+                new JournalEntry.Usage(13, 2, 4, 2828, 1341, 118_677_504L),
                 new JournalEntry.Submission(13, key, text),
                 new JournalEntry.Cancel(14),
                 new JournalEntry.Recovered(15, 2),

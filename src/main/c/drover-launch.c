@@ -1,0 +1,219 @@
+/*
+ * drover-launch: starts drover's local tasks, one after another, each in a session of its own, waits for each with
+ * wait4(2) and reports its exit status and the kernel's accounting of it: wall time, user + system CPU time and
+ * peak resident set of the task and of every descendant it waited for. Long-lived: drover keeps one per busy slot
+ * and feeds it task after task, which costs less than a JVM fork per task.
+ *
+ * Request, on stdin, NUL-terminated fields: workdir ("" = the launcher's), log file (stdout and stderr, appended),
+ * time-out in ms (0: none), argc, argv... (argv[0] a path: drover resolved it), envc, NAME=VALUE... (added).
+ * Replies, on stdout, one line each:
+ *   P pid                                         forked (its session id is its pid); then one of:
+ *   S                                             it runs
+ *   F errno step text                             it could not start (step: log, workdir, exec); nothing runs
+ *   T                                             its time-out has passed and it still runs: drover stops it
+ *   E status wall_us user_us sys_us maxrss_kb     it has ended; status: its exit code, or 128 + the signal
+ * End of stdin ends the launcher. Ctrl-C and hang-ups are drover's to handle: ignored here, reset in the task. A task
+ * whose launcher dies is killed (PR_SET_PDEATHSIG): nobody would see its end, and drover ends its session.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t alarmed;
+
+static void on_alarm(int sig) {
+    (void) sig;
+    alarmed = 1;
+}
+
+static char *field(char **buffer, size_t *size) {
+    ssize_t n = getdelim(buffer, size, '\0', stdin);
+    if (n <= 0 || (*buffer)[n - 1] != '\0') {
+        exit(0); /* drover has gone (or sent half a request): nothing left to run */
+    }
+    return strdup(*buffer);
+}
+
+static long number(char **buffer, size_t *size) {
+    char *text = field(buffer, size);
+    long value = strtol(text, NULL, 10);
+    free(text);
+    return value;
+}
+
+static long long micros(struct timeval t) {
+    return (long long) t.tv_sec * 1000000 + t.tv_usec;
+}
+
+static void handle(int sig, void (*handler)(int)) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = handler; /* no SA_RESTART: the alarm interrupts wait4 */
+    sigaction(sig, &action, NULL);
+}
+
+/* In the forked child: report why it cannot become the task, then end without running anything. */
+static void fail(int report, int error, const char *step) {
+    char line[160];
+    int n = snprintf(line, sizeof line, "%d %s %s", error, step, strerror(error));
+    (void) !write(report, line, (size_t) n);
+    _exit(127);
+}
+
+static void run_task(const char *workdir, const char *log, long timeout_ms, char **argv, char **env) {
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) {
+        printf("F %d pipe %s\n", errno, strerror(errno));
+        return;
+    }
+    struct timespec started, ended;
+    clock_gettime(CLOCK_MONOTONIC, &started);
+    pid_t launcher = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        printf("F %d fork %s\n", errno, strerror(errno));
+        close(report[0]);
+        close(report[1]);
+        return;
+    }
+    if (pid == 0) {
+        close(report[0]);
+        setsid(); /* first: from here on a terminal's signals no longer reach it */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != launcher) {
+            _exit(127); /* the launcher has died already: drover cannot follow this task */
+        }
+        int reset[] = {SIGINT, SIGQUIT, SIGHUP, SIGALRM, SIGPIPE};
+        for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++) {
+            handle(reset[i], SIG_DFL);
+        }
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        int in = open("/dev/null", O_RDONLY);
+        int out = open(log, O_WRONLY | O_APPEND | O_CREAT, 0666);
+        if (out < 0) {
+            fail(report[1], errno, "log");
+        }
+        if (in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) {
+            fail(report[1], errno, "log");
+        }
+        if (in > 2) {
+            close(in);
+        }
+        if (out > 2) {
+            close(out);
+        }
+        if (*workdir && chdir(workdir) != 0) {
+            fail(report[1], errno, "workdir");
+        }
+        for (char **variable = env; *variable; variable++) {
+            putenv(*variable);
+        }
+        execv(argv[0], argv);
+        if (errno == ENOEXEC) { /* a script without #!: run by the shell, as execvp and the JDK do */
+            size_t argc = 0;
+            while (argv[argc]) {
+                argc++;
+            }
+            char **shell = calloc(argc + 2, sizeof *shell);
+            shell[0] = "/bin/sh";
+            memcpy(shell + 1, argv, (argc + 1) * sizeof *argv);
+            execv(shell[0], shell);
+            errno = ENOEXEC;
+        }
+        fail(report[1], errno, "exec");
+    }
+    close(report[1]);
+    printf("P %d\n", (int) pid); /* before anything else: drover can end its session if this launcher dies */
+    fflush(stdout);
+    char why[160] = {0};
+    ssize_t n;
+    while ((n = read(report[0], why, sizeof why - 1)) < 0 && errno == EINTR) {
+    }
+    close(report[0]);
+    int status;
+    struct rusage usage;
+    if (n > 0) {
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        printf("F %s\n", why);
+        return;
+    }
+    printf("S\n");
+    fflush(stdout);
+    alarmed = 0;
+    struct itimerval timer = {{0, 0}, {timeout_ms / 1000, (timeout_ms % 1000) * 1000}};
+    if (timeout_ms > 0) {
+        setitimer(ITIMER_REAL, &timer, NULL);
+    }
+    int told = 0;
+    while (wait4(pid, &status, 0, &usage) < 0) {
+        if (errno != EINTR) {
+            printf("F %d wait %s\n", errno, strerror(errno));
+            return;
+        }
+        if (alarmed && !told) {
+            printf("T\n");
+            fflush(stdout);
+            told = 1;
+        }
+    }
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &ended);
+    long long wall = (long long) (ended.tv_sec - started.tv_sec) * 1000000
+            + (ended.tv_nsec - started.tv_nsec) / 1000;
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    printf("E %d %lld %lld %lld %ld\n", code, wall, micros(usage.ru_utime), micros(usage.ru_stime),
+            usage.ru_maxrss);
+}
+
+int main(void) {
+    handle(SIGINT, SIG_IGN);
+    handle(SIGQUIT, SIG_IGN);
+    handle(SIGHUP, SIG_IGN);
+    handle(SIGALRM, on_alarm);
+    char *buffer = NULL;
+    size_t size = 0;
+    for (;;) {
+        char *workdir = field(&buffer, &size);
+        char *log = field(&buffer, &size);
+        long timeout_ms = number(&buffer, &size);
+        long argc = number(&buffer, &size);
+        char **argv = calloc((size_t) argc + 1, sizeof *argv);
+        for (long i = 0; i < argc; i++) {
+            argv[i] = field(&buffer, &size);
+        }
+        long envc = number(&buffer, &size);
+        char **env = calloc((size_t) envc + 1, sizeof *env);
+        for (long i = 0; i < envc; i++) {
+            env[i] = field(&buffer, &size);
+        }
+        if (argc < 1) {
+            printf("F %d request no program\n", EINVAL);
+        } else {
+            run_task(workdir, log, timeout_ms, argv, env);
+        }
+        fflush(stdout);
+        for (long i = 0; i < argc; i++) {
+            free(argv[i]);
+        }
+        for (long i = 0; i < envc; i++) {
+            free(env[i]);
+        }
+        free(argv);
+        free(env);
+        free(workdir);
+        free(log);
+    }
+}

@@ -1,0 +1,72 @@
+package dev.drover.slurm;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.drover.camel.DroverRuntime;
+import dev.drover.manifest.ManifestReader;
+import dev.drover.plan.RunOptions;
+import dev.drover.plan.RunPlan;
+import dev.drover.report.Efficiency;
+import dev.drover.run.Run;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Usage from SLURM's accounting (slurmdbd on the test cluster) against known work: a task that holds 100 MB and burns
+ * 1 s of CPU reports about that, asked of sacct once for its array; a run that asked for 1G is told to ask for less.
+ */
+@ExtendWith(SlurmClusterExtension.class)
+class SlurmUsageIT {
+
+    /** Holds 100 MB (touched), burns 1 s of CPU, then holds it 3 s more: longer than SLURM's sampling interval. */
+    static final String WORK = "x = b'x' * (100 << 20)\\nimport time\\nt = time.process_time()\\n"
+            + "while time.process_time() - t < 1: pass\\ntime.sleep(3)\\n";
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void sacctFiguresOfEachTaskReachTheReportAndTheAdvice() throws Exception {
+        try (DroverRuntime runtime = DroverRuntime.start(Path.of("").toAbsolutePath(), Map.of(
+                "drover.runs-dir", tmp.resolve("runs").toString(),
+                "drover.slurm.poll-initial", "200",
+                "drover.slurm.poll-max", "2000",
+                "drover.slurm.squeue-min-interval", "1000"))) {
+            Run run = runtime.submit(RunPlan.resolve(ManifestReader.parse("""
+                    name: slurm-usage
+                    tasks:
+                      - id: work
+                        command: [python3, -c, "%s"]
+                      - id: quick
+                        command: ["true"]
+                    """.formatted(WORK)), new RunOptions("slurm", null, "mem=1G,time=00:05:00")));
+            run.finished().get(240, TimeUnit.SECONDS);
+            JsonNode report = JsonMapper.builder().build().readTree(run.dir().resolve("report.json").toFile());
+            assertEquals("SUCCEEDED", report.get("state").asText(), report.toString());
+            JsonNode work = report.get("tasks").get(0).get("usage");
+            assertNotNull(work, "no usage from sacct: " + report);
+            double cpu = work.get("cpuSeconds").asDouble();
+            long rss = work.get("maxRssBytes").asLong();
+            assertTrue(cpu >= 0.9 && cpu < 6, "sacct's TotalCPU " + cpu + " s, not about 1: " + work);
+            assertTrue(rss >= 90L << 20 && rss < 400L << 20, "sacct's MaxRSS " + rss + " bytes, not ~100 MB");
+            assertTrue(work.get("wallSeconds").asDouble() >= 4, "Elapsed below the task's 4 s: " + work);
+            assertNotNull(report.get("tasks").get(1).get("usage"), "the quick task's figures: " + report);
+            long usageLines = Files.readAllLines(run.dir().resolve("journal.log")).stream()
+                    .filter(line -> line.startsWith("usage\t")).count();
+            assertEquals(2, usageLines, "one usage line per task");
+            String advice = Efficiency.adviceFor(run.dir());
+            assertTrue(advice != null && advice.startsWith("mem=1G is") && advice.contains("try mem="),
+                    String.valueOf(advice));
+        }
+    }
+}
