@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # What a large run costs: for each size N, a local run of N `true` tasks with --jobs 2 against `xargs -P 2` in the
 # same run (wall time), drover's peak RSS, the files and bytes the run leaves, the report's size and write time (the
-# journal's `finished` line, written after the report, minus its last task end), and `--dry-run` under slurm.
+# journal's `finished` line, written after the report, minus its last task end), and `--dry-run` under slurm of a
+# range generator (scripts rebuild tasks from the template) and of an items: list (a task table per array), at
+# MaxArraySize 1001 (a production default; DROVER_SLURM_MAX_ARRAY_SIZE overrides what scontrol would say).
 # Usage: bench/scale.sh [N...]     (default 100000 1000000; a smaller N for a quick look)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 sizes=("${@:-100000 1000000}")
 read -r -a sizes <<< "${sizes[*]}"
+export DROVER_SLURM_MAX_ARRAY_SIZE=${DROVER_SLURM_MAX_ARRAY_SIZE:-1001}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$here/bin/drover" --version >/dev/null   # builds the jar if needed, outside the timings
@@ -39,9 +42,14 @@ for n in "${sizes[@]}"; do
   printf '%-8s %-20s %8.1f %8.2f %7d %14s %9s %8s\n' "$n" "drover run (local)" "$wall" \
     "$(echo "$wall / $xargs_wall" | bc -l)" "$rss" "$files $mb" "$(echo "scale=1; $report / 1048576" | bc)" "$report_s"
 
-  rm -rf "$work/runs"
-  timed "$here/bin/drover" run "$work/m.yaml" --distribution-strategy slurm --job-resources mem=100M \
-    --dry-run --runs-dir "$work/runs"
-  printf '%-8s %-20s %8.1f %8s %7d %14s %9s %8s\n' "$n" "--dry-run slurm" "$wall" - "$rss" \
-    "$(find "$work/runs" -type f | wc -l) $(du -sm "$work/runs" | cut -f1)" - -
+  # items: the same arguments spelled out, one per task (a list's task table)
+  seq -f '  - "c%.0f"' 0 $((n - 1)) | { printf 'name: scale-items\ncommand: [convert, "{item}"]\nitems:\n'; cat; } \
+    > "$work/items.yaml"
+  for manifest in m items; do
+    rm -rf "$work/runs"
+    timed "$here/bin/drover" run "$work/$manifest.yaml" --distribution-strategy slurm --job-resources mem=100M \
+      --dry-run --runs-dir "$work/runs"
+    printf '%-8s %-20s %8.1f %8s %7d %14s %9s %8s\n' "$n" "--dry-run slurm $manifest" "$wall" - "$rss" \
+      "$(find "$work/runs" -type f | wc -l) $(du -sm --apparent-size "$work/runs" | cut -f1)" - -
+  done
 done

@@ -6,7 +6,6 @@ import dev.drover.plan.RunPlan;
 import dev.drover.plan.Strategy;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.AbstractList;
@@ -103,16 +102,16 @@ public final class ArrayLayout {
         return new ArrayJob(runId, key, dir(runDir, key), List.copyOf(elements), attempt, throttle(plan));
     }
 
-    /** Writes the array's folder and script with the run's resources. */
+    /** Writes the array's folder, script and task table with the run's resources. */
     public static void writeScript(ArrayJob job, Path runDir, RunPlan plan) throws IOException {
         writeScript(job, runDir, plan, plan.resources());
     }
 
-    /** Writes the array's folder and script (the working directory of relative task workdirs: drover's own). */
+    /** Writes the array's folder, script and task table (the working directory of relative task workdirs: drover's own). */
     public static void writeScript(ArrayJob job, Path runDir, RunPlan plan, JobResources resources)
             throws IOException {
         Files.createDirectories(job.dir());
-        Files.writeString(job.script(), SbatchScript.render(job, runDir, plan.manifest().name(), resources,
-                Path.of("").toAbsolutePath(), plan.manifest().timeout(), plan.manifest().tasks()), StandardCharsets.UTF_8);
+        SbatchScript.write(job, runDir, plan.manifest().name(), resources, Path.of("").toAbsolutePath(),
+                plan.manifest().timeout(), plan.manifest().tasks());
     }
 }

@@ -3,8 +3,6 @@ package dev.drover.slurm;
 import dev.drover.manifest.TaskGenerator;
 import dev.drover.manifest.TaskSpec;
 
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -22,36 +20,30 @@ final class GeneratedElements {
     private GeneratedElements() {
     }
 
-    static void append(StringBuilder s, ArrayJob job, TaskGenerator generator, Path runDir, String workdirWord,
-                       String timeoutWords) {
+    static void append(StringBuilder s, ArrayJob job, TaskGenerator generator, String workdirWord) {
         int width = Integer.toString(Math.max(generator.size() - 1, 0)).length();
-        s.append("drover_generated() { # task index\n")
+        s.append("wd=").append(workdirWord).append('\n')
+                .append("drover_generated() { # task index\n")
                 .append("  t=$1; id=$t; while [ ${#id} -lt ").append(width).append(" ]; do id=0$id; done\n")
                 .append("  item=$((").append(generator.start()).append(" + ").append(generator.step())
-                .append(" * t))\n  ");
-        List<String> argv = new ArrayList<>(generator.template().size());
+                .append(" * t))\n  drover_task ").append(SbatchScript.quote(SbatchScript.envText(generator.env())));
         for (String arg : generator.template()) {
-            argv.add(word(arg));
+            s.append(' ').append(word(arg));
         }
-        SbatchScript.taskCall(s, job, "\"$t\"", SbatchScript.quote(runDir.resolve("logs") + "/") + "\"$id\"'.log'",
-                workdirWord, generator.env(), "\"$id\"", timeoutWords, argv);
-        s.append("}\n\n");
+        s.append("\n}\n\n");
         List<List<TaskSpec>> elements = job.elements();
         int first = elements.get(0).get(0).index();
         int per = elements.get(0).size();
+        SbatchScript.elementNumber(s, elements.size());
         if (consecutive(elements, first, per)) {
             List<TaskSpec> lastElement = elements.get(elements.size() - 1);
             int end = lastElement.get(lastElement.size() - 1).index() + 1;
-            s.append("e=${SLURM_ARRAY_TASK_ID:-}\n")
-                    .append("case $e in ''|*[!0-9]*) e=-1 ;; esac\n")
-                    .append("if [ \"$e\" -lt 0 ] || [ \"$e\" -ge ").append(elements.size()).append(" ]; then\n  ")
-                    .append(SbatchScript.NO_TASKS).append("\n  exit 2\nfi\n")
-                    .append("i=$((").append(first).append(" + e * ").append(per).append("))\n")
+            s.append("i=$((").append(first).append(" + e * ").append(per).append("))\n")
                     .append("last=$((i + ").append(per).append("))\n")
                     .append("[ \"$last\" -le ").append(end).append(" ] || last=").append(end).append('\n')
                     .append("while [ \"$i\" -lt \"$last\" ]; do drover_generated \"$i\"; i=$((i + 1)); done\n");
         } else {
-            s.append("case \"${SLURM_ARRAY_TASK_ID:-}\" in\n");
+            s.append("case $e in\n");
             for (int e = 0; e < elements.size(); e++) {
                 s.append(e).append(") set --");
                 for (TaskSpec task : elements.get(e)) {
@@ -59,7 +51,7 @@ final class GeneratedElements {
                 }
                 s.append(" ;;\n");
             }
-            s.append("*)\n  ").append(SbatchScript.NO_TASKS).append("\n  exit 2\n  ;;\nesac\n")
+            s.append("esac\n")
                     .append("for i in \"$@\"; do drover_generated \"$i\"; done\n");
         }
         s.append("exit \"$failed\"\n");

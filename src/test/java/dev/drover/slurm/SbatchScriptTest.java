@@ -37,8 +37,7 @@ class SbatchScriptTest {
     private String runElement(ArrayJob job, int element) throws Exception {
         Files.createDirectories(job.dir());
         Files.createDirectories(tmp.resolve("run/logs"));
-        Files.writeString(job.script(), SbatchScript.render(job, tmp.resolve("run"), "t",
-                JobResources.parse("mem=1G,time=00:01:00"), tmp));
+        SbatchScript.write(job, tmp.resolve("run"), "t", JobResources.parse("mem=1G,time=00:01:00"), tmp, null, null);
         ProcessBuilder pb = new ProcessBuilder("sh", job.script().toString()).directory(tmp.toFile())
                 .redirectErrorStream(true);
         pb.environment().put("SLURM_ARRAY_TASK_ID", Integer.toString(element));
@@ -77,9 +76,8 @@ class SbatchScriptTest {
         for (java.time.Duration timeout : java.util.Arrays.asList(null, java.time.Duration.ofSeconds(30))) {
             Files.createDirectories(job.dir());
             Files.createDirectories(tmp.resolve("run/logs"));
-            String script = SbatchScript.render(job, tmp.resolve("run"), "t", JobResources.parse("mem=1G"), tmp, timeout);
-            assertFalse(script.contains("\r"), "sbatch refuses a script with \\r\\n in it");
-            Files.writeString(job.script(), script);
+            SbatchScript.write(job, tmp.resolve("run"), "t", JobResources.parse("mem=1G"), tmp, timeout, null);
+            assertFalse(Files.readString(job.script()).contains("\r"), "sbatch refuses a script with \\r\\n in it");
             ProcessBuilder pb = new ProcessBuilder(shell, job.script().toString()).directory(tmp.toFile())
                     .redirectErrorStream(true);
             pb.environment().put("SLURM_ARRAY_TASK_ID", "0");
@@ -124,7 +122,7 @@ class SbatchScriptTest {
     void directivesAreQuotedAndArraysUseIndicesFromZero() {
         TaskSpec t = new TaskSpec(12, "x", List.of("true"), Map.of(), null);
         String script = SbatchScript.render(job(List.of(List.of(t), List.of(t), List.of(t)), 2, 2), tmp.resolve("run"),
-                "my name!", JobResources.parse("mem=1G,cpus-per-task=2,partition=cpu"), tmp);
+                "my name!", JobResources.parse("mem=1G,cpus-per-task=2,partition=cpu"), tmp, null, null);
         assertTrue(script.contains("#SBATCH --array=\"0-2%2\"\n"));
         assertTrue(script.contains("#SBATCH --job-name=\"drover-my_name_\"\n"));
         assertTrue(script.contains("#SBATCH --cpus-per-task=\"2\"\n"));
@@ -138,7 +136,7 @@ class SbatchScriptTest {
     void unsafeRunDirectoriesAndValuesAreRefused() {
         TaskSpec t = new TaskSpec(0, "x", List.of("true"), Map.of(), null);
         assertThrows(ManifestException.class, () -> SbatchScript.render(job(List.of(List.of(t)), 1, 0),
-                Path.of("/tmp/100%"), "n", JobResources.NONE, tmp));
+                Path.of("/tmp/100%"), "n", JobResources.NONE, tmp, null, null));
         assertThrows(ManifestException.class, () -> JobResources.parse("mem=1G\"\n#SBATCH --wrap=x"));
         assertThrows(ManifestException.class, () -> JobResources.parse("partition=a b"));
     }
