@@ -5,7 +5,6 @@ import dev.drover.serve.RunStatus;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
@@ -24,11 +23,8 @@ import java.util.concurrent.Callable;
                         + " --timeout (the request stays); 2 if there is no such run."})
 final class CancelCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "RUN_ID", description = "The run (see drover status).")
-    String runId;
-
     @Mixin
-    RunsDirOption runsDir;
+    RunArgument run;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "60",
             description = "How long to wait for the run to stop (default: ${DEFAULT-VALUE}); 0 = do not wait.")
@@ -36,12 +32,8 @@ final class CancelCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path dir = runsDir.resolve();
-        Path runDir = dir.resolve(runId);
-        if (runId.contains("/") || !Files.isDirectory(runDir)) {
-            System.err.println("drover: no run " + runId + " in " + dir);
-            return ErrorHandler.USAGE;
-        }
+        Path runDir = run.dir();
+        String runId = run.id;
         RunStatus before = RunStatus.read(runDir);
         if (before.finished()) {
             System.out.println("run " + runId + " had already finished: " + summary(before));
@@ -68,7 +60,7 @@ final class CancelCommand implements Callable<Integer> {
             Thread.sleep(200);
         }
         System.err.println("drover: run " + runId + " has not stopped within " + timeoutSeconds + "s; the request stays"
-                + " in " + runDir.resolve(RunRegistry.CANCEL_REQUEST) + " (is a drover serving " + dir + "?)");
+                + " in " + runDir.resolve(RunRegistry.CANCEL_REQUEST) + " (is a drover serving " + run.runsDir() + "?)");
         return 1;
     }
 

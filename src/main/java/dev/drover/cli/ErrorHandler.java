@@ -17,10 +17,20 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler, Comm
     static final int USAGE = 2;
     static final int INTERNAL = 3;
 
+    /** A mistake of the user's that the message alone explains (e.g. no such run): one line, exit 2. */
+    static final class UserError extends RuntimeException {
+        UserError(String message) {
+            super(message);
+        }
+    }
+
     @Override
     public int handleExecutionException(Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
         PrintWriter err = cli.getErr();
-        ManifestException bad = cause(e, ManifestException.class);
+        RuntimeException bad = cause(e, ManifestException.class);
+        if (bad == null) {
+            bad = cause(e, UserError.class);
+        }
         FileSystemException path = cause(e, FileSystemException.class);
         int code;
         if (bad != null) {

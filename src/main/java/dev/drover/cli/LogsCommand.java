@@ -32,8 +32,8 @@ final class LogsCommand implements Callable<Integer> {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
-    @Parameters(index = "0", paramLabel = "RUN_ID", description = "The run (see drover status).")
-    String runId;
+    @Mixin
+    RunArgument run;
 
     @Parameters(index = "1", arity = "0..1", paramLabel = "TASK_ID", description = "One task (default: all).")
     String taskId;
@@ -41,22 +41,14 @@ final class LogsCommand implements Callable<Integer> {
     @Option(names = "--failed", description = "Only the tasks that failed.")
     boolean failed;
 
-    @Mixin
-    RunsDirOption runsDir;
-
     /** A task's id, its state as report.json names it, and its log path relative to the run directory. */
     record TaskLog(String id, String state, String log) {
     }
 
     @Override
     public Integer call() throws IOException {
-        Path dir = runsDir.resolve();
-        Path runDir = dir.resolve(runId).normalize();
-        if (!runDir.getParent().equals(dir) || !Files.isRegularFile(runDir.resolve(Journal.FILE))) {
-            System.err.println("drover: no run " + runId + " in " + dir + " (drover status --runs-dir " + dir
-                    + " lists them)");
-            return ErrorHandler.USAGE;
-        }
+        Path runDir = run.dir();
+        String runId = run.id;
         OutputStream out = System.out;
         if (taskId != null) {
             Path log = runDir.resolve("logs").resolve(taskId).normalize();
