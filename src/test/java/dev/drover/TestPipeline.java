@@ -49,7 +49,7 @@ public final class TestPipeline implements AutoCloseable {
     /** Submits a manifest; the run goes on in the pipeline's threads (sequential runs feed from this thread). */
     public Run start(String manifest, RunOptions options) {
         RunPlan plan = RunPlan.resolve(ManifestReader.parse(manifest), options);
-        return runtime.submitAsync(plan).join();
+        return runtime.feed(runtime.record(plan)).join();
     }
 
     public static JsonNode report(Path runDir) throws Exception {
