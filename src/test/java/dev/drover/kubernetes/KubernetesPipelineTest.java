@@ -1,5 +1,6 @@
 package dev.drover.kubernetes;
 
+import dev.drover.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.drover.HostileArgv;
 import dev.drover.camel.DroverRuntime;
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -208,11 +210,7 @@ class KubernetesPipelineTest {
                   - command: [sleep, '30']
                   - command: [sleep, '30']
                 """);
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (run.count(TaskState.RUNNING) < 2 && System.currentTimeMillis() < deadline) {
-            Thread.sleep(20);
-        }
-        assertEquals(2, run.count(TaskState.RUNNING));
+        Await.until("both tasks running", Duration.ofSeconds(10), () -> run.count(TaskState.RUNNING) == 2);
         run.cancel();
         assertEquals(RunState.CANCELLED, run.finished().get(30, TimeUnit.SECONDS));
         assertEquals(2, run.count(TaskState.CANCELLED));
@@ -339,12 +337,8 @@ class KubernetesPipelineTest {
         assertTrue(delete.getUtf8Body().contains("\"propagationPolicy\":\"Background\""), delete.getUtf8Body());
         // the kubelet saw its Job deleted and its pods went: one pod per index, none retried
         assertEquals(2, kubelet.podNames.stream().filter(n -> n.startsWith(jobName + "-")).count());
-        long deadline = System.currentTimeMillis() + 5_000;
-        while (!client.pods().inNamespace(NAMESPACE).withLabel("job-name", jobName).list().getItems().isEmpty()
-                && System.currentTimeMillis() < deadline) {
-            Thread.sleep(20);
-        }
-        assertTrue(client.pods().inNamespace(NAMESPACE).withLabel("job-name", jobName).list().getItems().isEmpty());
+        Await.until("the Job's pods gone", Duration.ofSeconds(5),
+                () -> client.pods().inNamespace(NAMESPACE).withLabel("job-name", jobName).list().getItems().isEmpty());
     }
 
     @Test

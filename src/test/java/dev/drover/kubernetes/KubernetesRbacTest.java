@@ -1,5 +1,6 @@
 package dev.drover.kubernetes;
 
+import dev.drover.Await;
 import dev.drover.camel.DroverRuntime;
 import dev.drover.run.Run;
 import dev.drover.run.RunState;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -82,11 +84,8 @@ class KubernetesRbacTest {
                     image: busybox:1.36
                     tasks: [{command: [sleep, '30']}]
                     """);
-            long deadline = System.currentTimeMillis() + 10_000;
-            while (cancelled.count(TaskState.RUNNING) < 1 && System.currentTimeMillis() < deadline) {
-                Thread.sleep(20);
-            }
-            assertEquals(1, cancelled.count(TaskState.RUNNING), "its pod runs, so the cancel has a Job to delete");
+            Await.until("its pod runs, so the cancel has a Job to delete", Duration.ofSeconds(10),
+                    () -> cancelled.count(TaskState.RUNNING) == 1);
             cancelled.cancel();
             assertEquals(RunState.CANCELLED, cancelled.finished().get(30, TimeUnit.SECONDS));
 

@@ -1,5 +1,6 @@
 package dev.drover.kubernetes;
 
+import dev.drover.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.drover.TestPipeline;
 import dev.drover.camel.DroverRuntime;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -76,11 +78,8 @@ class KubernetesRestartTest {
                 """.formatted(marks)), new RunOptions("kubernetes", 1, null));
         DroverRuntime first = drover(tmp.resolve("runs"));
         Run crashed = first.submit(plan);
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (crashed.count(TaskState.SUCCEEDED) < 2 && System.currentTimeMillis() < deadline) {
-            Thread.sleep(10);
-        }
-        assertTrue(crashed.count(TaskState.SUCCEEDED) >= 2, "the first wave of pods ended");
+        Await.until("the first wave of pods ended", Duration.ofSeconds(10),
+                () -> crashed.count(TaskState.SUCCEEDED) >= 2);
         first.stopGracefully(false); // SIGTERM without --cancel-on-exit: the Jobs go on without drover
         Path after = Files.createDirectories(tmp.resolve("runs-after").resolve(crashed.id()));
         try (var files = Files.walk(crashed.dir())) {

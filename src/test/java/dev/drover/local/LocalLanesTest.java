@@ -1,5 +1,6 @@
 package dev.drover.local;
 
+import dev.drover.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.drover.PipelineExtension;
 import dev.drover.TestPipeline;
@@ -11,6 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -134,10 +136,8 @@ class LocalLanesTest {
         assertEquals("timed out after 1s", task.get("reason").asText(), task.toString());
         assertEquals(124, task.get("exitCode").asInt(), "as coreutils timeout gives it, and so the SLURM lane");
         long child = Long.parseLong(Files.readString(pidFile).trim());
-        for (int i = 0; i < 50 && ProcessHandle.of(child).map(ProcessHandle::isAlive).orElse(false); i++) {
-            Thread.sleep(100);
-        }
-        assertTrue(ProcessHandle.of(child).map(h -> !h.isAlive()).orElse(true), "the task's child was killed too");
+        Await.until("the task's child was killed too", Duration.ofSeconds(5),
+                () -> ProcessHandle.of(child).map(h -> !h.isAlive()).orElse(true));
     }
 
     @Test
@@ -189,9 +189,8 @@ class LocalLanesTest {
     @Test
     void cancellingStopsRunningTasksAndReportsCancelled() throws Exception {
         Run run = pipeline.start("name: cancel\ncommand: [sleep, '30']\nrange: {end: 6}\n", parallel(2));
-        for (int i = 0; i < 100 && run.count(dev.drover.run.TaskState.RUNNING) < 2; i++) {
-            Thread.sleep(50);
-        }
+        Await.until("two tasks running", Duration.ofSeconds(30),
+                () -> run.count(dev.drover.run.TaskState.RUNNING) >= 2);
         Files.createFile(run.dir().resolve(dev.drover.run.RunRegistry.CANCEL_REQUEST));
         assertEquals(dev.drover.run.RunState.CANCELLED, run.finished().get(20, TimeUnit.SECONDS));
         JsonNode report = TestPipeline.report(run.dir());

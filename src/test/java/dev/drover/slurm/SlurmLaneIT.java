@@ -502,14 +502,8 @@ class SlurmLaneIT {
         return counter == null ? 0 : counter.count();
     }
 
-    static void waitUntil(Check check, int seconds) throws Exception {
-        long end = System.currentTimeMillis() + seconds * 1000L;
-        while (!check.ok()) {
-            if (System.currentTimeMillis() > end) {
-                throw new AssertionError("condition not met within " + seconds + " s");
-            }
-            Thread.sleep(200);
-        }
+    static void waitUntil(Check check, int seconds) {
+        Await.until("the condition", java.time.Duration.ofSeconds(seconds), check::ok);
     }
 
     static String write(String name, String text) {
