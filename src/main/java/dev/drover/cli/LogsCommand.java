@@ -53,9 +53,17 @@ final class LogsCommand implements Callable<Integer> {
         if (taskId != null) {
             Path log = runDir.resolve("logs").resolve(taskId).normalize();
             Path file = log.getParent().equals(runDir.resolve("logs")) ? TaskLogs.find(runDir, taskId) : null;
+            String state = null;
+            if (file == null || isEmpty(file)) {
+                // no output, or none yet: an ended task's slot stays named for it until the slot is reused
+                state = stateOf(runDir, taskId);
+                if (state != null && !state.equals("RUNNING")) {
+                    file = TaskLogs.find(runDir, taskId); // it may have printed just before it ended
+                    file = file != null && TaskLogs.stillRuns(file, taskId) && !isEmpty(file) ? file : null;
+                }
+            }
             if (!copy(runDir, file, taskId, out)) {
-                System.err.println("drover: run " + runId + " has no log for task " + taskId
-                        + " (not started yet, printed nothing, or no such task)");
+                System.err.println("drover: " + noLog(runId, taskId, state == null ? stateOf(runDir, taskId) : state));
                 return ErrorHandler.USAGE;
             }
             out.flush();
@@ -97,6 +105,37 @@ final class LogsCommand implements Callable<Integer> {
                     + (failed ? "failed tasks with output" : "task output yet"));
         }
         return 0;
+    }
+
+    private static boolean isEmpty(Path file) {
+        try {
+            return Files.size(file) == 0;
+        } catch (IOException gone) {
+            return false; // moved to the task's own log as it ended: copy finds it there
+        }
+    }
+
+    /** The task's state as report.json names it (RUNNING while it runs), or null if the run has no such task. */
+    private static String stateOf(Path runDir, String taskId) throws IOException {
+        String[] state = {null};
+        forEachTask(runDir, task -> {
+            if (task.id().equals(taskId)) {
+                state[0] = task.state();
+            }
+        });
+        return state[0];
+    }
+
+    /** Why a task has no log to show, from its state. */
+    private static String noLog(String runId, String taskId, String state) {
+        if (state == null) {
+            return "run " + runId + " has no task " + taskId + " (drover logs " + runId + " lists those with output)";
+        }
+        return "task " + taskId + " of run " + runId + switch (state) {
+            case "PENDING" -> " has not started yet";
+            case "RUNNING" -> " has printed nothing yet";
+            default -> " printed nothing (" + state + ")";
+        };
     }
 
     /**
