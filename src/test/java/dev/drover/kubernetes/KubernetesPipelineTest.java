@@ -1,5 +1,6 @@
 package dev.drover.kubernetes;
 
+import dev.drover.TestPipeline;
 import dev.drover.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.drover.HostileArgv;
@@ -91,7 +92,7 @@ class KubernetesPipelineTest {
     static final long SECOND = 400;
 
     private Run runToEnd(String manifest) throws Exception {
-        Run run = runtime.submit(manifest);
+        Run run = TestPipeline.submit(runtime, manifest);
         run.finished().get(30, TimeUnit.SECONDS);
         return run;
     }
@@ -202,7 +203,7 @@ class KubernetesPipelineTest {
 
     @Test
     void cancelDeletesTheJobsWithBackgroundPropagation() throws Exception {
-        Run run = runtime.submit("""
+        Run run = TestPipeline.submit(runtime, """
                 name: kube-cancel
                 strategy: kubernetes
                 image: busybox:1.36
@@ -222,7 +223,7 @@ class KubernetesPipelineTest {
     }
 
     private Run runToEnd(String manifest, int jobs, String resources) throws Exception {
-        Run run = runtime.submit(RunPlan.resolve(ManifestReader.parse(manifest),
+        Run run = TestPipeline.submit(runtime, RunPlan.resolve(ManifestReader.parse(manifest),
                 new RunOptions("kubernetes", jobs, resources)));
         run.finished().get(60, TimeUnit.SECONDS);
         return run;
@@ -300,7 +301,7 @@ class KubernetesPipelineTest {
     @Test
     void anImageThatCannotBePulledFailsTheRunAfterTheGraceAndDeletesItsJob() throws Exception {
         long start = System.nanoTime();
-        Run run = runtime.submit("""
+        Run run = TestPipeline.submit(runtime, """
                 name: kube-nope
                 strategy: kubernetes
                 image: busybox:nope
@@ -387,7 +388,7 @@ class KubernetesPipelineTest {
     @Test
     void anInvalidImageNameIsRefusedBeforeAnyJobIsCreated() throws Exception {
         // the kubelet's InvalidImageName, found only on a pod, is now the manifest's error before anything runs
-        Exception e = assertThrows(Exception.class, () -> runtime.submit("""
+        Exception e = assertThrows(Exception.class, () -> TestPipeline.submit(runtime, """
                 name: kube-invalid
                 strategy: kubernetes
                 image: busybox//invalid

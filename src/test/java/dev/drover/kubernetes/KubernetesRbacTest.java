@@ -1,5 +1,6 @@
 package dev.drover.kubernetes;
 
+import dev.drover.TestPipeline;
 import dev.drover.Await;
 import dev.drover.camel.DroverRuntime;
 import dev.drover.run.Run;
@@ -69,7 +70,7 @@ class KubernetesRbacTest {
             // a name clash first: drover reads the Job that holds the name, then creates under a new one
             server.expect().post().withPath("/apis/batch/v1/namespaces/" + NAMESPACE + "/jobs")
                     .andReturn(409, new StatusBuilder().withCode(409).withReason("AlreadyExists").build()).once();
-            Run done = runtime.submit("""
+            Run done = TestPipeline.submit(runtime, """
                     name: rbac-run
                     strategy: kubernetes
                     image: busybox:1.36
@@ -78,7 +79,7 @@ class KubernetesRbacTest {
             assertEquals(RunState.FAILED, done.finished().get(30, TimeUnit.SECONDS), rbac.denied.toString());
             assertEquals(1, done.count(TaskState.SUCCEEDED), rbac.denied.toString());
 
-            Run cancelled = runtime.submit("""
+            Run cancelled = TestPipeline.submit(runtime, """
                     name: rbac-cancel
                     strategy: kubernetes
                     image: busybox:1.36
@@ -91,7 +92,7 @@ class KubernetesRbacTest {
 
             // one node cannot pull: drover deletes that pod alone, and the Job gives its index a new pod
             kubelet.badNode("drover-rbac-bad-node-", 1);
-            Run badNode = runtime.submit("""
+            Run badNode = TestPipeline.submit(runtime, """
                     name: rbac-bad-node
                     strategy: kubernetes
                     image: busybox:1.36

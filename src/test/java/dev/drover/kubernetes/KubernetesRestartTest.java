@@ -77,7 +77,7 @@ class KubernetesRestartTest {
                 range: {start: 0, end: 8}
                 """.formatted(marks)), new RunOptions("kubernetes", 1, null));
         DroverRuntime first = drover(tmp.resolve("runs"));
-        Run crashed = first.submit(plan);
+        Run crashed = TestPipeline.submit(first, plan);
         Await.until("the first wave of pods ended", Duration.ofSeconds(10),
                 () -> crashed.count(TaskState.SUCCEEDED) >= 2);
         first.stopGracefully(false); // SIGTERM without --cancel-on-exit: the Jobs go on without drover
@@ -102,7 +102,7 @@ class KubernetesRestartTest {
             int endedBefore = run.done();
             assertTrue(endedBefore >= 2 && endedBefore < 8, "the crash came mid-run: " + endedBefore + " had ended");
             assertEquals(8 - endedBefore, run.tasksAtBackend().size(), "every open task is held by a Job");
-            second.submitAsync(run).get(10, TimeUnit.SECONDS); // what drover serve does with a recovered run
+            second.feed(run).get(10, TimeUnit.SECONDS); // what drover serve does with a recovered run
             assertEquals(RunState.SUCCEEDED, run.finished().get(15, TimeUnit.SECONDS));
 
             JsonNode report = report(run.dir());
