@@ -1,6 +1,7 @@
 package dev.drover.cli;
 
 import dev.drover.run.RunRegistry;
+import dev.drover.run.RunReport;
 import dev.drover.serve.RunStatus;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -10,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -42,7 +44,7 @@ final class CancelCommand implements Callable<Integer> {
         try {
             Files.writeString(runDir.resolve(RunRegistry.CANCEL_REQUEST),
                     "requested by drover cancel at " + Instant.now() + "\n", StandardCharsets.UTF_8,
-                    java.nio.file.StandardOpenOption.CREATE_NEW);
+                    StandardOpenOption.CREATE_NEW);
         } catch (FileAlreadyExistsException again) {
             // asked before: wait all the same
         }
@@ -52,7 +54,7 @@ final class CancelCommand implements Callable<Integer> {
         }
         long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
         while (System.nanoTime() < deadline) {
-            if (Files.exists(runDir.resolve(dev.drover.run.RunReport.FILE))) {
+            if (Files.exists(runDir.resolve(RunReport.FILE))) {
                 RunStatus after = RunStatus.read(runDir);
                 System.out.println("run " + runId + " " + summary(after));
                 return after.state().equals("CANCELLED") ? 0 : 1;
@@ -60,7 +62,8 @@ final class CancelCommand implements Callable<Integer> {
             Thread.sleep(200);
         }
         System.err.println("drover: run " + runId + " has not stopped within " + timeoutSeconds + "s; the request stays"
-                + " in " + runDir.resolve(RunRegistry.CANCEL_REQUEST) + " (is a drover serving " + run.runsDir() + "?)");
+                + " in " + runDir.resolve(RunRegistry.CANCEL_REQUEST) + " (is a drover serving " + run.runsDir()
+                + "?)");
         return 1;
     }
 

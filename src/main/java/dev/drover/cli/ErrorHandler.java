@@ -40,10 +40,7 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler, Comm
             err.println("drover: cannot use " + path.getFile() + ": " + reason(path));
             code = USAGE;
         } else {
-            Throwable root = e;
-            while (root.getCause() != null && root.getCause() != root) {
-                root = root.getCause();
-            }
+            Throwable root = root(e);
             err.println("drover: internal error: " + root.getClass().getSimpleName()
                     + (root.getMessage() != null ? ": " + root.getMessage().lines().findFirst().orElse("") : ""));
             if (!debug()) {
@@ -69,6 +66,20 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler, Comm
         err.printf("Try '%s --help' for more.%n", cli.getCommandSpec().qualifiedName());
         err.flush();
         return USAGE;
+    }
+
+    /** What went wrong, without the wrappers (CompletionException, CamelExecutionException) a user cannot act on. */
+    static String rootMessage(Throwable e) {
+        Throwable root = root(e);
+        return root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName();
+    }
+
+    private static Throwable root(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root;
     }
 
     static String reason(FileSystemException e) {

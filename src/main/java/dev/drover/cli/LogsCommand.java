@@ -18,6 +18,8 @@ import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -82,14 +84,15 @@ final class LogsCommand implements Callable<Integer> {
                 try {
                     log = TaskLogs.find(runDir, task.id()); // a running local task's output so far
                 } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+                    throw new UncheckedIOException(e);
                 }
                 if (log == null) {
                     return;
                 }
             }
             try {
-                out.write(("==> " + task.id() + " (" + task.state() + ") " + log + " <==\n").getBytes());
+                String header = "==> " + task.id() + " (" + task.state() + ") " + log + " <==\n";
+                out.write(header.getBytes(StandardCharsets.UTF_8));
                 Files.copy(log, out);
                 if (!FailedTasks.endsWithNewline(log)) {
                     out.write('\n'); // the next header starts on its own line
@@ -97,7 +100,7 @@ final class LogsCommand implements Callable<Integer> {
                 out.flush();
                 shown[0]++;
             } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
+                throw new UncheckedIOException(e);
             }
         });
         if (shown[0] == 0) {

@@ -68,7 +68,8 @@ final class RerunCommand implements Callable<Integer> {
             System.out.printf("rerun of %s: %d task%s%n", runId, plan.taskCount(), plan.taskCount() == 1 ? "" : "s");
             return Foreground.follow(() -> {
                 Run rerun = runtime.record(plan);
-                Rerun.link(rerun.dir(), runId); // before the run is fed, so before any task runs or the report is written
+                // before the run is fed, so before any task runs or the report is written
+                Rerun.link(rerun.dir(), runId);
                 return rerun;
             }, runtime::feed, started);
         }

@@ -35,18 +35,23 @@ final class RunArgument {
      * no RUN_ID such as "..", "." or "a/b" reaches beyond the runs.
      */
     Path dir() {
-        Path dir = runsDir();
-        Path runDir;
-        try {
-            runDir = dir.resolve(id).normalize();
-        } catch (InvalidPathException e) {
-            runDir = null;
-        }
-        if (runDir == null || !dir.equals(runDir.getParent()) || !Files.isRegularFile(runDir.resolve(Journal.FILE))) {
-            throw new ErrorHandler.UserError("no run " + id + " in " + dir + " (drover status --runs-dir " + dir
-                    + " lists them)");
+        Path runDir = find(runsDir(), id);
+        if (runDir == null) {
+            throw new ErrorHandler.UserError("no run " + id + " in " + runsDir() + " (drover status --runs-dir "
+                    + runsDir() + " lists them)");
         }
         return runDir;
+    }
+
+    /** The directory of run {@code id} in {@code runsDir} as {@link #dir} finds it, or null if there is none. */
+    static Path find(Path runsDir, String id) {
+        Path runDir;
+        try {
+            runDir = runsDir.resolve(id).normalize();
+        } catch (InvalidPathException e) {
+            return null;
+        }
+        return runsDir.equals(runDir.getParent()) && Files.isRegularFile(runDir.resolve(Journal.FILE)) ? runDir : null;
     }
 
     /** The directory of the run, which has finished: it has its report.json. */
