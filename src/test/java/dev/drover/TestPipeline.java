@@ -49,7 +49,12 @@ public final class TestPipeline implements AutoCloseable {
     /** Submits a manifest; the run goes on in the pipeline's threads (sequential runs feed from this thread). */
     public Run start(String manifest, RunOptions options) {
         RunPlan plan = RunPlan.resolve(ManifestReader.parse(manifest), options);
-        return runtime.submitAsync(plan).join();
+        return submit(runtime, plan);
+    }
+
+    /** Records a manifest (text) or plan on {@code runtime}, then feeds it, as drover run does; returns once it is fed. */
+    public static Run submit(DroverRuntime runtime, Object manifestOrPlan) {
+        return runtime.feed(runtime.record(manifestOrPlan)).join();
     }
 
     public static JsonNode report(Path runDir) throws Exception {

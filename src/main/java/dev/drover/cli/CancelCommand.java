@@ -1,16 +1,17 @@
 package dev.drover.cli;
 
 import dev.drover.run.RunRegistry;
+import dev.drover.run.RunReport;
 import dev.drover.serve.RunStatus;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -24,11 +25,8 @@ import java.util.concurrent.Callable;
                         + " --timeout (the request stays); 2 if there is no such run."})
 final class CancelCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "RUN_ID", description = "The run (see drover status).")
-    String runId;
-
     @Mixin
-    RunsDirOption runsDir;
+    RunArgument run;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "60",
             description = "How long to wait for the run to stop (default: ${DEFAULT-VALUE}); 0 = do not wait.")
@@ -36,12 +34,8 @@ final class CancelCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path dir = runsDir.resolve();
-        Path runDir = dir.resolve(runId);
-        if (runId.contains("/") || !Files.isDirectory(runDir)) {
-            System.err.println("drover: no run " + runId + " in " + dir);
-            return ErrorHandler.USAGE;
-        }
+        Path runDir = run.dir();
+        String runId = run.id;
         RunStatus before = RunStatus.read(runDir);
         if (before.finished()) {
             System.out.println("run " + runId + " had already finished: " + summary(before));
@@ -50,7 +44,7 @@ final class CancelCommand implements Callable<Integer> {
         try {
             Files.writeString(runDir.resolve(RunRegistry.CANCEL_REQUEST),
                     "requested by drover cancel at " + Instant.now() + "\n", StandardCharsets.UTF_8,
-                    java.nio.file.StandardOpenOption.CREATE_NEW);
+                    StandardOpenOption.CREATE_NEW);
         } catch (FileAlreadyExistsException again) {
             // asked before: wait all the same
         }
@@ -60,7 +54,7 @@ final class CancelCommand implements Callable<Integer> {
         }
         long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
         while (System.nanoTime() < deadline) {
-            if (Files.exists(runDir.resolve(dev.drover.run.RunReport.FILE))) {
+            if (Files.exists(runDir.resolve(RunReport.FILE))) {
                 RunStatus after = RunStatus.read(runDir);
                 System.out.println("run " + runId + " " + summary(after));
                 return after.state().equals("CANCELLED") ? 0 : 1;
@@ -68,7 +62,8 @@ final class CancelCommand implements Callable<Integer> {
             Thread.sleep(200);
         }
         System.err.println("drover: run " + runId + " has not stopped within " + timeoutSeconds + "s; the request stays"
-                + " in " + runDir.resolve(RunRegistry.CANCEL_REQUEST) + " (is a drover serving " + dir + "?)");
+                + " in " + runDir.resolve(RunRegistry.CANCEL_REQUEST) + " (is a drover serving " + run.runsDir()
+                + "?)");
         return 1;
     }
 

@@ -10,8 +10,8 @@ import java.util.concurrent.Callable;
         description = "Run thousands of independent tasks on this machine, a SLURM cluster or Kubernetes from one"
                 + " task manifest.",
         subcommands = {RunCommand.class, ValidateCommand.class, ServeCommand.class, SubmitCommand.class,
-                StatusCommand.class, LogsCommand.class, CancelCommand.class, ResumeCommand.class, ReportCommand.class, RerunCommand.class,
-                CompletionCommand.class, CommandLine.HelpCommand.class})
+                StatusCommand.class, LogsCommand.class, CancelCommand.class, ResumeCommand.class, ReportCommand.class,
+                RerunCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
 public final class DroverCommand implements Callable<Integer> {
 
     @CommandLine.Spec

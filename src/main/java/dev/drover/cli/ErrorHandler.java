@@ -17,10 +17,20 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler, Comm
     static final int USAGE = 2;
     static final int INTERNAL = 3;
 
+    /** A mistake of the user's that the message alone explains (e.g. no such run): one line, exit 2. */
+    static final class UserError extends RuntimeException {
+        UserError(String message) {
+            super(message);
+        }
+    }
+
     @Override
     public int handleExecutionException(Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
         PrintWriter err = cli.getErr();
-        ManifestException bad = cause(e, ManifestException.class);
+        RuntimeException bad = cause(e, ManifestException.class);
+        if (bad == null) {
+            bad = cause(e, UserError.class);
+        }
         FileSystemException path = cause(e, FileSystemException.class);
         int code;
         if (bad != null) {
@@ -30,10 +40,7 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler, Comm
             err.println("drover: cannot use " + path.getFile() + ": " + reason(path));
             code = USAGE;
         } else {
-            Throwable root = e;
-            while (root.getCause() != null && root.getCause() != root) {
-                root = root.getCause();
-            }
+            Throwable root = root(e);
             err.println("drover: internal error: " + root.getClass().getSimpleName()
                     + (root.getMessage() != null ? ": " + root.getMessage().lines().findFirst().orElse("") : ""));
             if (!debug()) {
@@ -59,6 +66,20 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler, Comm
         err.printf("Try '%s --help' for more.%n", cli.getCommandSpec().qualifiedName());
         err.flush();
         return USAGE;
+    }
+
+    /** What went wrong, without the wrappers (CompletionException, CamelExecutionException) a user cannot act on. */
+    static String rootMessage(Throwable e) {
+        Throwable root = root(e);
+        return root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName();
+    }
+
+    private static Throwable root(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root;
     }
 
     static String reason(FileSystemException e) {

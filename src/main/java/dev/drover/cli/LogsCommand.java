@@ -18,6 +18,8 @@ import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -32,8 +34,8 @@ final class LogsCommand implements Callable<Integer> {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
-    @Parameters(index = "0", paramLabel = "RUN_ID", description = "The run (see drover status).")
-    String runId;
+    @Mixin
+    RunArgument run;
 
     @Parameters(index = "1", arity = "0..1", paramLabel = "TASK_ID", description = "One task (default: all).")
     String taskId;
@@ -41,29 +43,29 @@ final class LogsCommand implements Callable<Integer> {
     @Option(names = "--failed", description = "Only the tasks that failed.")
     boolean failed;
 
-    @Mixin
-    RunsDirOption runsDir;
-
     /** A task's id, its state as report.json names it, and its log path relative to the run directory. */
     record TaskLog(String id, String state, String log) {
     }
 
     @Override
     public Integer call() throws IOException {
-        Path dir = runsDir.resolve();
-        Path runDir = dir.resolve(runId).normalize();
-        if (!runDir.getParent().equals(dir) || !Files.isRegularFile(runDir.resolve(Journal.FILE))) {
-            System.err.println("drover: no run " + runId + " in " + dir + " (drover status --runs-dir " + dir
-                    + " lists them)");
-            return ErrorHandler.USAGE;
-        }
+        Path runDir = run.dir();
+        String runId = run.id;
         OutputStream out = System.out;
         if (taskId != null) {
             Path log = runDir.resolve("logs").resolve(taskId).normalize();
             Path file = log.getParent().equals(runDir.resolve("logs")) ? TaskLogs.find(runDir, taskId) : null;
+            String state = null;
+            if (file == null || isEmpty(file)) {
+                // no output, or none yet: an ended task's slot stays named for it until the slot is reused
+                state = stateOf(runDir, taskId);
+                if (state != null && !state.equals("RUNNING")) {
+                    file = TaskLogs.find(runDir, taskId); // it may have printed just before it ended
+                    file = file != null && TaskLogs.stillRuns(file, taskId) && !isEmpty(file) ? file : null;
+                }
+            }
             if (!copy(runDir, file, taskId, out)) {
-                System.err.println("drover: run " + runId + " has no log for task " + taskId
-                        + " (not started yet, printed nothing, or no such task)");
+                System.err.println("drover: " + noLog(runId, taskId, state == null ? stateOf(runDir, taskId) : state));
                 return ErrorHandler.USAGE;
             }
             out.flush();
@@ -82,14 +84,15 @@ final class LogsCommand implements Callable<Integer> {
                 try {
                     log = TaskLogs.find(runDir, task.id()); // a running local task's output so far
                 } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+                    throw new UncheckedIOException(e);
                 }
                 if (log == null) {
                     return;
                 }
             }
             try {
-                out.write(("==> " + task.id() + " (" + task.state() + ") " + log + " <==\n").getBytes());
+                String header = "==> " + task.id() + " (" + task.state() + ") " + log + " <==\n";
+                out.write(header.getBytes(StandardCharsets.UTF_8));
                 Files.copy(log, out);
                 if (!FailedTasks.endsWithNewline(log)) {
                     out.write('\n'); // the next header starts on its own line
@@ -97,7 +100,7 @@ final class LogsCommand implements Callable<Integer> {
                 out.flush();
                 shown[0]++;
             } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
+                throw new UncheckedIOException(e);
             }
         });
         if (shown[0] == 0) {
@@ -105,6 +108,37 @@ final class LogsCommand implements Callable<Integer> {
                     + (failed ? "failed tasks with output" : "task output yet"));
         }
         return 0;
+    }
+
+    private static boolean isEmpty(Path file) {
+        try {
+            return Files.size(file) == 0;
+        } catch (IOException gone) {
+            return false; // moved to the task's own log as it ended: copy finds it there
+        }
+    }
+
+    /** The task's state as report.json names it (RUNNING while it runs), or null if the run has no such task. */
+    private static String stateOf(Path runDir, String taskId) throws IOException {
+        String[] state = {null};
+        forEachTask(runDir, task -> {
+            if (task.id().equals(taskId)) {
+                state[0] = task.state();
+            }
+        });
+        return state[0];
+    }
+
+    /** Why a task has no log to show, from its state. */
+    private static String noLog(String runId, String taskId, String state) {
+        if (state == null) {
+            return "run " + runId + " has no task " + taskId + " (drover logs " + runId + " lists those with output)";
+        }
+        return "task " + taskId + " of run " + runId + switch (state) {
+            case "PENDING" -> " has not started yet";
+            case "RUNNING" -> " has printed nothing yet";
+            default -> " printed nothing (" + state + ")";
+        };
     }
 
     /**

@@ -6,7 +6,6 @@ import dev.drover.report.RunFacts;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,22 +19,16 @@ import java.util.concurrent.Callable;
                 "Prints the file written and, when the run has usage figures, the one-line right-sizing advice."})
 final class ReportCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "RUN_ID", description = "The run (see drover status).")
-    String runId;
-
     @Option(names = "--html", paramLabel = "FILE",
             description = "Where to write the page (default: report.html in the run directory).")
     Path html;
 
     @Mixin
-    RunsDirOption runsDir;
+    RunArgument run;
 
     @Override
     public Integer call() throws Exception {
-        Path runDir = FinishedRuns.find(runsDir.resolve(), runId);
-        if (runDir == null) {
-            return ErrorHandler.USAGE;
-        }
+        Path runDir = run.finishedDir();
         if (html != null && Files.isDirectory(html)) {
             System.err.println("drover: --html " + html + " is a directory: give a file name, e.g. "
                     + html.resolve(HtmlReport.FILE));

@@ -28,8 +28,8 @@ record RerunChain(String rerunOf, List<RunStatus> before, List<RunStatus> reruns
         Set<String> seen = new HashSet<>(Set.of(run.runId()));
         String first = Rerun.of(run.dir());
         for (String id = first; id != null && before.size() < MAX_DEPTH && seen.add(id); ) {
-            Path dir = runsDir.resolve(id).normalize();
-            if (!dir.getParent().equals(runsDir) || !Files.isDirectory(dir)) {
+            Path dir = RunArgument.find(runsDir, id);
+            if (dir == null) {
                 break; // removed, or in another runs directory
             }
             RunStatus earlier = RunStatus.read(dir);

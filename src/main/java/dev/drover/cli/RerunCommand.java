@@ -10,7 +10,6 @@ import dev.drover.run.Run;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,9 +26,6 @@ import java.util.concurrent.Callable;
                 + " rerunOf: RUN_ID, and drover status shows the chain.",
                 "Default: the failed and cancelled tasks. Exit codes as drover run."})
 final class RerunCommand implements Callable<Integer> {
-
-    @Parameters(index = "0", paramLabel = "RUN_ID", description = "The finished run (see drover status).")
-    String runId;
 
     @Option(names = "--failed", description = "Its failed tasks.")
     boolean failed;
@@ -48,16 +44,13 @@ final class RerunCommand implements Callable<Integer> {
     Integer jobs;
 
     @Mixin
-    RunsDirOption runsDir;
+    RunArgument run;
 
     @Override
     public Integer call() throws Exception {
         long started = System.nanoTime();
-        Path dir = runsDir.resolve();
-        Path runDir = FinishedRuns.find(dir, runId);
-        if (runDir == null) {
-            return ErrorHandler.USAGE;
-        }
+        Path runDir = run.finishedDir();
+        String runId = run.id;
         Set<String> states = new TreeSet<>();
         if (failed || tasks.isEmpty() && !cancelled) {
             states.add("FAILED");
@@ -71,12 +64,13 @@ final class RerunCommand implements Callable<Integer> {
                 new RunOptions(null, jobs, jobResources));
         Planner.forInstalledLanes().checkAvailable(plan.strategy());
         try (DroverRuntime runtime = DroverRuntime.start(DroverRuntime.home(), Map.of("drover.runs-dir",
-                dir.toString()))) {
+                run.runsDir().toString()))) {
             System.out.printf("rerun of %s: %d task%s%n", runId, plan.taskCount(), plan.taskCount() == 1 ? "" : "s");
             return Foreground.follow(() -> {
-                Run run = runtime.record(plan);
-                Rerun.link(run.dir(), runId); // before the run is fed, so before any task runs or the report is written
-                return run;
+                Run rerun = runtime.record(plan);
+                // before the run is fed, so before any task runs or the report is written
+                Rerun.link(rerun.dir(), runId);
+                return rerun;
             }, runtime::feed, started);
         }
     }

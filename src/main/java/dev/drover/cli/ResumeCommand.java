@@ -3,11 +3,11 @@ package dev.drover.cli;
 import dev.drover.camel.DroverRuntime;
 import dev.drover.run.Journal;
 import dev.drover.run.Run;
+import dev.drover.run.RunRegistry;
 import dev.drover.run.RunReport;
 import dev.drover.run.RunState;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
 import java.util.Map;
@@ -22,38 +22,36 @@ import java.util.concurrent.Callable;
                         + " no such run or another drover is running it."})
 final class ResumeCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "RUN_ID", description = "The run (see drover status).")
-    String runId;
-
     @Mixin
-    RunsDirOption runsDir;
+    RunArgument run;
 
     @Override
     public Integer call() throws Exception {
         long started = System.nanoTime();
-        Path dir = runsDir.resolve();
+        run.dir(); // no such run: said before drover starts
+        String runId = run.id;
+        Path dir = run.runsDir();
         try (DroverRuntime runtime = DroverRuntime.start(DroverRuntime.home(),
                 Map.of("drover.runs-dir", dir.toString()))) {
-            Run run;
+            Run resumed;
             try {
-                run = runtime.runs().recover(runId);
+                resumed = runtime.runs().recover(runId);
             } catch (Journal.OwnedElsewhere live) {
                 System.err.println("drover: run " + runId + " is being run by another drover process; follow it with"
                         + " drover status " + runId + " --runs-dir " + dir);
                 return ErrorHandler.USAGE;
             }
-            if (run == null) {
-                System.err.println("drover: no run " + runId + " in " + dir + " (drover status --runs-dir " + dir
-                        + " lists them)");
-                return ErrorHandler.USAGE;
+            if (resumed == null) { // it has a journal (run.dir() saw it) but no readable plan
+                throw new ErrorHandler.UserError("run " + runId + " cannot be resumed: its "
+                        + RunRegistry.PLAN_FILE + " is missing or unreadable");
             }
-            if (run.finished().isDone()) {
-                RunState state = run.finished().get();
-                System.out.printf("run %s had already finished %s: nothing to resume; report %s%n", run.id(), state,
-                        run.dir().resolve(RunReport.FILE));
+            if (resumed.finished().isDone()) {
+                RunState state = resumed.finished().get();
+                System.out.printf("run %s had already finished %s: nothing to resume; report %s%n", runId, state,
+                        resumed.dir().resolve(RunReport.FILE));
                 return Foreground.exitCode(state);
             }
-            return Foreground.follow(() -> run, runtime::feed, started);
+            return Foreground.follow(() -> resumed, runtime::feed, started);
         }
     }
 }

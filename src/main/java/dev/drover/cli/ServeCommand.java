@@ -80,7 +80,7 @@ final class ServeCommand implements Callable<Integer> {
             try {
                 runtime.stopGracefully(cancelOnExit);
             } catch (Exception e) {
-                System.err.println("drover: stopping: " + e);
+                System.err.println("drover: stopping: " + ErrorHandler.rootMessage(e));
             } finally {
                 stopped.countDown();
             }
@@ -127,7 +127,8 @@ final class ServeCommand implements Callable<Integer> {
         for (var run : runtime.runs().recoverUnfinished()) {
             runtime.feed(run).whenComplete((fed, error) -> {
                 if (error != null) {
-                    System.err.println("drover: recovered run " + run.id() + " could not be resumed: " + error);
+                    System.err.println("drover: recovered run " + run.id() + " could not be resumed: "
+                            + ErrorHandler.rootMessage(error));
                 }
             });
         }

@@ -1,5 +1,6 @@
 package dev.drover.cli;
 
+import dev.drover.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.drover.DroverProcesses;
 import dev.drover.TestPipeline;
@@ -10,6 +11,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -83,11 +85,8 @@ class InterruptIT {
         if (anyMoment) {
             Thread.sleep(random.nextInt(2500));
         } else {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (lines(execs).isEmpty() && System.nanoTime() < deadline && run.isAlive()) {
-                Thread.sleep(20);
-            }
-            assertTrue(!lines(execs).isEmpty(), what + ": no task started: " + drover.log(work.getFileName() + ".out"));
+            assertTrue(Await.within(Duration.ofSeconds(60), () -> !lines(execs).isEmpty()),
+                    what + ": no task started: " + drover.log(work.getFileName() + ".out"));
             Thread.sleep(random.nextInt(1500));
         }
         long signalled = System.nanoTime();

@@ -17,8 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -147,10 +145,8 @@ class SubmitStatusCancelTest {
                 + "  - {command: [sleep, '30']}\n  - {command: [sleep, '30']}\n";
         try (DroverRuntime owner = DroverRuntime.start(DroverRuntime.home(),
                 Map.of("drover.runs-dir", runs.toString()))) {
-            CompletableFuture<Run> accepted = new CompletableFuture<>();
-            owner.runs().onAccepted(accepted::complete);
-            owner.submitAsync(slow);
-            Run run = accepted.get(10, TimeUnit.SECONDS);
+            Run run = owner.record(slow);
+            owner.feed(run);
             long started = System.nanoTime();
             Result cancel = drover("cancel", run.id(), "--runs-dir", runs.toString(), "--timeout", "20");
             assertEquals(0, cancel.exit(), cancel.out() + cancel.err());

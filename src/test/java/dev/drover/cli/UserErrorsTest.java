@@ -59,6 +59,27 @@ class UserErrorsTest {
     }
 
     @Test
+    void everyCommandAboutOneRunRefusesAnIdThatIsNoRunOfTheRunsDirectory() throws Exception {
+        Path runs = Files.createDirectories(tmp.resolve("runs"));
+        Files.createDirectories(runs.resolve(".events")); // the event outbox's folder: not a run
+        Files.createDirectories(runs.resolve("stray")); // a folder without a journal: not a run
+        Files.createDirectories(tmp.resolve("beside")).resolve(dev.drover.run.Journal.FILE).toFile().createNewFile();
+        Files.createDirectories(runs.resolve("going")).resolve(dev.drover.run.Journal.FILE).toFile().createNewFile();
+        for (String command : List.of("cancel", "logs", "report", "rerun", "resume")) {
+            for (String id : List.of("nope", ".", "..", "../beside", "going/..", ".events", "stray", "/tmp", "")) {
+                Result r = userError(1, command, id, "--runs-dir", runs.toString());
+                assertTrue(r.err().startsWith("drover: no run " + id + " in " + runs), r.err());
+            }
+        }
+        for (String command : List.of("report", "rerun")) {
+            String err = userError(1, command, "going", "--runs-dir", runs.toString()).err();
+            assertTrue(err.startsWith("drover: run going has not finished"), err);
+        }
+        assertFalse(Files.exists(tmp.resolve("beside").resolve(dev.drover.run.RunRegistry.CANCEL_REQUEST)),
+                "cancel reached beyond the runs");
+    }
+
+    @Test
     void missingOrUnknownArgumentsGiveTheSynopsisNotTheWholeHelp() {
         Result missing = userError(6, "run");
         assertTrue(missing.err().contains("Missing required parameter: 'MANIFEST'"), missing.err());

@@ -1,5 +1,6 @@
 package dev.drover.kubernetes;
 
+import dev.drover.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.drover.cluster.ClusterLane;
 import dev.drover.cluster.GroupSpec;
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -155,14 +157,8 @@ class KubeLaneRestartTest {
                         .endTerminated().endState().build()).endStatus().build();
     }
 
-    private static void await(String what, java.util.function.BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (!condition.getAsBoolean()) {
-            if (System.currentTimeMillis() > deadline) {
-                throw new AssertionError("timed out waiting until " + what);
-            }
-            Thread.sleep(10);
-        }
+    private static void await(String what, java.util.function.BooleanSupplier condition) {
+        Await.until(what, java.time.Duration.ofSeconds(10), condition::getAsBoolean);
     }
 
     @Test

@@ -1,5 +1,7 @@
 package dev.drover.kubernetes;
 
+import dev.drover.TestPipeline;
+import dev.drover.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.drover.HostileArgv;
 import dev.drover.camel.DroverRuntime;
@@ -25,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -89,7 +92,7 @@ class KubernetesPipelineTest {
     static final long SECOND = 400;
 
     private Run runToEnd(String manifest) throws Exception {
-        Run run = runtime.submit(manifest);
+        Run run = TestPipeline.submit(runtime, manifest);
         run.finished().get(30, TimeUnit.SECONDS);
         return run;
     }
@@ -200,7 +203,7 @@ class KubernetesPipelineTest {
 
     @Test
     void cancelDeletesTheJobsWithBackgroundPropagation() throws Exception {
-        Run run = runtime.submit("""
+        Run run = TestPipeline.submit(runtime, """
                 name: kube-cancel
                 strategy: kubernetes
                 image: busybox:1.36
@@ -208,11 +211,7 @@ class KubernetesPipelineTest {
                   - command: [sleep, '30']
                   - command: [sleep, '30']
                 """);
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (run.count(TaskState.RUNNING) < 2 && System.currentTimeMillis() < deadline) {
-            Thread.sleep(20);
-        }
-        assertEquals(2, run.count(TaskState.RUNNING));
+        Await.until("both tasks running", Duration.ofSeconds(10), () -> run.count(TaskState.RUNNING) == 2);
         run.cancel();
         assertEquals(RunState.CANCELLED, run.finished().get(30, TimeUnit.SECONDS));
         assertEquals(2, run.count(TaskState.CANCELLED));
@@ -224,7 +223,7 @@ class KubernetesPipelineTest {
     }
 
     private Run runToEnd(String manifest, int jobs, String resources) throws Exception {
-        Run run = runtime.submit(RunPlan.resolve(ManifestReader.parse(manifest),
+        Run run = TestPipeline.submit(runtime, RunPlan.resolve(ManifestReader.parse(manifest),
                 new RunOptions("kubernetes", jobs, resources)));
         run.finished().get(60, TimeUnit.SECONDS);
         return run;
@@ -302,7 +301,7 @@ class KubernetesPipelineTest {
     @Test
     void anImageThatCannotBePulledFailsTheRunAfterTheGraceAndDeletesItsJob() throws Exception {
         long start = System.nanoTime();
-        Run run = runtime.submit("""
+        Run run = TestPipeline.submit(runtime, """
                 name: kube-nope
                 strategy: kubernetes
                 image: busybox:nope
@@ -339,12 +338,8 @@ class KubernetesPipelineTest {
         assertTrue(delete.getUtf8Body().contains("\"propagationPolicy\":\"Background\""), delete.getUtf8Body());
         // the kubelet saw its Job deleted and its pods went: one pod per index, none retried
         assertEquals(2, kubelet.podNames.stream().filter(n -> n.startsWith(jobName + "-")).count());
-        long deadline = System.currentTimeMillis() + 5_000;
-        while (!client.pods().inNamespace(NAMESPACE).withLabel("job-name", jobName).list().getItems().isEmpty()
-                && System.currentTimeMillis() < deadline) {
-            Thread.sleep(20);
-        }
-        assertTrue(client.pods().inNamespace(NAMESPACE).withLabel("job-name", jobName).list().getItems().isEmpty());
+        Await.until("the Job's pods gone", Duration.ofSeconds(5),
+                () -> client.pods().inNamespace(NAMESPACE).withLabel("job-name", jobName).list().getItems().isEmpty());
     }
 
     @Test
@@ -393,7 +388,7 @@ class KubernetesPipelineTest {
     @Test
     void anInvalidImageNameIsRefusedBeforeAnyJobIsCreated() throws Exception {
         // the kubelet's InvalidImageName, found only on a pod, is now the manifest's error before anything runs
-        Exception e = assertThrows(Exception.class, () -> runtime.submit("""
+        Exception e = assertThrows(Exception.class, () -> TestPipeline.submit(runtime, """
                 name: kube-invalid
                 strategy: kubernetes
                 image: busybox//invalid

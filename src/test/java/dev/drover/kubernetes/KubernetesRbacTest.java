@@ -1,5 +1,7 @@
 package dev.drover.kubernetes;
 
+import dev.drover.TestPipeline;
+import dev.drover.Await;
 import dev.drover.camel.DroverRuntime;
 import dev.drover.run.Run;
 import dev.drover.run.RunState;
@@ -21,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -67,7 +70,7 @@ class KubernetesRbacTest {
             // a name clash first: drover reads the Job that holds the name, then creates under a new one
             server.expect().post().withPath("/apis/batch/v1/namespaces/" + NAMESPACE + "/jobs")
                     .andReturn(409, new StatusBuilder().withCode(409).withReason("AlreadyExists").build()).once();
-            Run done = runtime.submit("""
+            Run done = TestPipeline.submit(runtime, """
                     name: rbac-run
                     strategy: kubernetes
                     image: busybox:1.36
@@ -76,23 +79,20 @@ class KubernetesRbacTest {
             assertEquals(RunState.FAILED, done.finished().get(30, TimeUnit.SECONDS), rbac.denied.toString());
             assertEquals(1, done.count(TaskState.SUCCEEDED), rbac.denied.toString());
 
-            Run cancelled = runtime.submit("""
+            Run cancelled = TestPipeline.submit(runtime, """
                     name: rbac-cancel
                     strategy: kubernetes
                     image: busybox:1.36
                     tasks: [{command: [sleep, '30']}]
                     """);
-            long deadline = System.currentTimeMillis() + 10_000;
-            while (cancelled.count(TaskState.RUNNING) < 1 && System.currentTimeMillis() < deadline) {
-                Thread.sleep(20);
-            }
-            assertEquals(1, cancelled.count(TaskState.RUNNING), "its pod runs, so the cancel has a Job to delete");
+            Await.until("its pod runs, so the cancel has a Job to delete", Duration.ofSeconds(10),
+                    () -> cancelled.count(TaskState.RUNNING) == 1);
             cancelled.cancel();
             assertEquals(RunState.CANCELLED, cancelled.finished().get(30, TimeUnit.SECONDS));
 
             // one node cannot pull: drover deletes that pod alone, and the Job gives its index a new pod
             kubelet.badNode("drover-rbac-bad-node-", 1);
-            Run badNode = runtime.submit("""
+            Run badNode = TestPipeline.submit(runtime, """
                     name: rbac-bad-node
                     strategy: kubernetes
                     image: busybox:1.36

@@ -1,5 +1,6 @@
 package dev.drover.kubernetes;
 
+import dev.drover.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.drover.TestPipeline;
 import dev.drover.camel.DroverRuntime;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -75,12 +77,9 @@ class KubernetesRestartTest {
                 range: {start: 0, end: 8}
                 """.formatted(marks)), new RunOptions("kubernetes", 1, null));
         DroverRuntime first = drover(tmp.resolve("runs"));
-        Run crashed = first.submit(plan);
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (crashed.count(TaskState.SUCCEEDED) < 2 && System.currentTimeMillis() < deadline) {
-            Thread.sleep(10);
-        }
-        assertTrue(crashed.count(TaskState.SUCCEEDED) >= 2, "the first wave of pods ended");
+        Run crashed = TestPipeline.submit(first, plan);
+        Await.until("the first wave of pods ended", Duration.ofSeconds(10),
+                () -> crashed.count(TaskState.SUCCEEDED) >= 2);
         first.stopGracefully(false); // SIGTERM without --cancel-on-exit: the Jobs go on without drover
         Path after = Files.createDirectories(tmp.resolve("runs-after").resolve(crashed.id()));
         try (var files = Files.walk(crashed.dir())) {
@@ -103,7 +102,7 @@ class KubernetesRestartTest {
             int endedBefore = run.done();
             assertTrue(endedBefore >= 2 && endedBefore < 8, "the crash came mid-run: " + endedBefore + " had ended");
             assertEquals(8 - endedBefore, run.tasksAtBackend().size(), "every open task is held by a Job");
-            second.submitAsync(run).get(10, TimeUnit.SECONDS); // what drover serve does with a recovered run
+            second.feed(run).get(10, TimeUnit.SECONDS); // what drover serve does with a recovered run
             assertEquals(RunState.SUCCEEDED, run.finished().get(15, TimeUnit.SECONDS));
 
             JsonNode report = report(run.dir());

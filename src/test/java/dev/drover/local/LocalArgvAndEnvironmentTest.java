@@ -1,11 +1,10 @@
 package dev.drover.local;
 
 import dev.drover.HostileArgv;
-import dev.drover.TestPipeline;
+import dev.drover.PipelineExtension;
 import dev.drover.plan.RunOptions;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -20,17 +19,8 @@ class LocalArgvAndEnvironmentTest {
     @TempDir
     Path tmp;
 
-    TestPipeline pipeline;
-
-    @BeforeEach
-    void start() throws Exception {
-        pipeline = new TestPipeline(tmp.resolve("runs"));
-    }
-
-    @AfterEach
-    void stop() throws Exception {
-        pipeline.close();
-    }
+    @RegisterExtension
+    final PipelineExtension pipeline = new PipelineExtension();
 
     @Test
     void droverVariablesWinAndArgvArrivesByteExact() throws Exception {
@@ -39,7 +29,7 @@ class LocalArgvAndEnvironmentTest {
             var report = pipeline.run(manifest, new RunOptions(strategy, null, null));
             assertEquals("SUCCEEDED", report.get("state").asText(), report.toString());
             String runId = report.get("runId").asText();
-            HostileArgv.assertEnvAndArgv(tmp.resolve("runs").resolve(runId), runId);
+            HostileArgv.assertEnvAndArgv(pipeline.runsDir().resolve(runId), runId);
         }
     }
 }

@@ -1,16 +1,18 @@
 package dev.drover.local;
 
+import dev.drover.Await;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.drover.PipelineExtension;
 import dev.drover.TestPipeline;
 import dev.drover.plan.RunOptions;
 import dev.drover.run.Run;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -21,22 +23,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The multiprocessing and sequential lanes, through the real routes, running real processes. */
 class LocalLanesTest {
 
-    @TempDir
-    static Path runsDir;
+    @RegisterExtension
+    static final PipelineExtension pipeline = new PipelineExtension();
     @TempDir
     Path work;
-
-    static TestPipeline pipeline;
-
-    @BeforeAll
-    static void start() throws Exception {
-        pipeline = new TestPipeline(runsDir);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        pipeline.close();
-    }
 
     private static final RunOptions SEQUENTIAL = new RunOptions("sequential", null, null);
 
@@ -125,7 +115,7 @@ class LocalLanesTest {
                 """, SEQUENTIAL);
         JsonNode task = report.get("tasks").get(0);
         assertEquals("logs/talk.log", task.get("log").asText());
-        Path runDir = runsDir.resolve(report.get("runId").asText());
+        Path runDir = pipeline.runsDir().resolve(report.get("runId").asText());
         String log = Files.readString(runDir.resolve(task.get("log").asText()));
         assertTrue(log.contains("out") && log.contains("err") && log.contains("talk 0 hi"), log);
     }
@@ -146,10 +136,8 @@ class LocalLanesTest {
         assertEquals("timed out after 1s", task.get("reason").asText(), task.toString());
         assertEquals(124, task.get("exitCode").asInt(), "as coreutils timeout gives it, and so the SLURM lane");
         long child = Long.parseLong(Files.readString(pidFile).trim());
-        for (int i = 0; i < 50 && ProcessHandle.of(child).map(ProcessHandle::isAlive).orElse(false); i++) {
-            Thread.sleep(100);
-        }
-        assertTrue(ProcessHandle.of(child).map(h -> !h.isAlive()).orElse(true), "the task's child was killed too");
+        Await.until("the task's child was killed too", Duration.ofSeconds(5),
+                () -> ProcessHandle.of(child).map(h -> !h.isAlive()).orElse(true));
     }
 
     @Test
@@ -167,7 +155,7 @@ class LocalLanesTest {
         assertEquals(2, tasks.get(0).get("attempts").asInt());
         assertEquals("FAILED", tasks.get(1).get("state").asText());
         assertEquals(3, tasks.get(1).get("attempts").asInt());
-        Path runDir = runsDir.resolve(report.get("runId").asText());
+        Path runDir = pipeline.runsDir().resolve(report.get("runId").asText());
         String log = Files.readString(runDir.resolve("logs/0.log"));
         assertTrue(log.contains("first") && log.contains("attempt 1 failed") && log.contains("second"), log);
     }
@@ -187,7 +175,7 @@ class LocalLanesTest {
     @Test
     void runRecordHoldsManifestPlanJournalAndReport() throws Exception {
         JsonNode report = pipeline.run("name: record\ntasks: [{command: [\"true\"]}]\n", SEQUENTIAL);
-        Path runDir = runsDir.resolve(report.get("runId").asText());
+        Path runDir = pipeline.runsDir().resolve(report.get("runId").asText());
         for (String file : List.of("manifest.yaml", "plan.json", "journal.log", "report.json", "logs")) {
             assertTrue(Files.exists(runDir.resolve(file)), file);
         }
@@ -201,9 +189,8 @@ class LocalLanesTest {
     @Test
     void cancellingStopsRunningTasksAndReportsCancelled() throws Exception {
         Run run = pipeline.start("name: cancel\ncommand: [sleep, '30']\nrange: {end: 6}\n", parallel(2));
-        for (int i = 0; i < 100 && run.count(dev.drover.run.TaskState.RUNNING) < 2; i++) {
-            Thread.sleep(50);
-        }
+        Await.until("two tasks running", Duration.ofSeconds(30),
+                () -> run.count(dev.drover.run.TaskState.RUNNING) >= 2);
         Files.createFile(run.dir().resolve(dev.drover.run.RunRegistry.CANCEL_REQUEST));
         assertEquals(dev.drover.run.RunState.CANCELLED, run.finished().get(20, TimeUnit.SECONDS));
         JsonNode report = TestPipeline.report(run.dir());

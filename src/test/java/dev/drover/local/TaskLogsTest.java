@@ -2,12 +2,12 @@ package dev.drover.local;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.drover.Await;
+import dev.drover.PipelineExtension;
 import dev.drover.TestPipeline;
 import dev.drover.plan.RunOptions;
 import dev.drover.run.Run;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -24,22 +24,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Local task output: files grow with slots, not tasks, and each task's output stays readable on its own. */
 class TaskLogsTest {
 
-    @TempDir
-    static Path runsDir;
+    @RegisterExtension
+    static final PipelineExtension pipeline = new PipelineExtension();
     @TempDir
     Path work;
-
-    static TestPipeline pipeline;
-
-    @BeforeAll
-    static void start() throws Exception {
-        pipeline = new TestPipeline(runsDir);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        pipeline.close();
-    }
 
     @Test
     void tenThousandTasksLeaveFilesOnlyForThoseThatPrinted() throws Exception {

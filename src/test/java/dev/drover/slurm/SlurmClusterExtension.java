@@ -1,5 +1,6 @@
 package dev.drover.slurm;
 
+import dev.drover.Await;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
@@ -7,6 +8,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -78,9 +80,7 @@ public final class SlurmClusterExtension implements BeforeAllCallback {
     public static void stopController() throws Exception {
         String pid = Files.readString(Path.of("/run/slurm-local/slurmctld.pid")).strip();
         new ProcessBuilder("kill", "-TERM", pid).inheritIO().start().waitFor();
-        for (int i = 0; i < 100 && isRunning(pid); i++) {
-            Thread.sleep(100);
-        }
+        Await.until("slurmctld " + pid + " stopped", Duration.ofSeconds(10), () -> !isRunning(pid));
     }
 
     public static void startAgain() {

@@ -1,5 +1,6 @@
 package dev.drover.slurm;
 
+import dev.drover.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.drover.DroverProcesses;
 import dev.drover.TestPipeline;
@@ -13,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -95,9 +97,8 @@ class SlurmCrashRecoveryIT {
         Path manifest = slurmManifest("slurmhup", "sleep 4", 6);
         Process run = drover.start("run.log", "run", manifest.toString(), "--runs-dir", runs.toString());
         Path runDir = DroverProcesses.awaitRunDir(runs);
-        for (int i = 0; i < 600 && run.isAlive() && jobIds(Journal.read(runDir)).isEmpty(); i++) {
-            Thread.sleep(100);
-        }
+        assertTrue(Await.within(Duration.ofSeconds(60), () -> !jobIds(Journal.read(runDir)).isEmpty()),
+                "the array was not submitted: " + drover.log("run.log"));
         String jobId = jobIds(Journal.read(runDir)).get("a0001");
         new ProcessBuilder("kill", "-HUP", Long.toString(run.pid())).start().waitFor(); // the terminal closed
         assertTrue(run.waitFor(30, TimeUnit.SECONDS));
@@ -119,10 +120,7 @@ class SlurmCrashRecoveryIT {
     private JsonNode restartedToTheEnd(Path runDir) throws Exception {
         serve("second.log");
         Path done = inbox.resolve(".done/crash.yaml");
-        for (int i = 0; i < 1200 && !Files.exists(done); i++) {
-            Thread.sleep(100);
-        }
-        assertTrue(Files.exists(done), drover.log("second.log"));
+        assertTrue(Await.within(Duration.ofSeconds(120), () -> Files.exists(done)), drover.log("second.log"));
         JsonNode report = TestPipeline.report(runDir);
         assertEquals("SUCCEEDED", report.get("state").asText());
         assertEquals(12, report.get("counts").get("succeeded").asInt());

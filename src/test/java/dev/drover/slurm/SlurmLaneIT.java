@@ -1,5 +1,6 @@
 package dev.drover.slurm;
 
+import dev.drover.TestPipeline;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.drover.HostileArgv;
@@ -74,7 +75,7 @@ class SlurmLaneIT {
                 "drover.slurm.submit-retry-max", "2000");
         runtime = DroverRuntime.start(Path.of("").toAbsolutePath(), overrides);
         // SLURM enforces a time limit of 1 minute 60-90 s after the start: begin now, check at the end.
-        timeoutRun = CompletableFuture.completedFuture(runtime.submit(plan("""
+        timeoutRun = CompletableFuture.completedFuture(TestPipeline.submit(runtime, plan("""
                 name: limit
                 tasks:
                   - id: sleeper
@@ -97,7 +98,7 @@ class SlurmLaneIT {
     }
 
     static JsonNode runToEnd(RunPlan plan, long seconds) throws Exception {
-        Run run = runtime.submit(plan);
+        Run run = TestPipeline.submit(runtime, plan);
         run.finished().get(seconds, TimeUnit.SECONDS);
         return report(run);
     }
@@ -362,7 +363,7 @@ class SlurmLaneIT {
     @Test
     @Order(9)
     void cancellingScancelsEveryJobOfTheRun() throws Exception {
-        Run run = runtime.submit(plan("""
+        Run run = TestPipeline.submit(runtime, plan("""
                 name: cancelme
                 command: [sleep, "120"]
                 range: {start: 0, end: 15}
@@ -383,7 +384,7 @@ class SlurmLaneIT {
     @Test
     @Order(9)
     void droverCancelFromAnotherProcessCancelsTheRun() throws Exception {
-        Run run = runtime.submit(plan("""
+        Run run = TestPipeline.submit(runtime, plan("""
                 name: cancelcli
                 command: [sleep, "120"]
                 range: {start: 0, end: 3}
@@ -401,7 +402,7 @@ class SlurmLaneIT {
     @Test
     @Order(10)
     void aControllerRestartDuringARunDoesNotFailIt() throws Exception {
-        Run running = runtime.submit(plan("""
+        Run running = TestPipeline.submit(runtime, plan("""
                 name: restart
                 command: [sh, -c, 'sleep 4; echo {item}']
                 range: {start: 0, end: 6}
@@ -411,7 +412,7 @@ class SlurmLaneIT {
         double sbatchRetries = meter(SlurmBackend.SBATCH_RETRIES, null);
         SlurmClusterExtension.stopController();
         // a second run submits while the controller is down: sbatch fails, is retried
-        CompletableFuture<Run> late = CompletableFuture.supplyAsync(() -> runtime.submit(plan("""
+        CompletableFuture<Run> late = CompletableFuture.supplyAsync(() -> TestPipeline.submit(runtime, plan("""
                 name: restart2
                 command: [echo, "{item}"]
                 range: {start: 0, end: 3}
@@ -502,14 +503,8 @@ class SlurmLaneIT {
         return counter == null ? 0 : counter.count();
     }
 
-    static void waitUntil(Check check, int seconds) throws Exception {
-        long end = System.currentTimeMillis() + seconds * 1000L;
-        while (!check.ok()) {
-            if (System.currentTimeMillis() > end) {
-                throw new AssertionError("condition not met within " + seconds + " s");
-            }
-            Thread.sleep(200);
-        }
+    static void waitUntil(Check check, int seconds) {
+        Await.until("the condition", java.time.Duration.ofSeconds(seconds), check::ok);
     }
 
     static String write(String name, String text) {

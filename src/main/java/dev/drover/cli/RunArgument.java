@@ -1,0 +1,66 @@
+package dev.drover.cli;
+
+import dev.drover.run.Journal;
+import dev.drover.run.RunReport;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+
+/**
+ * RUN_ID and --runs-dir, for the commands about one run (cancel, logs, report, rerun, resume): the run's directory,
+ * or a {@link ErrorHandler.UserError} saying in one line why there is none.
+ */
+final class RunArgument {
+
+    @Parameters(index = "0", paramLabel = "RUN_ID", description = "The run (see drover status).")
+    String id;
+
+    @Mixin
+    RunsDirOption runsDirOption;
+
+    private Path runsDir;
+
+    Path runsDir() {
+        if (runsDir == null) {
+            runsDir = runsDirOption.resolve();
+        }
+        return runsDir;
+    }
+
+    /**
+     * The run's directory: a folder right in the runs directory, with a journal (what drover status lists), so that
+     * no RUN_ID such as "..", "." or "a/b" reaches beyond the runs.
+     */
+    Path dir() {
+        Path runDir = find(runsDir(), id);
+        if (runDir == null) {
+            throw new ErrorHandler.UserError("no run " + id + " in " + runsDir() + " (drover status --runs-dir "
+                    + runsDir() + " lists them)");
+        }
+        return runDir;
+    }
+
+    /** The directory of run {@code id} in {@code runsDir} as {@link #dir} finds it, or null if there is none. */
+    static Path find(Path runsDir, String id) {
+        Path runDir;
+        try {
+            runDir = runsDir.resolve(id).normalize();
+        } catch (InvalidPathException e) {
+            return null;
+        }
+        return runsDir.equals(runDir.getParent()) && Files.isRegularFile(runDir.resolve(Journal.FILE)) ? runDir : null;
+    }
+
+    /** The directory of the run, which has finished: it has its report.json. */
+    Path finishedDir() {
+        Path runDir = dir();
+        if (!Files.isRegularFile(runDir.resolve(RunReport.FILE))) {
+            throw new ErrorHandler.UserError("run " + id + " has not finished: no report.json yet (drover status " + id
+                    + " --watch follows it)");
+        }
+        return runDir;
+    }
+}
