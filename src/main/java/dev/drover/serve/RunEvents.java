@@ -336,10 +336,8 @@ public final class RunEvents {
                     LOG.error("cannot write a run event to the outbox: {}", e.toString());
                 }
             }
-            toForce.forEach(box -> {
-                box.force();
-                box.releaseIfFinished();
-            });
+            outbox.force(toForce);
+            toForce.forEach(Box::releaseIfFinished);
             owed.addAndGet(written.size());
             outgoing.addAll(written);
             batch.clear();
