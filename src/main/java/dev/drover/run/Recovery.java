@@ -23,6 +23,7 @@ import java.util.Map;
 final class Recovery {
 
     private static final Logger LOG = LoggerFactory.getLogger(Recovery.class);
+    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private Recovery() {
     }
@@ -40,7 +41,7 @@ final class Recovery {
             return null;
         }
         try {
-            JsonNode plan = JsonMapper.builder().build().readTree(planFile.toFile());
+            JsonNode plan = JSON.readTree(planFile.toFile());
             if (plan == null || (sha256 != null && !sha256.equals(plan.path("sha256").asText()))) {
                 return null;
             }
@@ -103,9 +104,9 @@ final class Recovery {
 
     private static RunPlan plan(Path runDir) {
         try {
-            JsonNode stored = JsonMapper.builder().build().readTree(runDir.resolve(RunRegistry.PLAN_FILE).toFile());
+            JsonNode stored = JSON.readTree(runDir.resolve(RunRegistry.PLAN_FILE).toFile());
             Manifest manifest = ManifestReader.readAccepted(runDir.resolve(stored.get("manifest").asText()));
-            Map<?, ?> resources = JsonMapper.builder().build().convertValue(stored.get("jobResources"), Map.class);
+            Map<?, ?> resources = JSON.convertValue(stored.get("jobResources"), Map.class);
             return new RunPlan(manifest, Strategy.of(stored.get("strategy").asText(), "plan.json strategy"),
                     stored.get("jobs").asInt(), JobResources.parse(resources.isEmpty() ? null : resources),
                     stored.get("batchSize").asInt());

@@ -35,6 +35,8 @@ public final class RunRegistry {
     /** A file that another process (`drover cancel`) creates in a run directory to cancel that run. */
     public static final String CANCEL_REQUEST = "cancel-requested";
     private static final long CANCEL_POLL_MILLIS = 1000;
+    private static final com.fasterxml.jackson.databind.ObjectWriter PLAN_WRITER = JsonMapper.builder().build()
+            .writerWithDefaultPrettyPrinter();
 
     private final Path runsDir;
     private final Journals journals = new Journals();
@@ -269,6 +271,8 @@ public final class RunRegistry {
         Path dir;
         try {
             dir = newRunDirectory(plan.manifest().name());
+            // known before its files exist: the next acceptance's look-up (earlierRun) need not read them
+            shaByDir.put(dir.getFileName().toString(), plan.manifest().sha256());
             Files.createDirectories(dir.resolve("logs"));
             String text = plan.manifest().text();
             String manifestFile = text.stripLeading().startsWith("{") ? "manifest.json" : "manifest.yaml";
@@ -281,7 +285,7 @@ public final class RunRegistry {
             resolved.put("batchSize", plan.batchSize());
             resolved.put("tasks", plan.taskCount());
             resolved.put("sha256", plan.manifest().sha256());
-            JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValue(dir.resolve(PLAN_FILE).toFile(), resolved);
+            PLAN_WRITER.writeValue(dir.resolve(PLAN_FILE).toFile(), resolved);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a run directory in " + runsDir, e);
         }

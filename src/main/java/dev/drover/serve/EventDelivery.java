@@ -40,6 +40,7 @@ final class EventDelivery {
     private static final long DRAIN_MILLIS = 3000;
 
     private final CamelContext context;
+    private final EventOutbox outbox;
     private final RunEvents.Sink sink;
     private final int backlog;
     private final BlockingQueue<Supplier<Event>> writes = new LinkedBlockingQueue<>();
@@ -51,8 +52,9 @@ final class EventDelivery {
     /** Events written and not yet sent. */
     private final AtomicInteger owed = new AtomicInteger();
 
-    EventDelivery(CamelContext context, RunEvents.Sink sink, int backlog) {
+    EventDelivery(CamelContext context, EventOutbox outbox, RunEvents.Sink sink, int backlog) {
         this.context = context;
+        this.outbox = outbox;
         this.sink = sink;
         this.backlog = backlog;
     }
@@ -194,10 +196,8 @@ final class EventDelivery {
                     LOG.error("cannot write a run event to the outbox: {}", e.toString());
                 }
             }
-            toForce.forEach(box -> {
-                box.force();
-                box.releaseIfFinished();
-            });
+            outbox.force(toForce); // side by side: the file system commits concurrent syncs together
+            toForce.forEach(Box::releaseIfFinished);
             owed.addAndGet(written.size());
             outgoing.addAll(written);
             batch.clear();

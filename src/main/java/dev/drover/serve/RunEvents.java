@@ -73,7 +73,7 @@ public final class RunEvents {
               int backlog) {
         this.context = context;
         this.outbox = outbox;
-        this.delivery = new EventDelivery(context, sink, backlog);
+        this.delivery = new EventDelivery(context, outbox, sink, backlog);
         this.progressSeconds = progressSeconds;
         this.taskEvents = taskEvents;
         this.backlog = backlog;

@@ -67,7 +67,9 @@ public final class ServeBeans {
                 checks.register(health);
             }
             if (destination != null) {
-                events = new RunEvents(context, new EventOutbox(runs.runsDir()), new JmsEventSink(broker, destination),
+                EventOutbox outbox = new EventOutbox(runs.runsDir(), context.getExecutorServiceManager()
+                        .newFixedThreadPool(EventOutbox.class, "drover-events-force", EventOutbox.FORCERS));
+                events = new RunEvents(context, outbox, new JmsEventSink(broker, destination),
                         settings.whole("drover.events.progress-interval"), settings.flag("drover.events.task-finished"),
                         settings.integer("drover.events.backlog"));
                 events.attach(runs);

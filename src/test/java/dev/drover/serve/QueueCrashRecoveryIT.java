@@ -96,6 +96,64 @@ class QueueCrashRecoveryIT {
         }
     }
 
+    /**
+     * The class of crash the message commit is about: serve killed while its consumers are accepting runs side by
+     * side (some messages committed, some recorded and not yet committed, some being recorded). After the restart
+     * every manifest has run exactly once: one run directory per manifest, none lost, none twice.
+     */
+    @Test
+    void manifestsAcceptedSideBySideWhenServeIsKilledRunOnceEach() throws Exception {
+        drover = new DroverProcesses(dir);
+        Path runs = dir.resolve("runs");
+        int manifests = 120;
+        try (TestBroker broker = new TestBroker(dir.resolve("broker"), true); JMSContext jms = broker.client()) {
+            String[] serve = {"serve", "--queue", broker.url(), "--queue-name", "burst", "--no-observe",
+                    "--runs-dir", runs.toString(), "-D", "drover.events.destination="};
+            for (int i = 0; i < manifests; i++) {
+                jms.createProducer().send(jms.createQueue("burst"), "name: burst-%d\ncommand: [echo, '{item}']\n"
+                        .formatted(i) + "range: {end: 1}\n");
+            }
+            Process first = drover.start("first.log", serve);
+            // killed in the middle of the burst, while the consumers go on accepting: most messages still on the
+            // broker, and (each consumer spends about half its time between recording a run and its commit) some
+            // recorded and not yet committed, which the broker delivers again
+            Await.until("the first runs recorded", java.time.Duration.ofSeconds(120),
+                    () -> runDirs(runs).size() >= 10);
+            DroverProcesses.kill(first);
+            int recordedBeforeTheKill = runDirs(runs).size();
+
+            drover.start("second.log", serve);
+            Await.until("a finished run for every manifest", java.time.Duration.ofSeconds(300),
+                    () -> finishedNames(runs).size() >= manifests && broker.messageCount("burst") == 0);
+            // a directory the kill left without its journal is no run (recovery passes it by); every other is one
+            List<String> names = runDirs(runs).stream().filter(run -> Files.exists(run.resolve("journal.log")))
+                    .map(run -> run.getFileName().toString().replaceAll("-\\d{8}-\\d{6}-[0-9a-f]{4}$", ""))
+                    .sorted().toList();
+            assertEquals(manifests, names.size(), "one run per manifest (" + recordedBeforeTheKill
+                    + " run directories before the kill): " + names + "\n" + drover.log("second.log"));
+            assertEquals(manifests, new HashSet<>(names).size(), "no manifest ran twice: " + names);
+        }
+    }
+
+    private static List<Path> runDirs(Path runs) throws java.io.IOException {
+        if (!Files.isDirectory(runs)) {
+            return List.of();
+        }
+        try (var dirs = Files.list(runs)) {
+            return dirs.filter(d -> !d.getFileName().toString().startsWith(".")).toList();
+        }
+    }
+
+    private static Set<String> finishedNames(Path runs) throws java.io.IOException {
+        Set<String> names = new HashSet<>();
+        for (Path run : runDirs(runs)) {
+            if (Files.exists(run.resolve("report.json"))) {
+                names.add(run.getFileName().toString());
+            }
+        }
+        return names;
+    }
+
     private static long finishedRuns(Map<String, List<JsonNode>> byRun) {
         return byRun.values().stream().filter(events -> events.stream()
                 .anyMatch(e -> e.get("event").asText().equals("run-finished"))).count();
