@@ -13,7 +13,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -37,8 +36,7 @@ public final class Run {
 
     private final CompletableFuture<RunState> finished = new CompletableFuture<>();
     private final AtomicBoolean finishing = new AtomicBoolean();
-    private final List<Runnable> cancelHandlers = new CopyOnWriteArrayList<>();
-    private final List<Runnable> finishHandlers = new CopyOnWriteArrayList<>();
+    private final RunHandlers handlers = new RunHandlers();
     private volatile boolean cancelled;
     /** Told of each task's end (RunRegistry#onTaskEnded); set when the registry takes the run in. */
     private volatile RunRegistry registry;
@@ -342,7 +340,7 @@ public final class Run {
         for (int index : pending) {
             taskFinished(index, 0, TaskState.CANCELLED, Integer.MIN_VALUE, "run cancelled");
         }
-        cancelHandlers.forEach(Run::runQuietly);
+        handlers.cancelled();
         if (done() == tasks.size()) {
             finish(); // nothing was pending or running (e.g. a recovered run whose tasks had all ended)
         }
@@ -384,15 +382,12 @@ public final class Run {
     }
 
     public void onCancel(Runnable handler) {
-        cancelHandlers.add(handler);
+        handlers.onCancel(handler);
     }
 
     /** Runs the handler when the run finishes, or at once if it already has. */
     public void onFinish(Runnable handler) {
-        finishHandlers.add(handler);
-        if (finished.isDone() && finishHandlers.remove(handler)) {
-            runQuietly(handler);
-        }
+        handlers.onFinish(handler, finished.isDone());
     }
 
     private void finish() {
@@ -410,20 +405,7 @@ public final class Run {
             journal.close();
         }
         finished.complete(state);
-        // Each handler is claimed by removing it, here or in onFinish, so that it runs exactly once.
-        for (Runnable handler : finishHandlers) {
-            if (finishHandlers.remove(handler)) {
-                runQuietly(handler);
-            }
-        }
-    }
-
-    private static void runQuietly(Runnable handler) {
-        try {
-            handler.run();
-        } catch (RuntimeException e) {
-            LOG.warn("run handler failed", e);
-        }
+        handlers.finished();
     }
 
     public synchronized int count(TaskState state) {
@@ -441,9 +423,5 @@ public final class Run {
     /** A consistent copy of one task's record, for the report. */
     synchronized TaskRecord record(int index) {
         return tasks.record(index);
-    }
-
-    record TaskRecord(TaskState state, int exitCode, int attempts, long startedAt, long finishedAt, String reason,
-                      String backendId, String backendState) {
     }
 }

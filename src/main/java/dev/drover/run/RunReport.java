@@ -82,7 +82,7 @@ public final class RunReport {
         json.raw(",\"tasks\":[");
         for (int i = 0; i < tasks.size(); i++) {
             TaskSpec task = tasks.task(i);
-            Run.TaskRecord record = run.record(i);
+            TaskRecord record = run.record(i);
             json.raw(i == 0 ? "{\"id\":" : ",{\"id\":").string(task.id())
                     .raw(",\"index\":").number(i)
                     .raw(",\"state\":").string(record.state().name())
@@ -112,7 +112,7 @@ public final class RunReport {
         }
         row.raw("],\"log\":\"logs/<id>.log\"}\n");
         for (int i = 0; i < tasks.size(); i++) {
-            Run.TaskRecord record = run.record(i);
+            TaskRecord record = run.record(i);
             row.raw("[").string(tasks.id(i)).raw(",").number(i).raw(",").string(record.state().name())
                     .raw(",").exitCode(record.exitCode()).raw(",").number(record.attempts())
                     .raw(",").time(record.startedAt()).raw(",").time(record.finishedAt());

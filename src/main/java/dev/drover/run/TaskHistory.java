@@ -118,7 +118,7 @@ final class TaskHistory {
     }
 
     /** A task's one attempt as its record has it. */
-    static Attempt single(Run.TaskRecord record, JobResources resources) {
+    static Attempt single(TaskRecord record, JobResources resources) {
         Attempt only = new Attempt(Math.max(1, record.attempts()), record.startedAt(), resources);
         ended(only, record.state().name(), record.finishedAt(), record.exitCode(), record.reason());
         only.backendId = record.backendId();

@@ -208,8 +208,8 @@ final class TaskTable {
         return all;
     }
 
-    Run.TaskRecord record(int index) {
-        return new Run.TaskRecord(state(index), exitCodes[index], attempts[index], startedAt[index],
+    TaskRecord record(int index) {
+        return new TaskRecord(state(index), exitCodes[index], attempts[index], startedAt[index],
                 finishedAt[index], reasons.get(index), backendIds.get(index), backendStates.get(index));
     }
 

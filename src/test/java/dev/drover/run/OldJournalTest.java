@@ -54,14 +54,14 @@ class OldJournalTest {
         assertEquals(List.of(Map.of(1, "77_1", 3, "job-b/3")), attached, "the held tasks are re-attached");
         assertEquals(Map.of("a0001", "77"), run.submissions());
         assertEquals(1767225600000L, run.acceptedAt());
-        assertEquals(new Run.TaskRecord(TaskState.SUCCEEDED, 0, 1, 1767225600300L, 1767225600400L, null, "77_0",
+        assertEquals(new TaskRecord(TaskState.SUCCEEDED, 0, 1, 1767225600300L, 1767225600400L, null, "77_0",
                 "COMPLETED"), run.record(0));
         assertEquals(TaskState.RUNNING, run.taskState(1));
         assertEquals(1, run.retriesUsed(2));
         assertEquals(TaskState.PENDING, run.taskState(2), "its retry was not yet submitted: it runs again");
         assertEquals(2, run.attempts(3), "the cluster runs its second attempt");
         assertEquals(1, run.retriesUsed(3));
-        assertEquals(new Run.TaskRecord(TaskState.FAILED, 2, 2, 1767225601200L, 1767225601800L,
+        assertEquals(new TaskRecord(TaskState.FAILED, 2, 2, 1767225601200L, 1767225601800L,
                 "exit code 2 in C:\\new\\table\\t", "job-c/4", null), run.record(4), "old text is read as written");
         assertEquals(List.of(), run.interruptedProcesses(), "task 4's process ended with it");
         List<Integer> pending = new ArrayList<>();
@@ -76,9 +76,9 @@ class OldJournalTest {
         Run run = new RunRegistry(tmp.resolve("runs")).recover("old-cancelled");
         assertEquals(RunState.CANCELLED, run.finished().getNow(null));
         assertTrue(run.isCancelled());
-        assertEquals(new Run.TaskRecord(TaskState.CANCELLED, 143, 1, 1767225600100L, 1767225600500L, "cancelled",
+        assertEquals(new TaskRecord(TaskState.CANCELLED, 143, 1, 1767225600100L, 1767225600500L, "cancelled",
                 null, null), run.record(0));
-        assertEquals(new Run.TaskRecord(TaskState.CANCELLED, Integer.MIN_VALUE, 0, 0, 1767225600400L,
+        assertEquals(new TaskRecord(TaskState.CANCELLED, Integer.MIN_VALUE, 0, 0, 1767225600400L,
                 "run cancelled", null, null), run.record(1));
         assertEquals(List.of(), run.interruptedProcesses());
     }

@@ -96,7 +96,7 @@ class RunReportTest {
     private static void assertFacts(Run run, List<JsonNode> tasks) {
         for (int i = 0; i < 4; i++) {
             JsonNode task = tasks.get(i);
-            Run.TaskRecord record = run.record(i);
+            TaskRecord record = run.record(i);
             assertEquals(String.valueOf(i), task.path("id").asText());
             assertEquals(i, task.path("index").asInt());
             assertEquals(record.state().name(), task.path("state").asText());
