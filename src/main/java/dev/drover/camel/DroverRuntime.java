@@ -94,20 +94,6 @@ public final class DroverRuntime implements AutoCloseable {
         return producer.asyncRequestBody(FEED_RUN, run, Run.class);
     }
 
-    /** {@link #record} then feeds the run; returns once its tasks are all fed. */
-    public Run submit(Object manifestOrPlan) {
-        return producer.requestBody(FEED_RUN, record(manifestOrPlan), Run.class);
-    }
-
-    /** {@link #record} then {@link #feed}; completes when the run's tasks are all fed. */
-    public CompletableFuture<Run> submitAsync(Object manifestOrPlan) {
-        try {
-            return feed(record(manifestOrPlan));
-        } catch (RuntimeException notRecorded) {
-            return CompletableFuture.failedFuture(notRecorded);
-        }
-    }
-
     /**
      * Stops a daemon: intakes first (no new manifest is taken), then either cancels the runs, or lets running local
      * tasks finish for up to drover.serve.shutdown-timeout seconds and kills the rest, which the next start runs

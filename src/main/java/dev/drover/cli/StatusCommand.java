@@ -46,8 +46,8 @@ final class StatusCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Path dir = runsDir.resolve();
         if (runId != null) {
-            Path runDir = dir.resolve(runId);
-            if (runId.contains("/") || !Files.isDirectory(runDir)) {
+            Path runDir = RunArgument.find(dir, runId); // the one rule: no "..", "." or ".events" is a run
+            if (runDir == null) {
                 System.err.println("drover: no run " + runId + " in " + dir);
                 return ErrorHandler.USAGE;
             }

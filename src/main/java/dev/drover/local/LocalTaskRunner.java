@@ -84,7 +84,8 @@ public final class LocalTaskRunner {
                 // Whatever went wrong, the task ends with a result: a task left RUNNING would hold its run forever.
                 LOG.warn("run {}: task {} could not run: {}", run.id(), task.id(), e.toString());
                 run.taskFinished(task.index(), Math.max(1, run.attempts(task.index())), TaskState.FAILED,
-                        CANNOT_START, "drover could not run the task: " + e);
+                        CANNOT_START, "drover could not run the task: "
+                                + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()));
             }
         }
     }

@@ -98,7 +98,8 @@ public final class RunReport {
             List<TaskHistory.Attempt> attempts = history.of(i);
             json.raw(",\"history\":");
             writeHistory(json, attempts != null ? attempts
-                    : record.startedAt() == 0 ? List.of() : List.of(TaskHistory.single(record, run.taskResources(i))));
+                    : record.startedAt() == 0 ? List.of()
+                    : List.of(TaskHistory.single(record, run.taskResources(i), run.usage(i))));
             json.raw("}");
         }
         json.raw("]");
@@ -158,6 +159,7 @@ public final class RunReport {
             }
             json.raw("},\"startedAt\":").time(at.startedAt).raw(",\"finishedAt\":").time(at.finishedAt);
             writeIfPresent(json, "reason", at.reason);
+            writeUsage(json, at.usage);
             json.raw("}");
         }
         json.raw("]");

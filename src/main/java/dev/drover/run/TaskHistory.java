@@ -27,6 +27,8 @@ final class TaskHistory {
         long startedAt;
         long finishedAt;
         String reason;
+        /** What the attempt used, where its strategy measured it; null otherwise. */
+        TaskUsage usage;
 
         Attempt(int attempt, long startedAt, JobResources resources) {
             this.attempt = attempt;
@@ -83,6 +85,12 @@ final class TaskHistory {
                 current.node = r.node() != null ? r.node() : current.node;
             } else if (entry instanceof JournalEntry.End end) {
                 ended(current, end.state().name(), end.at(), end.exitCode(), end.reason());
+            } else if (entry instanceof JournalEntry.Usage u) {
+                for (Attempt a : list) { // journalled before its attempt's end or retry: usually the current one
+                    if (a.attempt == u.attempt()) {
+                        a.usage = u.usage();
+                    }
+                }
             }
         });
         return history;
@@ -108,6 +116,8 @@ final class TaskHistory {
             return e.index();
         } else if (entry instanceof JournalEntry.End e) {
             return e.index();
+        } else if (entry instanceof JournalEntry.Usage e) {
+            return e.index();
         }
         return -1;
     }
@@ -118,11 +128,12 @@ final class TaskHistory {
     }
 
     /** A task's one attempt as its record has it. */
-    static Attempt single(TaskRecord record, JobResources resources) {
+    static Attempt single(TaskRecord record, JobResources resources, TaskUsage usage) {
         Attempt only = new Attempt(Math.max(1, record.attempts()), record.startedAt(), resources);
         ended(only, record.state().name(), record.finishedAt(), record.exitCode(), record.reason());
         only.backendId = record.backendId();
         only.backendState = record.backendState();
+        only.usage = usage;
         return only;
     }
 }

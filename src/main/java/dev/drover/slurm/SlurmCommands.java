@@ -84,7 +84,8 @@ public final class SlurmCommands {
             Thread.currentThread().interrupt();
             return new Result(-1, "", "interrupted");
         } catch (Exception e) {
-            return new Result(-1, "", e.toString());
+            // the reason users read: the cause's own words (e.g. "Cannot run program ..."), not a class name
+            return new Result(-1, "", e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
         }
     }
 

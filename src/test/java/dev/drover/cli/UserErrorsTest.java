@@ -65,7 +65,7 @@ class UserErrorsTest {
         Files.createDirectories(runs.resolve("stray")); // a folder without a journal: not a run
         Files.createDirectories(tmp.resolve("beside")).resolve(dev.drover.run.Journal.FILE).toFile().createNewFile();
         Files.createDirectories(runs.resolve("going")).resolve(dev.drover.run.Journal.FILE).toFile().createNewFile();
-        for (String command : List.of("cancel", "logs", "report", "rerun", "resume")) {
+        for (String command : List.of("cancel", "logs", "report", "rerun", "resume", "status")) {
             for (String id : List.of("nope", ".", "..", "../beside", "going/..", ".events", "stray", "/tmp", "")) {
                 Result r = userError(1, command, id, "--runs-dir", runs.toString());
                 assertTrue(r.err().startsWith("drover: no run " + id + " in " + runs), r.err());

@@ -64,6 +64,12 @@ class LocalUsageTest {
                 quick.toString());
         assertTrue(task(report, "retried").get("usage").get("cpuSeconds").asDouble() < 0.5,
                 "the retried task's figures are its second (idle) attempt's");
+        JsonNode history = task(report, "retried").get("history");
+        assertEquals(2, history.size(), history.toString());
+        assertTrue(history.get(0).get("usage").get("cpuSeconds").asDouble() >= 0.95,
+                "each attempt keeps its own figures in history: " + history);
+        assertTrue(history.get(1).get("usage").get("cpuSeconds").asDouble() < 0.5, history.toString());
+        assertNotNull(task(report, "quick").get("history").get(0).get("usage"), "a single attempt's history too");
         Path runDir = tmp.resolve("runs").resolve(report.get("runId").asText());
         long lines = Files.readAllLines(runDir.resolve("journal.log")).stream().filter(l -> l.startsWith("usage\t"))
                 .count();

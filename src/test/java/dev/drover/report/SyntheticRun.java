@@ -3,6 +3,8 @@ package dev.drover.report;
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.drover.run.Journal;
+import dev.drover.run.JournalEntry;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -66,6 +68,9 @@ final class SyntheticRun {
         }
         long first = tasks.stream().mapToLong(Task::startMillis).min().orElse(0);
         long last = tasks.stream().mapToLong(Task::endMillis).max().orElse(0);
+        // a journal, as every run has: the commands about one run know a run by it
+        Files.writeString(dir.resolve(Journal.FILE), new JournalEntry.Accepted(first, runId, "slurm", tasks.size(),
+                JournalEntry.FORMAT).encode() + "\n");
         try (JsonGenerator json = new JsonFactory().createGenerator(dir.resolve("report.json").toFile(),
                 JsonEncoding.UTF8)) {
             json.writeStartObject();

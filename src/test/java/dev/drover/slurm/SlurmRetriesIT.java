@@ -3,6 +3,7 @@ package dev.drover.slurm;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.drover.Await;
+import dev.drover.TestPipeline;
 import dev.drover.camel.DroverRuntime;
 import dev.drover.manifest.ManifestReader;
 import dev.drover.plan.RunOptions;
@@ -57,7 +58,8 @@ class SlurmRetriesIT {
     }
 
     static Run submit(String yaml, String resources) {
-        return runtime.submit(RunPlan.resolve(ManifestReader.parse(yaml), new RunOptions("slurm", null, resources)));
+        return TestPipeline.submit(runtime,
+                RunPlan.resolve(ManifestReader.parse(yaml), new RunOptions("slurm", null, resources)));
     }
 
     static JsonNode report(Run run) throws Exception {

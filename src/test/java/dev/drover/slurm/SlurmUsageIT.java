@@ -2,6 +2,7 @@ package dev.drover.slurm;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.drover.TestPipeline;
 import dev.drover.camel.DroverRuntime;
 import dev.drover.manifest.ManifestReader;
 import dev.drover.plan.RunOptions;
@@ -42,7 +43,7 @@ class SlurmUsageIT {
                 "drover.slurm.poll-initial", "200",
                 "drover.slurm.poll-max", "2000",
                 "drover.slurm.squeue-min-interval", "1000"))) {
-            Run run = runtime.submit(RunPlan.resolve(ManifestReader.parse("""
+            Run run = TestPipeline.submit(runtime, RunPlan.resolve(ManifestReader.parse("""
                     name: slurm-usage
                     tasks:
                       - id: work
