@@ -1,5 +1,6 @@
 package dev.drover.kubernetes;
 
+import dev.drover.cluster.GroupSpec;
 import dev.drover.manifest.TaskSpec;
 import dev.drover.plan.RunPlan;
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -9,6 +10,8 @@ import io.fabric8.kubernetes.api.model.EnvVarBuilder;
 import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.JobSpec;
 import io.fabric8.kubernetes.api.model.batch.v1.JobSpecBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicy;
+import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicyBuilder;
 
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -27,6 +30,10 @@ import java.util.function.IntUnaryOperator;
  * ({@code task-<i>.sh}: the task's environment, working directory and argv, each value single-quoted) and is mounted
  * at {@value #TASKS_DIR}; the container runs {@code /bin/sh /drover/tasks/task-$JOB_COMPLETION_INDEX.sh}. So the image
  * needs {@code /bin/sh} and the tasks' programs, and no shared filesystem is needed.
+ *
+ * <p>Each Job runs one attempt per index ({@code backoffLimitPerIndex: 0}): drover decides every retry itself
+ * ({@link dev.drover.cluster.Settlement}), as on SLURM, so that a retry after OOMKilled or a deadline can have more
+ * memory or time and a rerun after a disruption can avoid the node, in a new Job of its group's resources.
  */
 public final class IndexedJobBuilder {
 
@@ -52,6 +59,15 @@ public final class IndexedJobBuilder {
     private static final EnvVar FAILURE_COUNT = new EnvVarBuilder().withName(FAILURE_COUNT_ENV).withNewValueFrom()
             .withNewFieldRef().withFieldPath("metadata.annotations['" + KubeTracker.FAILURE_COUNT_KEY + "']")
             .endFieldRef().endValueFrom().build();
+    /**
+     * A disrupted pod (preempted, evicted, its node drained or lost: the DisruptionTarget condition) fails its index
+     * at once, for drover to rerun elsewhere without spending a retry. Having a policy also makes the job controller
+     * count a pod only once it has ended, not while it is still terminating on its node, so that the index is never
+     * failed (and run again by drover) while its container may still run.
+     */
+    static final PodFailurePolicy FAILURE_POLICY = new PodFailurePolicyBuilder().addNewRule().withAction("FailIndex")
+            .addNewOnPodCondition().withType("DisruptionTarget").withStatus("True").endOnPodCondition().endRule()
+            .build();
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final RunPlan plan;
@@ -59,7 +75,8 @@ public final class IndexedJobBuilder {
     private final String namespace;
     private final Integer ttlSecondsAfterFinished;
     private final boolean suspend;
-    private final KubeResources resources;
+    private GroupSpec group;
+    private KubeResources resources;
     private IntUnaryOperator attemptsBefore = index -> 0;
 
     /**
@@ -73,7 +90,14 @@ public final class IndexedJobBuilder {
         this.namespace = namespace;
         this.ttlSecondsAfterFinished = ttlSecondsAfterFinished;
         this.suspend = suspend;
-        this.resources = KubeResources.from(plan.resources());
+        group(GroupSpec.of(plan.resources()));
+    }
+
+    /** The resources the Jobs built from now on run with (a group's: the run's, or escalated) and nodes to avoid. */
+    public IndexedJobBuilder group(GroupSpec spec) {
+        this.group = spec;
+        this.resources = KubeResources.from(spec.resources());
+        return this;
     }
 
     /** The attempts each task (by manifest index) has had before the Jobs built from now on: the run's journal. */
@@ -103,12 +127,13 @@ public final class IndexedJobBuilder {
         annotations.put(ANNOTATION_TASKS, tasks.get(0).index() + "-" + tasks.get(tasks.size() - 1).index());
         int n = tasks.size();
         int parallelism = plan.jobs() > 0 ? Math.min(plan.jobs(), n) : n;
-        PodDeadline podDeadline = PodDeadline.of(plan);
+        PodDeadline podDeadline = PodDeadline.of(plan, group.resources());
         JobSpec spec = new JobSpecBuilder()
                 .withCompletionMode("Indexed")
                 .withCompletions(n)
                 .withParallelism(parallelism)
-                .withBackoffLimitPerIndex(plan.manifest().retries())
+                .withBackoffLimitPerIndex(0)
+                .withPodFailurePolicy(FAILURE_POLICY)
                 .withTtlSecondsAfterFinished(ttlSecondsAfterFinished)
                 .withSuspend(suspend ? Boolean.TRUE : null)
                 .withNewTemplate()
@@ -118,7 +143,7 @@ public final class IndexedJobBuilder {
                         .withActiveDeadlineSeconds(podDeadline == null ? null : podDeadline.seconds())
                         .withServiceAccountName(resources.serviceAccount())
                         .withNodeSelector(resources.nodeSelector().isEmpty() ? null : resources.nodeSelector())
-                        .withAffinity(resources.affinity())
+                        .withAffinity(resources.affinity(group.avoid()))
                         .addNewContainer()
                         .withName(CONTAINER)
                         .withImage(plan.image())
@@ -142,7 +167,7 @@ public final class IndexedJobBuilder {
                 .withLabels(labels).withAnnotations(Map.of(ANNOTATION_RUN, runId)).endMetadata()
                 .withData(table).withImmutable(true).build();
         return new KubeJob(runId, namespace, name, labels, annotations, spec, configMap, List.copyOf(tasks),
-                plan.manifest().retries(), annotations.get(ANNOTATION_TOKEN));
+                group, annotations.get(ANNOTATION_TOKEN));
     }
 
     /** Bytes of the task scripts of a chunk, to keep a ConfigMap under the API server's size limit. */
