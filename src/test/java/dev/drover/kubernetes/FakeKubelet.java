@@ -49,6 +49,12 @@ import java.util.stream.Collectors;
  * one node that cannot pull: the first pod of one index of a Job fails to pull (as {@value #NEVER_PULLS}) until it
  * is deleted, which the job controller counts as a failure of that index; the index's next pod pulls fine.
  *
+ * <p>Nodes: each pod is placed on the first of {@link #nodes} its preferred node anti-affinity does not avoid (else
+ * the first), as spec.nodeName. Memory: the container's memory limit is told to the process in MiB as
+ * {@value #MEMORY_LIMIT_ENV} (what a task may compare its need with, to play the OOM killer: {@code kill -9 $$}).
+ * {@link #disrupt} plays preemption: the next pods of a Job are stopped as soon as they run and end Failed with the
+ * DisruptionTarget condition (reason PreemptionByScheduler), exit 143.
+ *
  * <p>Deadlines (the Job's and each pod's activeDeadlineSeconds) last {@link #secondMillis} ms per second, so that a
  * test can keep the proportions of real limits and still be fast.
  */
@@ -64,6 +70,13 @@ final class FakeKubelet implements AutoCloseable {
     static final long SLOW_PULL_MILLIS = 500;
     /** How often the kubelet's pull state changes (ErrImagePull, then ImagePullBackOff, ...). */
     static final long PULL_STEP_MILLIS = 100;
+
+    /** The container's memory limit in MiB, told to the task's process. */
+    static final String MEMORY_LIMIT_ENV = "FAKE_MEMORY_LIMIT_MIB";
+    /** The cluster's nodes, by kubernetes.io/hostname. */
+    volatile List<String> nodes = List.of("node-a", "node-b");
+    /** Job name prefix → how many more of its pods are preempted. */
+    private final Map<String, AtomicInteger> disruptions = new ConcurrentHashMap<>();
 
     private final KubernetesMockServer server;
     private final KubernetesClient client;
@@ -86,6 +99,33 @@ final class FakeKubelet implements AutoCloseable {
     /** The first pod of index {@code index} of the Jobs whose names start with {@code jobPrefix} cannot pull. */
     void badNode(String jobPrefix, int index) {
         badNodes.put(jobPrefix, index);
+    }
+
+    /** The next {@code pods} pods of the Jobs whose names start with {@code jobPrefix} are preempted. */
+    void disrupt(String jobPrefix, int pods) {
+        disruptions.put(jobPrefix, new AtomicInteger(pods));
+    }
+
+    private boolean disrupted(String jobName) {
+        return disruptions.entrySet().stream().anyMatch(e -> jobName.startsWith(e.getKey())
+                && e.getValue().getAndUpdate(n -> Math.max(0, n - 1)) > 0);
+    }
+
+    /** The first node the pod's preferred node anti-affinity does not avoid, else the first node. */
+    private String place(Pod pod) {
+        Set<String> avoided = new java.util.HashSet<>();
+        var affinity = pod.getSpec().getAffinity();
+        if (affinity != null && affinity.getNodeAffinity() != null) {
+            for (var term : affinity.getNodeAffinity().getPreferredDuringSchedulingIgnoredDuringExecution()) {
+                for (var expression : term.getPreference().getMatchExpressions()) {
+                    if (KubeResources.HOSTNAME.equals(expression.getKey()) && "NotIn".equals(expression.getOperator())) {
+                        avoided.addAll(expression.getValues());
+                    }
+                }
+            }
+        }
+        List<String> all = nodes;
+        return all.stream().filter(n -> !avoided.contains(n)).findFirst().orElse(all.get(0));
     }
 
     private boolean onBadNode(String jobName, int index, int failures) {
@@ -234,6 +274,7 @@ final class FakeKubelet implements AutoCloseable {
                     .addToAnnotations("batch.kubernetes.io/job-index-failure-count", Integer.toString(failures))
                     .endMetadata().withSpec(job.getSpec().getTemplate().getSpec())
                     .withNewStatus().withPhase("Running").endStatus().build();
+            pod = new PodBuilder(pod).editSpec().withNodeName(place(pod)).endSpec().build();
             Container container = pod.getSpec().getContainers().get(0);
             String image = container.getImage();
             boolean badNode = onBadNode(name, index, failures);
@@ -263,14 +304,23 @@ final class FakeKubelet implements AutoCloseable {
                 env.put(var.getName(), var.getValueFrom() == null ? var.getValue() : fieldRef(pod, var));
             }
             env.put("JOB_COMPLETION_INDEX", Integer.toString(index));
+            if (container.getResources() != null && container.getResources().getLimits() != null
+                    && container.getResources().getLimits().containsKey("memory")) {
+                env.put(MEMORY_LIMIT_ENV, io.fabric8.kubernetes.api.model.Quantity.getAmountInBytes(
+                        container.getResources().getLimits().get("memory")).longValue() / (1024 * 1024) + "");
+            }
             int exit;
             String output;
             boolean timedOut = false;
+            boolean preempted = disrupted(name);
             try {
                 Process process = builder.start();
                 processes.add(process);
                 Long podDeadline = pod.getSpec().getActiveDeadlineSeconds();
-                if (podDeadline != null && !process.waitFor(podDeadline * secondMillis, TimeUnit.MILLISECONDS)) {
+                if (preempted) {
+                    process.descendants().forEach(ProcessHandle::destroy);
+                    process.destroy();
+                } else if (podDeadline != null && !process.waitFor(podDeadline * secondMillis, TimeUnit.MILLISECONDS)) {
                     timedOut = true;
                     process.descendants().forEach(ProcessHandle::destroyForcibly);
                     process.destroyForcibly();
@@ -290,8 +340,16 @@ final class FakeKubelet implements AutoCloseable {
                 server.expect().get().withPath("/api/v1/namespaces/" + namespace + "/pods/" + podName + "/log?pretty=false")
                         .andReturn(200, log).always();
             }
-            String reason = exit == 0 ? "Completed" : timedOut ? "Error" : exit == 137 ? "OOMKilled" : "Error";
+            if (preempted) {
+                exit = 143; // SIGTERM, as the kubelet stops a preempted pod's container
+            }
+            String reason = exit == 0 ? "Completed" : timedOut || preempted ? "Error" : exit == 137 ? "OOMKilled"
+                    : "Error";
             Pod ended = new PodBuilder(pod).editStatus().withPhase(exit == 0 ? "Succeeded" : "Failed")
+                    .withConditions(preempted ? List.of(new io.fabric8.kubernetes.api.model.PodConditionBuilder()
+                            .withType("DisruptionTarget").withStatus("True").withReason("PreemptionByScheduler")
+                            .withMessage("fake-scheduler: preempting to accommodate a higher priority pod").build())
+                            : List.of())
                     .withReason(timedOut ? "DeadlineExceeded" : null)
                     .withMessage(timedOut ? "Pod was active on the node longer than the specified deadline" : null)
                     .withContainerStatuses(new ContainerStatusBuilder().withName(container.getName())
