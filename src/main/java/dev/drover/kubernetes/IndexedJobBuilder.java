@@ -28,7 +28,8 @@ import java.util.function.IntUnaryOperator;
  *
  * <p>Pod index {@code i} runs task {@code i} of the chunk: the ConfigMap holds one POSIX shell script per index
  * ({@code task-<i>.sh}: the task's environment, working directory and argv, each value single-quoted) and is mounted
- * at {@value #TASKS_DIR}; the container runs {@code /bin/sh /drover/tasks/task-$JOB_COMPLETION_INDEX.sh}. So the image
+ * at {@value #TASKS_DIR}; the container runs {@code /bin/sh /drover/tasks/task-$JOB_COMPLETION_INDEX.sh} under a small shell wrapper that
+ * measures what it used ({@link PodUsage}). So the image
  * needs {@code /bin/sh} and the tasks' programs, and no shared filesystem is needed.
  *
  * <p>Each Job runs one attempt per index ({@code backoffLimitPerIndex: 0}): drover decides every retry itself
@@ -46,9 +47,6 @@ public final class IndexedJobBuilder {
     public static final String ANNOTATION_RUN = "drover.dev/run-id";
     public static final String ANNOTATION_TOKEN = "drover.dev/submission";
     public static final String ANNOTATION_TASKS = "drover.dev/task-indexes";
-    /** The container's command: the shell expands the index Kubernetes sets in every pod of an Indexed Job. */
-    static final List<String> COMMAND = List.of("/bin/sh", "-c",
-            "exec /bin/sh \"" + TASKS_DIR + "/task-${JOB_COMPLETION_INDEX}.sh\"");
     /** Bytes of task scripts that one ConfigMap may carry (the API server's limit is 1 MiB for the whole object). */
     static final int MAX_TABLE_BYTES = 900_000;
     /**
@@ -147,7 +145,7 @@ public final class IndexedJobBuilder {
                         .addNewContainer()
                         .withName(CONTAINER)
                         .withImage(plan.image())
-                        .withCommand(COMMAND)
+                        .withCommand(PodUsage.COMMAND)
                         .withEnv(new EnvVarBuilder().withName("DROVER_RUN_ID").withValue(runId).build(), FAILURE_COUNT)
                         .withResources(resources.requests().isEmpty() && resources.limits().isEmpty() ? null
                                 : resources.requirements())

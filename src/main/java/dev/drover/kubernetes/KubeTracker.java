@@ -264,6 +264,10 @@ public final class KubeTracker implements AutoCloseable {
         }
         jw.finishedPods.add(podName);
         saveLog(watch, task, podName, attempt);
+        dev.drover.run.TaskUsage usage = PodUsage.of(PodOutcome.terminated(pod));
+        if (usage != null) {
+            run.taskUsage(task.index(), attempt, usage); // before the attempt's end, as on every strategy
+        }
         settleAttempt(watch, jw, index, attempt, PodOutcome.of(pod, jw.deadline).settlement());
     }
 

@@ -58,8 +58,9 @@ record PodOutcome(int exitCode, String backendState, String reason, String node)
         if ("DeadlineExceeded".equals(state) && deadline != null && deadline.timeout() != null) {
             return new PodOutcome(TimedOut.EXIT_CODE, state, TimedOut.reason(deadline.timeout()), node);
         }
-        String reason = exit == 0 || "Error".equals(state) ? null : describe(state, terminated.getMessage() != null
-                ? terminated.getMessage() : pod.getStatus().getMessage(), deadline);
+        String message = terminated.getMessage() != null && !PodUsage.isUsage(terminated.getMessage())
+                ? terminated.getMessage() : pod.getStatus().getMessage();
+        String reason = exit == 0 || "Error".equals(state) ? null : describe(state, message, deadline);
         return new PodOutcome(exit, state, reason, node);
     }
 

@@ -45,9 +45,14 @@ import java.util.stream.Collectors;
  * <p>The image can play a kubelet that cannot start the container: an image containing {@value #NEVER_PULLS} leaves
  * its pods Pending with a waiting container that alternates ErrImagePull and ImagePullBackOff (each with the
  * kubelet's message) until the Job is deleted; {@value #INVALID} gives InvalidImageName; {@value #SLOW_REGISTRY}
- * gives ImagePullBackOff for {@value #SLOW_PULL_MILLIS} ms, then the pod runs as any other. {@link #badNode} plays
+ * gives ImagePullBackOff until the test says the registry is back ({@link #registryBack}), then the pod runs as any
+ * other: a test waits for drover to have seen the pod stuck, not for a fixed pull time. {@link #badNode} plays
  * one node that cannot pull: the first pod of one index of a Job fails to pull (as {@value #NEVER_PULLS}) until it
  * is deleted, which the job controller counts as a failure of that index; the index's next pod pulls fine.
+ *
+ * <p>Each pod has its own termination log and cgroup folder (the wrapper's paths in the command are mapped to
+ * them): the cgroup holds {@link #CGROUP_CPU_USEC} and {@link #CGROUP_PEAK_BYTES}, and what the container wrote into
+ * its termination log becomes the terminated state's message, as the kubelet does.
  *
  * <p>Nodes: each pod is placed on the first of {@link #nodes} its preferred node anti-affinity does not avoid (else
  * the first), as spec.nodeName. Memory: the container's memory limit is told to the process in MiB as
@@ -65,12 +70,14 @@ final class FakeKubelet implements AutoCloseable {
     static final String NEVER_PULLS = "nope";
     /** In an image: not a valid image reference. */
     static final String INVALID = "//invalid";
-    /** In an image: its pull fails for a while, then works. */
+    /** In an image: its pull fails until {@link #registryBack}, then works. */
     static final String SLOW_REGISTRY = "slow-registry";
-    static final long SLOW_PULL_MILLIS = 500;
     /** How often the kubelet's pull state changes (ErrImagePull, then ImagePullBackOff, ...). */
     static final long PULL_STEP_MILLIS = 100;
 
+    /** What each pod's cgroup says it used (cpu.stat usage_usec, memory.peak): the figures drover must report. */
+    static final long CGROUP_CPU_USEC = 1_250_000;
+    static final long CGROUP_PEAK_BYTES = 200L * 1024 * 1024;
     /** The container's memory limit in MiB, told to the task's process. */
     static final String MEMORY_LIMIT_ENV = "FAKE_MEMORY_LIMIT_MIB";
     /** The cluster's nodes, by kubernetes.io/hostname. */
@@ -91,6 +98,8 @@ final class FakeKubelet implements AutoCloseable {
         return t;
     });
     private volatile boolean closed;
+    /** Pulls from {@value #SLOW_REGISTRY} work from now on. */
+    private volatile boolean registryBack;
     /** How long one second of a deadline lasts, in ms. */
     volatile long secondMillis = 1000;
     /** Job name prefix → the index whose first pod cannot pull its image. */
@@ -99,6 +108,11 @@ final class FakeKubelet implements AutoCloseable {
     /** The first pod of index {@code index} of the Jobs whose names start with {@code jobPrefix} cannot pull. */
     void badNode(String jobPrefix, int index) {
         badNodes.put(jobPrefix, index);
+    }
+
+    /** Pulls from {@value #SLOW_REGISTRY} work from now on. */
+    void registryBack() {
+        registryBack = true;
     }
 
     /** The next {@code pods} pods of the Jobs whose names start with {@code jobPrefix} are preempted. */
@@ -294,9 +308,21 @@ final class FakeKubelet implements AutoCloseable {
                     return false;
                 }
             }
+            // the pod's own termination log and cgroup, as the kubelet and the kernel give each container
+            Path terminationLog = dir.resolve(podName + ".termination-log");
+            Path cgroup = dir.resolve(podName + ".cgroup");
+            try {
+                Files.createDirectories(cgroup);
+                Files.writeString(cgroup.resolve("cpu.stat"), "usage_usec " + CGROUP_CPU_USEC + "\nuser_usec 1\n");
+                Files.writeString(cgroup.resolve("memory.peak"), CGROUP_PEAK_BYTES + "\n");
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
             List<String> command = new ArrayList<>();
             for (String arg : container.getCommand()) {
-                command.add(arg.replace(IndexedJobBuilder.TASKS_DIR, dir.toString()));
+                command.add(arg.replace(IndexedJobBuilder.TASKS_DIR, dir.toString())
+                        .replace(PodUsage.TERMINATION_LOG, terminationLog.toString())
+                        .replace(PodUsage.CGROUP, cgroup.toString()));
             }
             ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).directory(dir.toFile());
             Map<String, String> env = builder.environment();
@@ -354,11 +380,22 @@ final class FakeKubelet implements AutoCloseable {
                     .withMessage(timedOut ? "Pod was active on the node longer than the specified deadline" : null)
                     .withContainerStatuses(new ContainerStatusBuilder().withName(container.getName())
                             .withNewState().withNewTerminated().withExitCode(exit).withReason(reason)
+                            .withMessage(terminationMessage(terminationLog))
                             .endTerminated().endState().build())
                     .endStatus().build();
             client.pods().inNamespace(namespace).resource(ended).updateStatus();
             (exit == 0 ? succeededPods : failedPods).incrementAndGet();
             return exit == 0;
+        }
+
+        /** What the container wrote into its termination log (at most 4096 bytes, as the kubelet reads), or null. */
+        private static String terminationMessage(Path log) {
+            try {
+                String text = Files.readString(log);
+                return text.length() > 4096 ? text.substring(0, 4096) : text;
+            } catch (IOException e) {
+                return null;
+            }
         }
 
         /**
@@ -369,10 +406,9 @@ final class FakeKubelet implements AutoCloseable {
          */
         Pod pull(Pod pod, Container container, boolean badNode) {
             String image = container.getImage();
-            long start = System.currentTimeMillis();
             String shown = null;
             for (int step = 0; !gone; step++) {
-                if (!badNode && image.contains(SLOW_REGISTRY) && System.currentTimeMillis() - start >= SLOW_PULL_MILLIS) {
+                if (!badNode && image.contains(SLOW_REGISTRY) && registryBack) {
                     Pod running = new PodBuilder(pod).editStatus().withPhase("Running")
                             .withContainerStatuses(new ContainerStatusBuilder().withName(container.getName())
                                     .withImage(image).withNewState().withNewRunning().withStartedAt(Instant.now()

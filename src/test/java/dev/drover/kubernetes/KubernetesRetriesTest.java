@@ -125,11 +125,40 @@ class KubernetesRetriesTest {
                 .lines().reduce((a, b) -> b).orElse("") + "\n");
         assertEquals(1, report(run.dir()).get("escalated").asInt());
         assertEquals(1, task(report(run.dir()), "small").get("attempts").asInt());
+        for (JsonNode attempt : history) { // each attempt's own figures, from the wrapper's termination message
+            assertEquals(FakeKubelet.CGROUP_CPU_USEC / 1e6, attempt.get("usage").get("cpuSeconds").asDouble(), 1e-9,
+                    attempt.toString());
+            assertEquals(FakeKubelet.CGROUP_PEAK_BYTES, attempt.get("usage").get("maxRssBytes").asLong());
+        }
         List<Job> jobs = jobsOf(run);
         assertEquals(2, jobs.size());
         assertEquals("90Mi", jobs.get(1).getSpec().getTemplate().getSpec().getContainers().get(0).getResources()
                 .getLimits().get("memory").toString());
         assertEquals(1, jobs.get(1).getSpec().getCompletions(), "only the escalated task");
+    }
+
+    @Test
+    void theWrapperMeasuresEachPodAndKeepsTheTasksExitCodeAndSignals() throws Exception {
+        Run run = runToEnd("""
+                name: kube-usage
+                image: busybox:1.36
+                tasks:
+                  - {id: timed, command: [sh, -c, 'sleep 0.5; echo "$0 $1"', 'arg zero', "it's one"]}
+                  - {id: exit7, command: [sh, -c, 'exit 7']}
+                  - {id: killed, command: [sh, -c, 'kill -TERM $$']}
+                """, null);
+        assertEquals(RunState.FAILED, run.finished().get());
+        JsonNode report = report(run.dir());
+        JsonNode timed = task(report, "timed");
+        assertEquals("arg zero it's one\n", Files.readString(run.dir().resolve("logs/timed.log")));
+        double wall = timed.get("usage").get("wallSeconds").asDouble();
+        assertTrue(wall >= 0.45 && wall < 30, timed.toString());
+        assertEquals(FakeKubelet.CGROUP_PEAK_BYTES, timed.get("usage").get("maxRssBytes").asLong());
+        assertEquals(7, task(report, "exit7").get("exitCode").asInt());
+        assertEquals("Error", task(report, "exit7").get("backendState").asText());
+        assertEquals(143, task(report, "killed").get("exitCode").asInt(), "killed by TERM: 128 + 15, as before");
+        assertTrue(task(report, "exit7").get("reason") == null || task(report, "exit7").get("reason").isNull()
+                || !task(report, "exit7").get("reason").asText().contains("drover-usage"), "not the task's message");
     }
 
     @Test
