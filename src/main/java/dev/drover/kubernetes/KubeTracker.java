@@ -16,11 +16,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -263,7 +258,7 @@ public final class KubeTracker implements AutoCloseable {
             return;
         }
         jw.finishedPods.add(podName);
-        saveLog(watch, task, podName, attempt);
+        PodLogs.save(clients, watch, task, podName, attempt);
         dev.drover.run.TaskUsage usage = PodUsage.of(PodOutcome.terminated(pod));
         if (usage != null) {
             run.taskUsage(task.index(), attempt, usage); // before the attempt's end, as on every strategy
@@ -375,29 +370,6 @@ public final class KubeTracker implements AutoCloseable {
                                String reason) {
         jw.terminal.set(index);
         run.taskFinished(jw.tasks[index].index(), attempt, state, exitCode, reason);
-    }
-
-    private void saveLog(RunWatch watch, TaskSpec task, String podName, int attempt) {
-        Path log = watch.run.dir().resolve(Run.logPath(task));
-        String text;
-        try {
-            text = clients.get().pods().inNamespace(watch.namespace).withName(podName).getLog();
-        } catch (RuntimeException e) {
-            text = "drover: cannot fetch the log of pod " + podName + ": " + e.getMessage() + "\n";
-        }
-        if (text == null) {
-            text = "";
-        }
-        try {
-            if (attempt > 1) {
-                Files.writeString(log, "--- drover: attempt " + attempt + " (pod " + podName + ") ---\n" + text,
-                        StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-            } else {
-                Files.writeString(log, text, StandardCharsets.UTF_8);
-            }
-        } catch (IOException e) {
-            LOG.warn("cannot write {}: {}", log, e.getMessage());
-        }
     }
 
     /** Deletes the run's Jobs with background propagation (their pods and ConfigMaps go too) and settles its tasks. */
