@@ -190,6 +190,25 @@ class KubeTrackerTest {
     }
 
     @Test
+    void aPodSeenRunningAndDeletedBeforeItEndedIsRerunAwayFromItsNodeWithoutSpendingARetry() throws Exception {
+        claim();
+        tracker.track(watch, job);
+        Pod running = new PodBuilder(pod(job.name() + "-0-aaaaa", 0, "Running", 0, null)).editSpec()
+                .withNodeName("node-x").endSpec().editStatus().withContainerStatuses(List.of()).endStatus().build();
+        answer(new JobBuilder(job.job()).build(), running);
+        tracker.pollOnce(watch);
+        assertEquals(List.of(), retried, "running: nothing to decide yet");
+        // the node went away: the pod is gone unseen ended, and the Job counts index 0 as failed
+        answer(new JobBuilder(job.job()).withNewStatus().withFailedIndexes("0").endStatus().build());
+        tracker.pollOnce(watch);
+        assertEquals(List.of(0), retried, "run again, in a new Job");
+        assertEquals(1, run.reruns(0));
+        assertEquals(0, run.retriesUsed(0), "no retry spent");
+        assertEquals("node-x", run.failedNode(0), "the next attempt avoids it");
+        assertEquals(TaskState.RUNNING, run.taskState(1), "the Job's other tasks go on");
+    }
+
+    @Test
     void cancelDeletesEachJobWithBackgroundPropagationAndCancelsRunningTasks() throws Exception {
         String jobPath = "/apis/batch/v1/namespaces/" + NS + "/jobs/" + job.name();
         server.expect().get().withPath("/apis/batch/v1/namespaces/" + NS + "/jobs" + selector())
