@@ -5,6 +5,7 @@ import dev.drover.manifest.ResourceAmounts;
 import dev.drover.plan.JobResources;
 import dev.drover.run.Run;
 import dev.drover.run.TaskState;
+import dev.drover.run.TimedOut;
 
 import java.util.Locale;
 
@@ -111,7 +112,9 @@ public final class Settlement {
                     + " drover.cluster.node-failure-reruns allows)";
         }
         boolean retryLeft = task.retriesUsed() < task.retries();
-        if (scheduler == Cause.OUT_OF_MEMORY || scheduler == Cause.TIMEOUT) {
+        // a deadline that was the manifest's own timeout (exit 124, as on every strategy) is not the cluster's limit
+        boolean ownTimeout = outcome.exitCode() == TimedOut.EXIT_CODE && outcome.cause() == Cause.TIMEOUT;
+        if (scheduler == Cause.OUT_OF_MEMORY || (scheduler == Cause.TIMEOUT && !ownTimeout)) {
             boolean memory = scheduler == Cause.OUT_OF_MEMORY;
             String key = memory ? "mem" : "time";
             String current = task.resources().get(key);

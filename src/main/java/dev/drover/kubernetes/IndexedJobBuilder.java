@@ -1,5 +1,6 @@
 package dev.drover.kubernetes;
 
+import dev.drover.cluster.GroupSpec;
 import dev.drover.manifest.TaskSpec;
 import dev.drover.plan.RunPlan;
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -9,6 +10,8 @@ import io.fabric8.kubernetes.api.model.EnvVarBuilder;
 import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.JobSpec;
 import io.fabric8.kubernetes.api.model.batch.v1.JobSpecBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicy;
+import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicyBuilder;
 
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -25,8 +28,13 @@ import java.util.function.IntUnaryOperator;
  *
  * <p>Pod index {@code i} runs task {@code i} of the chunk: the ConfigMap holds one POSIX shell script per index
  * ({@code task-<i>.sh}: the task's environment, working directory and argv, each value single-quoted) and is mounted
- * at {@value #TASKS_DIR}; the container runs {@code /bin/sh /drover/tasks/task-$JOB_COMPLETION_INDEX.sh}. So the image
+ * at {@value #TASKS_DIR}; the container runs {@code /bin/sh /drover/tasks/task-$JOB_COMPLETION_INDEX.sh} under a small shell wrapper that
+ * measures what it used ({@link PodUsage}). So the image
  * needs {@code /bin/sh} and the tasks' programs, and no shared filesystem is needed.
+ *
+ * <p>Each Job runs one attempt per index ({@code backoffLimitPerIndex: 0}): drover decides every retry itself
+ * ({@link dev.drover.cluster.Settlement}), as on SLURM, so that a retry after OOMKilled or a deadline can have more
+ * memory or time and a rerun after a disruption can avoid the node, in a new Job of its group's resources.
  */
 public final class IndexedJobBuilder {
 
@@ -39,9 +47,6 @@ public final class IndexedJobBuilder {
     public static final String ANNOTATION_RUN = "drover.dev/run-id";
     public static final String ANNOTATION_TOKEN = "drover.dev/submission";
     public static final String ANNOTATION_TASKS = "drover.dev/task-indexes";
-    /** The container's command: the shell expands the index Kubernetes sets in every pod of an Indexed Job. */
-    static final List<String> COMMAND = List.of("/bin/sh", "-c",
-            "exec /bin/sh \"" + TASKS_DIR + "/task-${JOB_COMPLETION_INDEX}.sh\"");
     /** Bytes of task scripts that one ConfigMap may carry (the API server's limit is 1 MiB for the whole object). */
     static final int MAX_TABLE_BYTES = 900_000;
     /**
@@ -52,6 +57,15 @@ public final class IndexedJobBuilder {
     private static final EnvVar FAILURE_COUNT = new EnvVarBuilder().withName(FAILURE_COUNT_ENV).withNewValueFrom()
             .withNewFieldRef().withFieldPath("metadata.annotations['" + KubeTracker.FAILURE_COUNT_KEY + "']")
             .endFieldRef().endValueFrom().build();
+    /**
+     * A disrupted pod (preempted, evicted, its node drained or lost: the DisruptionTarget condition) fails its index
+     * at once, for drover to rerun elsewhere without spending a retry. Having a policy also makes the job controller
+     * count a pod only once it has ended, not while it is still terminating on its node, so that the index is never
+     * failed (and run again by drover) while its container may still run.
+     */
+    static final PodFailurePolicy FAILURE_POLICY = new PodFailurePolicyBuilder().addNewRule().withAction("FailIndex")
+            .addNewOnPodCondition().withType("DisruptionTarget").withStatus("True").endOnPodCondition().endRule()
+            .build();
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final RunPlan plan;
@@ -59,7 +73,8 @@ public final class IndexedJobBuilder {
     private final String namespace;
     private final Integer ttlSecondsAfterFinished;
     private final boolean suspend;
-    private final KubeResources resources;
+    private GroupSpec group;
+    private KubeResources resources;
     private IntUnaryOperator attemptsBefore = index -> 0;
 
     /**
@@ -73,7 +88,14 @@ public final class IndexedJobBuilder {
         this.namespace = namespace;
         this.ttlSecondsAfterFinished = ttlSecondsAfterFinished;
         this.suspend = suspend;
-        this.resources = KubeResources.from(plan.resources());
+        group(GroupSpec.of(plan.resources()));
+    }
+
+    /** The resources the Jobs built from now on run with (a group's: the run's, or escalated) and nodes to avoid. */
+    public IndexedJobBuilder group(GroupSpec spec) {
+        this.group = spec;
+        this.resources = KubeResources.from(spec.resources());
+        return this;
     }
 
     /** The attempts each task (by manifest index) has had before the Jobs built from now on: the run's journal. */
@@ -103,12 +125,13 @@ public final class IndexedJobBuilder {
         annotations.put(ANNOTATION_TASKS, tasks.get(0).index() + "-" + tasks.get(tasks.size() - 1).index());
         int n = tasks.size();
         int parallelism = plan.jobs() > 0 ? Math.min(plan.jobs(), n) : n;
-        PodDeadline podDeadline = PodDeadline.of(plan);
+        PodDeadline podDeadline = PodDeadline.of(plan, group.resources());
         JobSpec spec = new JobSpecBuilder()
                 .withCompletionMode("Indexed")
                 .withCompletions(n)
                 .withParallelism(parallelism)
-                .withBackoffLimitPerIndex(plan.manifest().retries())
+                .withBackoffLimitPerIndex(0)
+                .withPodFailurePolicy(FAILURE_POLICY)
                 .withTtlSecondsAfterFinished(ttlSecondsAfterFinished)
                 .withSuspend(suspend ? Boolean.TRUE : null)
                 .withNewTemplate()
@@ -118,11 +141,11 @@ public final class IndexedJobBuilder {
                         .withActiveDeadlineSeconds(podDeadline == null ? null : podDeadline.seconds())
                         .withServiceAccountName(resources.serviceAccount())
                         .withNodeSelector(resources.nodeSelector().isEmpty() ? null : resources.nodeSelector())
-                        .withAffinity(resources.affinity())
+                        .withAffinity(resources.affinity(group.avoid()))
                         .addNewContainer()
                         .withName(CONTAINER)
                         .withImage(plan.image())
-                        .withCommand(COMMAND)
+                        .withCommand(PodUsage.COMMAND)
                         .withEnv(new EnvVarBuilder().withName("DROVER_RUN_ID").withValue(runId).build(), FAILURE_COUNT)
                         .withResources(resources.requests().isEmpty() && resources.limits().isEmpty() ? null
                                 : resources.requirements())
@@ -142,7 +165,7 @@ public final class IndexedJobBuilder {
                 .withLabels(labels).withAnnotations(Map.of(ANNOTATION_RUN, runId)).endMetadata()
                 .withData(table).withImmutable(true).build();
         return new KubeJob(runId, namespace, name, labels, annotations, spec, configMap, List.copyOf(tasks),
-                plan.manifest().retries(), annotations.get(ANNOTATION_TOKEN));
+                group, annotations.get(ANNOTATION_TOKEN));
     }
 
     /** Bytes of the task scripts of a chunk, to keep a ConfigMap under the API server's size limit. */

@@ -96,6 +96,6 @@ final class KubeReattach implements ClusterBackend.Reattach {
                 ? job.getSpec().getCompletions() : 0;
         TaskSpec[] tasks = new TaskSpec[Math.max(completions, held.lastKey() + 1)];
         held.forEach((index, indices) -> tasks[index] = run.plan().manifest().tasks().task(indices.get(0)));
-        backend.tracker().reattach(run, namespace, name, tasks);
+        backend.tracker().reattach(backend.tracker().watching(run), name, tasks);
     }
 }

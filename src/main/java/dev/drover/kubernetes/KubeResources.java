@@ -45,9 +45,13 @@ public record KubeResources(Map<String, Quantity> requests, Map<String, Quantity
                 .withLimits(limits.isEmpty() ? null : limits).build();
     }
 
-    /** Required node affinity from nodelist and exclude; null when neither is given. */
-    public Affinity affinity() {
-        if (nodelist.isEmpty() && exclude.isEmpty()) {
+    /**
+     * Required node affinity from nodelist and exclude, and a preference against the nodes a rerun avoids (where an
+     * attempt's node failed or was drained): preferred, not required, so that a one-node cluster still runs the task
+     * and drover needs no permission to list nodes. Null when there is none of these.
+     */
+    public Affinity affinity(java.util.Set<String> avoid) {
+        if (nodelist.isEmpty() && exclude.isEmpty() && avoid.isEmpty()) {
             return null;
         }
         List<NodeSelectorRequirement> terms = new ArrayList<>();
@@ -57,8 +61,18 @@ public record KubeResources(Map<String, Quantity> requests, Map<String, Quantity
         if (!exclude.isEmpty()) {
             terms.add(new NodeSelectorRequirementBuilder().withKey(HOSTNAME).withOperator("NotIn").withValues(exclude).build());
         }
-        return new AffinityBuilder().withNewNodeAffinity().withNewRequiredDuringSchedulingIgnoredDuringExecution()
-                .addNewNodeSelectorTerm().withMatchExpressions(terms).endNodeSelectorTerm()
-                .endRequiredDuringSchedulingIgnoredDuringExecution().endNodeAffinity().build();
+        var nodeAffinity = new AffinityBuilder().withNewNodeAffinity();
+        if (!terms.isEmpty()) {
+            nodeAffinity = nodeAffinity.withNewRequiredDuringSchedulingIgnoredDuringExecution()
+                    .addNewNodeSelectorTerm().withMatchExpressions(terms).endNodeSelectorTerm()
+                    .endRequiredDuringSchedulingIgnoredDuringExecution();
+        }
+        if (!avoid.isEmpty()) {
+            nodeAffinity = nodeAffinity.addNewPreferredDuringSchedulingIgnoredDuringExecution().withWeight(100)
+                    .withNewPreference().addNewMatchExpression().withKey(HOSTNAME).withOperator("NotIn")
+                    .withValues(new java.util.TreeSet<>(avoid).stream().toList()).endMatchExpression().endPreference()
+                    .endPreferredDuringSchedulingIgnoredDuringExecution();
+        }
+        return nodeAffinity.endNodeAffinity().build();
     }
 }

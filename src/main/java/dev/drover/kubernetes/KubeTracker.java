@@ -1,6 +1,8 @@
 package dev.drover.kubernetes;
 
+import dev.drover.cluster.ClusterBackend;
 import dev.drover.cluster.ClusterScheduler;
+import dev.drover.cluster.Settlement;
 import dev.drover.kubernetes.KubeWatches.JobWatch;
 import dev.drover.kubernetes.KubeWatches.RunWatch;
 import dev.drover.manifest.TaskSpec;
@@ -14,11 +16,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -34,8 +31,11 @@ import java.util.function.LongSupplier;
  * {@code drover.run-id} label, never one call per Job or task) and turns what it sees into task states. Per index,
  * the pods' {@code containerStatuses[].state.terminated} give the exit code and Kubernetes' reason (Completed, Error,
  * OOMKilled, ...); a pod's log is saved into the run directory as soon as the pod has ended, before
- * ttlSecondsAfterFinished can delete it. Job conditions settle indexes whose pod result is gone or that never got
- * one ({@link #NOT_STARTED}). Pods that cannot start are given up on by {@link StuckPods}.
+ * ttlSecondsAfterFinished can delete it. Each ended pod is settled through the run's {@link ClusterBackend.Settler}
+ * (one decision for every cluster): a task that runs again goes to a new Job, as each Job runs one attempt per index.
+ * A pod seen running that is gone while its Job counts its index as failed was lost ({@link #LOST}: evicted, lost
+ * with its node, deleted): it runs again without spending a retry. Job conditions settle indexes whose pod result is
+ * gone or that never got one ({@link #NOT_STARTED}). Pods that cannot start are given up on by {@link StuckPods}.
  */
 public final class KubeTracker implements AutoCloseable {
 
@@ -49,6 +49,8 @@ public final class KubeTracker implements AutoCloseable {
     static final int REFUSED_CYCLES = 5;
     /** The backendState of a task whose Job failed before any pod of its index was seen running. */
     static final String NOT_STARTED = "NotStarted";
+    /** The backendState of a task whose pod was seen running and then deleted before drover saw it end. */
+    static final String LOST = "NodeLost";
 
     private final KubeClients clients;
     private final KubeSettings settings;
@@ -68,12 +70,12 @@ public final class KubeTracker implements AutoCloseable {
     }
 
     /** Starts following a run (idempotent); the lane's cancel of the run calls {@link #cancel}. */
-    synchronized RunWatch watch(Run run, String namespace) {
+    synchronized RunWatch watch(Run run, String namespace, ClusterBackend.Settler settler) {
         RunWatch existing = runs.get(run.id());
         if (existing != null) {
             return existing;
         }
-        RunWatch watch = new RunWatch(run, namespace);
+        RunWatch watch = new RunWatch(run, namespace, settler);
         runs.put(run.id(), watch);
         Duration interval = Duration.ofMillis(settings.pollMillis());
         watch.poller = scheduler.poller("run " + run.id() + " (kubernetes)", () -> cycle(watch), interval, interval)
@@ -85,14 +87,21 @@ public final class KubeTracker implements AutoCloseable {
         return watch;
     }
 
+    /** The run's watch, made by {@link #watch} when the lane started following the run. */
+    RunWatch watching(Run run) {
+        return runs.get(run.id());
+    }
+
     /** Follows a Job just created; its tasks' latest attempt (the lane's claim) is the one its first pods run. */
-    void track(Run run, String namespace, KubeJob job) {
+    void track(RunWatch watch, KubeJob job) {
+        Run run = watch.run;
         TaskSpec[] tasks = job.tasks().toArray(TaskSpec[]::new);
         int[] attemptsBefore = new int[tasks.length];
         for (int i = 0; i < tasks.length; i++) {
             attemptsBefore[i] = Math.max(0, run.attempts(tasks[i].index()) - 1);
         }
-        watch(run, namespace).jobs.put(job.name(), new JobWatch(job.name(), tasks, attemptsBefore, job.retries()));
+        watch.jobs.put(job.name(), new JobWatch(job.name(), tasks, attemptsBefore,
+                PodDeadline.of(run.plan(), job.group().resources())));
     }
 
     /**
@@ -100,18 +109,19 @@ public final class KubeTracker implements AutoCloseable {
      *
      * @param tasks the tasks the Job holds, by Job index; null at indexes whose task had ended before
      */
-    void reattach(Run run, String namespace, String jobName, TaskSpec[] tasks) {
+    void reattach(RunWatch watch, String jobName, TaskSpec[] tasks) {
+        Run run = watch.run;
         int[] attemptsBefore = new int[tasks.length];
+        PodDeadline deadline = null;
         for (int i = 0; i < tasks.length; i++) {
             if (tasks[i] != null) {
-                // The journal started the Job's first attempt with the claim and each later one with the failure
-                // before it (Run.attemptRetriedAtBackend): the attempts before the Job are the rest.
-                int task = tasks[i].index();
-                attemptsBefore[i] = Math.max(0, run.attempts(task) - 1 - run.retriesUsed(task));
+                // a Job runs one attempt of each index, the one its claim started
+                attemptsBefore[i] = Math.max(0, run.attempts(tasks[i].index()) - 1);
+                // the Job's tasks share their resources: the group they were submitted in
+                deadline = PodDeadline.of(run.plan(), run.taskResources(tasks[i].index()));
             }
         }
-        watch(run, namespace).jobs.put(jobName, new JobWatch(jobName, tasks, attemptsBefore,
-                run.plan().manifest().retries()));
+        watch.jobs.put(jobName, new JobWatch(jobName, tasks, attemptsBefore, deadline));
     }
 
     /** A cycle on the scheduler, every poll-interval (a Kubernetes list costs the same whatever changed). */
@@ -148,8 +158,22 @@ public final class KubeTracker implements AutoCloseable {
         }
     }
 
-    /** One cycle for one run: one Job list, one Pod list. */
+    /** One cycle for one run: one Job list, one Pod list; the tasks it settled to run again go back together. */
     void poll(RunWatch watch) {
+        try {
+            pollJobs(watch);
+        } finally {
+            if (!watch.retried.isEmpty()) {
+                List<Integer> again = List.copyOf(watch.retried);
+                watch.retried.clear();
+                if (!watch.run.isCancelled()) {
+                    watch.settler.retry(again);
+                }
+            }
+        }
+    }
+
+    private void pollJobs(RunWatch watch) {
         KubernetesClient client = clients.get();
         String label = KubeNames.labelValue(watch.run.id());
         Map<String, Job> jobs = new HashMap<>();
@@ -181,20 +205,17 @@ public final class KubeTracker implements AutoCloseable {
                     .thenComparing(p -> KubeStatus.created(p))
                     .thenComparing(p -> p.getMetadata().getName()));
             Job job = jobs.get(jw.name);
-            boolean jobFailed = job != null && KubeStatus.condition(job, "Failed") != null;
-            for (int p = 0; p < pods.size(); p++) {
-                Pod pod = pods.get(p);
+            Set<Integer> withPods = new java.util.HashSet<>();
+            for (Pod pod : pods) {
                 int index = KubeStatus.index(pod);
+                withPods.add(index);
                 if (index >= 0 && index < jw.size() && !jw.terminal.get(index)) {
-                    boolean retried = false; // a later pod of the same index: this one was not the last attempt
-                    for (int q = p + 1; q < pods.size() && !retried; q++) {
-                        retried = KubeStatus.index(pods.get(q)) == index;
-                    }
-                    onPod(watch, jw, index, pod, jobFailed && !retried);
+                    onPod(watch, jw, index, pod);
                 }
             }
             // a pod stuck no more (started, deleted, replaced) starts its grace afresh should it get stuck again
             jw.stuckSince.keySet().retainAll(jw.stuckSeen);
+            settleLost(watch, jw, job, withPods);
             settleFromJob(watch, jw, job);
             stuckPods.giveUp(watch, jw, job);
             if (jw.settled()) {
@@ -203,7 +224,7 @@ public final class KubeTracker implements AutoCloseable {
         }
     }
 
-    private void onPod(RunWatch watch, JobWatch jw, int index, Pod pod, boolean jobFailed) {
+    private void onPod(RunWatch watch, JobWatch jw, int index, Pod pod) {
         String podName = pod.getMetadata().getName();
         if (jw.finishedPods.contains(podName)) {
             return;
@@ -227,22 +248,50 @@ public final class KubeTracker implements AutoCloseable {
                 return;
             }
             startIfNew(run, task.index(), attempt, jw.backendId(index));
-            run.taskBackend(task.index(), jw.backendId(index), ended ? null : "Running");
+            String node = pod.getSpec() != null ? pod.getSpec().getNodeName() : null;
+            if (node != null) {
+                jw.nodes.put(index, node);
+            }
+            run.taskBackend(task.index(), jw.backendId(index), ended ? null : "Running", node);
         }
         if (!ended) {
             return;
         }
         jw.finishedPods.add(podName);
-        PodOutcome outcome = PodOutcome.of(pod, watch.deadline);
-        saveLog(watch, task, podName, attempt);
-        run.taskBackend(task.index(), null, outcome.backendState());
-        if ("Succeeded".equals(phase)) {
-            settle(run, jw, index, attempt, TaskState.SUCCEEDED, outcome.exitCode(), null);
-        } else if (attempt - jw.attemptsBefore[index] <= jw.retries && !jobFailed) {
-            // backoffLimitPerIndex: the Job starts the next attempt itself, so the task stays the Job's
-            run.attemptRetriedAtBackend(task.index(), attempt, outcome.exitCode(), outcome.reason());
-        } else {
-            settle(run, jw, index, attempt, TaskState.FAILED, outcome.exitCode(), outcome.reason());
+        PodLogs.save(clients, watch, task, podName, attempt);
+        dev.drover.run.TaskUsage usage = PodUsage.of(PodOutcome.terminated(pod));
+        if (usage != null) {
+            run.taskUsage(task.index(), attempt, usage); // before the attempt's end, as on every strategy
+        }
+        settleAttempt(watch, jw, index, attempt, PodOutcome.of(pod, jw.deadline).settlement());
+    }
+
+    /** An ended attempt, through the one decision; a task that runs again does so in a new Job. */
+    static void settleAttempt(RunWatch watch, JobWatch jw, int index, int attempt, Settlement.Outcome outcome) {
+        jw.terminal.set(index);
+        int task = jw.tasks[index].index();
+        if (watch.settler.settle(task, attempt, outcome)) {
+            watch.retried.add(task);
+        }
+    }
+
+    /**
+     * Indexes the Job counts as failed whose pod drover saw running and is now gone, unseen ended: deleted before it
+     * ended (evicted, lost with its node, deleted by someone; the job controller has given up on it). Not the
+     * task's fault as far as drover can tell: it runs again without spending a retry, within the rerun bound.
+     */
+    private void settleLost(RunWatch watch, JobWatch jw, Job job, Set<Integer> withPods) {
+        if (job == null || job.getStatus() == null) {
+            return;
+        }
+        for (int i : KubeStatus.indexes(job.getStatus().getFailedIndexes())) {
+            if (i < jw.size() && !jw.terminal.get(i) && !withPods.contains(i) && jw.attempts[i] > jw.attemptsBefore[i]) {
+                String node = jw.nodes.get(i);
+                settleAttempt(watch, jw, i, jw.attempts[i], new Settlement.Outcome(Integer.MIN_VALUE, LOST, LOST
+                        + ": the task's pod was deleted before it ended (evicted, lost with its node"
+                        + (node != null ? " " + node : "") + ", or deleted by someone)", Settlement.Cause.NODE_FAIL,
+                        node));
+            }
         }
     }
 
@@ -321,29 +370,6 @@ public final class KubeTracker implements AutoCloseable {
                                String reason) {
         jw.terminal.set(index);
         run.taskFinished(jw.tasks[index].index(), attempt, state, exitCode, reason);
-    }
-
-    private void saveLog(RunWatch watch, TaskSpec task, String podName, int attempt) {
-        Path log = watch.run.dir().resolve(Run.logPath(task));
-        String text;
-        try {
-            text = clients.get().pods().inNamespace(watch.namespace).withName(podName).getLog();
-        } catch (RuntimeException e) {
-            text = "drover: cannot fetch the log of pod " + podName + ": " + e.getMessage() + "\n";
-        }
-        if (text == null) {
-            text = "";
-        }
-        try {
-            if (attempt > 1) {
-                Files.writeString(log, "--- drover: attempt " + attempt + " (pod " + podName + ") ---\n" + text,
-                        StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-            } else {
-                Files.writeString(log, text, StandardCharsets.UTF_8);
-            }
-        } catch (IOException e) {
-            LOG.warn("cannot write {}: {}", log, e.getMessage());
-        }
     }
 
     /** Deletes the run's Jobs with background propagation (their pods and ConfigMaps go too) and settles its tasks. */

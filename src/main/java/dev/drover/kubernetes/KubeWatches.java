@@ -1,5 +1,6 @@
 package dev.drover.kubernetes;
 
+import dev.drover.cluster.ClusterBackend;
 import dev.drover.cluster.Poller;
 import dev.drover.manifest.TaskSpec;
 import dev.drover.run.Run;
@@ -23,16 +24,18 @@ final class KubeWatches {
         final Run run;
         final String namespace;
         final Map<String, JobWatch> jobs = new ConcurrentHashMap<>();
+        /** Decides each ended attempt ({@link dev.drover.cluster.Settlement}) and takes the tasks that run again. */
+        final ClusterBackend.Settler settler;
+        /** The tasks the current cycle settled to run again: handed to the settler together at its end. */
+        final java.util.List<Integer> retried = new java.util.ArrayList<>();
         int refusals;
-        /** The time limit of each of the run's pods, named when one goes over it. */
-        final PodDeadline deadline;
         final java.util.concurrent.atomic.AtomicBoolean warnedImage = new java.util.concurrent.atomic.AtomicBoolean();
         Poller poller;
 
-        RunWatch(Run run, String namespace) {
+        RunWatch(Run run, String namespace, ClusterBackend.Settler settler) {
             this.run = run;
             this.namespace = namespace;
-            this.deadline = PodDeadline.of(run.plan());
+            this.settler = settler;
         }
     }
 
@@ -42,14 +45,16 @@ final class KubeWatches {
         final TaskSpec[] tasks;
         /** Per index, the task's attempts before this Job: the Job's pods count on from there. */
         final int[] attemptsBefore;
-        /** The Job's backoffLimitPerIndex: how many failed attempts of an index it retries by itself. */
-        final int retries;
+        /** The time limit of each of the Job's pods (its group's), named when one goes over it. */
+        final PodDeadline deadline;
         /** Per index, the latest attempt seen (attemptsBefore until a pod shows). */
         final int[] attempts;
         final BitSet terminal = new BitSet();
         final Map<String, Integer> podAttempts = new HashMap<>();
         final Set<String> finishedPods = new HashSet<>();
         final Map<Integer, String> waiting = new HashMap<>();
+        /** Per index, the node its pod was seen on: a rerun avoids it. */
+        final Map<Integer, String> nodes = new HashMap<>();
         /** Per pod stuck in one of {@link StuckPods#STUCK_REASONS}: since when (nanoClock), in a row. */
         final Map<String, Long> stuckSince = new HashMap<>();
         /** The pods seen stuck in the current cycle: the others leave {@link #stuckSince}. */
@@ -64,11 +69,11 @@ final class KubeWatches {
         boolean givenUp;
         int missingCycles;
 
-        JobWatch(String name, TaskSpec[] tasks, int[] attemptsBefore, int retries) {
+        JobWatch(String name, TaskSpec[] tasks, int[] attemptsBefore, PodDeadline deadline) {
             this.name = name;
             this.tasks = tasks;
             this.attemptsBefore = attemptsBefore;
-            this.retries = retries;
+            this.deadline = deadline;
             this.attempts = attemptsBefore.clone();
             for (int i = 0; i < tasks.length; i++) {
                 if (tasks[i] == null) {

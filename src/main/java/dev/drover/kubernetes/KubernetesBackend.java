@@ -106,10 +106,10 @@ public final class KubernetesBackend implements ClusterBackend<KubeJob>, AutoClo
                 .attemptsBefore(task -> Math.max(0, run.attempts(task) - 1));
     }
 
-    /** Jobs of at most drover.kubernetes.tasks-per-job tasks and one ConfigMap's worth each. */
+    /** Jobs of at most drover.kubernetes.tasks-per-job tasks and one ConfigMap's worth each, of the group's resources. */
     @Override
     public List<KubeJob> prepare(Run run, List<TaskSpec> tasks, GroupSpec spec, Supplier<String> keys) {
-        IndexedJobBuilder builder = builder(run, namespace(run));
+        IndexedJobBuilder builder = builder(run, namespace(run)).group(spec);
         List<KubeJob> jobs = new ArrayList<>();
         for (int from = 0; from < tasks.size(); from += settings.tasksPerJob()) {
             cut(builder, tasks.subList(from, Math.min(tasks.size(), from + settings.tasksPerJob())), jobs);
@@ -202,7 +202,7 @@ public final class KubernetesBackend implements ClusterBackend<KubeJob>, AutoClo
                 LOG.info("Job {} exists and is ours (an earlier create whose answer was lost): using it", job.name());
                 return new AfterFailure(null, existing, null);
             }
-            KubeJob renamed = builder(run, job.namespace()).build(job.tasks());
+            KubeJob renamed = builder(run, job.namespace()).group(job.group()).build(job.tasks());
             LOG.warn("Job name {} is taken in namespace {}: retrying as {}", job.name(), job.namespace(),
                     renamed.name());
             return new AfterFailure(renamed, null, null);
@@ -256,11 +256,11 @@ public final class KubernetesBackend implements ClusterBackend<KubeJob>, AutoClo
     @Override
     public Tracking<KubeJob> track(Run run, Settler settler) {
         String namespace = namespace(run);
-        RunWatch watch = tracker.watch(run, namespace);
+        RunWatch watch = tracker.watch(run, namespace, settler);
         return new Tracking<>() {
             @Override
             public void follow(KubeJob group, Submitted submitted) {
-                tracker.track(run, namespace, ((Created) submitted.created()).job());
+                tracker.track(watch, ((Created) submitted.created()).job());
             }
 
             @Override

@@ -21,9 +21,9 @@ record PodDeadline(long seconds, String source, Duration timeout) {
     static final String TIMEOUT = "the manifest's timeout";
     static final String TIME = "--job-resources time";
 
-    /** The pod deadline of a run's tasks; null when neither limit is set. */
-    static PodDeadline of(RunPlan plan) {
-        return of(plan.manifest().timeout(), KubeResources.from(plan.resources()).activeDeadlineSeconds());
+    /** The pod deadline of tasks of a run that run with these resources (the run's, or escalated); null if none. */
+    static PodDeadline of(RunPlan plan, dev.drover.plan.JobResources resources) {
+        return of(plan.manifest().timeout(), KubeResources.from(resources).activeDeadlineSeconds());
     }
 
     /**

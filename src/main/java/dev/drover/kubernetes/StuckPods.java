@@ -1,5 +1,6 @@
 package dev.drover.kubernetes;
 
+import dev.drover.cluster.Settlement;
 import dev.drover.kubernetes.KubeWatches.JobWatch;
 import dev.drover.kubernetes.KubeWatches.RunWatch;
 import dev.drover.run.Run;
@@ -18,6 +19,7 @@ import java.util.function.LongSupplier;
 
 import static dev.drover.kubernetes.KubeTracker.podAttempt;
 import static dev.drover.kubernetes.KubeTracker.settle;
+import static dev.drover.kubernetes.KubeTracker.settleAttempt;
 import static dev.drover.kubernetes.KubeTracker.startIfNew;
 
 /**
@@ -138,10 +140,8 @@ final class StuckPods {
      * with the pod's reason. All of the Job's pods share the image and none could start, so its other indexes would
      * get stuck the same way; no pod ran, so there is no log to lose.
      *
-     * <p>No retry is spent: a pod that never started never failed, so Kubernetes' backoffLimitPerIndex counts
-     * nothing, and drover settles the tasks FAILED directly instead of journalling a retry
-     * ({@link Run#attemptRetriedAtBackend}) or sending them to a new Job: another attempt would pull the same image
-     * and wait the same grace for nothing. The tasks are settled in the same cycle, so the Job leaves the watch
+     * <p>No retry is spent: drover settles the tasks FAILED directly instead of sending them to a new Job: another
+     * attempt would pull the same image and wait the same grace for nothing. The tasks are settled in the same cycle, so the Job leaves the watch
      * before its absence from the next list could be taken for a deletion by someone else
      * ({@link KubeTracker#MISSING_CYCLES}); {@link JobWatch#givenUp} says so for good. Should drover die between the delete and the settling, the restart
      * finds the Job gone and fails its tasks as deleted: failed either way, only with a vaguer reason.
@@ -165,10 +165,9 @@ final class StuckPods {
 
     /**
      * Gives up on one pod that cannot start in a Job whose other pods do run (one node that cannot pull, say): the
-     * rest of the Job is left alone. The pod is deleted, so that it cannot start later behind drover's back; the Job
-     * controller counts a pod deleted before it ended as a failed attempt of its index, so the index fails if its
-     * retries ({@code backoffLimitPerIndex}) are used up, and otherwise gets a new pod, possibly on another node:
-     * drover journals that attempt as failed and retried, as for any other failed pod.
+     * rest of the Job is left alone. The pod is deleted, so that it cannot start later behind drover's back; its
+     * index fails in the Job, and drover settles the attempt as any other failed one: it runs again in a new Job
+     * while its retries last.
      */
     private void giveUpIndex(RunWatch watch, JobWatch jw, int index, Stuck stuck) {
         Run run = watch.run;
@@ -190,14 +189,9 @@ final class StuckPods {
         int attempt = podAttempt(jw, index, stuck.pod);
         jw.podAttempts.put(podName, attempt);
         startIfNew(run, task, attempt, jw.backendId(index));
-        if (attempt - jw.attemptsBefore[index] <= jw.retries) {
-            LOG.warn("run {}: {}; deleted the pod, the Job retries task {}", run.id(), reason, jw.tasks[index].id());
-            run.attemptRetriedAtBackend(task, attempt, Integer.MIN_VALUE, reason);
-        } else {
-            LOG.error("run {}: {}; deleted the pod, task {} fails (the Job's other tasks go on)", run.id(),
-                    reason, jw.tasks[index].id());
-            settle(run, jw, index, attempt, TaskState.FAILED, Integer.MIN_VALUE, reason);
-        }
+        LOG.warn("run {}: {}; deleted the pod (the Job's other tasks go on)", run.id(), reason);
+        settleAttempt(watch, jw, index, attempt, new Settlement.Outcome(Integer.MIN_VALUE, stuck.waitingReason(),
+                reason, Settlement.Cause.EXIT));
     }
 
     /**

@@ -58,6 +58,11 @@ class SettlementTest {
         Decision own = settlement.decide(new Outcome(124, "FAILED", "timed out after 5s", Cause.TIMEOUT), false,
                 task(0, 1, 0), Escalate.DEFAULT);
         assertEquals(Kind.RETRY, own.kind(), "the per-task timeout is the task's, not the cluster's");
+        assertEquals(Kind.ESCALATE, decide("DeadlineExceeded", 137, task(0, 1, 0), Escalate.DEFAULT).kind(),
+                "Kubernetes: a pod over its activeDeadlineSeconds from --job-resources time");
+        Decision ownPod = settlement.decide(new Outcome(124, "DeadlineExceeded", "timed out after 5s", Cause.TIMEOUT),
+                false, task(0, 1, 0), Escalate.DEFAULT);
+        assertEquals(Kind.RETRY, ownPod.kind(), "Kubernetes: the pod deadline was the manifest's timeout (exit 124)");
     }
 
     @Test

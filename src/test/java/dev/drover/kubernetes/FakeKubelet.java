@@ -45,9 +45,20 @@ import java.util.stream.Collectors;
  * <p>The image can play a kubelet that cannot start the container: an image containing {@value #NEVER_PULLS} leaves
  * its pods Pending with a waiting container that alternates ErrImagePull and ImagePullBackOff (each with the
  * kubelet's message) until the Job is deleted; {@value #INVALID} gives InvalidImageName; {@value #SLOW_REGISTRY}
- * gives ImagePullBackOff for {@value #SLOW_PULL_MILLIS} ms, then the pod runs as any other. {@link #badNode} plays
+ * gives ImagePullBackOff until the test says the registry is back ({@link #registryBack}), then the pod runs as any
+ * other: a test waits for drover to have seen the pod stuck, not for a fixed pull time. {@link #badNode} plays
  * one node that cannot pull: the first pod of one index of a Job fails to pull (as {@value #NEVER_PULLS}) until it
  * is deleted, which the job controller counts as a failure of that index; the index's next pod pulls fine.
+ *
+ * <p>Each pod has its own termination log and cgroup folder (the wrapper's paths in the command are mapped to
+ * them): the cgroup holds {@link #CGROUP_CPU_USEC} and {@link #CGROUP_PEAK_BYTES}, and what the container wrote into
+ * its termination log becomes the terminated state's message, as the kubelet does.
+ *
+ * <p>Nodes: each pod is placed on the first of {@link #nodes} its preferred node anti-affinity does not avoid (else
+ * the first), as spec.nodeName. Memory: the container's memory limit is told to the process in MiB as
+ * {@value #MEMORY_LIMIT_ENV} (what a task may compare its need with, to play the OOM killer: {@code kill -9 $$}).
+ * {@link #disrupt} plays preemption: the next pods of a Job are stopped as soon as they run and end Failed with the
+ * DisruptionTarget condition (reason PreemptionByScheduler), exit 143.
  *
  * <p>Deadlines (the Job's and each pod's activeDeadlineSeconds) last {@link #secondMillis} ms per second, so that a
  * test can keep the proportions of real limits and still be fast.
@@ -59,11 +70,20 @@ final class FakeKubelet implements AutoCloseable {
     static final String NEVER_PULLS = "nope";
     /** In an image: not a valid image reference. */
     static final String INVALID = "//invalid";
-    /** In an image: its pull fails for a while, then works. */
+    /** In an image: its pull fails until {@link #registryBack}, then works. */
     static final String SLOW_REGISTRY = "slow-registry";
-    static final long SLOW_PULL_MILLIS = 500;
     /** How often the kubelet's pull state changes (ErrImagePull, then ImagePullBackOff, ...). */
     static final long PULL_STEP_MILLIS = 100;
+
+    /** What each pod's cgroup says it used (cpu.stat usage_usec, memory.peak): the figures drover must report. */
+    static final long CGROUP_CPU_USEC = 1_250_000;
+    static final long CGROUP_PEAK_BYTES = 200L * 1024 * 1024;
+    /** The container's memory limit in MiB, told to the task's process. */
+    static final String MEMORY_LIMIT_ENV = "FAKE_MEMORY_LIMIT_MIB";
+    /** The cluster's nodes, by kubernetes.io/hostname. */
+    volatile List<String> nodes = List.of("node-a", "node-b");
+    /** Job name prefix → how many more of its pods are preempted. */
+    private final Map<String, AtomicInteger> disruptions = new ConcurrentHashMap<>();
 
     private final KubernetesMockServer server;
     private final KubernetesClient client;
@@ -78,6 +98,8 @@ final class FakeKubelet implements AutoCloseable {
         return t;
     });
     private volatile boolean closed;
+    /** Pulls from {@value #SLOW_REGISTRY} work from now on. */
+    private volatile boolean registryBack;
     /** How long one second of a deadline lasts, in ms. */
     volatile long secondMillis = 1000;
     /** Job name prefix → the index whose first pod cannot pull its image. */
@@ -86,6 +108,38 @@ final class FakeKubelet implements AutoCloseable {
     /** The first pod of index {@code index} of the Jobs whose names start with {@code jobPrefix} cannot pull. */
     void badNode(String jobPrefix, int index) {
         badNodes.put(jobPrefix, index);
+    }
+
+    /** Pulls from {@value #SLOW_REGISTRY} work from now on. */
+    void registryBack() {
+        registryBack = true;
+    }
+
+    /** The next {@code pods} pods of the Jobs whose names start with {@code jobPrefix} are preempted. */
+    void disrupt(String jobPrefix, int pods) {
+        disruptions.put(jobPrefix, new AtomicInteger(pods));
+    }
+
+    private boolean disrupted(String jobName) {
+        return disruptions.entrySet().stream().anyMatch(e -> jobName.startsWith(e.getKey())
+                && e.getValue().getAndUpdate(n -> Math.max(0, n - 1)) > 0);
+    }
+
+    /** The first node the pod's preferred node anti-affinity does not avoid, else the first node. */
+    private String place(Pod pod) {
+        Set<String> avoided = new java.util.HashSet<>();
+        var affinity = pod.getSpec().getAffinity();
+        if (affinity != null && affinity.getNodeAffinity() != null) {
+            for (var term : affinity.getNodeAffinity().getPreferredDuringSchedulingIgnoredDuringExecution()) {
+                for (var expression : term.getPreference().getMatchExpressions()) {
+                    if (KubeResources.HOSTNAME.equals(expression.getKey()) && "NotIn".equals(expression.getOperator())) {
+                        avoided.addAll(expression.getValues());
+                    }
+                }
+            }
+        }
+        List<String> all = nodes;
+        return all.stream().filter(n -> !avoided.contains(n)).findFirst().orElse(all.get(0));
     }
 
     private boolean onBadNode(String jobName, int index, int failures) {
@@ -234,6 +288,7 @@ final class FakeKubelet implements AutoCloseable {
                     .addToAnnotations("batch.kubernetes.io/job-index-failure-count", Integer.toString(failures))
                     .endMetadata().withSpec(job.getSpec().getTemplate().getSpec())
                     .withNewStatus().withPhase("Running").endStatus().build();
+            pod = new PodBuilder(pod).editSpec().withNodeName(place(pod)).endSpec().build();
             Container container = pod.getSpec().getContainers().get(0);
             String image = container.getImage();
             boolean badNode = onBadNode(name, index, failures);
@@ -253,9 +308,21 @@ final class FakeKubelet implements AutoCloseable {
                     return false;
                 }
             }
+            // the pod's own termination log and cgroup, as the kubelet and the kernel give each container
+            Path terminationLog = dir.resolve(podName + ".termination-log");
+            Path cgroup = dir.resolve(podName + ".cgroup");
+            try {
+                Files.createDirectories(cgroup);
+                Files.writeString(cgroup.resolve("cpu.stat"), "usage_usec " + CGROUP_CPU_USEC + "\nuser_usec 1\n");
+                Files.writeString(cgroup.resolve("memory.peak"), CGROUP_PEAK_BYTES + "\n");
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
             List<String> command = new ArrayList<>();
             for (String arg : container.getCommand()) {
-                command.add(arg.replace(IndexedJobBuilder.TASKS_DIR, dir.toString()));
+                command.add(arg.replace(IndexedJobBuilder.TASKS_DIR, dir.toString())
+                        .replace(PodUsage.TERMINATION_LOG, terminationLog.toString())
+                        .replace(PodUsage.CGROUP, cgroup.toString()));
             }
             ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).directory(dir.toFile());
             Map<String, String> env = builder.environment();
@@ -263,14 +330,23 @@ final class FakeKubelet implements AutoCloseable {
                 env.put(var.getName(), var.getValueFrom() == null ? var.getValue() : fieldRef(pod, var));
             }
             env.put("JOB_COMPLETION_INDEX", Integer.toString(index));
+            if (container.getResources() != null && container.getResources().getLimits() != null
+                    && container.getResources().getLimits().containsKey("memory")) {
+                env.put(MEMORY_LIMIT_ENV, io.fabric8.kubernetes.api.model.Quantity.getAmountInBytes(
+                        container.getResources().getLimits().get("memory")).longValue() / (1024 * 1024) + "");
+            }
             int exit;
             String output;
             boolean timedOut = false;
+            boolean preempted = disrupted(name);
             try {
                 Process process = builder.start();
                 processes.add(process);
                 Long podDeadline = pod.getSpec().getActiveDeadlineSeconds();
-                if (podDeadline != null && !process.waitFor(podDeadline * secondMillis, TimeUnit.MILLISECONDS)) {
+                if (preempted) {
+                    process.descendants().forEach(ProcessHandle::destroy);
+                    process.destroy();
+                } else if (podDeadline != null && !process.waitFor(podDeadline * secondMillis, TimeUnit.MILLISECONDS)) {
                     timedOut = true;
                     process.descendants().forEach(ProcessHandle::destroyForcibly);
                     process.destroyForcibly();
@@ -290,17 +366,36 @@ final class FakeKubelet implements AutoCloseable {
                 server.expect().get().withPath("/api/v1/namespaces/" + namespace + "/pods/" + podName + "/log?pretty=false")
                         .andReturn(200, log).always();
             }
-            String reason = exit == 0 ? "Completed" : timedOut ? "Error" : exit == 137 ? "OOMKilled" : "Error";
+            if (preempted) {
+                exit = 143; // SIGTERM, as the kubelet stops a preempted pod's container
+            }
+            String reason = exit == 0 ? "Completed" : timedOut || preempted ? "Error" : exit == 137 ? "OOMKilled"
+                    : "Error";
             Pod ended = new PodBuilder(pod).editStatus().withPhase(exit == 0 ? "Succeeded" : "Failed")
+                    .withConditions(preempted ? List.of(new io.fabric8.kubernetes.api.model.PodConditionBuilder()
+                            .withType("DisruptionTarget").withStatus("True").withReason("PreemptionByScheduler")
+                            .withMessage("fake-scheduler: preempting to accommodate a higher priority pod").build())
+                            : List.of())
                     .withReason(timedOut ? "DeadlineExceeded" : null)
                     .withMessage(timedOut ? "Pod was active on the node longer than the specified deadline" : null)
                     .withContainerStatuses(new ContainerStatusBuilder().withName(container.getName())
                             .withNewState().withNewTerminated().withExitCode(exit).withReason(reason)
+                            .withMessage(terminationMessage(terminationLog))
                             .endTerminated().endState().build())
                     .endStatus().build();
             client.pods().inNamespace(namespace).resource(ended).updateStatus();
             (exit == 0 ? succeededPods : failedPods).incrementAndGet();
             return exit == 0;
+        }
+
+        /** What the container wrote into its termination log (at most 4096 bytes, as the kubelet reads), or null. */
+        private static String terminationMessage(Path log) {
+            try {
+                String text = Files.readString(log);
+                return text.length() > 4096 ? text.substring(0, 4096) : text;
+            } catch (IOException e) {
+                return null;
+            }
         }
 
         /**
@@ -311,10 +406,9 @@ final class FakeKubelet implements AutoCloseable {
          */
         Pod pull(Pod pod, Container container, boolean badNode) {
             String image = container.getImage();
-            long start = System.currentTimeMillis();
             String shown = null;
             for (int step = 0; !gone; step++) {
-                if (!badNode && image.contains(SLOW_REGISTRY) && System.currentTimeMillis() - start >= SLOW_PULL_MILLIS) {
+                if (!badNode && image.contains(SLOW_REGISTRY) && registryBack) {
                     Pod running = new PodBuilder(pod).editStatus().withPhase("Running")
                             .withContainerStatuses(new ContainerStatusBuilder().withName(container.getName())
                                     .withImage(image).withNewState().withNewRunning().withStartedAt(Instant.now()

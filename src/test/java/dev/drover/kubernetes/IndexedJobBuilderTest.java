@@ -58,12 +58,12 @@ class IndexedJobBuilderTest {
         assertEquals(new PodDeadline(60, PodDeadline.TIME, null), PodDeadline.of(Duration.ofSeconds(90), 60L));
         assertEquals(new PodDeadline(2, PodDeadline.TIMEOUT, Duration.ofMillis(1001)), PodDeadline.of(Duration.ofMillis(1001), null),
                 "Kubernetes counts whole seconds: a fraction rounds up");
-        assertNull(PodDeadline.of(null, null));
+        assertNull(PodDeadline.of((Duration) null, null));
         JobSpec spec = build(plan("time=1", null)).spec();
         assertEquals(60L, spec.getTemplate().getSpec().getActiveDeadlineSeconds(), "time=1 is one minute, < 90 s");
         assertNull(spec.getActiveDeadlineSeconds());
         assertEquals("the task ran longer than its limit of 60 s (--job-resources time)",
-                PodDeadline.of(plan("time=1", null)).exceeded());
+                PodDeadline.of(plan("time=1", null), plan("time=1", null).resources()).exceeded());
     }
 
     @Test
@@ -74,7 +74,10 @@ class IndexedJobBuilderTest {
         assertEquals("Indexed", spec.getCompletionMode());
         assertEquals(3, spec.getCompletions());
         assertEquals(2, spec.getParallelism(), "--jobs");
-        assertEquals(2, spec.getBackoffLimitPerIndex(), "retries");
+        assertEquals(0, spec.getBackoffLimitPerIndex(), "retries: 2 are drover's, each in a new Job");
+        var rule = spec.getPodFailurePolicy().getRules().get(0);
+        assertEquals("FailIndex", rule.getAction(), "a disrupted pod is rerun by drover, elsewhere");
+        assertEquals("DisruptionTarget", rule.getOnPodConditions().get(0).getType());
         assertNull(spec.getBackoffLimit(), "unset: Kubernetes' default with backoffLimitPerIndex is unlimited");
         assertEquals(600, spec.getTtlSecondsAfterFinished());
         assertNull(spec.getActiveDeadlineSeconds(), "time limits each task, not the Job");

@@ -1,5 +1,6 @@
 package dev.drover.kubernetes;
 
+import dev.drover.cluster.GroupSpec;
 import dev.drover.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.drover.cluster.ClusterLane;
@@ -137,7 +138,8 @@ class KubeLaneRestartTest {
                 .toList()));
         String name = List.copyOf(run.submissions().keySet()).get(run.submissions().size() - 1);
         return new KubeJob(run.id(), NS, name, null, null, null, null,
-                IntStream.range(from, to).mapToObj(run.plan().manifest().tasks()::task).toList(), 0, null);
+                IntStream.range(from, to).mapToObj(run.plan().manifest().tasks()::task).toList(),
+                GroupSpec.of(run.plan().resources()), null);
     }
 
     private static List<Integer> pending(Run run) {
@@ -175,7 +177,12 @@ class KubeLaneRestartTest {
         KubeJob running = submitted(lane, run, 0, 4); // created, committed and resumed: it runs tasks 0-3
         Pod firstTry = pod(running, 0, 0, "Failed", 1);
         client.pods().inNamespace(NS).resource(firstTry).create();
-        await("the first lane has seen task 0 fail", () -> run.retriesUsed(0) == 1);
+        // each Job runs one attempt per index: the retry is a new Job of its own, committed before the crash
+        await("the first lane has seen task 0 fail and sent it to a new Job", () -> run.retriesUsed(0) == 1
+                && !run.tasksAtBackend().getOrDefault(0, running.name()).startsWith(running.name() + "/")
+                && run.submissions().values().stream().filter(id -> !id.isEmpty()).count() == 2);
+        KubeJob retry = new KubeJob(run.id(), NS, run.tasksAtBackend().get(0).split("/")[0], null, null, null, null,
+                List.of(run.plan().manifest().tasks().task(0)), GroupSpec.of(run.plan().resources()), null);
         // tasks 4-7: claimed, named, created; the crash came while their backend ids were being journalled
         KubeJob halfClaimed = prepare(lane, run, 4, 8).get(0);
         run.submission(halfClaimed.name(), null);
@@ -194,7 +201,7 @@ class KubeLaneRestartTest {
 
         crash(run, lane);
         // while drover is down: task 0's retry succeeds, index 1 completes (its pod is already gone)
-        client.pods().inNamespace(NS).resource(pod(running, 0, 1, "Succeeded", 0)).create();
+        client.pods().inNamespace(NS).resource(pod(retry, 0, 0, "Succeeded", 0)).create();
         Job status = client.batch().v1().jobs().inNamespace(NS).withName(running.name()).get();
         client.batch().v1().jobs().inNamespace(NS).resource(new JobBuilder(status).withNewStatus()
                 .withCompletedIndexes("1").endStatus().build()).updateStatus();

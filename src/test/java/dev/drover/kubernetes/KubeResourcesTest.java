@@ -40,7 +40,7 @@ class KubeResourcesTest {
     void hostListsBecomeNodeAffinityAndConstraintsANodeSelector() {
         KubeResources r = KubeResources.from(JobResources.parse(
                 "{\"nodelist\": \"a1,a2\", \"exclude\": \"b[1-2]\", \"constraint\": \"disktype=ssd&gpu\"}"));
-        var terms = r.affinity().getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution()
+        var terms = r.affinity(java.util.Set.of()).getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution()
                 .getNodeSelectorTerms().get(0).getMatchExpressions();
         assertEquals(KubeResources.HOSTNAME, terms.get(0).getKey());
         assertEquals("In", terms.get(0).getOperator());

@@ -1,5 +1,7 @@
 package dev.drover.kubernetes;
 
+import dev.drover.cluster.ClusterBackend;
+import dev.drover.cluster.Settlement;
 import dev.drover.cluster.TestScheduler;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -51,6 +53,9 @@ class KubeTrackerTest {
     KubeTracker tracker;
     Run run;
     KubeJob job;
+    KubeWatches.RunWatch watch;
+    /** The tasks the tracker handed back to run again (the lane would submit them in a new Job). */
+    final List<Integer> retried = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     @BeforeEach
     void setUp() {
@@ -75,6 +80,7 @@ class KubeTrackerTest {
         job = new IndexedJobBuilder(plan, run.id(), NS, 3600, true).build(
                 List.of(plan.manifest().tasks().task(0), plan.manifest().tasks().task(1),
                         plan.manifest().tasks().task(2), plan.manifest().tasks().task(3)));
+        watch = tracker.watch(run, NS, ClusterBackend.Settler.of(run, new Settlement(5), retried::addAll));
     }
 
     @AfterEach
@@ -130,9 +136,9 @@ class KubeTrackerTest {
         server.expect().get().withPath("/api/v1/namespaces/" + NS + "/pods/" + oom.getMetadata().getName()
                 + "/log?pretty=false").andReturn(500, "node unreachable").always();
 
-        tracker.track(run, NS, job);
-        synchronized (tracker.watch(run, NS)) {
-            tracker.poll(tracker.watch(run, NS));
+        tracker.track(watch, job);
+        synchronized (watch) {
+            tracker.poll(watch);
         }
 
         assertEquals(RunState.FAILED, run.finished().get(30, TimeUnit.SECONDS));
@@ -170,9 +176,9 @@ class KubeTrackerTest {
                 .addNewCondition().withType("Failed").withStatus("True").withReason("FailedIndexes")
                 .withMessage("Job has failed indexes").endCondition().endStatus().build();
         claim();
-        tracker.track(run, NS, job);
+        tracker.track(watch, job);
         answer(status);
-        tracker.pollOnce(tracker.watch(run, NS));
+        tracker.pollOnce(watch);
         assertEquals(RunState.FAILED, run.finished().get(5, TimeUnit.SECONDS));
         JsonNode report = report(run.dir());
         JsonNode ranUnseen = task(report, "ttl-gone");
@@ -184,14 +190,33 @@ class KubeTrackerTest {
     }
 
     @Test
+    void aPodSeenRunningAndDeletedBeforeItEndedIsRerunAwayFromItsNodeWithoutSpendingARetry() throws Exception {
+        claim();
+        tracker.track(watch, job);
+        Pod running = new PodBuilder(pod(job.name() + "-0-aaaaa", 0, "Running", 0, null)).editSpec()
+                .withNodeName("node-x").endSpec().editStatus().withContainerStatuses(List.of()).endStatus().build();
+        answer(new JobBuilder(job.job()).build(), running);
+        tracker.pollOnce(watch);
+        assertEquals(List.of(), retried, "running: nothing to decide yet");
+        // the node went away: the pod is gone unseen ended, and the Job counts index 0 as failed
+        answer(new JobBuilder(job.job()).withNewStatus().withFailedIndexes("0").endStatus().build());
+        tracker.pollOnce(watch);
+        assertEquals(List.of(0), retried, "run again, in a new Job");
+        assertEquals(1, run.reruns(0));
+        assertEquals(0, run.retriesUsed(0), "no retry spent");
+        assertEquals("node-x", run.failedNode(0), "the next attempt avoids it");
+        assertEquals(TaskState.RUNNING, run.taskState(1), "the Job's other tasks go on");
+    }
+
+    @Test
     void cancelDeletesEachJobWithBackgroundPropagationAndCancelsRunningTasks() throws Exception {
         String jobPath = "/apis/batch/v1/namespaces/" + NS + "/jobs/" + job.name();
         server.expect().get().withPath("/apis/batch/v1/namespaces/" + NS + "/jobs" + selector())
                 .andReturn(200, new JobListBuilder().withMetadata(new io.fabric8.kubernetes.api.model.ListMeta()).withItems(job.job()).build()).always();
         server.expect().delete().withPath(jobPath)
                 .andReturn(200, new StatusBuilder().withStatus("Success").build()).once();
-        tracker.track(run, NS, job);
-        run.onCancel(() -> tracker.cancel(tracker.watch(run, NS))); // what the cluster lane registers for the run
+        tracker.track(watch, job);
+        run.onCancel(() -> tracker.cancel(watch)); // what the cluster lane registers for the run
         run.taskStarted(0, 1);
 
         run.cancel();
@@ -209,8 +234,8 @@ class KubeTrackerTest {
         server.expect().get().withPath("/apis/batch/v1/namespaces/" + NS + "/jobs" + selector())
                 .andReturn(403, new StatusBuilder().withCode(403).withReason("Forbidden")
                         .withMessage("jobs.batch is forbidden: cannot list").build()).always();
-        tracker.track(run, NS, job);
-        KubeWatches.RunWatch watch = tracker.watch(run, NS);
+        tracker.track(watch, job);
+        
         for (int i = 1; i < KubeTracker.REFUSED_CYCLES; i++) {
             tracker.pollOnce(watch);
         }
@@ -233,9 +258,9 @@ class KubeTrackerTest {
         server.expect().get().withPath("/api/v1/namespaces/" + NS + "/pods" + selector())
                 .andReturn(200, new PodListBuilder().withMetadata(new io.fabric8.kubernetes.api.model.ListMeta())
                         .withItems(waiting).build()).always();
-        tracker.track(run, NS, job);
-        tracker.pollOnce(tracker.watch(run, NS));
-        tracker.pollOnce(tracker.watch(run, NS));
+        tracker.track(watch, job);
+        tracker.pollOnce(watch);
+        tracker.pollOnce(watch);
         List<String[]> backend = dev.drover.run.Journal.read(run.dir()).stream().filter(l -> l[0].equals("backend"))
                 .toList();
         assertEquals(1, backend.size(), "journalled once, not every cycle");
@@ -286,8 +311,8 @@ class KubeTrackerTest {
         String pull = "failed to pull and unpack image \"docker.io/library/busybox:nope\": not found";
         String backOff = "Back-off pulling image \"busybox:nope\"";
         claim();
-        tracker.track(run, NS, job);
-        KubeWatches.RunWatch watch = tracker.watch(run, NS);
+        tracker.track(watch, job);
+        
         // t = 0: indexes 0 and 1 stuck, 2 and 3 waiting for a slot
         answer(job.job(), stuck(job.name() + "-0-aaaaa", 0, "ErrImagePull", pull),
                 stuck(job.name() + "-1-bbbbb", 1, "ErrImagePull", pull));
@@ -349,8 +374,8 @@ class KubeTrackerTest {
         Pod running = pod(job.name() + "-2-ccccc", 2, "Running", 0, null);
         running.getStatus().setContainerStatuses(List.of());
         claim();
-        tracker.track(run, NS, job);
-        KubeWatches.RunWatch watch = tracker.watch(run, NS);
+        tracker.track(watch, job);
+        
         answer(job.job(), first, stuck(stuckName, 1, "ErrImagePull", pull), running);
         tracker.pollOnce(watch);
         now[0] = TimeUnit.SECONDS.toNanos(121);
@@ -392,8 +417,8 @@ class KubeTrackerTest {
         long[] now = {0};
         tracker.nanoClock = () -> now[0];
         claim();
-        tracker.track(run, NS, job);
-        KubeWatches.RunWatch watch = tracker.watch(run, NS);
+        tracker.track(watch, job);
+        
         String name = job.name() + "-0-aaaaa";
         answer(job.job(), stuck(name, 0, "ImagePullBackOff", "Back-off"));
         tracker.pollOnce(watch);
@@ -417,10 +442,10 @@ class KubeTrackerTest {
         server.expect().delete().withPath(jobPath)
                 .andReturn(200, new StatusBuilder().withStatus("Success").build()).once();
         claim();
-        tracker.track(run, NS, job);
+        tracker.track(watch, job);
         answer(job.job(), stuck(job.name() + "-0-aaaaa", 0, "InvalidImageName",
                 "couldn't parse image reference \"busybox:nope\": invalid reference format"));
-        tracker.pollOnce(tracker.watch(run, NS)); // the grace is 120 s: one cycle must be enough
+        tracker.pollOnce(watch); // the grace is 120 s: one cycle must be enough
 
         assertEquals(4, run.count(TaskState.FAILED));
         assertEquals(RunState.FAILED, run.finished().get(5, TimeUnit.SECONDS));
