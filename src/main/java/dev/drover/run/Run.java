@@ -272,16 +272,6 @@ public final class Run {
     }
 
     /**
-     * Records a failed attempt that the cluster retries by itself (a Kubernetes Job's per-index backoff limit): the
-     * retry counts as used, and the next attempt starts at once and stays the cluster's under the same backend id.
-     * One journal line for both, so that no crash can fall between them and leave the task looking free (Recovery
-     * would run it a second time next to the Job's retry).
-     */
-    public synchronized void attemptRetriedAtBackend(int index, int attempt, int exitCode, String reason) {
-        write(new JournalEntry.Retry(System.currentTimeMillis(), index, attempt, exitCode, reason, true));
-    }
-
-    /**
      * Before a recovered run resumes: a task held by a cluster job that never ran it (a job a crash left unreleased,
      * which the lane deletes) goes back to the queue. Its interrupted attempt stays counted, as for any task a crash
      * interrupted.

@@ -55,30 +55,25 @@ class KubernetesPipelineTest {
     @TempDir
     static Path tmp;
 
+    KubeCluster cluster;
     KubernetesMockServer server;
     KubernetesClient client;
-    KubernetesClient kubeletClient;
     FakeKubelet kubelet;
     DroverRuntime runtime;
 
     @BeforeAll
     void start() throws Exception {
-        server = KubeTestSupport.crudServer();
-        client = server.createClient();
-        kubeletClient = KubeTestSupport.kubeletClient(server);
-        kubelet = new FakeKubelet(server, kubeletClient, NAMESPACE, tmp.resolve("kubelet"));
-        kubelet.secondMillis = SECOND; // deadlines keep their proportions, 2.5 times faster
-        runtime = DroverRuntime.start(Path.of("").toAbsolutePath(),
-                KubeTestSupport.droverProperties(server, tmp.resolve("runs")));
+        // a pod's second lasts SECOND ms: deadlines keep their proportions, 2.5 times faster
+        cluster = new KubeCluster(tmp, SECOND, Map.of());
+        server = cluster.server;
+        client = cluster.client;
+        kubelet = cluster.kubelet;
+        runtime = cluster.runtime;
     }
 
     @AfterAll
     void stop() throws Exception {
-        runtime.close();
-        kubelet.close();
-        kubeletClient.close();
-        client.close();
-        server.destroy();
+        cluster.close();
     }
 
     @BeforeEach

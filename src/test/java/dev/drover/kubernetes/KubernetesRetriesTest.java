@@ -21,7 +21,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -44,31 +43,25 @@ class KubernetesRetriesTest {
     @TempDir
     static Path tmp;
 
+    KubeCluster cluster;
     KubernetesMockServer server;
     KubernetesClient client;
-    KubernetesClient kubeletClient;
     FakeKubelet kubelet;
     DroverRuntime runtime;
 
     @BeforeAll
     void start() throws Exception {
-        server = KubeTestSupport.crudServer();
-        client = server.createClient();
-        kubeletClient = KubeTestSupport.kubeletClient(server);
-        kubelet = new FakeKubelet(server, kubeletClient, NAMESPACE, tmp.resolve("kubelet"));
-        kubelet.secondMillis = 20; // a 1-minute limit lasts 1.2 s, its escalated 2 minutes 2.4 s
-        Map<String, String> properties = new HashMap<>(KubeTestSupport.droverProperties(server, tmp.resolve("runs")));
-        properties.put("drover.cluster.node-failure-reruns", "2");
-        runtime = DroverRuntime.start(Path.of("").toAbsolutePath(), properties);
+        // a pod's second lasts 20 ms: a 1-minute limit lasts 1.2 s, its escalated 2 minutes 2.4 s
+        cluster = new KubeCluster(tmp, 20, Map.of("drover.cluster.node-failure-reruns", "2"));
+        server = cluster.server;
+        client = cluster.client;
+        kubelet = cluster.kubelet;
+        runtime = cluster.runtime;
     }
 
     @AfterAll
     void stop() throws Exception {
-        runtime.close();
-        kubelet.close();
-        kubeletClient.close();
-        client.close();
-        server.destroy();
+        cluster.close();
     }
 
     private Run runToEnd(String manifest, String resources) throws Exception {

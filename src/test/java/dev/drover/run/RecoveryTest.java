@@ -39,8 +39,8 @@ class RecoveryTest {
         return restarted(crashed, attachedSeen, "");
     }
 
-    /** As above, with {@code cut} appended to the journal: a line the crash cut short (no newline). */
-    private Run restarted(Run crashed, List<Map<Integer, String>> attachedSeen, String cut) throws Exception {
+    /** As above, with {@code tail} appended to the journal: a line a crash cut short, or one an older drover wrote. */
+    private Run restarted(Run crashed, List<Map<Integer, String>> attachedSeen, String tail) throws Exception {
         Path runs = Files.createDirectories(tmp.resolve("after"));
         Path copy = Files.createDirectories(runs.resolve(crashed.id()));
         try (var files = Files.list(crashed.dir())) {
@@ -50,7 +50,7 @@ class RecoveryTest {
                 }
             }
         }
-        Files.writeString(copy.resolve(Journal.FILE), cut, java.nio.file.StandardOpenOption.APPEND);
+        Files.writeString(copy.resolve(Journal.FILE), tail, java.nio.file.StandardOpenOption.APPEND);
         RunRegistry registry = new RunRegistry(runs);
         registry.onRecovered(run -> attachedSeen.add(run.tasksAtBackend()));
         List<Run> recovered = registry.recoverUnfinished();
@@ -89,17 +89,18 @@ class RecoveryTest {
         assertEquals(1, back.retriesUsed(3));
     }
 
+    /** A journal from a drover whose Kubernetes Jobs retried pods themselves: such a retry line holds the task. */
     @Test
     void aTaskItsClusterRetriesStaysHeldAcrossACrash() throws Exception {
         Run run = accepted("slurm");
-        run.taskStarted(0, 1);
-        run.taskBackend(0, "job-a/0", "Running");
-        run.attemptRetriedAtBackend(0, 1, 2, "Error"); // the Job starts attempt 2 itself: no gap in which 0 is free
         run.taskStarted(1, 1);
         run.taskBackend(1, "job-a/1", "Running");
         run.attemptFailed(1, 1, 2, "exit code 2"); // a lane that submits the retry itself
+        run.taskStarted(0, 1);
+        run.taskBackend(0, "job-a/0", "Running");
+        String retriedByTheJob = new JournalEntry.Retry(System.currentTimeMillis(), 0, 1, 2, "Error", true).encode();
 
-        Run back = restarted(run, new ArrayList<>());
+        Run back = restarted(run, new ArrayList<>(), retriedByTheJob + "\n");
         assertEquals(Map.of(0, "job-a/0"), back.tasksAtBackend());
         assertEquals(2, back.attempts(0));
         assertEquals(1, back.retriesUsed(0));
