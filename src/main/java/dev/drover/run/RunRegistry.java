@@ -84,6 +84,21 @@ public final class RunRegistry {
     }
 
     /**
+     * The directory of run {@code runId}, or null if there is none: a folder right in the runs directory, with a
+     * journal (what drover status lists), so that no id such as "..", "." or "a/b" reaches beyond the runs. The one
+     * rule of what a run is, for the registry and the commands about one run.
+     */
+    public static Path runDirectory(Path runsDir, String runId) {
+        Path dir;
+        try {
+            dir = runsDir.resolve(runId).normalize();
+        } catch (java.nio.file.InvalidPathException e) {
+            return null;
+        }
+        return runsDir.equals(dir.getParent()) && Files.isRegularFile(dir.resolve(Journal.FILE)) ? dir : null;
+    }
+
+    /**
      * Accepts a manifest from an intake: a manifest whose content was accepted before (same SHA-256, e.g. a drop
      * folder file that a crash left in place, or a redelivered message) gives back that run instead of a second
      * one, unless {@code once} is false.
@@ -168,8 +183,8 @@ public final class RunRegistry {
         if (active != null) {
             return active;
         }
-        Path dir = runsDir.resolve(runId);
-        if (runId.contains("/") || Recovery.peek(dir, null) == null) {
+        Path dir = runDirectory(runsDir, runId);
+        if (dir == null || Recovery.peek(dir, null) == null) {
             return null;
         }
         Run run = adopt(Recovery.load(dir, journals));

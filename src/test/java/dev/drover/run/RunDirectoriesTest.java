@@ -14,6 +14,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -67,5 +68,19 @@ class RunDirectoriesTest {
         assertNotEquals(first.id(), again.id());
         assertTrue(Files.isDirectory(again.dir()));
         assertSame(again, registry.accept(plan("a"), true));
+    }
+
+    @Test
+    void recoverTakesOnlyARunOfTheRunsDirectoryByTheOneRule() throws Exception {
+        Run run = new RunRegistry(runs).accept(plan("a"), true);
+        run.cancel();
+        run.finished().get();
+        Files.createDirectories(runs.resolve(".events"));
+        Files.writeString(runs.resolve("journal.log"), "");
+        RunRegistry registry = new RunRegistry(runs.resolve(run.id()).resolve("logs"));
+        for (String notARun : new String[] {"..", ".", "../" + run.id(), run.id() + "/logs", ".events", ""}) {
+            assertNull(registry.recover(notARun), notARun);
+        }
+        assertEquals(run.id(), new RunRegistry(runs).recover(run.id()).id());
     }
 }
