@@ -1,12 +1,11 @@
 package dev.drover.cli;
 
-import dev.drover.run.Journal;
+import dev.drover.run.RunRegistry;
 import dev.drover.run.RunReport;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 
 /**
@@ -30,10 +29,7 @@ final class RunArgument {
         return runsDir;
     }
 
-    /**
-     * The run's directory: a folder right in the runs directory, with a journal (what drover status lists), so that
-     * no RUN_ID such as "..", "." or "a/b" reaches beyond the runs.
-     */
+    /** The run's directory, by the one rule of what a run is ({@link RunRegistry#runDirectory}). */
     Path dir() {
         Path runDir = find(runsDir(), id);
         if (runDir == null) {
@@ -45,13 +41,7 @@ final class RunArgument {
 
     /** The directory of run {@code id} in {@code runsDir} as {@link #dir} finds it, or null if there is none. */
     static Path find(Path runsDir, String id) {
-        Path runDir;
-        try {
-            runDir = runsDir.resolve(id).normalize();
-        } catch (InvalidPathException e) {
-            return null;
-        }
-        return runsDir.equals(runDir.getParent()) && Files.isRegularFile(runDir.resolve(Journal.FILE)) ? runDir : null;
+        return RunRegistry.runDirectory(runsDir, id);
     }
 
     /** The directory of the run, which has finished: it has its report.json. */

@@ -9,6 +9,8 @@ import picocli.CommandLine.Option;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -123,6 +125,10 @@ final class ServeCommand implements Callable<Integer> {
             System.err.println("drover: serve needs --inbox DIR, --queue URL (or drover.queue.url), or both");
             return null;
         }
+        if (!runsDirUsable(runtime.runs().runsDir())) {
+            runtime.close();
+            return null;
+        }
         // Recovery first, then the intakes: a manifest a crash left in the inbox finds its run already rebuilt.
         for (var run : runtime.runs().recoverUnfinished()) {
             runtime.feed(run).whenComplete((fed, error) -> {
@@ -155,6 +161,25 @@ final class ServeCommand implements Callable<Integer> {
         }
         System.err.println(what);
         return runtime;
+    }
+
+    /**
+     * Whether run directories can be made in the runs directory (made if missing): found out at start, in one line,
+     * rather than from every manifest failing (a queued one rolled back and redelivered without end).
+     */
+    private static boolean runsDirUsable(Path runsDir) {
+        try {
+            Files.createDirectories(runsDir);
+            Files.delete(Files.createTempDirectory(runsDir, ".drover-start-"));
+            return true;
+        } catch (FileSystemException e) {
+            System.err.println("drover: cannot make run directories in " + runsDir + " (" + ErrorHandler.reason(e)
+                    + "): choose another with --runs-dir DIR");
+        } catch (IOException e) {
+            System.err.println("drover: cannot make run directories in " + runsDir + " (" + ErrorHandler.rootMessage(e)
+                    + "): choose another with --runs-dir DIR");
+        }
+        return false;
     }
 
     /**

@@ -46,12 +46,12 @@ public final class RunRegistry {
     private final List<Consumer<TaskEnd>> taskEndListeners = new CopyOnWriteArrayList<>();
     /** Manifests being accepted (by SHA-256), so that the same one accepted twice at once makes one run. */
     private final Map<String, java.util.concurrent.CompletableFuture<Run>> accepting = new ConcurrentHashMap<>();
-    /** The manifest SHA-256 of each run directory seen by earlierRun. */
-    private final Map<String, String> shaByDir = new ConcurrentHashMap<>();
+    private final RunDirectories directories;
 
     /** A registry with no thread of its own: {@link #start} gives it the scheduler it needs to serve. */
     public RunRegistry(Path runsDir) {
         this.runsDir = runsDir;
+        this.directories = new RunDirectories(runsDir);
     }
 
     /**
@@ -81,6 +81,21 @@ public final class RunRegistry {
 
     public Path runsDir() {
         return runsDir;
+    }
+
+    /**
+     * The directory of run {@code runId}, or null if there is none: a folder right in the runs directory, with a
+     * journal (what drover status lists), so that no id such as "..", "." or "a/b" reaches beyond the runs. The one
+     * rule of what a run is, for the registry and the commands about one run.
+     */
+    public static Path runDirectory(Path runsDir, String runId) {
+        Path dir;
+        try {
+            dir = runsDir.resolve(runId).normalize();
+        } catch (java.nio.file.InvalidPathException e) {
+            return null;
+        }
+        return runsDir.equals(dir.getParent()) && Files.isRegularFile(dir.resolve(Journal.FILE)) ? dir : null;
     }
 
     /**
@@ -136,33 +151,25 @@ public final class RunRegistry {
                 return run;
             }
         }
-        try (java.util.stream.Stream<Path> dirs = Files.isDirectory(runsDir) ? Files.list(runsDir) : java.util.stream.Stream.empty()) {
-            for (Path dir : (Iterable<Path>) dirs::iterator) {
-                // a run directory's manifest never changes: each is read once (a scan per manifest read them all);
-                // one not yet complete (being created) is read again next time
-                String known = shaByDir.computeIfAbsent(dir.getFileName().toString(), name -> {
-                    Recovery.Stored any = Recovery.peek(dir, null);
-                    return any == null ? null : any.sha256();
-                });
-                if (!sha256.equals(known)) {
-                    continue;
+        for (String name : directories.withManifest(sha256)) {
+            Path dir = runsDir.resolve(name);
+            Recovery.Stored stored = Recovery.peek(dir, sha256);
+            if (stored == null) {
+                if (!Files.isDirectory(dir)) {
+                    directories.gone(name);
                 }
-                Recovery.Stored stored = Recovery.peek(dir, sha256);
-                if (stored != null) {
-                    Run run;
-                    try {
-                        run = adopt(Recovery.load(dir, journals));
-                    } catch (Journal.OwnedElsewhere e) {
-                        throw new dev.drover.manifest.ManifestException("manifest", "the same manifest is being run"
-                                + " by another drover process as run " + stored.runId() + "; to run it again anyway,"
-                                + " use drover serve --allow-duplicate");
-                    }
-                    run.finishIfDone();
-                    return run;
-                }
+                continue; // being made: the acceptance making it is in `accepting`
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            Run run;
+            try {
+                run = adopt(Recovery.load(dir, journals));
+            } catch (Journal.OwnedElsewhere e) {
+                throw new dev.drover.manifest.ManifestException("manifest", "the same manifest is being run"
+                        + " by another drover process as run " + stored.runId() + "; to run it again anyway,"
+                        + " use drover serve --allow-duplicate");
+            }
+            run.finishIfDone();
+            return run;
         }
         return null;
     }
@@ -176,8 +183,8 @@ public final class RunRegistry {
         if (active != null) {
             return active;
         }
-        Path dir = runsDir.resolve(runId);
-        if (runId.contains("/") || Recovery.peek(dir, null) == null) {
+        Path dir = runDirectory(runsDir, runId);
+        if (dir == null || Recovery.peek(dir, null) == null) {
             return null;
         }
         Run run = adopt(Recovery.load(dir, journals));
@@ -272,7 +279,7 @@ public final class RunRegistry {
         try {
             dir = newRunDirectory(plan.manifest().name());
             // known before its files exist: the next acceptance's look-up (earlierRun) need not read them
-            shaByDir.put(dir.getFileName().toString(), plan.manifest().sha256());
+            directories.made(dir.getFileName().toString(), plan.manifest().sha256());
             Files.createDirectories(dir.resolve("logs"));
             String text = plan.manifest().text();
             String manifestFile = text.stripLeading().startsWith("{") ? "manifest.json" : "manifest.yaml";

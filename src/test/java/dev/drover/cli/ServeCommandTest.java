@@ -276,10 +276,12 @@ class ServeCommandTest {
     @Test
     void messageIsAcknowledgedOnlyOnceItsRunIsRecorded() throws Exception {
         Path blocked = tmp.resolve("blocked-runs");
-        Files.writeString(blocked, "not a directory: run directories cannot be made here");
         try (DroverRuntime other = serve("--queue", broker.url(), "--queue-name", "manifests-2", "--no-observe",
                 "--runs-dir", blocked.toString(), "-D", "drover.events.destination=");
              JMSContext jms = broker.client()) {
+            // usable at start (serve refuses one that is not), then a file in its place: no run can be recorded
+            Files.delete(blocked);
+            Files.writeString(blocked, "not a directory: run directories cannot be made here");
             jms.createProducer().send(jms.createQueue("manifests-2"), HELLO_YAML.replace("from-queue", "redelivered"));
             // several failed deliveries, 200 ms apart: counted on the broker, not guessed from a fixed sleep
             assertTrue(waitFor(() -> broker.failedDeliveries("manifests-2") >= 3, 30_000),
@@ -334,6 +336,29 @@ class ServeCommandTest {
             // a message is acknowledged only after its run (if any) is recorded: once it is gone, the count is final
             assertTrue(waitFor(() -> broker.messageCount("manifests-5") == 0, 30_000));
             assertEquals(1, runDirCount(runs5));
+        }
+    }
+
+    /** A runs directory where no run can be made stops serve at start in one line, not every manifest later. */
+    @Test
+    void anUnusableRunsDirStopsServeWithOneLine() throws Exception {
+        Path file = Files.writeString(tmp.resolve("runs-file"), "a file, not a folder");
+        for (Path unusable : List.of(file, file.resolve("below-a-file"))) {
+            java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+            java.io.PrintStream before = System.err;
+            int exit;
+            System.setErr(new java.io.PrintStream(err, true));
+            try {
+                exit = new CommandLine(new ServeCommand()).execute("--inbox", tmp.resolve("inbox-6").toString(),
+                        "--runs-dir", unusable.toString(), "--no-observe");
+            } finally {
+                System.setErr(before);
+            }
+            String said = err.toString().strip();
+            assertEquals(2, exit, said);
+            assertEquals(1, said.lines().count(), said);
+            assertTrue(said.startsWith("drover: cannot make run directories in " + unusable + " ("), said);
+            assertTrue(said.endsWith("): choose another with --runs-dir DIR"), said);
         }
     }
 

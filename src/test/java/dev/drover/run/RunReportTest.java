@@ -2,9 +2,6 @@ package dev.drover.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import dev.drover.manifest.ManifestReader;
-import dev.drover.plan.RunOptions;
-import dev.drover.plan.RunPlan;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,17 +24,9 @@ class RunReportTest {
 
     /** Four tasks: succeeded, failed with a reason after a retry, and two not started. */
     private Run run() {
-        Run run = new RunRegistry(tmp).accept(RunPlan.resolve(ManifestReader.parse("""
-                name: rep
-                command: [echo, '{item}']
-                range: {start: 0, end: 4}
-                """), new RunOptions("sequential", null, null)));
-        run.taskStarted(0, 1);
-        run.taskFinished(0, 1, TaskState.SUCCEEDED, 0, null);
-        run.taskStarted(1, 1);
-        run.attemptFailed(1, 1, 3, "exit code 3");
-        run.taskStarted(1, 2);
-        run.taskFinished(1, 2, TaskState.FAILED, 124, "timed out after \"1s\"\n");
+        Run run = HandDriven.accept(new RunRegistry(tmp), "rep", 4, "sequential", null);
+        HandDriven.succeeds(run, 0);
+        HandDriven.failsAfterARetry(run, 1, 3, 124, "timed out after \"1s\"\n");
         return run;
     }
 

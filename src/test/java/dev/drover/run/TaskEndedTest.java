@@ -1,8 +1,5 @@
 package dev.drover.run;
 
-import dev.drover.manifest.ManifestReader;
-import dev.drover.plan.RunOptions;
-import dev.drover.plan.RunPlan;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,19 +27,11 @@ class TaskEndedTest {
             ends.add(end);
             runDoneWhenTold.add(end.run().finished().isDone());
         });
-        Run run = registry.accept(RunPlan.resolve(ManifestReader.parse("""
-                name: ends
-                command: [echo, '{item}']
-                range: {start: 0, end: 3}
-                """), new RunOptions("sequential", null, null)));
+        Run run = HandDriven.accept(registry, "ends", 3, "sequential", null);
 
-        run.taskStarted(0, 1);
-        run.taskFinished(0, 1, TaskState.SUCCEEDED, 0, null);
+        HandDriven.succeeds(run, 0);
         run.taskFinished(0, 1, TaskState.FAILED, 1, "late duplicate"); // ignored: the task had ended
-        run.taskStarted(1, 1);
-        run.attemptFailed(1, 1, 2, "exit code 2");
-        run.taskStarted(1, 2);
-        run.taskFinished(1, 2, TaskState.FAILED, 2, "exit code 2");
+        HandDriven.failsAfterARetry(run, 1, 2, 2, "exit code 2");
         run.cancel(); // task 2 never started
 
         assertEquals(3, ends.size(), ends.toString());

@@ -1,10 +1,8 @@
 package dev.drover.serve;
 
 import dev.drover.Await;
-import dev.drover.manifest.ManifestReader;
-import dev.drover.plan.RunOptions;
-import dev.drover.plan.RunPlan;
 import dev.drover.run.Run;
+import dev.drover.run.HandDriven;
 import dev.drover.run.RunRegistry;
 import dev.drover.run.TaskState;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -60,18 +58,12 @@ class DroverMetricsTest {
     @Test
     void taskDurationsAreAHistogramByStrategyAndState() throws Exception {
         startMetrics(null);
-        Run run = runs.accept(RunPlan.resolve(ManifestReader.parse("""
-                name: timed
-                command: [echo, '{item}']
-                range: {start: 0, end: 4}
-                """), new RunOptions("multiprocessing", 2, null)));
-        run.taskStarted(0, 1);
-        run.taskFinished(0, 1, TaskState.SUCCEEDED, 0, null);
+        Run run = HandDriven.accept(runs, "timed", 4, "multiprocessing", 2);
+        HandDriven.succeeds(run, 0);
         run.taskStarted(1, 1);
         Thread.sleep(150);
         run.taskFinished(1, 1, TaskState.SUCCEEDED, 0, null);
-        run.taskStarted(2, 1);
-        run.taskFinished(2, 1, TaskState.FAILED, 1, "exit code 1");
+        HandDriven.fails(run, 2, 1, "exit code 1");
         run.cancel(); // task 3 never started: it has no duration
 
         String text = prometheus.scrape();
@@ -114,15 +106,9 @@ class DroverMetricsTest {
         // no room for a single task event: each is dropped
         startMetrics(null, new RunEvents(context, new EventOutbox(tmp.resolve("runs")), batch -> { }, 0, true, 0));
         assertEquals(0, value(prometheus.scrape(), "drover_events_dropped_total"), prometheus.scrape());
-        Run run = runs.accept(RunPlan.resolve(ManifestReader.parse("""
-                name: dropped
-                command: [echo, '{item}']
-                range: {start: 0, end: 2}
-                """), new RunOptions("multiprocessing", 2, null)));
-        run.taskStarted(0, 1);
-        run.taskFinished(0, 1, TaskState.SUCCEEDED, 0, null);
-        run.taskStarted(1, 1);
-        run.taskFinished(1, 1, TaskState.SUCCEEDED, 0, null);
+        Run run = HandDriven.accept(runs, "dropped", 2, "multiprocessing", 2);
+        HandDriven.succeeds(run, 0);
+        HandDriven.succeeds(run, 1);
         // counted when dropped, in the task's thread: nothing asynchronous to wait for
         assertEquals(2, value(prometheus.scrape(), "drover_events_dropped_total"), prometheus.scrape());
     }

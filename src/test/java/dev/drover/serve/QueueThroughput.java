@@ -13,6 +13,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -25,27 +26,36 @@ import java.util.concurrent.TimeUnit;
  * consumer that does no work at all achieves). The manifests run once with the default strategy (multiprocessing:
  * a lane of its own per run) and once with sequential (no lane of their own), which tells the lane's share.
  * <p>
- * Usage: QueueThroughput N WORK_DIR DROVER_BIN
+ * Usage: QueueThroughput N WORK_DIR DROVER_BIN [KEY=VALUE...]   (settings for serve, e.g. drover.queue.consumers=8)
  */
 public final class QueueThroughput {
+
+    /** Linux's USER_HZ, the unit of /proc/PID/stat times, on every architecture drover runs on. */
+    private static final long TICKS_PER_SECOND = 100;
 
     private QueueThroughput() {
     }
 
     public static void main(String[] args) throws Exception {
+        // the embedded broker's warnings (e.g. each client connection that serve's stop cuts) would land in the
+        // middle of the figures; set before its first logger is made
+        System.setProperty("org.slf4j.simpleLogger.log.org.apache.activemq", "error");
         int n = Integer.parseInt(args[0]);
         Path work = Path.of(args[1]);
         String drover = args[2];
+        List<String> settings = List.of(args).subList(3, args.length);
         try (TestBroker broker = new TestBroker(work.resolve("broker"), true)) {
             double plain = plainLoop(broker, n);
-            double multi = serve(broker, n, work, drover, "multiprocessing");
-            double sequential = serve(broker, n, work, drover, "sequential");
-            System.out.printf("%d one-task manifests (echo), persistent broker, drover serve defaults%n", n);
+            Figure multi = serve(broker, n, work, drover, "multiprocessing", settings);
+            Figure sequential = serve(broker, n, work, drover, "sequential", settings);
+            System.out.printf("%d one-task manifests (echo), persistent broker, drover serve %s%n", n,
+                    settings.isEmpty() ? "defaults" : String.join(" ", settings));
             System.out.printf("plain JMS loop (receive + commit, no work): %6.1f msgs/s (%.2f s)%n", n / plain, plain);
-            System.out.printf("drover serve --queue, multiprocessing:     %6.1f runs/s (%.2f s) = %.2f x the plain loop%n",
-                    n / multi, multi, plain / multi);
-            System.out.printf("drover serve --queue, sequential:          %6.1f runs/s (%.2f s) = %.2f x the plain loop%n",
-                    n / sequential, sequential, plain / sequential);
+            for (Figure figure : List.of(multi, sequential)) {
+                System.out.printf("drover serve --queue, %-16s %6.1f runs/s (%.2f s) = %.2f x the plain loop;"
+                                + " CPU %.1f ms a run%n", figure.strategy() + ":", n / figure.seconds(),
+                        figure.seconds(), plain / figure.seconds(), figure.cpuPerRun());
+            }
         }
         System.exit(0);
     }
@@ -73,18 +83,44 @@ public final class QueueThroughput {
         }
     }
 
-    private static double serve(TestBroker broker, int n, Path work, String drover, String strategy)
-            throws Exception {
+    /** Seconds for the N runs, and CPU milliseconds per run of the serve process and the tasks it waited for. */
+    private record Figure(String strategy, double seconds, double cpuPerRun) {
+    }
+
+    /**
+     * CPU time of a process and its waited-for children (its tasks), from /proc; -1 where there is none. Unlike the
+     * seconds, it hardly depends on what else the machine is doing: the figure to compare on a busy machine.
+     */
+    private static long cpuMillis(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            long ticks = 0;
+            for (int field = 11; field <= 14; field++) { // utime, stime, cutime, cstime
+                ticks += Long.parseLong(fields[field]);
+            }
+            return ticks * 1000 / TICKS_PER_SECOND;
+        } catch (java.io.IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    private static Figure serve(TestBroker broker, int n, Path work, String drover, String strategy,
+                                List<String> settings) throws Exception {
         int port = TestBroker.freePort();
         Path runs = work.resolve("runs-" + strategy);
-        Process serve = new ProcessBuilder(drover, "serve", "--queue", broker.url(), "--queue-name", "bench",
-                "--runs-dir", runs.toString(), "--observe-port", Integer.toString(port),
-                "-D", "drover.events.destination=queue:bench.events")
-                .redirectErrorStream(true).redirectOutput(work.resolve("serve.log").toFile()).start();
+        Path log = work.resolve("serve-" + strategy + ".log");
+        List<String> command = new ArrayList<>(List.of(drover, "serve", "--queue", broker.url(), "--queue-name",
+                "bench", "--runs-dir", runs.toString(), "--observe-port", Integer.toString(port),
+                "-D", "drover.events.destination=queue:bench.events"));
+        settings.forEach(setting -> command.addAll(List.of("-D", setting)));
+        Process serve = new ProcessBuilder(command)
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try (JMSContext jms = broker.client()) {
-            awaitReady(port, serve, work);
+            awaitReady(port, serve, log);
             JMSConsumer events = jms.createConsumer(jms.createQueue("bench.events"));
             long start = System.nanoTime();
+            long cpuAtStart = cpuMillis(serve.pid());
             JMSProducer producer = jms.createProducer();
             for (int i = 0; i < n; i++) {
                 producer.send(jms.createQueue("bench"), manifest(i, strategy));
@@ -94,8 +130,7 @@ public final class QueueThroughput {
             while (finished.size() < n) {
                 Message event = events.receive(1000);
                 if (System.currentTimeMillis() > deadline || !serve.isAlive()) {
-                    throw new IllegalStateException(finished.size() + " of " + n + " runs finished; see "
-                            + work.resolve("serve.log"));
+                    throw new IllegalStateException(finished.size() + " of " + n + " runs finished; see " + log);
                 }
                 // only this serve's runs: the events queue is shared with the earlier measurement
                 if (event != null && "run-finished".equals(event.getStringProperty("DroverEvent"))
@@ -104,19 +139,20 @@ public final class QueueThroughput {
                 }
             }
             double seconds = (System.nanoTime() - start) / 1e9;
+            long cpu = cpuMillis(serve.pid()) - cpuAtStart;
             List<String> failed = finished.stream().filter(id -> !Files.exists(runs.resolve(id)
                     .resolve("report.json"))).toList();
             if (!failed.isEmpty()) {
                 throw new IllegalStateException("runs without a report: " + failed);
             }
-            return seconds;
+            return new Figure(strategy, seconds, cpu < 0 ? Double.NaN : (double) cpu / n);
         } finally {
             serve.destroy();
             serve.waitFor(60, TimeUnit.SECONDS);
         }
     }
 
-    private static void awaitReady(int port, Process serve, Path work) throws Exception {
+    private static void awaitReady(int port, Process serve, Path log) throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         HttpRequest ready = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/observe/health/ready"))
                 .build();
@@ -131,6 +167,6 @@ public final class QueueThroughput {
             }
             Thread.sleep(200);
         }
-        throw new IllegalStateException("drover serve did not get ready; see " + work.resolve("serve.log"));
+        throw new IllegalStateException("drover serve did not get ready; see " + log);
     }
 }

@@ -7,8 +7,8 @@ import dev.drover.manifest.ManifestReader;
 import dev.drover.plan.RunOptions;
 import dev.drover.plan.RunPlan;
 import dev.drover.run.Run;
+import dev.drover.run.HandDriven;
 import dev.drover.run.RunRegistry;
-import dev.drover.run.TaskState;
 import org.apache.camel.CamelContext;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.junit.jupiter.api.AfterEach;
@@ -105,12 +105,8 @@ class RunEventsTest {
                   - {id: second, command: [echo, b]}
                   - {id: never, command: [echo, c]}
                 """, "sequential", null));
-        run.taskStarted(0, 1);
-        run.taskFinished(0, 1, TaskState.SUCCEEDED, 0, null);
-        run.taskStarted(1, 1);
-        run.attemptFailed(1, 1, 7, "exit code 7");
-        run.taskStarted(1, 2);
-        run.taskFinished(1, 2, TaskState.FAILED, 7, "exit code 7");
+        HandDriven.succeeds(run, 0);
+        HandDriven.failsAfterARetry(run, 1, 7, 7, "exit code 7");
         run.cancel();
         return run;
     }
@@ -190,8 +186,7 @@ class RunEventsTest {
                 range: {start: 0, end: 50}
                 """, "multiprocessing", 4));
         for (int i = 0; i < 50; i++) {
-            run.taskStarted(i, 1);
-            run.taskFinished(i, 1, TaskState.SUCCEEDED, 0, null);
+            HandDriven.succeeds(run, i);
         }
         assertTrue(run.finished().isDone());
         Thread.sleep(1500); // the outage goes on; the sender pauses between attempts
@@ -219,8 +214,7 @@ class RunEventsTest {
                 command: [echo, '{item}']
                 range: {start: 0, end: 3}
                 """, "multiprocessing", 2));
-        going.taskStarted(0, 1);
-        going.taskFinished(0, 1, TaskState.SUCCEEDED, 0, null);
+        HandDriven.succeeds(going, 0);
         assertTrue(waitFor(() -> outboxLines(ended.id()) == 4 && outboxLines(going.id()) == 2),
                 "written before sent: " + outboxFiles());
         // a crash between the run's end and its run-finished reaching the outbox
@@ -248,8 +242,7 @@ class RunEventsTest {
         assertEquals(List.of(going.id() + "/1 run-accepted", going.id() + "/2 task-finished"),
                 got.stream().filter(e -> e.startsWith(going.id())).toList());
         Run recovered = restarted.recoverUnfinished().get(0);
-        recovered.taskStarted(1, 1);
-        recovered.taskFinished(1, 1, TaskState.SUCCEEDED, 0, null);
+        HandDriven.succeeds(recovered, 1);
         recovered.cancel();
         assertEquals(going.id() + "/3 task-finished", eventId(published.poll(10, TimeUnit.SECONDS)));
         assertEquals(going.id() + "/4 run-finished", eventId(published.poll(10, TimeUnit.SECONDS)));
@@ -274,8 +267,7 @@ class RunEventsTest {
         RunRegistry runs = start(true);
         Run recovered = runs.recoverUnfinished().get(0);
         assertEquals(run.id(), recovered.id());
-        recovered.taskStarted(0, 1);
-        recovered.taskFinished(0, 1, TaskState.SUCCEEDED, 0, null);
+        HandDriven.succeeds(recovered, 0);
         List<JsonNode> got = eventsUntilRunFinished();
         assertEquals(List.of("run-accepted", "task-finished", "run-finished"), types(got));
         assertTrue(got.get(0).get("recovered").asBoolean());
@@ -298,8 +290,7 @@ class RunEventsTest {
         assertTrue(entered.await(10, TimeUnit.SECONDS), "run-accepted never reached the sink");
         // the sender holds run-accepted of big: 3 task events may be owed, the 7 after them are dropped
         for (int i = 0; i < 10; i++) {
-            big.taskStarted(i, 1);
-            big.taskFinished(i, 1, TaskState.SUCCEEDED, 0, null);
+            HandDriven.succeeds(big, i);
         }
         Run other = runs.accept(plan("""
                 name: other
