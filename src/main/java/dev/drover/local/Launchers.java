@@ -26,7 +26,7 @@ import java.util.concurrent.ConcurrentLinkedDeque;
  * Without the program (no C compiler at build time, or {@code drover.local.launcher = none}) the JVM starts the
  * tasks as before and no usage is measured: {@link #available} is false.
  */
-final class Launchers {
+public final class Launchers {
 
     private static final Logger LOG = LoggerFactory.getLogger(Launchers.class);
     static final String PROGRAM = "drover-launch";
@@ -55,7 +55,8 @@ final class Launchers {
         return program != null;
     }
 
-    private static String locate(String setting) {
+    /** drover-launch's path by {@code setting} (see the constructor), or null; SLURM elements run it too. */
+    public static String locate(String setting) {
         if (setting.equals("none")) {
             return null;
         }

@@ -22,8 +22,14 @@ import java.util.Map;
  * Tasks are never spelled out in the script: a range generator's are rebuilt from the template and the index
  * ({@link GeneratedElements}), any other array's are rows of its task table ({@link ListedElements}), of which each
  * element reads only its own part. Each task runs in its own subshell with its output in logs/ID.log; its exit code
- * is written to {@code <index>.exit} beside the script (renamed into place, so a reader never sees half a file). A
- * task that fails does not stop the next one of its batch.
+ * is written to {@code <index>.exit} beside the script (renamed into place, so a reader never sees half a file),
+ * followed by what it used when drover-launch measured it ({@link ExitRecords}). A task that fails does not stop the
+ * next one of its batch.
+ * <p>
+ * The element runs each task under drover's own drover-launch ({@code --once}: wait4's figures of the task's whole
+ * process tree), found at the path it has on drover's machine: the install directory is where a cluster's shared
+ * filesystem usually makes it visible on the nodes too. Where it is not, the element says so in its SLURM output
+ * and its tasks run without it (then only sacct can tell what they used).
  */
 public final class SbatchScript {
 
@@ -95,6 +101,7 @@ public final class SbatchScript {
             // found on the job's own PATH, before a task's env (its PATH, say) applies
             s.append("drover_timeout=$(command -v timeout)\n");
         }
+        launcher(s);
         s.append("failed=0\n");
         // SIGTERM (scancel, time limit): end without writing an exit file, so that SLURM's state reports the task
         s.append("trap 'exit 143' TERM\n");
@@ -104,9 +111,11 @@ public final class SbatchScript {
         // run. exec would read a leading '-' as its own option under bash, so such a program runs as a plain command.
         s.append("drover_task() { # with $t (task index), $id (task id), $wd (working directory): env as shell text, argv\n")
                 .append("  drover_exec \"$@\" >").append(job.attempt() > 1 ? ">" : "")
-                .append("\"$L$id.log\" 2>&1 </dev/null\n")
+                .append("\"$L$id.log\" 2>&1 </dev/null 3>\"$D/$t.exit.tmp\"\n")
                 .append("  rc=$?\n")
-                .append("  echo \"$rc\" >\"$D/$t.exit.tmp\" && mv -f \"$D/$t.exit.tmp\" \"$D/$t.exit\"\n")
+                // drover-launch wrote the task's figures to fd 3: the exit record is "code[ wall cpu rss]"
+                .append("  u=; read -r u <\"$D/$t.exit.tmp\"\n")
+                .append("  echo \"$rc${u:+ $u}\" >\"$D/$t.exit.tmp\" && mv -f \"$D/$t.exit.tmp\" \"$D/$t.exit\"\n")
                 .append("  [ \"$rc\" -eq 0 ] || failed=$rc\n")
                 .append("}\n")
                 .append("drover_exec() (\n")
@@ -118,6 +127,7 @@ public final class SbatchScript {
             s.append("  set -- \"$drover_timeout\" -k 10 ")
                     .append(String.format(Locale.ROOT, "%.3fs", taskTimeout.toMillis() / 1000.0)).append(" \"$@\"\n");
         }
+        s.append("  if [ -n \"$drover_launch\" ]; then set -- \"$drover_launch\" --once \"$@\"; else exec 3>&-; fi\n");
         s.append("  eval \"$e\"\n")
                 .append("  case $1 in -*) \"$@\" ;; *) exec \"$@\" ;; esac\n")
                 .append(")\n\n");
@@ -127,6 +137,22 @@ public final class SbatchScript {
             ListedElements.append(s, job, defaultWorkdir);
         }
         return s.toString();
+    }
+
+    /** The drover-launch the elements run their tasks under; null when drover has none (built without a C compiler). */
+    private static final class Launcher {
+        static final String PATH = dev.drover.local.Launchers.locate("auto");
+    }
+
+    /** Sets {@code drover_launch} to drover-launch's path, or to nothing (said in the element's output) if not there. */
+    private static void launcher(StringBuilder s) {
+        if (Launcher.PATH == null) {
+            s.append("drover_launch=\n");
+            return;
+        }
+        s.append("drover_launch=").append(quote(Launcher.PATH)).append('\n')
+                .append("[ -x \"$drover_launch\" ] || { echo \"drover: $drover_launch is not on node $(hostname):")
+                .append(" its tasks run without it, and only sacct can tell what they used\" >&2; drover_launch=; }\n");
     }
 
     private static boolean isGenerated(TaskSource source) {

@@ -134,10 +134,14 @@ final class SlurmReattach implements ClusterBackend.Reattach {
     /** Tasks of a cancelled array whose exit file says 0 succeeded; they are not run again. */
     private void keepSucceeded(Path dir) {
         for (int index : ExitRecords.FILES.written(dir)) {
-            if (index < run.taskCount() && run.taskState(index) == TaskState.PENDING
-                    && ExitRecords.FILES.read(dir, index).orElse(-1) == 0) {
+            ExitRecords.Exit exit = index < run.taskCount() && run.taskState(index) == TaskState.PENDING
+                    ? ExitRecords.FILES.read(dir, index).orElse(null) : null;
+            if (exit != null && exit.code() == 0) {
                 int attempt = run.attempts(index);
                 run.taskStarted(index, attempt);
+                if (exit.usage() != null) {
+                    run.taskUsage(index, attempt, exit.usage());
+                }
                 run.taskFinished(index, attempt, TaskState.SUCCEEDED, 0, null);
             }
         }

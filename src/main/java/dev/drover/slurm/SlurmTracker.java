@@ -9,6 +9,7 @@ import dev.drover.run.Run;
 import dev.drover.run.TimedOut;
 import dev.drover.slurm.SlurmFinalStates.Final;
 import dev.drover.run.TaskState;
+import dev.drover.run.TaskUsage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,18 +63,28 @@ final class SlurmTracker {
     private volatile boolean cancelRequested;
     private long lastSqueue;
     private boolean squeueFailing;
-    /** sacct once per ended array for its tasks' usage (issue 14); null where tests script SLURM's answers. */
-    private SlurmUsage usage;
+    /**
+     * sacct for the usage of ended arrays (issue 14); null where tests script SLURM's states only (then each task's
+     * usage is what drover-launch wrote in its exit record).
+     */
+    private final SlurmUsage usage;
+    /** Ended arrays whose last outcome waits for their usage figures (a few seconds at most, see SlurmUsage). */
+    private final List<AwaitingUsage> awaiting = new ArrayList<>();
+    private long lastSacct = Long.MIN_VALUE / 2;
 
     SlurmTracker(Run run, ClusterBackend.Settler settler, SlurmSettings settings, SlurmCommands commands,
                  SlurmCancel canceller) {
-        this(run, settler, settings, commands, canceller, ExitRecords.FILES, System::currentTimeMillis);
-        this.usage = new SlurmUsage(commands, settings);
+        this(run, settler, settings, commands, canceller, ExitRecords.FILES, System::currentTimeMillis,
+                new SlurmUsage(commands, settings));
     }
 
-    /** @param clock milliseconds: when squeue was last asked and how long an element has been gone (tests turn it) */
+    /**
+     * @param clock milliseconds: when squeue was last asked and how long an element has been gone (tests turn it)
+     * @param usage null: no sacct for usage
+     */
     SlurmTracker(Run run, ClusterBackend.Settler settler, SlurmSettings settings, SlurmCommands commands,
-                 SlurmCancel canceller, ExitRecords records, LongSupplier clock) {
+                 SlurmCancel canceller, ExitRecords records, LongSupplier clock, SlurmUsage usage) {
+        this.usage = usage;
         this.run = run;
         this.settler = settler;
         this.settings = settings;
@@ -103,6 +114,8 @@ final class SlurmTracker {
         final long[] goneSince;
         /** Exit codes >= 128 read from exit files, kept until SLURM's final state is known; NONE if none. */
         final int[][] signalled;
+        /** Per one-task element, what drover-launch measured, kept as sacct's fallback; null until one is read. */
+        TaskUsage[] measured;
 
         Tracked(ArrayJob job, String jobId) {
             this.dir = job.dir();
@@ -205,18 +218,15 @@ final class SlurmTracker {
         return cycle() || cancelRequested;
     }
 
-    /** One poll cycle; true if a task finished. */
+    /** One poll cycle; true if a task finished or an ended array's usage is still awaited (keeps cycles short). */
     boolean cycle() {
         List<Tracked> open;
         synchronized (arrays) {
             arrays.removeIf(t -> !t.open());
             open = new ArrayList<>(arrays);
         }
-        if (open.isEmpty()) {
-            return false;
-        }
-        boolean progress = false;
         List<Integer> retried = new ArrayList<>();
+        boolean progress = settleAwaiting(clock.getAsLong(), retried);
         // 1. exit files: the primary truth; one listing per array that may have new ones
         for (Tracked t : open) {
             if (!t.active()) {
@@ -231,11 +241,12 @@ final class SlurmTracker {
                 for (int p = 0; p < tasks.length; p++) {
                     int task = tasks[p];
                     if (!t.done[e][p] && t.signalled[e][p] == NONE && written.contains(task)) {
-                        java.util.OptionalInt read = records.read(t.dir, task);
-                        if (read.isEmpty()) {
+                        ExitRecords.Exit read = records.read(t.dir, task).orElse(null);
+                        if (read == null) {
                             continue; // being replaced; next cycle
                         }
-                        int code = read.getAsInt();
+                        int code = read.code();
+                        measured(t, e, task, read.usage());
                         if (code >= 128 && !cancelRequested) {
                             // killed by a signal: maybe SLURM's doing (TIMEOUT, OUT_OF_MEMORY); decided once the
                             // element has left the queue and SLURM can say
@@ -300,7 +311,61 @@ final class SlurmTracker {
         if (!retried.isEmpty() && !run.isCancelled()) {
             settler.retry(retried);
         }
-        return progress;
+        return progress || !awaiting.isEmpty();
+    }
+
+    /** An ended array's last task, whose outcome is settled once the array's usage is known. */
+    private record AwaitingUsage(Tracked array, int task, Settlement.Outcome outcome, long since) {
+    }
+
+    /**
+     * Settles the outcomes that waited for their array's usage: ONE sacct call for all of them, at most every
+     * {@link SlurmUsage#ASK_INTERVAL_MILLIS}; an array is settled when its figures are final, its wait has passed,
+     * accounting is off or the run is being cancelled. True if one was settled.
+     */
+    private boolean settleAwaiting(long now, List<Integer> retried) {
+        if (awaiting.isEmpty() || (!cancelRequested && now - lastSacct < SlurmUsage.ASK_INTERVAL_MILLIS)) {
+            return false;
+        }
+        lastSacct = now;
+        Map<String, Map<Integer, SlurmUsage.Figures>> figures = cancelRequested ? null
+                : usage.ask(run.id(), awaiting.stream().map(a -> a.array().jobId).distinct().toList());
+        boolean settled = false;
+        for (java.util.Iterator<AwaitingUsage> it = awaiting.iterator(); it.hasNext(); ) {
+            AwaitingUsage a = it.next();
+            Map<Integer, SlurmUsage.Figures> known = figures == null ? null
+                    : figures.getOrDefault(a.array().jobId, Map.of());
+            if (known != null && !SlurmUsage.complete(known, a.array().tasks)
+                    && now - a.since() < SlurmUsage.WAIT_MILLIS) {
+                continue;
+            }
+            it.remove();
+            usage.record(run, a.array().attempt, a.array().tasks, known, a.array().measured);
+            settle(a.array(), a.task(), a.outcome(), retried);
+            settled = true;
+        }
+        return settled;
+    }
+
+    /**
+     * What drover-launch measured for a task: recorded now, or, for a one-task element while sacct may still give the
+     * element's figures, kept as their fallback.
+     */
+    private void measured(Tracked t, int element, int task, TaskUsage measured) {
+        if (measured == null) {
+            if (usage != null && (usage.off() || t.tasks[element].length > 1)) {
+                usage.noFigures(run, task);
+            }
+            return;
+        }
+        if (usage == null || usage.off() || t.tasks[element].length > 1) {
+            run.taskUsage(task, t.attempt, measured);
+            return;
+        }
+        if (t.measured == null) {
+            t.measured = new TaskUsage[t.tasks.length];
+        }
+        t.measured[element] = measured;
     }
 
     /** squeue for all the arrays: element key "jobId_index" to {state, reason, node}; null if squeue failed. */
@@ -352,11 +417,13 @@ final class SlurmTracker {
                 }
                 int task = tasks[p];
                 t.done[e][p] = true;
-                java.util.OptionalInt written = t.signalled[e][p] != NONE ? java.util.OptionalInt.of(t.signalled[e][p])
-                        : records.read(t.dir, task);
-                if (written.isPresent()) {
+                ExitRecords.Exit late = t.signalled[e][p] != NONE ? null : records.read(t.dir, task).orElse(null);
+                if (late != null) {
+                    measured(t, e, task, late.usage());
+                }
+                if (t.signalled[e][p] != NONE || late != null) {
                     // killed by a signal, or written between the first step of this cycle and now
-                    int code = written.getAsInt();
+                    int code = late != null ? late.code() : t.signalled[e][p];
                     first = false;
                     if (code >= 128 && f != null && KILLED_BY_SLURM.contains(f.state())) {
                         finish(t, e, task, code, f.state(), f.describe(), retried);
@@ -388,12 +455,22 @@ final class SlurmTracker {
 
     private void finish(Tracked t, int element, int task, int exitCode, String backendState, String reason,
                         List<Integer> retried) {
-        if (usage != null && !t.open()) {
-            usage.record(run, t.jobId, t.attempt, t.tasks); // the array's last task: before its outcome ends the run
-        }
         Settlement.Outcome outcome = new Settlement.Outcome(exitCode, backendState, reason,
                 reason != null && exitCode == TimedOut.EXIT_CODE ? Settlement.Cause.TIMEOUT
                         : Settlement.Cause.of(backendState), t.node[element]);
+        if (usage != null && !usage.off() && !t.open() && !cancelRequested
+                && java.util.Arrays.stream(t.tasks).anyMatch(tasks -> tasks.length == 1)) {
+            // the array's last task: its outcome (maybe the run's end) waits for the array's usage figures
+            awaiting.add(new AwaitingUsage(t, task, outcome, clock.getAsLong()));
+            return;
+        }
+        if (usage != null && !t.open()) {
+            usage.record(run, t.attempt, t.tasks, null, t.measured); // kept before accounting was found off
+        }
+        settle(t, task, outcome, retried);
+    }
+
+    private void settle(Tracked t, int task, Settlement.Outcome outcome, List<Integer> retried) {
         if (settler.settle(task, t.attempt, outcome)) {
             retried.add(task);
         }

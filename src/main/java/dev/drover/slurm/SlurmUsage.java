@@ -6,6 +6,7 @@ import dev.drover.run.TaskUsage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,12 +15,17 @@ import java.util.Set;
 import static dev.drover.cluster.BackendId.Format.SLURM;
 
 /**
- * What each task of an ended array used, from SLURM's accounting: ONE {@code sacct} call per array (never one per
- * task), when its last task has an outcome and before that outcome is recorded, so that the figures are in the run's
- * report. Per element: Elapsed (wall), TotalCPU (user + system of all its steps) and the largest MaxRSS of its steps
- * (sampled by SLURM's jobacct_gather every JobAcctGatherFrequency seconds: a short peak between samples is missed).
- * Only elements that run one task have per-task figures (slurm+batching elements run several: not split).
- * With accounting off (sacct fails) the run has no SLURM usage figures; this is said once per run.
+ * What each task of an ended array used. From SLURM's accounting first: ONE {@code sacct} call per poll cycle for all
+ * of a run's arrays whose last task has ended (never one per task), asked again next cycle until each element's
+ * figures are final or {@link #WAIT_MILLIS} has passed; the array's last outcome waits for it (so that the figures are
+ * in the report), the tracker's thread does not. Per element: Elapsed (wall), TotalCPU (user + system of all its
+ * steps) and the largest MaxRSS of its steps (sampled by SLURM's jobacct_gather every JobAcctGatherFrequency seconds:
+ * a short peak between samples is missed).
+ * <p>
+ * Where sacct has no figures for an element (accounting off: sacct fails; or not final in time), the figures that
+ * drover-launch measured in the element and wrote into the task's exit record are used; an element of several tasks
+ * (slurm+batching) always uses those, since sacct cannot split an element between its tasks. A run in which a task
+ * has neither says so once.
  */
 final class SlurmUsage {
 
@@ -27,13 +33,15 @@ final class SlurmUsage {
     /** sacct states of an element still being accounted for: its figures are not final yet. */
     private static final Set<String> NOT_FINAL = Set.of("PENDING", "RUNNING", "COMPLETING", "REQUEUED", "RESIZING",
             "SUSPENDED", "STOPPED");
-    /** The accounting of an element that has just ended reaches slurmdbd a moment later: asked again this often. */
-    static final int ASKS = 5;
+    /** The accounting of an element that has just ended reaches slurmdbd a moment later: waited for this long. */
+    static final long WAIT_MILLIS = 5000;
+    /** sacct is asked at most this often by one run. */
     static final long ASK_INTERVAL_MILLIS = 1000;
 
     private final SlurmCommands commands;
     private final SlurmSettings settings;
     private boolean off;
+    private boolean toldNone;
 
     SlurmUsage(SlurmCommands commands, SlurmSettings settings) {
         this.commands = commands;
@@ -44,46 +52,65 @@ final class SlurmUsage {
     record Figures(long wallMillis, long cpuMillis, long maxRssBytes) {
     }
 
+    /** Whether sacct has failed for this run: accounting is off, tasks' own figures are all there is. */
+    boolean off() {
+        return off;
+    }
+
     /**
-     * Records the usage of the array's one-task elements as attempt {@code attempt}. Called once per array, by the
-     * tracker's thread, as its last task is settled; waits up to {@link #ASKS} seconds for the accounting of
-     * elements that have just ended.
+     * One sacct call for these arrays: job id to element to figures; null when sacct fails (the run stops asking and
+     * says so once).
      */
-    void record(Run run, String jobId, int attempt, int[][] tasks) {
-        if (off) {
-            return;
+    Map<String, Map<Integer, Figures>> ask(String runId, Collection<String> jobIds) {
+        SlurmCommands.Result sacct = commands.run("sacct", List.of(settings.sacct(), "--noheader", "--parsable2",
+                "--jobs=" + String.join(",", jobIds), "--format=JobID,State,Elapsed,TotalCPU,MaxRSS"));
+        if (!sacct.ok()) {
+            off = true;
+            LOG.info("run {}: no usage figures from SLURM's accounting ({}): tasks report what drover-launch measured",
+                    runId, sacct.message());
+            return null;
         }
-        Map<Integer, Figures> figures = Map.of();
-        for (int ask = 1; ask <= ASKS; ask++) {
-            SlurmCommands.Result sacct = commands.run("sacct", List.of(settings.sacct(), "--noheader", "--parsable2",
-                    "--jobs=" + jobId, "--format=JobID,State,Elapsed,TotalCPU,MaxRSS"));
-            if (!sacct.ok()) {
-                off = true;
-                LOG.info("run {}: no usage figures from SLURM ({})", run.id(), sacct.message());
-                return;
-            }
-            figures = parse(sacct.out(), jobId);
-            if (complete(figures, tasks) || ask == ASKS) {
-                break;
-            }
-            try {
-                Thread.sleep(ASK_INTERVAL_MILLIS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
+        Map<String, Map<Integer, Figures>> figures = new HashMap<>();
+        for (String jobId : jobIds) {
+            figures.put(jobId, parse(sacct.out(), jobId));
         }
-        for (Map.Entry<Integer, Figures> element : figures.entrySet()) {
-            int e = element.getKey();
-            Figures f = element.getValue();
-            if (e < tasks.length && tasks[e].length == 1 && f.wallMillis() >= 0) {
-                run.taskUsage(tasks[e][0], attempt, new TaskUsage(f.wallMillis(), f.cpuMillis(),
-                        Math.max(0, f.maxRssBytes())));
+        return figures;
+    }
+
+    /**
+     * Records attempt {@code attempt} of the one-task elements of an array: sacct's figures where final (with a
+     * MaxRSS), else what drover-launch measured ({@code measured}, per element; null if none), else sacct's partial.
+     *
+     * @param sacct null when sacct was not asked (accounting off, run cancelled): only what was measured is recorded
+     */
+    void record(Run run, int attempt, int[][] tasks, Map<Integer, Figures> sacct, TaskUsage[] measured) {
+        for (int e = 0; e < tasks.length; e++) {
+            if (tasks[e].length != 1) {
+                continue; // recorded from its exit records as each task ended
+            }
+            Figures f = sacct == null ? null : sacct.get(e);
+            TaskUsage own = measured != null ? measured[e] : null;
+            TaskUsage usage = f != null && f.wallMillis() >= 0 && (f.maxRssBytes() >= 0 || own == null)
+                    ? new TaskUsage(f.wallMillis(), f.cpuMillis(), Math.max(0, f.maxRssBytes())) : own;
+            if (usage != null) {
+                run.taskUsage(tasks[e][0], attempt, usage);
+            } else if (sacct != null) {
+                noFigures(run, tasks[e][0]);
             }
         }
     }
 
-    private static boolean complete(Map<Integer, Figures> figures, int[][] tasks) {
+    /** Said once per run: a task ended with no figures from sacct nor from drover-launch. */
+    void noFigures(Run run, int task) {
+        if (!toldNone) {
+            toldNone = true;
+            LOG.info("run {}: no usage figures for task {} (and maybe others): {}drover-launch did not measure it"
+                    + " (its element's SLURM output says why)", run.id(), run.plan().manifest().tasks().id(task),
+                    off ? "SLURM's accounting is off and " : "sacct had none in time and ");
+        }
+    }
+
+    static boolean complete(Map<Integer, Figures> figures, int[][] tasks) {
         for (int e = 0; e < tasks.length; e++) {
             Figures f = figures.get(e);
             if (tasks[e].length == 1 && (f == null || f.wallMillis() < 0 || f.maxRssBytes() < 0)) {

@@ -65,7 +65,7 @@ class GeneratedElementsTest {
                         + tmp.resolve("wd").toRealPath(), printed.get(0), shell);
                 assertEquals(expected.command().subList(1, expected.command().size()),
                         printed.subList(1, printed.size()), shell + " task " + expected.id());
-                assertEquals("0", Files.readString(job.exitFile(task.index())).strip());
+                assertEquals("0", Integer.toString(ExitRecords.FILES.read(job.dir(), task.index()).orElseThrow().code()));
             }
         }
         for (String outside : List.of(Integer.toString(job.elements().size()), "-1", "x", "")) {

@@ -98,7 +98,7 @@ class ListedElementsTest {
                         printed.get(0), shell + " task " + task.id());
                 assertEquals(task.command().subList(1, task.command().size()), printed.subList(1, printed.size()),
                         shell + " task " + task.id());
-                assertEquals("0", Files.readString(job.exitFile(task.index())).strip());
+                assertEquals("0", Integer.toString(ExitRecords.FILES.read(job.dir(), task.index()).orElseThrow().code()));
             }
         }
         for (String outside : List.of(Integer.toString(job.elements().size()), "-1", "x", "", "99999999999999999999")) {

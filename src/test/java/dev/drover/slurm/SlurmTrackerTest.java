@@ -20,7 +20,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalInt;
+import java.util.Optional;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -57,12 +57,12 @@ class SlurmTrackerTest {
             }
 
             @Override
-            public OptionalInt read(Path dir, int taskIndex) {
+            public Optional<ExitRecords.Exit> read(Path dir, int taskIndex) {
                 reads++;
                 assertTrue(readOnce.computeIfAbsent(dir, d -> new HashSet<>()).add(taskIndex),
                         "exit file of task " + taskIndex + " read twice");
-                return exitFiles.getOrDefault(dir, Set.of()).contains(taskIndex) ? OptionalInt.of(0)
-                        : OptionalInt.empty();
+                return exitFiles.getOrDefault(dir, Set.of()).contains(taskIndex)
+                        ? Optional.of(new ExitRecords.Exit(0, null)) : Optional.empty();
             }
         };
 
@@ -131,7 +131,7 @@ class SlurmTrackerTest {
         SlurmTracker tracker = new SlurmTracker(run,
                 dev.drover.cluster.ClusterBackend.Settler.of(run, new dev.drover.cluster.Settlement(5), retried -> { }),
                 settings(cluster.squeueOutput), new SlurmCommands(
-                Duration.ofSeconds(30), new SimpleMeterRegistry()), null, cluster.records, System::currentTimeMillis);
+                Duration.ofSeconds(30), new SimpleMeterRegistry()), null, cluster.records, System::currentTimeMillis, null);
         int arrays = tasks / (elementsPerArray * tasksPerElement);
         int next = 0;
         for (int a = 0; a < arrays; a++) {
