@@ -25,9 +25,10 @@ import static dev.drover.cluster.BackendId.Format.SLURM;
 /**
  * Follows the job arrays of one run until every task has an outcome.
  * <p>
- * Each poll cycle: (1) the exit files the wrapper writes are read first: they are the primary truth; (2) for the
- * tasks still open, ONE squeue call covers all of the run's arrays (never one call per job), and only every
- * {@code squeue-min-interval}; (3) an element that has left the queue without exit files for all its tasks is given
+ * Each poll cycle: (1) the exit records the wrapper writes (one per element, a line per ended task) are read first:
+ * they are the primary truth; (2) for the tasks still open, ONE squeue call covers all of the run's arrays (never one
+ * call per job), and only every {@code squeue-min-interval}; (3) an element that has left the queue without exit
+ * record lines for all its tasks is given
  * {@code exit-grace} (for a shared filesystem's lag), then resolved by {@code scontrol show job} (one call per array
  * concerned) or, once SLURM has purged the job (MinJobAge), by {@code sacct}; the task is reported with SLURM's
  * state and reason (TIMEOUT, OUT_OF_MEMORY, NODE_FAIL, CANCELLED, ...). If squeue itself fails (controller
@@ -37,10 +38,11 @@ import static dev.drover.cluster.BackendId.Format.SLURM;
  * returns to the start when a task finishes or the run is cancelled.
  * <p>
  * The file-system cost of a cycle does not grow with the task count (the run directory is on a shared filesystem,
- * where metadata operations are rationed): exit files are found by ONE directory listing per array, and only for
+ * where metadata operations are rationed): exit records are found by ONE directory listing per array, and only for
  * arrays with an element that is running, has left the queue, or has not been seen by squeue yet; an array whose open
- * elements were all PENDING at the last squeue is not looked at. Each exit file is read once. So a cycle costs
- * (active arrays) listings + (tasks that ended) reads, never one stat per pending task.
+ * elements were all PENDING at the last squeue is not looked at. An element's record is read while it has tasks whose
+ * line has not been read. So a cycle costs (active arrays) listings + (elements with records and tasks to end) reads,
+ * never one stat per pending task.
  */
 final class SlurmTracker {
 
@@ -107,12 +109,12 @@ final class SlurmTracker {
         final String[] state;
         /** Per element, the node squeue last named for it (where a NODE_FAIL happened), or null. */
         final String[] node;
-        /** Per element: squeue listed it as PENDING last time it was asked (its exit files are not looked for). */
+        /** Per element: squeue listed it as PENDING last time it was asked (its exit record is not looked for). */
         final boolean[] queuedPending;
         /** squeue has answered for this array since it was added. */
         boolean seenBySqueue;
         final long[] goneSince;
-        /** Exit codes >= 128 read from exit files, kept until SLURM's final state is known; NONE if none. */
+        /** Exit codes >= 128 read from exit records, kept until SLURM's final state is known; NONE if none. */
         final int[][] signalled;
         /** Per one-task element, what drover-launch measured, kept as sacct's fallback; null until one is read. */
         TaskUsage[] measured;
@@ -138,13 +140,23 @@ final class SlurmTracker {
             this.goneSince = new long[n];
         }
 
-        /** Whether an exit file may have appeared: some open element is running, gone, or not yet seen by squeue. */
+        /** Whether an exit record may have grown: some open element is running, gone, or not yet seen by squeue. */
         boolean active() {
             if (!seenBySqueue) {
                 return true;
             }
             for (int e = 0; e < done.length; e++) {
                 if (!queuedPending[e] && open(e)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** Whether element e has a task whose exit record line has not been read yet. */
+        boolean awaitsRecord(int e) {
+            for (int p = 0; p < done[e].length; p++) {
+                if (!done[e][p] && signalled[e][p] == NONE) {
                     return true;
                 }
             }
@@ -227,24 +239,23 @@ final class SlurmTracker {
         }
         List<Integer> retried = new ArrayList<>();
         boolean progress = settleAwaiting(clock.getAsLong(), retried);
-        // 1. exit files: the primary truth; one listing per array that may have new ones
+        // 1. exit records: the primary truth; one listing per array that may have new ones, one read per element
+        // with tasks still to end
         for (Tracked t : open) {
             if (!t.active()) {
                 continue;
             }
             java.util.Set<Integer> written = records.written(t.dir);
-            if (written.isEmpty()) {
-                continue;
-            }
-            for (int e = 0; e < t.done.length; e++) {
+            for (int e : written) {
+                if (e >= t.done.length || !t.awaitsRecord(e)) {
+                    continue;
+                }
+                Map<Integer, ExitRecords.Exit> ended = records.read(t.dir, e);
                 int[] tasks = t.tasks[e];
                 for (int p = 0; p < tasks.length; p++) {
                     int task = tasks[p];
-                    if (!t.done[e][p] && t.signalled[e][p] == NONE && written.contains(task)) {
-                        ExitRecords.Exit read = records.read(t.dir, task).orElse(null);
-                        if (read == null) {
-                            continue; // being replaced; next cycle
-                        }
+                    ExitRecords.Exit read = ended.get(task);
+                    if (!t.done[e][p] && t.signalled[e][p] == NONE && read != null) {
                         int code = read.code();
                         measured(t, e, task, read.usage());
                         if (code >= 128 && !cancelRequested) {
@@ -293,7 +304,7 @@ final class SlurmTracker {
                         }
                     }
                 }
-                // 3. elements that left the queue without exit files
+                // 3. elements that left the queue without exit record lines for all their tasks
                 for (Tracked t : open) {
                     List<Integer> gone = new ArrayList<>();
                     for (int e = 0; e < t.done.length; e++) {
@@ -411,13 +422,15 @@ final class SlurmTracker {
             }
             int[] tasks = t.tasks[e];
             boolean first = true;
+            // lines written between the first step of this cycle and now
+            Map<Integer, ExitRecords.Exit> ended = t.awaitsRecord(e) ? records.read(t.dir, e) : Map.of();
             for (int p = 0; p < tasks.length; p++) {
                 if (t.done[e][p]) {
                     continue;
                 }
                 int task = tasks[p];
                 t.done[e][p] = true;
-                ExitRecords.Exit late = t.signalled[e][p] != NONE ? null : records.read(t.dir, task).orElse(null);
+                ExitRecords.Exit late = t.signalled[e][p] != NONE ? null : ended.get(task);
                 if (late != null) {
                     measured(t, e, task, late.usage());
                 }

@@ -103,8 +103,9 @@ class SlurmTrackerStatesTest {
         answer("squeue", lines.length == 0 ? "" : String.join("\n", lines) + "\n", 0, "");
     }
 
+    /** Element e of the job runs task e: its exit record's line. */
     private void exitFile(int task, int code) throws IOException {
-        Files.writeString(job.exitFile(task), code + "\n");
+        Files.writeString(job.exitRecord(task), task + " " + code + "\n");
     }
 
     private double calls(String command) {
@@ -205,8 +206,8 @@ class SlurmTrackerStatesTest {
     void anEndedArraysUsageIsAskedOncePerCycleForAllArraysAndItsLastOutcomeWaitsForIt() throws Exception {
         SlurmTracker usageTracker = tracker(true);
         ArrayJob[] jobs = twoArrays(usageTracker);
-        Files.writeString(jobs[0].exitFile(0), "0 1500 1200 209715200\n");
-        Files.writeString(jobs[1].exitFile(1), "0 900 800 104857600\n");
+        Files.writeString(jobs[0].exitRecord(0), "0 0 1500 1200 209715200\n");
+        Files.writeString(jobs[1].exitRecord(0), "1 0 900 800 104857600\n");
         squeue();
         usageTracker.cycle();
         assertNull(ended.get(0), "the array's last outcome waits for its usage");
@@ -243,7 +244,7 @@ class SlurmTrackerStatesTest {
         SlurmTracker usageTracker = tracker(true);
         ArrayJob[] jobs = twoArrays(usageTracker);
         answer("sacct", "", 1, "sacct: error: Slurm accounting storage is disabled\n");
-        Files.writeString(jobs[0].exitFile(0), "3 1500 1200 209715200\n");
+        Files.writeString(jobs[0].exitRecord(0), "0 3 1500 1200 209715200\n");
         squeue(JOB.replace("500", "601") + "|0|RUNNING|None");
         usageTracker.cycle();
         usageTracker.cycle();
@@ -251,7 +252,7 @@ class SlurmTrackerStatesTest {
         assertEquals(3, ended.get(0).exitCode());
         assertEquals(new TaskUsage(1500, 1200, 200L << 20), run.usage(0));
 
-        Files.writeString(jobs[1].exitFile(1), "0 900 800 104857600\n");
+        Files.writeString(jobs[1].exitRecord(0), "1 0 900 800 104857600\n");
         usageTracker.cycle();
         assertEquals(TaskState.SUCCEEDED, ended.get(1).state(), "settled at once: accounting is known to be off");
         assertEquals(new TaskUsage(900, 800, 100L << 20), run.usage(1));
@@ -265,9 +266,12 @@ class SlurmTrackerStatesTest {
         ArrayJob batched = ArrayLayout.array(run.id(), run.dir(), run.plan(), ArrayLayout.key(4), List.of(both), 1);
         Files.createDirectories(batched.dir());
         usageTracker.add(batched, "700");
-        Files.writeString(batched.exitFile(0), "0 1500 1200 209715200\n");
-        Files.writeString(batched.exitFile(1), "0 900 800 104857600\n");
-        squeue();
+        Files.writeString(batched.exitRecord(0), "0 0 1500 1200 209715200\n1 0 900 8");
+        squeue(JOB.replace("500", "700") + "|0|RUNNING|None");
+        usageTracker.cycle();
+        assertEquals(TaskState.SUCCEEDED, ended.get(0).state());
+        assertNull(ended.get(1), "a line still being written is read next time");
+        Files.writeString(batched.exitRecord(0), "0 0 1500 1200 209715200\n1 0 900 800 104857600\n");
         usageTracker.cycle();
         assertEquals(TaskState.SUCCEEDED, ended.get(1).state());
         assertEquals(new TaskUsage(1500, 1200, 200L << 20), run.usage(0));
