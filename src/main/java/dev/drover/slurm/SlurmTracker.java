@@ -9,7 +9,6 @@ import dev.drover.run.Run;
 import dev.drover.run.TimedOut;
 import dev.drover.slurm.SlurmFinalStates.Final;
 import dev.drover.run.TaskState;
-import dev.drover.run.TaskUsage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,28 +64,21 @@ final class SlurmTracker {
     private volatile boolean cancelRequested;
     private long lastSqueue;
     private boolean squeueFailing;
-    /**
-     * sacct for the usage of ended arrays (issue 14); null where tests script SLURM's states only (then each task's
-     * usage is what drover-launch wrote in its exit record).
-     */
+    /** What the tasks used (issue 14): the array's last outcome may wait a few seconds for sacct's figures. */
     private final SlurmUsage usage;
-    /** Ended arrays whose last outcome waits for their usage figures (a few seconds at most, see SlurmUsage). */
-    private final List<AwaitingUsage> awaiting = new ArrayList<>();
-    private long lastSacct = Long.MIN_VALUE / 2;
 
     SlurmTracker(Run run, ClusterBackend.Settler settler, SlurmSettings settings, SlurmCommands commands,
                  SlurmCancel canceller) {
-        this(run, settler, settings, commands, canceller, ExitRecords.FILES, System::currentTimeMillis,
-                new SlurmUsage(commands, settings));
+        this(run, settler, settings, commands, canceller, ExitRecords.FILES, System::currentTimeMillis, true);
     }
 
     /**
-     * @param clock milliseconds: when squeue was last asked and how long an element has been gone (tests turn it)
-     * @param usage null: no sacct for usage
+     * @param clock    milliseconds: when squeue was last asked and how long an element has been gone (tests turn it)
+     * @param askUsage false: sacct is not asked for usage, tasks report what their exit records hold
      */
     SlurmTracker(Run run, ClusterBackend.Settler settler, SlurmSettings settings, SlurmCommands commands,
-                 SlurmCancel canceller, ExitRecords records, LongSupplier clock, SlurmUsage usage) {
-        this.usage = usage;
+                 SlurmCancel canceller, ExitRecords records, LongSupplier clock, boolean askUsage) {
+        this.usage = new SlurmUsage(run, commands, askUsage ? settings : null);
         this.run = run;
         this.settler = settler;
         this.settings = settings;
@@ -116,8 +108,6 @@ final class SlurmTracker {
         final long[] goneSince;
         /** Exit codes >= 128 read from exit records, kept until SLURM's final state is known; NONE if none. */
         final int[][] signalled;
-        /** Per one-task element, what drover-launch measured, kept as sacct's fallback; null until one is read. */
-        TaskUsage[] measured;
 
         Tracked(ArrayJob job, String jobId) {
             this.dir = job.dir();
@@ -238,7 +228,7 @@ final class SlurmTracker {
             open = new ArrayList<>(arrays);
         }
         List<Integer> retried = new ArrayList<>();
-        boolean progress = settleAwaiting(clock.getAsLong(), retried);
+        boolean progress = usage.release(clock.getAsLong(), cancelRequested, retried);
         // 1. exit records: the primary truth; one listing per array that may have new ones, one read per element
         // with tasks still to end
         for (Tracked t : open) {
@@ -257,7 +247,7 @@ final class SlurmTracker {
                     ExitRecords.Exit read = ended.get(task);
                     if (!t.done[e][p] && t.signalled[e][p] == NONE && read != null) {
                         int code = read.code();
-                        measured(t, e, task, read.usage());
+                        usage.measured(t.jobId, t.attempt, t.tasks, e, task, read.usage());
                         if (code >= 128 && !cancelRequested) {
                             // killed by a signal: maybe SLURM's doing (TIMEOUT, OUT_OF_MEMORY); decided once the
                             // element has left the queue and SLURM can say
@@ -322,61 +312,7 @@ final class SlurmTracker {
         if (!retried.isEmpty() && !run.isCancelled()) {
             settler.retry(retried);
         }
-        return progress || !awaiting.isEmpty();
-    }
-
-    /** An ended array's last task, whose outcome is settled once the array's usage is known. */
-    private record AwaitingUsage(Tracked array, int task, Settlement.Outcome outcome, long since) {
-    }
-
-    /**
-     * Settles the outcomes that waited for their array's usage: ONE sacct call for all of them, at most every
-     * {@link SlurmUsage#ASK_INTERVAL_MILLIS}; an array is settled when its figures are final, its wait has passed,
-     * accounting is off or the run is being cancelled. True if one was settled.
-     */
-    private boolean settleAwaiting(long now, List<Integer> retried) {
-        if (awaiting.isEmpty() || (!cancelRequested && now - lastSacct < SlurmUsage.ASK_INTERVAL_MILLIS)) {
-            return false;
-        }
-        lastSacct = now;
-        Map<String, Map<Integer, SlurmUsage.Figures>> figures = cancelRequested ? null
-                : usage.ask(run.id(), awaiting.stream().map(a -> a.array().jobId).distinct().toList());
-        boolean settled = false;
-        for (java.util.Iterator<AwaitingUsage> it = awaiting.iterator(); it.hasNext(); ) {
-            AwaitingUsage a = it.next();
-            Map<Integer, SlurmUsage.Figures> known = figures == null ? null
-                    : figures.getOrDefault(a.array().jobId, Map.of());
-            if (known != null && !SlurmUsage.complete(known, a.array().tasks)
-                    && now - a.since() < SlurmUsage.WAIT_MILLIS) {
-                continue;
-            }
-            it.remove();
-            usage.record(run, a.array().attempt, a.array().tasks, known, a.array().measured);
-            settle(a.array(), a.task(), a.outcome(), retried);
-            settled = true;
-        }
-        return settled;
-    }
-
-    /**
-     * What drover-launch measured for a task: recorded now, or, for a one-task element while sacct may still give the
-     * element's figures, kept as their fallback.
-     */
-    private void measured(Tracked t, int element, int task, TaskUsage measured) {
-        if (measured == null) {
-            if (usage != null && (usage.off() || t.tasks[element].length > 1)) {
-                usage.noFigures(run, task);
-            }
-            return;
-        }
-        if (usage == null || usage.off() || t.tasks[element].length > 1) {
-            run.taskUsage(task, t.attempt, measured);
-            return;
-        }
-        if (t.measured == null) {
-            t.measured = new TaskUsage[t.tasks.length];
-        }
-        t.measured[element] = measured;
+        return progress || usage.holding();
     }
 
     /** squeue for all the arrays: element key "jobId_index" to {state, reason, node}; null if squeue failed. */
@@ -432,7 +368,7 @@ final class SlurmTracker {
                 t.done[e][p] = true;
                 ExitRecords.Exit late = t.signalled[e][p] != NONE ? null : ended.get(task);
                 if (late != null) {
-                    measured(t, e, task, late.usage());
+                    usage.measured(t.jobId, t.attempt, t.tasks, e, task, late.usage());
                 }
                 if (t.signalled[e][p] != NONE || late != null) {
                     // killed by a signal, or written between the first step of this cycle and now
@@ -471,21 +407,15 @@ final class SlurmTracker {
         Settlement.Outcome outcome = new Settlement.Outcome(exitCode, backendState, reason,
                 reason != null && exitCode == TimedOut.EXIT_CODE ? Settlement.Cause.TIMEOUT
                         : Settlement.Cause.of(backendState), t.node[element]);
-        if (usage != null && !usage.off() && !t.open() && !cancelRequested
-                && java.util.Arrays.stream(t.tasks).anyMatch(tasks -> tasks.length == 1)) {
-            // the array's last task: its outcome (maybe the run's end) waits for the array's usage figures
-            awaiting.add(new AwaitingUsage(t, task, outcome, clock.getAsLong()));
-            return;
-        }
-        if (usage != null && !t.open()) {
-            usage.record(run, t.attempt, t.tasks, null, t.measured); // kept before accounting was found off
-        }
-        settle(t, task, outcome, retried);
-    }
-
-    private void settle(Tracked t, int task, Settlement.Outcome outcome, List<Integer> retried) {
-        if (settler.settle(task, t.attempt, outcome)) {
-            retried.add(task);
+        java.util.function.Consumer<List<Integer>> settle = toRetry -> {
+            if (settler.settle(task, t.attempt, outcome)) {
+                toRetry.add(task);
+            }
+        };
+        if (t.open()) {
+            settle.accept(retried);
+        } else { // the array's last task: its outcome (maybe the run's end) may wait for the array's usage figures
+            usage.ended(t.jobId, t.attempt, t.tasks, cancelRequested, clock.getAsLong(), retried, settle);
         }
     }
 }

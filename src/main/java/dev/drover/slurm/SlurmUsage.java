@@ -6,11 +6,13 @@ import dev.drover.run.TaskUsage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 
 import static dev.drover.cluster.BackendId.Format.SLURM;
 
@@ -38,36 +40,107 @@ final class SlurmUsage {
     /** sacct is asked at most this often by one run. */
     static final long ASK_INTERVAL_MILLIS = 1000;
 
+    private final Run run;
     private final SlurmCommands commands;
     private final SlurmSettings settings;
     private boolean off;
     private boolean toldNone;
+    /** Per array (job id), per one-task element: what drover-launch measured, kept as sacct's fallback. */
+    private final Map<String, TaskUsage[]> measured = new HashMap<>();
+    /** Ended arrays whose last outcome waits for their figures. */
+    private final List<Held> held = new ArrayList<>();
+    private long lastAsked = Long.MIN_VALUE / 2;
 
-    SlurmUsage(SlurmCommands commands, SlurmSettings settings) {
+    /** @param settings null: sacct is never asked (tests that script SLURM's states only) */
+    SlurmUsage(Run run, SlurmCommands commands, SlurmSettings settings) {
+        this.run = run;
         this.commands = commands;
         this.settings = settings;
+        this.off = settings == null;
+    }
+
+    /** An ended array's last outcome, settled once the array's figures are in. */
+    private record Held(String jobId, int attempt, int[][] tasks, Consumer<List<Integer>> settle, long since) {
+    }
+
+    /**
+     * What drover-launch measured for a task (null: nothing): recorded now, or, for a one-task element while sacct may
+     * still give the element's figures, kept as their fallback.
+     */
+    void measured(String jobId, int attempt, int[][] tasks, int element, int task, TaskUsage usage) {
+        boolean now = off || tasks[element].length > 1;
+        if (usage == null) {
+            if (now) {
+                noFigures(task);
+            }
+        } else if (now) {
+            run.taskUsage(task, attempt, usage);
+        } else {
+            measured.computeIfAbsent(jobId, j -> new TaskUsage[tasks.length])[element] = usage;
+        }
+    }
+
+    /**
+     * An array's last task has ended: its outcome ({@code settle}, given the cycle's list of tasks to retry) is held
+     * until the array's figures are in, or settled now when there is nothing to wait for (accounting off, cancelling,
+     * no one-task element).
+     */
+    void ended(String jobId, int attempt, int[][] tasks, boolean cancelling, long now, List<Integer> retried,
+               Consumer<List<Integer>> settle) {
+        if (off || cancelling || java.util.Arrays.stream(tasks).noneMatch(element -> element.length == 1)) {
+            record(attempt, tasks, null, measured.remove(jobId)); // kept before accounting was found off
+            settle.accept(retried);
+        } else {
+            held.add(new Held(jobId, attempt, tasks, settle, now));
+        }
+    }
+
+    boolean holding() {
+        return !held.isEmpty();
+    }
+
+    /**
+     * Settles the held outcomes whose figures are in: ONE sacct call for all of them, at most every
+     * {@link #ASK_INTERVAL_MILLIS}; an array is settled when its figures are final, its wait has passed, accounting
+     * is off or the run is being cancelled. True if one was settled.
+     */
+    boolean release(long now, boolean cancelling, List<Integer> retried) {
+        if (held.isEmpty() || (!cancelling && now - lastAsked < ASK_INTERVAL_MILLIS)) {
+            return false;
+        }
+        lastAsked = now;
+        Map<String, Map<Integer, Figures>> figures = cancelling ? null
+                : ask(held.stream().map(Held::jobId).distinct().toList());
+        boolean settled = false;
+        for (java.util.Iterator<Held> it = held.iterator(); it.hasNext(); ) {
+            Held h = it.next();
+            Map<Integer, Figures> known = figures == null ? null : figures.getOrDefault(h.jobId(), Map.of());
+            if (known != null && !complete(known, h.tasks()) && now - h.since() < WAIT_MILLIS) {
+                continue;
+            }
+            it.remove();
+            record(h.attempt(), h.tasks(), known, measured.remove(h.jobId()));
+            h.settle().accept(retried);
+            settled = true;
+        }
+        return settled;
     }
 
     /** An element's figures as sacct gives them; wall or cpu -1 until its job line is final. */
     record Figures(long wallMillis, long cpuMillis, long maxRssBytes) {
     }
 
-    /** Whether sacct has failed for this run: accounting is off, tasks' own figures are all there is. */
-    boolean off() {
-        return off;
-    }
-
     /**
      * One sacct call for these arrays: job id to element to figures; null when sacct fails (the run stops asking and
      * says so once).
      */
-    Map<String, Map<Integer, Figures>> ask(String runId, Collection<String> jobIds) {
+    private Map<String, Map<Integer, Figures>> ask(Collection<String> jobIds) {
         SlurmCommands.Result sacct = commands.run("sacct", List.of(settings.sacct(), "--noheader", "--parsable2",
                 "--jobs=" + String.join(",", jobIds), "--format=JobID,State,Elapsed,TotalCPU,MaxRSS"));
         if (!sacct.ok()) {
             off = true;
             LOG.info("run {}: no usage figures from SLURM's accounting ({}): tasks report what drover-launch measured",
-                    runId, sacct.message());
+                    run.id(), sacct.message());
             return null;
         }
         Map<String, Map<Integer, Figures>> figures = new HashMap<>();
@@ -83,7 +156,7 @@ final class SlurmUsage {
      *
      * @param sacct null when sacct was not asked (accounting off, run cancelled): only what was measured is recorded
      */
-    void record(Run run, int attempt, int[][] tasks, Map<Integer, Figures> sacct, TaskUsage[] measured) {
+    private void record(int attempt, int[][] tasks, Map<Integer, Figures> sacct, TaskUsage[] measured) {
         for (int e = 0; e < tasks.length; e++) {
             if (tasks[e].length != 1) {
                 continue; // recorded from its exit records as each task ended
@@ -95,13 +168,13 @@ final class SlurmUsage {
             if (usage != null) {
                 run.taskUsage(tasks[e][0], attempt, usage);
             } else if (sacct != null) {
-                noFigures(run, tasks[e][0]);
+                noFigures(tasks[e][0]);
             }
         }
     }
 
     /** Said once per run: a task ended with no figures from sacct nor from drover-launch. */
-    void noFigures(Run run, int task) {
+    private void noFigures(int task) {
         if (!toldNone) {
             toldNone = true;
             LOG.info("run {}: no usage figures for task {} (and maybe others): {}drover-launch did not measure it"
@@ -110,7 +183,7 @@ final class SlurmUsage {
         }
     }
 
-    static boolean complete(Map<Integer, Figures> figures, int[][] tasks) {
+    private static boolean complete(Map<Integer, Figures> figures, int[][] tasks) {
         for (int e = 0; e < tasks.length; e++) {
             Figures f = figures.get(e);
             if (tasks[e].length == 1 && (f == null || f.wallMillis() < 0 || f.maxRssBytes() < 0)) {

@@ -89,8 +89,7 @@ class SlurmTrackerStatesTest {
         SlurmCommands commands = new SlurmCommands(settings.commandTimeout(), meters);
         return new SlurmTracker(run,
                 dev.drover.cluster.ClusterBackend.Settler.of(run, new dev.drover.cluster.Settlement(5), resubmitted::addAll),
-                settings, commands, null, ExitRecords.FILES, () -> now[0],
-                usage ? new SlurmUsage(commands, settings) : null);
+                settings, commands, null, ExitRecords.FILES, () -> now[0], usage);
     }
 
     private void answer(String command, String out, int rc, String err) throws IOException {

@@ -132,7 +132,7 @@ class SlurmTrackerTest {
         SlurmTracker tracker = new SlurmTracker(run,
                 dev.drover.cluster.ClusterBackend.Settler.of(run, new dev.drover.cluster.Settlement(5), retried -> { }),
                 settings(cluster.squeueOutput), new SlurmCommands(
-                Duration.ofSeconds(30), new SimpleMeterRegistry()), null, cluster.records, System::currentTimeMillis, null);
+                Duration.ofSeconds(30), new SimpleMeterRegistry()), null, cluster.records, System::currentTimeMillis, false);
         int arrays = tasks / (elementsPerArray * tasksPerElement);
         int next = 0;
         for (int a = 0; a < arrays; a++) {
