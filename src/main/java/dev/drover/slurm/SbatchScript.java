@@ -25,7 +25,7 @@ import java.util.Map;
  * <p>
  * Files grow with elements, not tasks (issue 15): each task runs in its own subshell with its output in its
  * element's slot, logs/running/KEY.E.log (logs/running/KEY.E.task names the task in it, so that {@code drover logs}
- * shows a running task's output as for a local slot, {@link dev.drover.local.TaskLogs}); a task that printed
+ * shows a running task's output as for a local slot, local/TaskLogs); a task that printed
  * something has it moved to logs/ID.log as it ends (appended to an earlier attempt's), a quiet task leaves no file.
  * Its exit code, and what it used when drover-launch measured it, is a line of the element's exit record,
  * {@code <element>.exit} beside the script ({@link ExitRecords}). The slot files go when the element ends; a stopped
@@ -160,7 +160,7 @@ public final class SbatchScript {
 
     /** The drover-launch the elements run their tasks under; null when drover has none (built without a C compiler). */
     private static final class Launcher {
-        static final String PATH = dev.drover.local.Launchers.locate("auto");
+        static final String PATH = dev.drover.run.DroverLaunch.locate("auto");
     }
 
     /** Sets {@code drover_launch} to drover-launch's path, or to nothing (said in the element's output) if not there. */
