@@ -1,5 +1,6 @@
 package dev.drover.local;
 
+import dev.drover.run.DroverLaunch;
 import dev.drover.run.TaskUsage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -12,8 +13,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.Charset;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -29,7 +28,7 @@ import java.util.concurrent.ConcurrentLinkedDeque;
 final class Launchers {
 
     private static final Logger LOG = LoggerFactory.getLogger(Launchers.class);
-    static final String PROGRAM = "drover-launch";
+    static final String PROGRAM = DroverLaunch.PROGRAM;
     /** How the JDK turns argv and environment strings into bytes (Java 17: the default charset). */
     private static final Charset NATIVE = Charset.defaultCharset();
 
@@ -44,7 +43,7 @@ final class Launchers {
      */
     Launchers(String setting, Duration killGrace) {
         this.killGrace = killGrace;
-        this.program = TaskSessions.SUPPORTED ? locate(setting == null ? "auto" : setting) : null;
+        this.program = TaskSessions.SUPPORTED ? DroverLaunch.locate(setting == null ? "auto" : setting) : null;
         if (program == null && !"none".equals(setting)) {
             LOG.warn("{} not found (built with the jar when a C compiler is present): local tasks run, but their CPU"
                     + " and memory usage is not measured", PROGRAM);
@@ -53,36 +52,6 @@ final class Launchers {
 
     boolean available() {
         return program != null;
-    }
-
-    private static String locate(String setting) {
-        if (setting.equals("none")) {
-            return null;
-        }
-        if (!setting.equals("auto")) {
-            return executable(Path.of(setting));
-        }
-        try {
-            // target/drover.jar or target/classes: the program is built into target/
-            Path code = Path.of(Launchers.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            String beside = executable(code.resolveSibling(PROGRAM));
-            if (beside != null) {
-                return beside;
-            }
-        } catch (Exception e) {
-            // no code location: look on the PATH
-        }
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
-            String found = dir.isEmpty() ? null : executable(Path.of(dir, PROGRAM));
-            if (found != null) {
-                return found;
-            }
-        }
-        return null;
-    }
-
-    private static String executable(Path file) {
-        return Files.isRegularFile(file) && Files.isExecutable(file) ? file.toAbsolutePath().toString() : null;
     }
 
     /**

@@ -29,8 +29,8 @@ public record ArrayJob(String runId, String key, Path dir, List<List<TaskSpec>> 
         return dir.resolve("job.sbatch");
     }
 
-    /** The file the wrapper writes a task's exit code to. */
-    public Path exitFile(int taskIndex) {
-        return ExitRecords.file(dir, taskIndex);
+    /** The file the wrapper writes the exit codes of an element's tasks to. */
+    public Path exitRecord(int element) {
+        return ExitRecords.file(dir, element);
     }
 }

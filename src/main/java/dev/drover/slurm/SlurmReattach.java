@@ -131,15 +131,19 @@ final class SlurmReattach implements ClusterBackend.Reattach {
         LOG.warn("run {}: jobs {} were still ending a minute after scancel", run.id(), jobIds);
     }
 
-    /** Tasks of a cancelled array whose exit file says 0 succeeded; they are not run again. */
+    /** Tasks of a cancelled array whose exit record says 0 succeeded; they are not run again. */
     private void keepSucceeded(Path dir) {
-        for (int index : ExitRecords.FILES.written(dir)) {
-            if (index < run.taskCount() && run.taskState(index) == TaskState.PENDING
-                    && ExitRecords.FILES.read(dir, index).orElse(-1) == 0) {
-                int attempt = run.attempts(index);
-                run.taskStarted(index, attempt);
-                run.taskFinished(index, attempt, TaskState.SUCCEEDED, 0, null);
-            }
+        for (int element : ExitRecords.FILES.written(dir)) {
+            ExitRecords.FILES.read(dir, element).forEach((index, exit) -> {
+                if (index < run.taskCount() && run.taskState(index) == TaskState.PENDING && exit.code() == 0) {
+                    int attempt = run.attempts(index);
+                    run.taskStarted(index, attempt);
+                    if (exit.usage() != null) {
+                        run.taskUsage(index, attempt, exit.usage());
+                    }
+                    run.taskFinished(index, attempt, TaskState.SUCCEEDED, 0, null);
+                }
+            });
         }
     }
 }

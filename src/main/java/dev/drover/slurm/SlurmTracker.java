@@ -24,9 +24,10 @@ import static dev.drover.cluster.BackendId.Format.SLURM;
 /**
  * Follows the job arrays of one run until every task has an outcome.
  * <p>
- * Each poll cycle: (1) the exit files the wrapper writes are read first: they are the primary truth; (2) for the
- * tasks still open, ONE squeue call covers all of the run's arrays (never one call per job), and only every
- * {@code squeue-min-interval}; (3) an element that has left the queue without exit files for all its tasks is given
+ * Each poll cycle: (1) the exit records the wrapper writes (one per element, a line per ended task) are read first:
+ * they are the primary truth; (2) for the tasks still open, ONE squeue call covers all of the run's arrays (never one
+ * call per job), and only every {@code squeue-min-interval}; (3) an element that has left the queue without exit
+ * record lines for all its tasks is given
  * {@code exit-grace} (for a shared filesystem's lag), then resolved by {@code scontrol show job} (one call per array
  * concerned) or, once SLURM has purged the job (MinJobAge), by {@code sacct}; the task is reported with SLURM's
  * state and reason (TIMEOUT, OUT_OF_MEMORY, NODE_FAIL, CANCELLED, ...). If squeue itself fails (controller
@@ -36,10 +37,11 @@ import static dev.drover.cluster.BackendId.Format.SLURM;
  * returns to the start when a task finishes or the run is cancelled.
  * <p>
  * The file-system cost of a cycle does not grow with the task count (the run directory is on a shared filesystem,
- * where metadata operations are rationed): exit files are found by ONE directory listing per array, and only for
+ * where metadata operations are rationed): exit records are found by ONE directory listing per array, and only for
  * arrays with an element that is running, has left the queue, or has not been seen by squeue yet; an array whose open
- * elements were all PENDING at the last squeue is not looked at. Each exit file is read once. So a cycle costs
- * (active arrays) listings + (tasks that ended) reads, never one stat per pending task.
+ * elements were all PENDING at the last squeue is not looked at. An element's record is read while it has tasks whose
+ * line has not been read. So a cycle costs (active arrays) listings + (elements with records and tasks to end) reads,
+ * never one stat per pending task.
  */
 final class SlurmTracker {
 
@@ -62,18 +64,21 @@ final class SlurmTracker {
     private volatile boolean cancelRequested;
     private long lastSqueue;
     private boolean squeueFailing;
-    /** sacct once per ended array for its tasks' usage (issue 14); null where tests script SLURM's answers. */
-    private SlurmUsage usage;
+    /** What the tasks used (issue 14): the array's last outcome may wait a few seconds for sacct's figures. */
+    private final SlurmUsage usage;
 
     SlurmTracker(Run run, ClusterBackend.Settler settler, SlurmSettings settings, SlurmCommands commands,
                  SlurmCancel canceller) {
-        this(run, settler, settings, commands, canceller, ExitRecords.FILES, System::currentTimeMillis);
-        this.usage = new SlurmUsage(commands, settings);
+        this(run, settler, settings, commands, canceller, ExitRecords.FILES, System::currentTimeMillis, true);
     }
 
-    /** @param clock milliseconds: when squeue was last asked and how long an element has been gone (tests turn it) */
+    /**
+     * @param clock    milliseconds: when squeue was last asked and how long an element has been gone (tests turn it)
+     * @param askUsage false: sacct is not asked for usage, tasks report what their exit records hold
+     */
     SlurmTracker(Run run, ClusterBackend.Settler settler, SlurmSettings settings, SlurmCommands commands,
-                 SlurmCancel canceller, ExitRecords records, LongSupplier clock) {
+                 SlurmCancel canceller, ExitRecords records, LongSupplier clock, boolean askUsage) {
+        this.usage = new SlurmUsage(run, commands, askUsage ? settings : null);
         this.run = run;
         this.settler = settler;
         this.settings = settings;
@@ -96,12 +101,12 @@ final class SlurmTracker {
         final String[] state;
         /** Per element, the node squeue last named for it (where a NODE_FAIL happened), or null. */
         final String[] node;
-        /** Per element: squeue listed it as PENDING last time it was asked (its exit files are not looked for). */
+        /** Per element: squeue listed it as PENDING last time it was asked (its exit record is not looked for). */
         final boolean[] queuedPending;
         /** squeue has answered for this array since it was added. */
         boolean seenBySqueue;
         final long[] goneSince;
-        /** Exit codes >= 128 read from exit files, kept until SLURM's final state is known; NONE if none. */
+        /** Exit codes >= 128 read from exit records, kept until SLURM's final state is known; NONE if none. */
         final int[][] signalled;
 
         Tracked(ArrayJob job, String jobId) {
@@ -125,13 +130,23 @@ final class SlurmTracker {
             this.goneSince = new long[n];
         }
 
-        /** Whether an exit file may have appeared: some open element is running, gone, or not yet seen by squeue. */
+        /** Whether an exit record may have grown: some open element is running, gone, or not yet seen by squeue. */
         boolean active() {
             if (!seenBySqueue) {
                 return true;
             }
             for (int e = 0; e < done.length; e++) {
                 if (!queuedPending[e] && open(e)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** Whether element e has a task whose exit record line has not been read yet. */
+        boolean awaitsRecord(int e) {
+            for (int p = 0; p < done[e].length; p++) {
+                if (!done[e][p] && signalled[e][p] == NONE) {
                     return true;
                 }
             }
@@ -205,37 +220,34 @@ final class SlurmTracker {
         return cycle() || cancelRequested;
     }
 
-    /** One poll cycle; true if a task finished. */
+    /** One poll cycle; true if a task finished or an ended array's usage is still awaited (keeps cycles short). */
     boolean cycle() {
         List<Tracked> open;
         synchronized (arrays) {
             arrays.removeIf(t -> !t.open());
             open = new ArrayList<>(arrays);
         }
-        if (open.isEmpty()) {
-            return false;
-        }
-        boolean progress = false;
         List<Integer> retried = new ArrayList<>();
-        // 1. exit files: the primary truth; one listing per array that may have new ones
+        boolean progress = usage.release(clock.getAsLong(), cancelRequested, retried);
+        // 1. exit records: the primary truth; one listing per array that may have new ones, one read per element
+        // with tasks still to end
         for (Tracked t : open) {
             if (!t.active()) {
                 continue;
             }
             java.util.Set<Integer> written = records.written(t.dir);
-            if (written.isEmpty()) {
-                continue;
-            }
-            for (int e = 0; e < t.done.length; e++) {
+            for (int e : written) {
+                if (e >= t.done.length || !t.awaitsRecord(e)) {
+                    continue;
+                }
+                Map<Integer, ExitRecords.Exit> ended = records.read(t.dir, e);
                 int[] tasks = t.tasks[e];
                 for (int p = 0; p < tasks.length; p++) {
                     int task = tasks[p];
-                    if (!t.done[e][p] && t.signalled[e][p] == NONE && written.contains(task)) {
-                        java.util.OptionalInt read = records.read(t.dir, task);
-                        if (read.isEmpty()) {
-                            continue; // being replaced; next cycle
-                        }
-                        int code = read.getAsInt();
+                    ExitRecords.Exit read = ended.get(task);
+                    if (!t.done[e][p] && t.signalled[e][p] == NONE && read != null) {
+                        int code = read.code();
+                        usage.measured(t.jobId, t.attempt, t.tasks, e, task, read.usage());
                         if (code >= 128 && !cancelRequested) {
                             // killed by a signal: maybe SLURM's doing (TIMEOUT, OUT_OF_MEMORY); decided once the
                             // element has left the queue and SLURM can say
@@ -282,7 +294,7 @@ final class SlurmTracker {
                         }
                     }
                 }
-                // 3. elements that left the queue without exit files
+                // 3. elements that left the queue without exit record lines for all their tasks
                 for (Tracked t : open) {
                     List<Integer> gone = new ArrayList<>();
                     for (int e = 0; e < t.done.length; e++) {
@@ -300,7 +312,7 @@ final class SlurmTracker {
         if (!retried.isEmpty() && !run.isCancelled()) {
             settler.retry(retried);
         }
-        return progress;
+        return progress || usage.holding();
     }
 
     /** squeue for all the arrays: element key "jobId_index" to {state, reason, node}; null if squeue failed. */
@@ -346,17 +358,21 @@ final class SlurmTracker {
             }
             int[] tasks = t.tasks[e];
             boolean first = true;
+            // lines written between the first step of this cycle and now
+            Map<Integer, ExitRecords.Exit> ended = t.awaitsRecord(e) ? records.read(t.dir, e) : Map.of();
             for (int p = 0; p < tasks.length; p++) {
                 if (t.done[e][p]) {
                     continue;
                 }
                 int task = tasks[p];
                 t.done[e][p] = true;
-                java.util.OptionalInt written = t.signalled[e][p] != NONE ? java.util.OptionalInt.of(t.signalled[e][p])
-                        : records.read(t.dir, task);
-                if (written.isPresent()) {
+                ExitRecords.Exit late = t.signalled[e][p] != NONE ? null : ended.get(task);
+                if (late != null) {
+                    usage.measured(t.jobId, t.attempt, t.tasks, e, task, late.usage());
+                }
+                if (t.signalled[e][p] != NONE || late != null) {
                     // killed by a signal, or written between the first step of this cycle and now
-                    int code = written.getAsInt();
+                    int code = late != null ? late.code() : t.signalled[e][p];
                     first = false;
                     if (code >= 128 && f != null && KILLED_BY_SLURM.contains(f.state())) {
                         finish(t, e, task, code, f.state(), f.describe(), retried);
@@ -388,14 +404,18 @@ final class SlurmTracker {
 
     private void finish(Tracked t, int element, int task, int exitCode, String backendState, String reason,
                         List<Integer> retried) {
-        if (usage != null && !t.open()) {
-            usage.record(run, t.jobId, t.attempt, t.tasks); // the array's last task: before its outcome ends the run
-        }
         Settlement.Outcome outcome = new Settlement.Outcome(exitCode, backendState, reason,
                 reason != null && exitCode == TimedOut.EXIT_CODE ? Settlement.Cause.TIMEOUT
                         : Settlement.Cause.of(backendState), t.node[element]);
-        if (settler.settle(task, t.attempt, outcome)) {
-            retried.add(task);
+        java.util.function.Consumer<List<Integer>> settle = toRetry -> {
+            if (settler.settle(task, t.attempt, outcome)) {
+                toRetry.add(task);
+            }
+        };
+        if (t.open()) {
+            settle.accept(retried);
+        } else { // the array's last task: its outcome (maybe the run's end) may wait for the array's usage figures
+            usage.ended(t.jobId, t.attempt, t.tasks, cancelRequested, clock.getAsLong(), retried, settle);
         }
     }
 }

@@ -6,20 +6,28 @@ import dev.drover.run.TaskUsage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 
 import static dev.drover.cluster.BackendId.Format.SLURM;
 
 /**
- * What each task of an ended array used, from SLURM's accounting: ONE {@code sacct} call per array (never one per
- * task), when its last task has an outcome and before that outcome is recorded, so that the figures are in the run's
- * report. Per element: Elapsed (wall), TotalCPU (user + system of all its steps) and the largest MaxRSS of its steps
- * (sampled by SLURM's jobacct_gather every JobAcctGatherFrequency seconds: a short peak between samples is missed).
- * Only elements that run one task have per-task figures (slurm+batching elements run several: not split).
- * With accounting off (sacct fails) the run has no SLURM usage figures; this is said once per run.
+ * What each task of an ended array used. From SLURM's accounting first: ONE {@code sacct} call per poll cycle for all
+ * of a run's arrays whose last task has ended (never one per task), asked again next cycle until each element's
+ * figures are final or {@link #WAIT_MILLIS} has passed; the array's last outcome waits for it (so that the figures are
+ * in the report), the tracker's thread does not. Per element: Elapsed (wall), TotalCPU (user + system of all its
+ * steps) and the largest MaxRSS of its steps (sampled by SLURM's jobacct_gather every JobAcctGatherFrequency seconds:
+ * a short peak between samples is missed).
+ * <p>
+ * Where sacct has no figures for an element (accounting off: sacct fails; or not final in time), the figures that
+ * drover-launch measured in the element and wrote into the task's exit record are used; an element of several tasks
+ * (slurm+batching) always uses those, since sacct cannot split an element between its tasks. A run in which a task
+ * has neither says so once.
  */
 final class SlurmUsage {
 
@@ -27,17 +35,95 @@ final class SlurmUsage {
     /** sacct states of an element still being accounted for: its figures are not final yet. */
     private static final Set<String> NOT_FINAL = Set.of("PENDING", "RUNNING", "COMPLETING", "REQUEUED", "RESIZING",
             "SUSPENDED", "STOPPED");
-    /** The accounting of an element that has just ended reaches slurmdbd a moment later: asked again this often. */
-    static final int ASKS = 5;
+    /** The accounting of an element that has just ended reaches slurmdbd a moment later: waited for this long. */
+    static final long WAIT_MILLIS = 5000;
+    /** sacct is asked at most this often by one run. */
     static final long ASK_INTERVAL_MILLIS = 1000;
 
+    private final Run run;
     private final SlurmCommands commands;
     private final SlurmSettings settings;
     private boolean off;
+    private boolean toldNone;
+    /** Per array (job id), per one-task element: what drover-launch measured, kept as sacct's fallback. */
+    private final Map<String, TaskUsage[]> measured = new HashMap<>();
+    /** Ended arrays whose last outcome waits for their figures. */
+    private final List<Held> held = new ArrayList<>();
+    private long lastAsked = Long.MIN_VALUE / 2;
 
-    SlurmUsage(SlurmCommands commands, SlurmSettings settings) {
+    /** @param settings null: sacct is never asked (tests that script SLURM's states only) */
+    SlurmUsage(Run run, SlurmCommands commands, SlurmSettings settings) {
+        this.run = run;
         this.commands = commands;
         this.settings = settings;
+        this.off = settings == null;
+    }
+
+    /** An ended array's last outcome, settled once the array's figures are in. */
+    private record Held(String jobId, int attempt, int[][] tasks, Consumer<List<Integer>> settle, long since) {
+    }
+
+    /**
+     * What drover-launch measured for a task (null: nothing): recorded now, or, for a one-task element while sacct may
+     * still give the element's figures, kept as their fallback.
+     */
+    void measured(String jobId, int attempt, int[][] tasks, int element, int task, TaskUsage usage) {
+        boolean now = off || tasks[element].length > 1;
+        if (usage == null) {
+            if (now) {
+                noFigures(task);
+            }
+        } else if (now) {
+            run.taskUsage(task, attempt, usage);
+        } else {
+            measured.computeIfAbsent(jobId, j -> new TaskUsage[tasks.length])[element] = usage;
+        }
+    }
+
+    /**
+     * An array's last task has ended: its outcome ({@code settle}, given the cycle's list of tasks to retry) is held
+     * until the array's figures are in, or settled now when there is nothing to wait for (accounting off, cancelling,
+     * no one-task element).
+     */
+    void ended(String jobId, int attempt, int[][] tasks, boolean cancelling, long now, List<Integer> retried,
+               Consumer<List<Integer>> settle) {
+        if (off || cancelling || java.util.Arrays.stream(tasks).noneMatch(element -> element.length == 1)) {
+            record(attempt, tasks, null, measured.remove(jobId)); // kept before accounting was found off
+            settle.accept(retried);
+        } else {
+            held.add(new Held(jobId, attempt, tasks, settle, now));
+        }
+    }
+
+    boolean holding() {
+        return !held.isEmpty();
+    }
+
+    /**
+     * Settles the held outcomes whose figures are in: ONE sacct call for all of them, at most every
+     * {@link #ASK_INTERVAL_MILLIS}; an array is settled when its figures are final, its wait has passed, accounting
+     * is off or the run is being cancelled. True if one was settled.
+     */
+    boolean release(long now, boolean cancelling, List<Integer> retried) {
+        if (held.isEmpty() || (!cancelling && now - lastAsked < ASK_INTERVAL_MILLIS)) {
+            return false;
+        }
+        lastAsked = now;
+        Map<String, Map<Integer, Figures>> figures = cancelling ? null
+                : ask(held.stream().map(Held::jobId).distinct().toList());
+        boolean settled = false;
+        for (java.util.Iterator<Held> it = held.iterator(); it.hasNext(); ) {
+            Held h = it.next();
+            Map<Integer, Figures> known = figures == null ? null : figures.getOrDefault(h.jobId(), Map.of());
+            if (known != null && !complete(known, h.tasks()) && now - h.since() < WAIT_MILLIS) {
+                continue;
+            }
+            it.remove();
+            record(h.attempt(), h.tasks(), known, measured.remove(h.jobId()));
+            h.settle().accept(retried);
+            settled = true;
+        }
+        return settled;
     }
 
     /** An element's figures as sacct gives them; wall or cpu -1 until its job line is final. */
@@ -45,41 +131,55 @@ final class SlurmUsage {
     }
 
     /**
-     * Records the usage of the array's one-task elements as attempt {@code attempt}. Called once per array, by the
-     * tracker's thread, as its last task is settled; waits up to {@link #ASKS} seconds for the accounting of
-     * elements that have just ended.
+     * One sacct call for these arrays: job id to element to figures; null when sacct fails (the run stops asking and
+     * says so once).
      */
-    void record(Run run, String jobId, int attempt, int[][] tasks) {
-        if (off) {
-            return;
+    private Map<String, Map<Integer, Figures>> ask(Collection<String> jobIds) {
+        SlurmCommands.Result sacct = commands.run("sacct", List.of(settings.sacct(), "--noheader", "--parsable2",
+                "--jobs=" + String.join(",", jobIds), "--format=JobID,State,Elapsed,TotalCPU,MaxRSS"));
+        if (!sacct.ok()) {
+            off = true;
+            LOG.info("run {}: no usage figures from SLURM's accounting ({}): tasks report what drover-launch measured",
+                    run.id(), sacct.message());
+            return null;
         }
-        Map<Integer, Figures> figures = Map.of();
-        for (int ask = 1; ask <= ASKS; ask++) {
-            SlurmCommands.Result sacct = commands.run("sacct", List.of(settings.sacct(), "--noheader", "--parsable2",
-                    "--jobs=" + jobId, "--format=JobID,State,Elapsed,TotalCPU,MaxRSS"));
-            if (!sacct.ok()) {
-                off = true;
-                LOG.info("run {}: no usage figures from SLURM ({})", run.id(), sacct.message());
-                return;
+        Map<String, Map<Integer, Figures>> figures = new HashMap<>();
+        for (String jobId : jobIds) {
+            figures.put(jobId, parse(sacct.out(), jobId));
+        }
+        return figures;
+    }
+
+    /**
+     * Records attempt {@code attempt} of the one-task elements of an array: sacct's figures where final (with a
+     * MaxRSS), else what drover-launch measured ({@code measured}, per element; null if none), else sacct's partial.
+     *
+     * @param sacct null when sacct was not asked (accounting off, run cancelled): only what was measured is recorded
+     */
+    private void record(int attempt, int[][] tasks, Map<Integer, Figures> sacct, TaskUsage[] measured) {
+        for (int e = 0; e < tasks.length; e++) {
+            if (tasks[e].length != 1) {
+                continue; // recorded from its exit records as each task ended
             }
-            figures = parse(sacct.out(), jobId);
-            if (complete(figures, tasks) || ask == ASKS) {
-                break;
-            }
-            try {
-                Thread.sleep(ASK_INTERVAL_MILLIS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
+            Figures f = sacct == null ? null : sacct.get(e);
+            TaskUsage own = measured != null ? measured[e] : null;
+            TaskUsage usage = f != null && f.wallMillis() >= 0 && (f.maxRssBytes() >= 0 || own == null)
+                    ? new TaskUsage(f.wallMillis(), f.cpuMillis(), Math.max(0, f.maxRssBytes())) : own;
+            if (usage != null) {
+                run.taskUsage(tasks[e][0], attempt, usage);
+            } else if (sacct != null) {
+                noFigures(tasks[e][0]);
             }
         }
-        for (Map.Entry<Integer, Figures> element : figures.entrySet()) {
-            int e = element.getKey();
-            Figures f = element.getValue();
-            if (e < tasks.length && tasks[e].length == 1 && f.wallMillis() >= 0) {
-                run.taskUsage(tasks[e][0], attempt, new TaskUsage(f.wallMillis(), f.cpuMillis(),
-                        Math.max(0, f.maxRssBytes())));
-            }
+    }
+
+    /** Said once per run: a task ended with no figures from sacct nor from drover-launch. */
+    private void noFigures(int task) {
+        if (!toldNone) {
+            toldNone = true;
+            LOG.info("run {}: no usage figures for task {} (and maybe others): {}drover-launch did not measure it"
+                    + " (its element's SLURM output says why)", run.id(), run.plan().manifest().tasks().id(task),
+                    off ? "SLURM's accounting is off and " : "sacct had none in time and ");
         }
     }
 

@@ -50,7 +50,7 @@ class GeneratedElementsTest {
 
     private void runAll(ArrayJob job, TaskGenerator generator, Duration timeout, String shell) throws Exception {
         Files.createDirectories(job.dir());
-        Files.createDirectories(tmp.resolve("run/logs"));
+        Files.createDirectories(tmp.resolve("run/logs/running"));
         Files.createDirectories(tmp.resolve("wd"));
         String script = SbatchScript.render(job, tmp.resolve("run"), "g", JobResources.parse("mem=1G"), tmp, timeout,
                 generator);
@@ -65,7 +65,7 @@ class GeneratedElementsTest {
                         + tmp.resolve("wd").toRealPath(), printed.get(0), shell);
                 assertEquals(expected.command().subList(1, expected.command().size()),
                         printed.subList(1, printed.size()), shell + " task " + expected.id());
-                assertEquals("0", Files.readString(job.exitFile(task.index())).strip());
+                assertEquals(0, ExitRecords.FILES.read(job.dir(), e).get(task.index()).code());
             }
         }
         for (String outside : List.of(Integer.toString(job.elements().size()), "-1", "x", "")) {
@@ -123,7 +123,7 @@ class GeneratedElementsTest {
         TaskGenerator generator = generator();
         ArrayJob job = new ArrayJob("r-1", "a0003", tmp.resolve("run/slurm/a0003"),
                 elements(generator, new int[]{11}, new int[]{2, 7}), 2, 0);
-        Files.createDirectories(tmp.resolve("run/logs"));
+        Files.createDirectories(tmp.resolve("run/logs/running"));
         for (String shell : List.of("sh", "bash")) {
             for (String id : List.of("02", "07", "11")) { // attempt 2 appends: each shell starts from empty logs
                 Files.writeString(tmp.resolve("run/logs/" + id + ".log"), "");

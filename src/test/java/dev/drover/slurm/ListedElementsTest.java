@@ -77,7 +77,7 @@ class ListedElementsTest {
 
     private void runAll(ArrayJob job, TaskSource source, Duration timeout, String shell) throws Exception {
         Files.createDirectories(job.dir());
-        Files.createDirectories(tmp.resolve("run/logs"));
+        Files.createDirectories(tmp.resolve("run/logs/running"));
         Files.createDirectories(tmp.resolve("wd"));
         Files.createDirectories(tmp.resolve("other dir"));
         SbatchScript.write(job, tmp.resolve("run"), "l", JobResources.parse("mem=1G"), tmp, timeout, source);
@@ -98,7 +98,7 @@ class ListedElementsTest {
                         printed.get(0), shell + " task " + task.id());
                 assertEquals(task.command().subList(1, task.command().size()), printed.subList(1, printed.size()),
                         shell + " task " + task.id());
-                assertEquals("0", Files.readString(job.exitFile(task.index())).strip());
+                assertEquals(0, ExitRecords.FILES.read(job.dir(), e).get(task.index()).code());
             }
         }
         for (String outside : List.of(Integer.toString(job.elements().size()), "-1", "x", "", "99999999999999999999")) {

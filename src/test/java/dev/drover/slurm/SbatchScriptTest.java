@@ -35,9 +35,16 @@ class SbatchScriptTest {
     }
 
     private String runElement(ArrayJob job, int element) throws Exception {
+        return runElement(job, element, true);
+    }
+
+    private String runElement(ArrayJob job, int element, boolean write) throws Exception {
         Files.createDirectories(job.dir());
         Files.createDirectories(tmp.resolve("run/logs"));
-        SbatchScript.write(job, tmp.resolve("run"), "t", JobResources.parse("mem=1G,time=00:01:00"), tmp, null, null);
+        if (write) {
+            SbatchScript.write(job, tmp.resolve("run"), "t", JobResources.parse("mem=1G,time=00:01:00"), tmp, null,
+                    null);
+        }
         ProcessBuilder pb = new ProcessBuilder("sh", job.script().toString()).directory(tmp.toFile())
                 .redirectErrorStream(true);
         pb.environment().put("SLURM_ARRAY_TASK_ID", Integer.toString(element));
@@ -56,7 +63,7 @@ class SbatchScriptTest {
         assertEquals("[a b]\n[it's]\n[$(touch pwned)]\n[`touch pwned`]\n[$HOME]\n[*]\n[\\]\n[\"]\n[line\nbreak]\n"
                 + "[-e]\n[]\n", log);
         assertFalse(Files.exists(tmp.resolve("pwned")));
-        assertEquals("0", Files.readString(job.exitFile(7)).strip());
+        assertEquals(0, ExitRecords.FILES.read(job.dir(), 0).get(7).code());
     }
 
     @Test
@@ -111,8 +118,8 @@ class SbatchScriptTest {
         ArrayJob job = job(List.of(List.of(a, b)), 1, 0);
         Files.createDirectories(tmp.resolve("run"));
         assertEquals("3:", runElement(job, 0));
-        assertEquals("3", Files.readString(job.exitFile(0)).strip());
-        assertEquals("0", Files.readString(job.exitFile(1)).strip());
+        assertEquals(3, ExitRecords.FILES.read(job.dir(), 0).get(0).code());
+        assertEquals(0, ExitRecords.FILES.read(job.dir(), 0).get(1).code());
         assertEquals("a\nb\n", Files.readString(tmp.resolve("order")));
         assertEquals("x'y\n", Files.readString(tmp.resolve("run/logs/b.log")));
         assertTrue(runElement(job, 5).startsWith("2:"), "an element without tasks fails");
@@ -159,5 +166,101 @@ class SbatchScriptTest {
         assertEquals(null, SlurmLimits.parseMaxArraySize("nothing"));
         assertEquals(3, SlurmFinalStates.exitCode("3", "0"));
         assertEquals(137, SlurmFinalStates.exitCode("0", "9"));
+    }
+
+    /** Holds ~200 MB (touched) and burns ~1 s of CPU in a child of a shell, as a task's real work often runs. */
+    static final List<String> WORK = List.of("sh", "-c", "python3 -c \"x = b'x' * (200 << 20)\nimport time\n"
+            + "t = time.process_time()\nwhile time.process_time() - t < 1: pass\"; exit 5");
+
+    @Test
+    void eachTasksExitRecordCarriesWhatDroverLaunchMeasuredOfItsWholeTree() throws Exception {
+        TaskSpec work = new TaskSpec(0, "w", WORK, Map.of(), null);
+        TaskSpec quick = new TaskSpec(1, "q", List.of("true"), Map.of(), null);
+        ArrayJob job = job(List.of(List.of(work, quick)), 1, 0);
+        assertEquals("5:", runElement(job, 0));
+        ExitRecords.Exit exit = ExitRecords.FILES.read(job.dir(), 0).get(0);
+        assertEquals(5, exit.code(), "the task's own exit status, through drover-launch");
+        assertTrue(exit.usage() != null, "built with drover-launch (target/), so the element measures");
+        assertTrue(exit.usage().cpuMillis() >= 900 && exit.usage().cpuMillis() < 5000, exit.toString());
+        assertTrue(exit.usage().maxRssBytes() >= 200L << 20 && exit.usage().maxRssBytes() < 400L << 20,
+                exit.toString());
+        assertTrue(exit.usage().wallMillis() >= exit.usage().cpuMillis() / 2, exit.toString());
+        ExitRecords.Exit quickExit = ExitRecords.FILES.read(job.dir(), 0).get(1);
+        assertEquals(0, quickExit.code());
+        assertTrue(quickExit.usage().cpuMillis() < 500, "each task its own figures: " + quickExit);
+    }
+
+    @Test
+    void aNodeWithoutDroverLaunchRunsTheTasksAndSaysSoOnceInItsOutput() throws Exception {
+        TaskSpec a = new TaskSpec(0, "a", List.of("sh", "-c", "ls /proc/$$/fd; exit 4"), Map.of(), null);
+        TaskSpec b = new TaskSpec(1, "b", List.of("true"), Map.of(), null);
+        ArrayJob job = job(List.of(List.of(a, b)), 1, 0);
+        Files.createDirectories(job.dir());
+        Files.createDirectories(tmp.resolve("run/logs"));
+        SbatchScript.write(job, tmp.resolve("run"), "t", JobResources.NONE, tmp, null, null);
+        String script = Files.readString(job.script());
+        assertTrue(script.contains("drover_launch='/"), "drover-launch's absolute path: " + script);
+        Files.writeString(job.script(), script.replaceFirst("drover_launch='[^']*'", "drover_launch='/nowhere/dl'"));
+        String out = runElement(job, 0, false);
+        assertTrue(out.startsWith("4:drover: /nowhere/dl is not on node "), out);
+        assertEquals(1, out.split("is not on node", -1).length - 1, "said once per element: " + out);
+        assertEquals(Map.of(0, new ExitRecords.Exit(4, null), 1, new ExitRecords.Exit(0, null)),
+                ExitRecords.FILES.read(job.dir(), 0));
+        assertEquals("0\n1\n2\n", Files.readString(tmp.resolve("run/logs/a.log")).replaceAll("(?m)^2\\d+\n", ""),
+                "the task gets no extra descriptor");
+    }
+
+    @Test
+    void filesGrowWithElementsAQuietTaskLeavesNoLogAndARetryAppendsToItsLog() throws Exception {
+        TaskSpec quiet = new TaskSpec(0, "quiet", List.of("true"), Map.of(), null);
+        TaskSpec loud = new TaskSpec(1, "loud", List.of("sh", "-c", "echo out; echo err >&2"), Map.of(), null);
+        assertEquals("0:", runElement(job(List.of(List.of(quiet, loud)), 1, 0), 0));
+        assertFalse(Files.exists(tmp.resolve("run/logs/quiet.log")), "a quiet task leaves no file");
+        assertEquals("out\nerr\n", Files.readString(tmp.resolve("run/logs/loud.log")));
+        try (var left = Files.list(tmp.resolve("run/logs/running"))) {
+            assertEquals(List.of(), left.toList(), "the element's slot files go when it ends");
+        }
+        ArrayJob job = job(List.of(List.of(quiet, loud)), 1, 0);
+        try (var files = Files.list(job.dir())) {
+            assertEquals(List.of("0.exit"), files.map(f -> f.getFileName().toString())
+                    .filter(name -> name.endsWith(".exit")).toList(), "one exit record for the element's tasks");
+        }
+        assertEquals("0:", runElement(job(List.of(List.of(loud)), 2, 0), 0));
+        assertEquals("out\nerr\nout\nerr\n", Files.readString(tmp.resolve("run/logs/loud.log")),
+                "the retry's output after the first attempt's");
+    }
+
+    @Test
+    void aRunningTasksOutputIsFoundThroughItsSlotAndKeptWhenItsElementIsStopped() throws Exception {
+        Path started = tmp.resolve("started");
+        TaskSpec before = new TaskSpec(0, "before", List.of("true"), Map.of(), null);
+        TaskSpec slow = new TaskSpec(1, "slow", List.of("sh", "-c", "printf 'so far\\n'; touch " + started
+                + "; sleep 60"), Map.of(), null);
+        ArrayJob job = job(List.of(List.of(before, slow)), 1, 0);
+        Files.createDirectories(job.dir());
+        SbatchScript.write(job, tmp.resolve("run"), "t", JobResources.NONE, tmp, null, null);
+        ProcessBuilder pb = new ProcessBuilder("setsid", "sh", job.script().toString()).redirectErrorStream(true);
+        pb.environment().put("SLURM_ARRAY_TASK_ID", "0");
+        Process element = pb.start();
+        try {
+            dev.drover.Await.until("the slow task started", java.time.Duration.ofSeconds(30),
+                    () -> Files.exists(started));
+            Path slot = dev.drover.local.TaskLogs.find(tmp.resolve("run"), "slow");
+            assertTrue(slot != null && dev.drover.local.TaskLogs.stillRuns(slot, "slow"), String.valueOf(slot));
+            assertEquals("so far\n", Files.readString(slot), "what drover logs shows while it runs");
+            assertEquals(Map.of(0, new ExitRecords.Exit(0, ExitRecords.FILES.read(job.dir(), 0).get(0).usage())),
+                    ExitRecords.FILES.read(job.dir(), 0), "the first task's line only");
+            // scancel / a time limit: SLURM sends TERM to every process of the element
+            new ProcessBuilder("kill", "-TERM", "--", "-" + element.pid()).start().waitFor();
+            assertTrue(element.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+        } finally {
+            element.destroyForcibly();
+        }
+        assertEquals(143, element.exitValue());
+        assertEquals("so far\n", Files.readString(tmp.resolve("run/logs/slow.log")), "kept as the element stopped");
+        assertEquals(1, ExitRecords.FILES.read(job.dir(), 0).size(), "no line: SLURM's state says how it ended");
+        try (var left = Files.list(tmp.resolve("run/logs/running"))) {
+            assertEquals(List.of(), left.toList());
+        }
     }
 }

@@ -114,4 +114,60 @@ class SlurmTaskTableIT {
                 "command", List.of("printf", "item %s index %s\\n", "{item}", "{index}"),
                 "range", Map.of("start", 10, "end", 10 + 2 * TASKS, "step", 2))), expected);
     }
+
+    /** Every file under a folder. */
+    private static long files(Path dir) throws Exception {
+        try (Stream<Path> all = Files.walk(dir)) {
+            return all.filter(Files::isRegularFile).count();
+        }
+    }
+
+    /**
+     * slurm+batching of thousands of quiet tasks leaves files per element, not per task (one exit record each, logs
+     * only for the tasks that printed), and a task still running shows its output so far through drover logs.
+     */
+    @Test
+    void quietTasksLeaveFilesPerElementAndARunningTasksOutputIsShown() throws Exception {
+        Path mark = tmp.resolve("last-started");
+        Path release = tmp.resolve("release");
+        String work = "[ $(($1 %% 500)) -ne 0 ] || echo task $1; [ $1 -ne %d ] || { echo so far; touch '%s';"
+                + " while [ ! -e '%s' ]; do sleep 0.2; done; }";
+        Path file = tmp.resolve("quiet.json");
+        Files.writeString(file, JSON.writeValueAsString(Map.of("name", "quiet",
+                "command", List.of("sh", "-c", work.formatted(TASKS - 1, mark, release), "sh", "{index}"),
+                "range", Map.of("start", 0, "end", TASKS))));
+        Path runs = tmp.resolve("runs");
+        Path out = tmp.resolve("run.out");
+        Process run = new ProcessBuilder(TestPipeline.HOME.resolve("bin/drover").toString(), "run", file.toString(),
+                "--distribution-strategy", "slurm+batching", "--jobs", "8", "--job-resources",
+                "mem=100M,time=00:10:00", "--runs-dir", runs.toString()).directory(tmp.toFile())
+                .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        String runId;
+        try {
+            dev.drover.Await.until("the last task runs", java.time.Duration.ofMinutes(10), () -> Files.exists(mark));
+            try (Stream<Path> dirs = Files.list(runs)) {
+                runId = dirs.map(d -> d.getFileName().toString()).filter(n -> !n.startsWith(".")).findFirst()
+                        .orElseThrow();
+            }
+            Result logs = drover("logs", runId, String.valueOf(TASKS - 1), "--runs-dir", runs.toString());
+            assertEquals(new Result(0, "so far\n"), logs, "what a user sees while the task runs");
+            Files.writeString(release, "");
+            assertTrue(run.waitFor(10, TimeUnit.MINUTES), Files.readString(out));
+        } finally {
+            Files.writeString(release, "");
+            run.destroy();
+        }
+        assertEquals(0, run.exitValue(), Files.readString(out));
+        Path runDir = runs.resolve(runId);
+        try (Stream<Path> logs = Files.list(runDir.resolve("logs"))) {
+            assertEquals(List.of("0000.log", "0500.log", "1000.log", "1500.log", "2000.log", "2500.log", "2999.log"),
+                    logs.filter(Files::isRegularFile).map(f -> f.getFileName().toString()).sorted().toList(),
+                    "logs only for the tasks that printed");
+        }
+        assertEquals("task 1500\n", drover("logs", runId, "1500", "--runs-dir", runs.toString()).out());
+        assertEquals("so far\n", Files.readString(runDir.resolve("logs/2999.log")));
+        long files = files(runDir);
+        System.out.println("files in the run directory of " + TASKS + " quiet slurm+batching tasks: " + files);
+        assertTrue(files < 60, files + " files for 8 elements: they grow with the tasks");
+    }
 }

@@ -8,6 +8,7 @@ import dev.drover.run.Run;
 import dev.drover.run.RunRegistry;
 import dev.drover.run.TaskEnd;
 import dev.drover.run.TaskState;
+import dev.drover.run.TaskUsage;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -48,12 +49,13 @@ class SlurmTrackerStatesTest {
     ArrayJob job;
 
     final List<Integer> resubmitted = new java.util.ArrayList<>();
+    SlurmSettings settings;
 
     @BeforeEach
     void setUp() throws IOException {
         for (String command : List.of("squeue", "scontrol", "sacct")) {
             Path script = tmp.resolve(command);
-            Files.writeString(script, "#!/bin/sh\ncat '%1$s.out' 2>/dev/null\ncat '%1$s.err' >&2 2>/dev/null\nexit $(cat '%1$s.rc' 2>/dev/null || echo 0)\n"
+            Files.writeString(script, "#!/bin/sh\necho \"$@\" >>'%1$s.args'\ncat '%1$s.out' 2>/dev/null\ncat '%1$s.err' >&2 2>/dev/null\nexit $(cat '%1$s.rc' 2>/dev/null || echo 0)\n"
                     .formatted(tmp.resolve(command)));
             assertTrue(script.toFile().setExecutable(true));
         }
@@ -66,14 +68,11 @@ class SlurmTrackerStatesTest {
                 command: ['true', '{index}']
                 range: {start: 0, end: 2}
                 """), RunOptions.NONE));
-        SlurmSettings settings = new SlurmSettings(tmp.resolve("squeue").toString(),
+        settings = new SlurmSettings(tmp.resolve("squeue").toString(),
                 tmp.resolve("scontrol").toString(), "false", tmp.resolve("sacct").toString(), 0, Duration.ofSeconds(1),
                 Duration.ofSeconds(30), Duration.ZERO, GRACE, Duration.ofSeconds(1), Duration.ofSeconds(60), 10,
                 Duration.ofSeconds(30));
-        tracker = new SlurmTracker(run,
-                dev.drover.cluster.ClusterBackend.Settler.of(run, new dev.drover.cluster.Settlement(5), resubmitted::addAll),
-                settings, new SlurmCommands(settings.commandTimeout(), meters), null,
-                ExitRecords.FILES, () -> now[0]);
+        tracker = tracker(false);
         List<TaskSpec> tasks = List.of(run.plan().manifest().tasks().task(0), run.plan().manifest().tasks().task(1));
         job = ArrayLayout.array(run.id(), run.dir(), run.plan(), ArrayLayout.key(1),
                 List.of(List.of(tasks.get(0)), List.of(tasks.get(1))), 1);
@@ -83,6 +82,14 @@ class SlurmTrackerStatesTest {
             run.taskBackend(e, JOB + "_" + e, "PENDING");
         }
         tracker.add(job, JOB);
+    }
+
+    /** A tracker of the run; {@code usage}: asking sacct for the usage of ended arrays, as drover does. */
+    private SlurmTracker tracker(boolean usage) {
+        SlurmCommands commands = new SlurmCommands(settings.commandTimeout(), meters);
+        return new SlurmTracker(run,
+                dev.drover.cluster.ClusterBackend.Settler.of(run, new dev.drover.cluster.Settlement(5), resubmitted::addAll),
+                settings, commands, null, ExitRecords.FILES, () -> now[0], usage);
     }
 
     private void answer(String command, String out, int rc, String err) throws IOException {
@@ -95,8 +102,9 @@ class SlurmTrackerStatesTest {
         answer("squeue", lines.length == 0 ? "" : String.join("\n", lines) + "\n", 0, "");
     }
 
+    /** Element e of the job runs task e: its exit record's line. */
     private void exitFile(int task, int code) throws IOException {
-        Files.writeString(job.exitFile(task), code + "\n");
+        Files.writeString(job.exitRecord(task), task + " " + code + "\n");
     }
 
     private double calls(String command) {
@@ -179,5 +187,94 @@ class SlurmTrackerStatesTest {
         assertEquals(1, run.reruns(0));
         assertEquals(0, run.retriesUsed(0), "no retry spent");
         assertEquals(TaskState.SUCCEEDED, ended.get(1).state(), "the exit file is the primary truth");
+    }
+
+    /** Two arrays of one one-task element each, followed by a tracker that asks sacct for their usage. */
+    private ArrayJob[] twoArrays(SlurmTracker usageTracker) throws IOException {
+        ArrayJob[] jobs = new ArrayJob[2];
+        for (int a = 0; a < 2; a++) {
+            jobs[a] = ArrayLayout.array(run.id(), run.dir(), run.plan(), ArrayLayout.key(2 + a),
+                    List.of(List.of(run.plan().manifest().tasks().task(a))), 1);
+            Files.createDirectories(jobs[a].dir());
+            usageTracker.add(jobs[a], Integer.toString(600 + a));
+        }
+        return jobs;
+    }
+
+    @Test
+    void anEndedArraysUsageIsAskedOncePerCycleForAllArraysAndItsLastOutcomeWaitsForIt() throws Exception {
+        SlurmTracker usageTracker = tracker(true);
+        ArrayJob[] jobs = twoArrays(usageTracker);
+        Files.writeString(jobs[0].exitRecord(0), "0 0 1500 1200 209715200\n");
+        Files.writeString(jobs[1].exitRecord(0), "1 0 900 800 104857600\n");
+        squeue();
+        usageTracker.cycle();
+        assertNull(ended.get(0), "the array's last outcome waits for its usage");
+        assertEquals(0, calls("sacct"));
+
+        answer("sacct", """
+                600_0|COMPLETED|00:00:02|00:01.000|
+                600_0.batch|COMPLETED|00:00:02|00:01.000|204800K
+                601_0|COMPLETED|00:00:01|00:00.500|
+                """, 0, "");
+        usageTracker.cycle();
+        assertEquals(1, calls("sacct"), "one call for both arrays, not one per array or a loop of asks");
+        assertTrue(Files.readString(tmp.resolve("sacct.args")).contains("--jobs=600,601"));
+        assertEquals(new TaskUsage(2000, 1000, 204800L << 10), run.usage(0), "sacct's figures come first");
+        assertEquals(TaskState.SUCCEEDED, ended.get(0).state());
+        assertNull(ended.get(1), "601_0's MaxRSS is not in sacct yet");
+
+        usageTracker.cycle();
+        assertEquals(1, calls("sacct"), "at most once a second");
+        now[0] += SlurmUsage.ASK_INTERVAL_MILLIS;
+        usageTracker.cycle();
+        assertEquals(2, calls("sacct"));
+        assertNull(ended.get(1), "still within the wait");
+        now[0] += SlurmUsage.WAIT_MILLIS;
+        usageTracker.cycle();
+        assertEquals(3, calls("sacct"));
+        assertEquals(TaskState.SUCCEEDED, ended.get(1).state(), "settled once the wait has passed");
+        assertEquals(new TaskUsage(900, 800, 100L << 20), run.usage(1), "drover-launch's figures from the exit record");
+        assertTrue(!usageTracker.cycle(), "nothing left to wait for");
+    }
+
+    @Test
+    void withAccountingOffEachTaskReportsWhatDroverLaunchMeasured() throws Exception {
+        SlurmTracker usageTracker = tracker(true);
+        ArrayJob[] jobs = twoArrays(usageTracker);
+        answer("sacct", "", 1, "sacct: error: Slurm accounting storage is disabled\n");
+        Files.writeString(jobs[0].exitRecord(0), "0 3 1500 1200 209715200\n");
+        squeue(JOB.replace("500", "601") + "|0|RUNNING|None");
+        usageTracker.cycle();
+        usageTracker.cycle();
+        assertEquals(1, calls("sacct"));
+        assertEquals(3, ended.get(0).exitCode());
+        assertEquals(new TaskUsage(1500, 1200, 200L << 20), run.usage(0));
+
+        Files.writeString(jobs[1].exitRecord(0), "1 0 900 800 104857600\n");
+        usageTracker.cycle();
+        assertEquals(TaskState.SUCCEEDED, ended.get(1).state(), "settled at once: accounting is known to be off");
+        assertEquals(new TaskUsage(900, 800, 100L << 20), run.usage(1));
+        assertEquals(1, calls("sacct"), "sacct is not asked again in this run");
+    }
+
+    @Test
+    void aBatchedElementsTasksReportTheirOwnFiguresWithoutSacct() throws Exception {
+        SlurmTracker usageTracker = tracker(true);
+        List<TaskSpec> both = List.of(run.plan().manifest().tasks().task(0), run.plan().manifest().tasks().task(1));
+        ArrayJob batched = ArrayLayout.array(run.id(), run.dir(), run.plan(), ArrayLayout.key(4), List.of(both), 1);
+        Files.createDirectories(batched.dir());
+        usageTracker.add(batched, "700");
+        Files.writeString(batched.exitRecord(0), "0 0 1500 1200 209715200\n1 0 900 8");
+        squeue(JOB.replace("500", "700") + "|0|RUNNING|None");
+        usageTracker.cycle();
+        assertEquals(TaskState.SUCCEEDED, ended.get(0).state());
+        assertNull(ended.get(1), "a line still being written is read next time");
+        Files.writeString(batched.exitRecord(0), "0 0 1500 1200 209715200\n1 0 900 800 104857600\n");
+        usageTracker.cycle();
+        assertEquals(TaskState.SUCCEEDED, ended.get(1).state());
+        assertEquals(new TaskUsage(1500, 1200, 200L << 20), run.usage(0));
+        assertEquals(new TaskUsage(900, 800, 100L << 20), run.usage(1));
+        assertEquals(0, calls("sacct"), "sacct cannot split an element between its tasks");
     }
 }

@@ -20,7 +20,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalInt;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -43,7 +42,7 @@ class SlurmTrackerTest {
         final List<ArrayJob> arrays = new ArrayList<>();
         final List<String> jobIds = new ArrayList<>();
         final Map<String, String> states = new HashMap<>(); // "jobId_e" -> PENDING / RUNNING; absent when ended
-        final Map<Path, Set<Integer>> exitFiles = new HashMap<>();
+        final Map<Path, Map<Integer, Map<Integer, ExitRecords.Exit>>> exitRecords = new HashMap<>(); // dir, element
         final Path squeueOutput = tmp.resolve("squeue.out");
         int listings;
         int reads;
@@ -53,16 +52,15 @@ class SlurmTrackerTest {
             @Override
             public Set<Integer> written(Path dir) {
                 listings++;
-                return new HashSet<>(exitFiles.getOrDefault(dir, Set.of()));
+                return new HashSet<>(exitRecords.getOrDefault(dir, Map.of()).keySet());
             }
 
             @Override
-            public OptionalInt read(Path dir, int taskIndex) {
+            public Map<Integer, ExitRecords.Exit> read(Path dir, int element) {
                 reads++;
-                assertTrue(readOnce.computeIfAbsent(dir, d -> new HashSet<>()).add(taskIndex),
-                        "exit file of task " + taskIndex + " read twice");
-                return exitFiles.getOrDefault(dir, Set.of()).contains(taskIndex) ? OptionalInt.of(0)
-                        : OptionalInt.empty();
+                assertTrue(readOnce.computeIfAbsent(dir, d -> new HashSet<>()).add(element),
+                        "exit record of element " + element + " read again after all its tasks had ended");
+                return exitRecords.getOrDefault(dir, Map.of()).getOrDefault(element, Map.of());
             }
         };
 
@@ -74,7 +72,7 @@ class SlurmTrackerTest {
             }
         }
 
-        /** One step of time: the running elements end (their exit files appear), then pending ones start. */
+        /** One step of time: the running elements end (their exit records appear), then pending ones start. */
         void step() throws IOException {
             int running = 0;
             for (int a = 0; a < arrays.size(); a++) {
@@ -83,8 +81,11 @@ class SlurmTrackerTest {
                     String state = states.get(key);
                     if ("RUNNING".equals(state)) {
                         states.remove(key);
+                        Map<Integer, ExitRecords.Exit> record = exitRecords
+                                .computeIfAbsent(arrays.get(a).dir(), d -> new HashMap<>())
+                                .computeIfAbsent(e, element -> new HashMap<>());
                         for (TaskSpec task : arrays.get(a).elements().get(e)) {
-                            exitFiles.computeIfAbsent(arrays.get(a).dir(), d -> new HashSet<>()).add(task.index());
+                            record.put(task.index(), new ExitRecords.Exit(0, null));
                         }
                     } else if ("PENDING".equals(state) && running < RUNNING_AT_ONCE) {
                         states.put(key, "RUNNING");
@@ -113,7 +114,7 @@ class SlurmTrackerTest {
     }
 
     @Test
-    void batchedElementsCostOneListingPerArrayAndOneReadPerEndedTask() throws Exception {
+    void batchedElementsCostOneListingPerArrayAndOneReadPerEndedElement() throws Exception {
         // slurm+batching shape: 50 tasks per element
         assertCostFollowsRunningElements(5_000, 20, 50);
     }
@@ -131,7 +132,7 @@ class SlurmTrackerTest {
         SlurmTracker tracker = new SlurmTracker(run,
                 dev.drover.cluster.ClusterBackend.Settler.of(run, new dev.drover.cluster.Settlement(5), retried -> { }),
                 settings(cluster.squeueOutput), new SlurmCommands(
-                Duration.ofSeconds(30), new SimpleMeterRegistry()), null, cluster.records, System::currentTimeMillis);
+                Duration.ofSeconds(30), new SimpleMeterRegistry()), null, cluster.records, System::currentTimeMillis, false);
         int arrays = tasks / (elementsPerArray * tasksPerElement);
         int next = 0;
         for (int a = 0; a < arrays; a++) {
@@ -170,9 +171,9 @@ class SlurmTrackerTest {
             worst = Math.max(worst, cluster.listings + cluster.reads - ops);
         }
         assertEquals(tasks, run.count(TaskState.SUCCEEDED));
-        assertEquals(tasks, cluster.reads, "each exit file is read exactly once");
-        // at most one listing per array with a running element, plus one read per task that ended in the step
-        int bound = RUNNING_AT_ONCE * tasksPerElement + 2;
+        assertEquals(tasks / tasksPerElement, cluster.reads, "each element's exit record is read exactly once");
+        // at most one listing per array with a running element, plus one read per element that ended in the step
+        int bound = RUNNING_AT_ONCE + 2;
         assertTrue(worst <= bound, "a cycle cost " + worst + " file operations; the bound is " + bound
                 + " (and the run has " + tasks + " tasks)");
     }

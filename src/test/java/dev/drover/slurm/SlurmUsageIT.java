@@ -36,13 +36,19 @@ class SlurmUsageIT {
     @TempDir
     Path tmp;
 
-    @Test
-    void sacctFiguresOfEachTaskReachTheReportAndTheAdvice() throws Exception {
-        try (DroverRuntime runtime = DroverRuntime.start(Path.of("").toAbsolutePath(), Map.of(
+    private DroverRuntime start(Map<String, String> more) throws Exception {
+        Map<String, String> settings = new java.util.HashMap<>(Map.of(
                 "drover.runs-dir", tmp.resolve("runs").toString(),
                 "drover.slurm.poll-initial", "200",
                 "drover.slurm.poll-max", "2000",
-                "drover.slurm.squeue-min-interval", "1000"))) {
+                "drover.slurm.squeue-min-interval", "1000"));
+        settings.putAll(more);
+        return DroverRuntime.start(Path.of("").toAbsolutePath(), settings);
+    }
+
+    @Test
+    void sacctFiguresOfEachTaskReachTheReportAndTheAdvice() throws Exception {
+        try (DroverRuntime runtime = start(Map.of())) {
             Run run = TestPipeline.submit(runtime, RunPlan.resolve(ManifestReader.parse("""
                     name: slurm-usage
                     tasks:
@@ -68,6 +74,41 @@ class SlurmUsageIT {
             String advice = Efficiency.adviceFor(run.dir());
             assertTrue(advice != null && advice.startsWith("mem=1G is") && advice.contains("try mem="),
                     String.valueOf(advice));
+        }
+    }
+
+    /**
+     * Accounting off (a sacct that fails, as without slurmdbd): the figures drover-launch measured inside the element
+     * reach the report, for one-task elements and for each task of a slurm+batching element.
+     */
+    @Test
+    void withAccountingOffEachTaskReportsWhatItsElementMeasured() throws Exception {
+        String holds200M = WORK.replace("100 << 20", "200 << 20");
+        try (DroverRuntime runtime = start(Map.of("drover.slurm.sacct", "false"))) {
+            for (String strategy : new String[]{"slurm", "slurm+batching"}) {
+                Run run = TestPipeline.submit(runtime, RunPlan.resolve(ManifestReader.parse("""
+                        name: slurm-usage-off
+                        tasks:
+                          - id: work
+                            command: [python3, -c, "%s"]
+                          - id: quick
+                            command: ["true"]
+                        """.formatted(holds200M)), new RunOptions(strategy, strategy.equals("slurm") ? null : 1,
+                        "mem=1G,time=00:05:00")));
+                run.finished().get(240, TimeUnit.SECONDS);
+                JsonNode report = JsonMapper.builder().build().readTree(run.dir().resolve("report.json").toFile());
+                assertEquals("SUCCEEDED", report.get("state").asText(), report.toString());
+                JsonNode work = report.get("tasks").get(0).get("usage");
+                assertNotNull(work, strategy + ": no usage from the element: " + report);
+                double cpu = work.get("cpuSeconds").asDouble();
+                long rss = work.get("maxRssBytes").asLong();
+                assertTrue(cpu >= 0.9 && cpu < 6, strategy + ": CPU " + cpu + " s, not about 1: " + work);
+                assertTrue(rss >= 200L << 20 && rss < 400L << 20, strategy + ": peak " + rss + " bytes, not ~200 MB");
+                assertTrue(work.get("wallSeconds").asDouble() >= 4, strategy + ": wall below the task's 4 s: " + work);
+                JsonNode quick = report.get("tasks").get(1).get("usage");
+                assertNotNull(quick, strategy + ": the quick task's figures: " + report);
+                assertTrue(quick.get("cpuSeconds").asDouble() < 0.5, strategy + ": its own figures: " + quick);
+            }
         }
     }
 }
