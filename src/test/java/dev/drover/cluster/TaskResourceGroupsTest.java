@@ -4,6 +4,7 @@ import dev.drover.manifest.ManifestReader;
 import dev.drover.plan.JobResources;
 import dev.drover.plan.RunOptions;
 import dev.drover.plan.RunPlan;
+import dev.drover.report.Rerun;
 import dev.drover.run.Run;
 import dev.drover.run.RunRegistry;
 import dev.drover.run.TaskBatch;
@@ -17,6 +18,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -134,6 +136,17 @@ class TaskResourceGroupsTest {
             assertEquals(before.taskResources(task), after.taskResources(task), "task " + task);
         }
         assertEquals(3, after.plan().groups().size());
+    }
+
+    @Test
+    void aRerunOfSomeTasksKeepsTheirOwnResources() throws Exception {
+        Run run = accept(plan(THREE, RunOptions.NONE));
+        RunPlan rerun = plan(Rerun.manifest(run.dir(), Set.of(), List.of("c1", "a1", "b2")), RunOptions.NONE);
+        assertEquals(List.of("c1", "a1", "b2"), List.of(rerun.manifest().tasks().id(0), rerun.manifest().tasks().id(1),
+                rerun.manifest().tasks().id(2)));
+        for (int task = 0; task < 3; task++) {
+            assertEquals(run.taskResources(List.of(2, 0, 4).get(task)), rerun.taskResources(task), "task " + task);
+        }
     }
 
     @Test
