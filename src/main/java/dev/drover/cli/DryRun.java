@@ -4,8 +4,12 @@ import dev.drover.camel.DroverRuntime;
 import dev.drover.run.Settings;
 import dev.drover.kubernetes.KubeSettings;
 import dev.drover.kubernetes.KubernetesDryRun;
+import dev.drover.manifest.Manifest;
+import dev.drover.manifest.TaskSource;
 import dev.drover.manifest.TaskSpec;
+import dev.drover.plan.ResourceGroups;
 import dev.drover.plan.RunPlan;
+import dev.drover.plan.Strategy;
 import dev.drover.slurm.ArrayJob;
 import dev.drover.slurm.ArrayLayout;
 import dev.drover.slurm.SbatchScript;
@@ -16,11 +20,13 @@ import dev.drover.slurm.SlurmSettings;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -56,29 +62,109 @@ final class DryRun {
         String runId = plan.manifest().name() + "-dryrun-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
         Path runDir = runsDir.resolve(runId).toAbsolutePath();
-        if (plan.strategy() == dev.drover.plan.Strategy.KUBERNETES) {
-            List<Path> files = KubernetesDryRun.write(plan, runDir, KubeSettings.from(settings));
-            out.println(files.size() + " Indexed Job" + (files.size() == 1 ? "" : "s")
-                    + " (each file: the ConfigMap with the task table, then the Job); nothing was created:");
-            files.forEach(file -> out.println("  " + file));
+        if (plan.strategy() == Strategy.KUBERNETES) {
+            KubeSettings kube = KubeSettings.from(settings);
+            for (int g = 0; g < plan.groups().size(); g++) {
+                List<Path> files = KubernetesDryRun.write(groupPlan(plan, g), runId, runDir, kube.ttlSeconds(),
+                        kube.tasksPerJob());
+                out.println(groupHeading(plan, g) + files.size() + " Indexed Job" + (files.size() == 1 ? "" : "s")
+                        + " (each file: the ConfigMap with the task table, then the Job); nothing was created:");
+                files.forEach(file -> out.println("  " + file));
+            }
             out.flush();
             return 0;
         }
-        // the real lane's layout: same elements, MaxArraySize, keys, folders and scripts
-        SlurmSettings slurm = SlurmSettings.from(settings);
-        int maxArraySize = new SlurmLimits(slurm, new SlurmCommands(slurm.commandTimeout(), new SimpleMeterRegistry()))
-                .maxArraySize();
-        List<List<List<TaskSpec>>> arrays = ArrayLayout.arrays(ArrayLayout.elements(plan),
-                maxArraySize);
+        // the real lane's layout: same groups, elements, MaxArraySize, keys, folders and scripts
+        int maxArraySize = maxArraySize(settings);
         Files.createDirectories(runDir.resolve("logs"));
-        out.println("MaxArraySize " + maxArraySize + ": " + arrays.size() + " sbatch call"
-                + (arrays.size() == 1 ? "" : "s") + "; nothing was submitted. Scripts:");
-        for (int a = 0; a < arrays.size(); a++) {
-            ArrayJob job = ArrayLayout.array(runId, runDir, plan, ArrayLayout.key(a + 1), arrays.get(a), 1);
-            ArrayLayout.writeScript(job, runDir, plan);
-            out.println("  " + job.script() + "    (sbatch " + String.join(" ", SbatchScript.sbatchArgs(job)) + ")");
+        int key = 0;
+        for (int g = 0; g < plan.groups().size(); g++) {
+            List<List<List<TaskSpec>>> arrays = ArrayLayout.arrays(plan.groups().size() == 1
+                    ? ArrayLayout.elements(plan) : ArrayLayout.elements(plan, groupTasks(plan, g)), maxArraySize);
+            out.println(groupHeading(plan, g) + "MaxArraySize " + maxArraySize + ": " + arrays.size() + " sbatch call"
+                    + (arrays.size() == 1 ? "" : "s") + "; nothing was submitted. Scripts:");
+            for (List<List<TaskSpec>> elements : arrays) {
+                ArrayJob job = ArrayLayout.array(runId, runDir, plan, ArrayLayout.key(++key), elements, 1);
+                ArrayLayout.writeScript(job, runDir, plan, plan.groups().resources(g));
+                out.println("  " + job.script() + "    (sbatch " + String.join(" ", SbatchScript.sbatchArgs(job)) + ")");
+            }
         }
         out.flush();
         return 0;
+    }
+
+    /** MaxArraySize as the SLURM lane reads it (the configured cap, else the cluster's, else SLURM's default). */
+    static int maxArraySize(Settings settings) {
+        SlurmSettings slurm = SlurmSettings.from(settings);
+        return new SlurmLimits(slurm, new SlurmCommands(slurm.commandTimeout(), new SimpleMeterRegistry()))
+                .maxArraySize();
+    }
+
+    /** "group 2 of 3 (mem=4G,time=10): 12 tasks; " when tasks have resources of their own, else nothing. */
+    static String groupHeading(RunPlan plan, int group) {
+        ResourceGroups groups = plan.groups();
+        return !groups.perTask() ? "" : "group " + (group + 1) + " of " + groups.size() + " ("
+                + groups.resources(group).schedulerValues() + "): " + groups.taskCount(group) + " task"
+                + (groups.taskCount(group) == 1 ? "" : "s") + "; ";
+    }
+
+    /** One line per resource group for `drover validate`: its signature, its tasks, the arrays or Jobs it makes. */
+    static void printGroups(RunPlan plan, Settings settings, PrintStream out) {
+        if (!plan.groups().perTask() || plan.strategy().isLocal()) {
+            return;
+        }
+        int perElement = ArrayLayout.tasksPerElement(plan);
+        // not asked of the cluster (scontrol waits out an unreachable controller): `run --dry-run` asks
+        int configured = SlurmSettings.from(settings).maxArraySize();
+        int maxArraySize = configured > 0 ? configured : SlurmLimits.DEFAULT_MAX_ARRAY_SIZE;
+        out.println(plan.groups().size() + " resource groups" + (plan.strategy().isSlurm() ? ", arrays of at most "
+                + maxArraySize + " elements (" + (configured > 0 ? "drover.slurm.max-array-size" : "SLURM's default"
+                + " MaxArraySize; run --dry-run asks the cluster") + ")" : "") + ":");
+        for (int g = 0; g < plan.groups().size(); g++) {
+            String units;
+            if (plan.strategy().isSlurm()) {
+                int elements = (plan.groups().taskCount(g) + perElement - 1) / perElement;
+                int arrays = (elements + maxArraySize - 1) / maxArraySize;
+                units = arrays + " array" + (arrays == 1 ? "" : "s") + (perElement > 1 ? " of " + elements
+                        + " SLURM jobs" : "");
+            } else {
+                int jobs = plan.batchCount(g);
+                units = jobs + " Indexed Job" + (jobs == 1 ? "" : "s");
+            }
+            out.println("  " + groupHeading(plan, g) + units);
+        }
+    }
+
+    /** The tasks of one resource group, in manifest order. */
+    private static List<TaskSpec> groupTasks(RunPlan plan, int group) {
+        TaskSource tasks = plan.manifest().tasks();
+        return Arrays.stream(plan.groups().tasks(group)).mapToObj(tasks::task).toList();
+    }
+
+    /**
+     * The plan of one resource group alone, for the Kubernetes dry run: its tasks (with their manifest indices) and
+     * its resources, so that each group's Jobs are written with their own requests and limits.
+     */
+    private static RunPlan groupPlan(RunPlan plan, int group) {
+        if (plan.groups().size() == 1) {
+            return new RunPlan(plan.manifest(), plan.strategy(), plan.jobs(), plan.groups().resources(0),
+                    plan.batchSize());
+        }
+        List<TaskSpec> members = groupTasks(plan, group);
+        TaskSource tasks = new TaskSource() {
+            @Override
+            public int size() {
+                return members.size();
+            }
+
+            @Override
+            public TaskSpec task(int index) {
+                return members.get(index);
+            }
+        };
+        Manifest m = plan.manifest();
+        Manifest only = new Manifest(m.name(), tasks, m.strategy(), m.jobs(), m.jobResources(), m.env(), m.workdir(),
+                m.retries(), m.timeout(), m.text(), m.sha256(), m.image(), m.escalate());
+        return new RunPlan(only, plan.strategy(), plan.jobs(), plan.groups().resources(group), plan.batchSize());
     }
 }

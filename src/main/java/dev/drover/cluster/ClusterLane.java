@@ -1,6 +1,7 @@
 package dev.drover.cluster;
 
 import dev.drover.manifest.TaskSpec;
+import dev.drover.plan.JobResources;
 import dev.drover.run.Run;
 import dev.drover.run.RunRegistry;
 import dev.drover.run.TaskBatch;
@@ -66,12 +67,15 @@ public final class ClusterLane<G> implements AutoCloseable {
         return backend;
     }
 
-    /** What the lane knows about one run: its tracking, its keys, a fatal submit error for all later groups. */
+    /**
+     * What the lane knows about one run: its tracking, its keys, and the scheduler's refusals by resources (a group
+     * the scheduler refused fails, and so do later ones with the same resources; other signatures still go).
+     */
     final class LaneRun {
         final Run run;
         final ClusterBackend.Tracking<G> tracking;
         final Supplier<String> keys;
-        volatile String fatalError;
+        final Map<JobResources, String> refused = new ConcurrentHashMap<>();
 
         LaneRun(Run run) {
             this.run = run;
@@ -101,13 +105,13 @@ public final class ClusterLane<G> implements AutoCloseable {
         return run.pendingGroups(backend.groupSize(run));
     }
 
-    /** Route entry: one group cut by the splitter. */
+    /** Route entry: one group cut by the splitter, whose tasks share their resources ({@link Run#pendingGroups}). */
     public void accept(TaskBatch batch) {
         Run run = runs.find(batch.runId());
-        if (run == null || run.finished().isDone() || stopping) {
+        if (run == null || run.finished().isDone() || stopping || batch.tasks().isEmpty()) {
             return; // cancelled and finished between the splitter handing the batch out and now
         }
-        submit(laneRun(run), batch.tasks(), GroupSpec.of(run.plan().resources()));
+        submit(laneRun(run), batch.tasks(), GroupSpec.of(run.taskResources(batch.tasks().get(0).index())));
     }
 
     /**
@@ -160,15 +164,16 @@ public final class ClusterLane<G> implements AutoCloseable {
             return;
         }
         for (G group : groups) {
-            submitGroup(lane, group);
+            submitGroup(lane, group, spec.resources());
         }
     }
 
-    private void submitGroup(LaneRun lane, G group) {
+    private void submitGroup(LaneRun lane, G group, JobResources resources) {
         Run run = lane.run;
         List<TaskSpec> tasks = elements(group).stream().flatMap(List::stream).toList();
-        if (lane.fatalError != null) {
-            fail(run, tasks, lane.fatalError);
+        String refused = lane.refused.get(resources);
+        if (refused != null) {
+            fail(run, tasks, refused);
             return;
         }
         run.submission(backend.key(group), null);
@@ -179,7 +184,7 @@ public final class ClusterLane<G> implements AutoCloseable {
         });
         if (submitted.jobId() == null) {
             if (submitted.fatal()) {
-                lane.fatalError = submitted.failure();
+                lane.refused.put(resources, submitted.failure());
             }
             if (submitted.failure() != null) {
                 fail(run, tasks, submitted.failure());

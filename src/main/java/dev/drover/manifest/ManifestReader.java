@@ -1,6 +1,7 @@
 package dev.drover.manifest;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.drover.plan.JobResources;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -30,7 +31,7 @@ public final class ManifestReader {
     private static final Pattern WHOLE_NUMBER = Pattern.compile("[-+]?[0-9]+");
     private static final Set<String> TOP_LEVEL_FIELDS = Set.of("name", "tasks", "command", "items", "range",
             "strategy", "jobs", "jobResources", "env", "workdir", "retries", "timeout", "image", "escalate");
-    private static final Set<String> TASK_FIELDS = Set.of("id", "command", "env", "workdir");
+    private static final Set<String> TASK_FIELDS = Set.of("id", "command", "env", "workdir", "jobResources");
     private static final Set<String> RANGE_FIELDS = Set.of("start", "end", "step");
     /** A manifest larger than this is refused: tasks are indexed by int and tracked in arrays. */
     static final int MAX_TASKS = 10_000_000;
@@ -97,7 +98,7 @@ public final class ManifestReader {
         }
         String strategy = optionalText(root, "strategy");
         Integer jobs = root.has("jobs") ? positiveInt(root.get("jobs"), "jobs") : null;
-        Object jobResources = jobResources(root.get("jobResources"));
+        Object jobResources = jobResources(root.get("jobResources"), "jobResources");
         int retries = root.has("retries") ? nonNegativeInt(root.get("retries"), "retries") : 0;
         Duration timeout = root.has("timeout") ? duration(root.get("timeout"), "timeout") : null;
         String image = optionalText(root, "image");
@@ -119,6 +120,7 @@ public final class ManifestReader {
         checkSize(node.size(), "tasks");
         List<TaskSpec> specs = new ArrayList<>(node.size());
         Set<String> ids = new HashSet<>();
+        TaskResourceSets resources = new TaskResourceSets(node.size());
         for (int i = 0; i < node.size(); i++) {
             JsonNode task = node.get(i);
             String field = "tasks[" + i + "]";
@@ -143,8 +145,11 @@ public final class ManifestReader {
             }
             String workdir = task.has("workdir") ? requiredText(task, "workdir", field + ".workdir") : baseWorkdir;
             specs.add(new TaskSpec(i, id, List.copyOf(command), Map.copyOf(env), workdir));
+            String resourcesField = field + ".jobResources";
+            resources.add(i, JobResources.parseTask(jobResources(task.get("jobResources"), resourcesField),
+                    resourcesField), resourcesField);
         }
-        return new TaskList(List.copyOf(specs));
+        return resources.list(specs);
     }
 
     private static TaskSource generator(JsonNode root, Map<String, String> env, String workdir) {
@@ -166,6 +171,9 @@ public final class ManifestReader {
             checkSize(items.size(), "items");
             List<String> values = new ArrayList<>(items.size());
             for (int i = 0; i < items.size(); i++) {
+                if (items.get(i).has("jobResources")) {
+                    throw noGeneratedResources("items[" + i + "].jobResources");
+                }
                 values.add(scalarText(items.get(i), "items[" + i + "]"));
             }
             return new TaskGenerator(template, List.copyOf(values), 0, 1, values.size(), env, workdir);
@@ -173,6 +181,9 @@ public final class ManifestReader {
         JsonNode range = root.get("range");
         if (!range.isObject()) {
             throw new ManifestException("range", "must be an object {start: 0, end: 100, step: 1} (end exclusive)");
+        }
+        if (range.has("jobResources")) {
+            throw noGeneratedResources("range.jobResources");
         }
         rejectUnknownFields(range, RANGE_FIELDS, "range.");
         long start = range.has("start") ? longValue(range.get("start"), "range.start") : 0;
@@ -193,6 +204,11 @@ public final class ManifestReader {
                 .min(java.math.BigInteger.valueOf(Long.MAX_VALUE)).longValueExact();
         checkSize(count, "range");
         return new TaskGenerator(template, null, start, step, (int) count, Map.copyOf(env), workdir);
+    }
+
+    private static ManifestException noGeneratedResources(String field) {
+        return new ManifestException(field, "generated tasks (items, range) all share the manifest's jobResources;"
+                + " for resources per task, list the tasks: tasks: [{command: [...], jobResources: {mem: 4G}}]");
     }
 
     private static void checkSize(long count, String field) {
@@ -244,7 +260,8 @@ public final class ManifestReader {
         return map;
     }
 
-    private static Object jobResources(JsonNode node) {
+    /** The run's or a task's jobResources as given (a string or a map of scalars), checked by {@link JobResources}. */
+    private static Object jobResources(JsonNode node, String field) {
         if (node == null || node.isNull()) {
             return null;
         }
@@ -253,10 +270,10 @@ public final class ManifestReader {
         }
         if (node.isObject()) {
             Map<String, String> map = new LinkedHashMap<>();
-            node.fields().forEachRemaining(e -> map.put(e.getKey(), scalarText(e.getValue(), "jobResources." + e.getKey())));
+            node.fields().forEachRemaining(e -> map.put(e.getKey(), scalarText(e.getValue(), field + "." + e.getKey())));
             return map;
         }
-        throw new ManifestException("jobResources", "must be a string 'mem=1G,time=10:00' or a map {mem: 1G, time: '10:00'}");
+        throw new ManifestException(field, "must be a string 'mem=1G,time=10:00' or a map {mem: 1G, time: '10:00'}");
     }
 
     /** The longest time limit a task may have; beyond it a limit means nothing (and would overflow). */

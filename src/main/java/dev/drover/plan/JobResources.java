@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -95,24 +96,30 @@ public final class JobResources {
      * each with the reason. Local strategies take no resources at all (checked by RunPlan).
      */
     public void checkFor(Strategy strategy) {
+        checkFor(strategy, FIELD);
+    }
+
+    /** {@link #checkFor(Strategy)}, naming {@code field} (a task's jobResources) in the error. */
+    public void checkFor(Strategy strategy, String field) {
         for (String key : values.keySet()) {
             if (strategy == Strategy.KUBERNETES && NOT_ON_KUBERNETES.containsKey(key)) {
-                throw new ManifestException(FIELD, "'" + key + "' has no meaning on Kubernetes: "
+                throw new ManifestException(field, "'" + key + "' has no meaning on Kubernetes: "
                         + NOT_ON_KUBERNETES.get(key) + ". Remove it");
             }
             if (strategy.isSlurm() && KUBERNETES_KEYS.contains(key)) {
-                throw new ManifestException(FIELD, "'" + key + "' only applies to the kubernetes strategy"
+                throw new ManifestException(field, "'" + key + "' only applies to the kubernetes strategy"
                         + " (SLURM runs tasks on the cluster's own nodes, without container images, namespaces or"
                         + " service accounts): remove it");
             }
             if (strategy.isSlurm() && key.equals("constraint") && (get(key).contains("=") || get(key).contains("/"))) {
-                throw new ManifestException(FIELD, "'constraint=" + get(key) + "': SLURM constraints are node feature"
+                throw new ManifestException(field, "'constraint=" + get(key) + "': SLURM constraints are node feature"
                         + " names such as intel&ib; LABEL=VALUE node labels only apply to the kubernetes strategy");
             }
         }
     }
 
     private final Map<String, String> values;
+    private int hash;
 
     private JobResources(Map<String, String> values) {
         this.values = Collections.unmodifiableMap(values);
@@ -122,6 +129,28 @@ public final class JobResources {
 
     /** Parses the CLI or manifest form: a string {@code k=v[,k=v]} or JSON object, or a map. Null gives NONE. */
     public static JobResources parse(Object spec) {
+        return parse(spec, FIELD, key -> FIELD);
+    }
+
+    /**
+     * A task's own resources ({@code tasks[3].jobResources}): the same keys and rules as the run's, each error
+     * naming the key's field ({@code tasks[3].jobResources.mem}); batch_size and the Kubernetes keys are run-wide.
+     */
+    public static JobResources parseTask(Object spec, String field) {
+        JobResources own = parse(spec, field, key -> field + "." + key);
+        for (String key : own.values.keySet()) {
+            if (RUN_WIDE.contains(key)) {
+                throw new ManifestException(field + "." + key, "applies to the whole run, not to one task: move it to"
+                        + " the manifest's jobResources (or --job-resources)");
+            }
+        }
+        return own;
+    }
+
+    /** Keys that shape the whole run (its batches, its pods' namespace, image and account), never one task. */
+    private static final Set<String> RUN_WIDE = Set.of(BATCH_SIZE, IMAGE_KEY, NAMESPACE_KEY, SERVICE_ACCOUNT_KEY);
+
+    private static JobResources parse(Object spec, String field, UnaryOperator<String> fieldOfKey) {
         if (spec == null) {
             return NONE;
         }
@@ -131,9 +160,9 @@ public final class JobResources {
         } else {
             String text = spec.toString().trim();
             if (text.startsWith("{")) {
-                raw.putAll(parseJson(text));
+                raw.putAll(parseJson(text, field));
             } else {
-                raw.putAll(parsePairs(text));
+                raw.putAll(parsePairs(text, field));
             }
         }
         Map<String, String> checked = new LinkedHashMap<>();
@@ -141,52 +170,54 @@ public final class JobResources {
             String normalised = key.trim().toLowerCase().replace('-', '_');
             Rule rule = RULES.get(normalised);
             if (rule == null) {
-                throw new ManifestException(FIELD, "unknown key '" + key + "'; valid keys are "
+                throw new ManifestException(fieldOfKey.apply(key), "unknown key '" + key + "'; valid keys are "
                         + String.join(", ", RULES.keySet()) + " (dashes work too, e.g. cpus-per-task)");
             }
             String v = value.trim();
             if (v.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
-                throw new ManifestException(FIELD, "the value of '" + normalised + "' contains a control character"
-                        + " (newline, tab, ...): remove it");
+                throw new ManifestException(fieldOfKey.apply(normalised), "the value of '" + normalised
+                        + "' contains a control character (newline, tab, ...): remove it");
             }
             if (!rule.valid().test(v)) {
                 String why = normalised.equals(IMAGE_KEY) ? ImageReference.problem(v) : "expected " + rule.expected();
-                throw new ManifestException(FIELD, "'" + normalised + "=" + v + "' is not valid: " + why);
+                throw new ManifestException(fieldOfKey.apply(normalised), "'" + normalised + "=" + v
+                        + "' is not valid: " + why);
             }
             if (checked.put(normalised, v) != null) {
-                throw new ManifestException(FIELD, "'" + normalised + "' is given twice: keep one");
+                throw new ManifestException(fieldOfKey.apply(normalised), "'" + normalised
+                        + "' is given twice: keep one");
             }
         });
         return new JobResources(checked);
     }
 
-    private static Map<String, String> parsePairs(String text) {
+    private static Map<String, String> parsePairs(String text, String field) {
         Map<String, String> raw = new LinkedHashMap<>();
         if (text.isEmpty()) {
-            throw new ManifestException(FIELD, "is empty: give key=value pairs, e.g. mem=1G,time=00:10:00");
+            throw new ManifestException(field, "is empty: give key=value pairs, e.g. mem=1G,time=00:10:00");
         }
         for (String pair : text.split(",", -1)) {
             int eq = pair.indexOf('=');
             if (eq <= 0) {
-                throw new ManifestException(FIELD, "'" + pair + "' is not key=value. Values cannot contain ',' in the"
-                        + " key=value form: use a SLURM range (nodelist=node[1-2]) or the JSON form"
-                        + " --job-resources '{\"nodelist\": \"node1,node2\"}'");
+                throw new ManifestException(field, "'" + pair + "' is not key=value. Values cannot contain ',' in the"
+                        + " key=value form: use a SLURM range (nodelist=node[1-2]) or the map/JSON form"
+                        + " {\"nodelist\": \"node1,node2\"}");
             }
             String key = pair.substring(0, eq).trim();
             if (raw.containsKey(key)) {
-                throw new ManifestException(FIELD, "'" + key + "' is given twice: keep one");
+                throw new ManifestException(field, "'" + key + "' is given twice: keep one");
             }
             raw.put(key, pair.substring(eq + 1));
         }
         return raw;
     }
 
-    private static Map<String, String> parseJson(String text) {
-        JsonNode node = ManifestParser.parseJson(text, FIELD);
+    private static Map<String, String> parseJson(String text, String field) {
+        JsonNode node = ManifestParser.parseJson(text, field);
         Map<String, String> raw = new LinkedHashMap<>();
         node.fields().forEachRemaining(e -> {
             if (!e.getValue().isValueNode() || e.getValue().isNull()) {
-                throw new ManifestException(FIELD, "the value of '" + e.getKey() + "' must be a string or a number");
+                throw new ManifestException(field, "the value of '" + e.getKey() + "' must be a string or a number");
             }
             raw.put(e.getKey(), e.getValue().asText());
         });
@@ -260,9 +291,15 @@ public final class JobResources {
         return other instanceof JobResources r && r.values.equals(values);
     }
 
+    /** Cached: pending tasks are grouped by their resources, one look-up each. */
     @Override
     public int hashCode() {
-        return values.hashCode();
+        int h = hash;
+        if (h == 0) {
+            h = values.hashCode();
+            hash = h;
+        }
+        return h;
     }
 
     @Override

@@ -13,7 +13,13 @@ import dev.drover.manifest.ManifestException;
  * @param batchSize tasks per unit of work sent to the strategy's lane: per SLURM job for slurm+batching, per
  *                  Indexed Job (at most) for kubernetes, else 1
  */
-public record RunPlan(Manifest manifest, Strategy strategy, int jobs, JobResources resources, int batchSize) {
+public record RunPlan(Manifest manifest, Strategy strategy, int jobs, JobResources resources, int batchSize,
+                      ResourceGroups groups) {
+
+    /** A plan whose tasks are grouped by their resources over {@code resources}. */
+    public RunPlan(Manifest manifest, Strategy strategy, int jobs, JobResources resources, int batchSize) {
+        this(manifest, strategy, jobs, resources, batchSize, new ResourceGroups(resources, manifest.tasks()));
+    }
 
     public static final Strategy DEFAULT_STRATEGY = Strategy.MULTIPROCESSING;
     /** SEDA's limit on concurrent consumers, and so on one multiprocessing run's parallelism. */
@@ -64,17 +70,32 @@ public record RunPlan(Manifest manifest, Strategy strategy, int jobs, JobResourc
         Object resourceSpec = options.jobResources() != null ? options.jobResources() : manifest.jobResources();
         JobResources resources = JobResources.parse(resourceSpec);
         int batchSize = strategy.batchSize(manifest, jobs, resources);
-        return new RunPlan(manifest, strategy, strategy.jobs(jobs, manifest.tasks().size(), batchSize), resources,
-                batchSize);
+        RunPlan plan = new RunPlan(manifest, strategy, strategy.jobs(jobs, manifest.tasks().size(), batchSize),
+                resources, batchSize);
+        strategy.checkGroups(plan.groups());
+        return plan;
+    }
+
+    /** The resources a task runs with before any escalation: its own over the run's. */
+    public JobResources taskResources(int task) {
+        return groups.forTask(task);
     }
 
     public int taskCount() {
         return manifest.tasks().size();
     }
 
-    /** Units of work the lane receives: SLURM jobs for slurm+batching, tasks otherwise. */
+    /** Units of work the lane receives: SLURM jobs for slurm+batching, tasks otherwise; batches never mix groups. */
     public int batchCount() {
-        return (taskCount() + batchSize - 1) / batchSize;
+        int batches = 0;
+        for (int g = 0; g < groups.size(); g++) {
+            batches += batchCount(g);
+        }
+        return batches;
+    }
+
+    public int batchCount(int group) {
+        return (groups.taskCount(group) + batchSize - 1) / batchSize;
     }
 
     /** One line for `drover validate` and the run log. */
@@ -85,6 +106,10 @@ public record RunPlan(Manifest manifest, Strategy strategy, int jobs, JobResourc
         sb.append(strategy.describe(this));
         if (!resources.isEmpty()) {
             sb.append(", resources ").append(resources.schedulerValues());
+        }
+        if (groups.perTask()) {
+            sb.append(strategy.isLocal() ? ", tasks' own jobResources ignored (no meaning locally)"
+                    : ", " + groups.size() + " resource groups");
         }
         if (manifest.retries() > 0) {
             sb.append(", retries ").append(manifest.retries());

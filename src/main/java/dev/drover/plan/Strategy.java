@@ -18,7 +18,7 @@ public enum Strategy {
     SLURM("slurm", SLURM_LANE) {
         @Override
         int batchSize(Manifest manifest, Integer jobs, JobResources resources) {
-            requireResources(resources);
+            requireResources(manifest, resources);
             resources.checkFor(this);
             refuseBatchSize(resources);
             return 1;
@@ -32,7 +32,7 @@ public enum Strategy {
     SLURM_BATCHING("slurm+batching", SLURM_LANE) {
         @Override
         int batchSize(Manifest manifest, Integer jobs, JobResources resources) {
-            requireResources(resources);
+            requireResources(manifest, resources);
             resources.checkFor(this);
             boolean hasBatchSize = resources.has(JobResources.BATCH_SIZE);
             if (jobs != null && hasBatchSize) {
@@ -146,6 +146,28 @@ public enum Strategy {
         return jobs != null ? jobs : 0;
     }
 
+    /**
+     * Checks each group's resources (tasks' own merged over the run's) as the run's are checked, naming the first
+     * task of the group. Local strategies ignore tasks' own resources (as they ignore escalate): the same list runs
+     * locally while it is tried out, and `drover validate` says so.
+     */
+    void checkGroups(ResourceGroups groups) {
+        if (isLocal() || !groups.perTask()) {
+            return;
+        }
+        for (int g = 0; g < groups.size(); g++) {
+            String field = "tasks[" + groups.firstTask(g) + "].jobResources";
+            try {
+                groups.resources(g).checkFor(this, field);
+                if (this == KUBERNETES) {
+                    KubernetesTerms.from(groups.resources(g));
+                }
+            } catch (ManifestException e) {
+                throw e.field().equals(JobResources.FIELD) ? new ManifestException(field, e.problem()) : e;
+            }
+        }
+    }
+
     /** This strategy's part of {@link RunPlan#describe}, after the task count and the strategy's name. */
     abstract String describe(RunPlan plan);
 
@@ -157,8 +179,8 @@ public enum Strategy {
         }
     }
 
-    final void requireResources(JobResources resources) {
-        if (resources.isEmpty()) {
+    final void requireResources(Manifest manifest, JobResources resources) {
+        if (resources.isEmpty() && manifest.tasks().resourceSets().size() == 1) {
             throw new ManifestException(JobResources.FIELD, "is required for " + this
                     + ", e.g. --job-resources mem=1G,time=00:10:00,partition=cpu");
         }

@@ -91,6 +91,9 @@ public final class Rerun {
                 if (task.workdir() != null) {
                     json.writeStringField("workdir", task.workdir());
                 }
+                if (tasks.resourceSet(index) != 0) { // the task's own, as it gave them: the rerun merges them again
+                    json.writeObjectField("jobResources", tasks.resourceSets().get(tasks.resourceSet(index)).asMap());
+                }
                 json.writeEndObject();
             }
             json.writeEndArray();

@@ -2,18 +2,27 @@ package dev.drover.run;
 
 import dev.drover.manifest.TaskSource;
 import dev.drover.manifest.TaskSpec;
+import dev.drover.plan.JobResources;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.function.BooleanSupplier;
+import java.util.function.IntFunction;
 import java.util.function.IntPredicate;
 
 /**
- * The tasks of a run still to run, in manifest order and in batches of the plan's batch size, built one batch at a
- * time as the splitter asks for them: a million-task manifest never sits in memory as a million task objects.
- * Stops early once the run is cancelled.
+ * The tasks of a run still to run, in batches of the plan's batch size (a cluster lane's group size), built one batch
+ * at a time as the splitter asks for them: a million-task manifest never sits in memory as a million task objects.
+ * With a signature (a cluster lane's: each task's resources), a batch holds tasks of one signature only: tasks are
+ * read in manifest order, a signature's batch goes out when it is full, and the partly filled ones at the end, so
+ * that three signatures interleaved in the list make three groups of full batches. Without one, batches follow the
+ * manifest order (the local lanes; sequential runs in order). Stops early once the run is cancelled.
  */
 final class PendingBatches implements Iterator<TaskBatch> {
 
@@ -21,29 +30,53 @@ final class PendingBatches implements Iterator<TaskBatch> {
     private final TaskSource tasks;
     private final int batchSize;
     private final IntPredicate pending;
+    private final IntFunction<JobResources> signature;
     private final BooleanSupplier cancelled;
+    /** Each signature's batch being filled, in the order the signatures first came. */
+    private final Map<JobResources, List<TaskSpec>> filling = new LinkedHashMap<>();
+    private final Deque<TaskBatch> ready = new ArrayDeque<>();
     private int next;
 
-    PendingBatches(String runId, TaskSource tasks, int batchSize, IntPredicate pending, BooleanSupplier cancelled) {
+    /** @param signature the key tasks are grouped by, or null for manifest order */
+    PendingBatches(String runId, TaskSource tasks, int batchSize, IntPredicate pending,
+                   IntFunction<JobResources> signature, BooleanSupplier cancelled) {
         this.runId = runId;
         this.tasks = tasks;
         this.batchSize = batchSize;
         this.pending = pending;
+        this.signature = signature != null ? signature : index -> JobResources.NONE;
         this.cancelled = cancelled;
-        this.next = advance(0);
     }
 
-    private int advance(int from) {
-        int i = from;
-        while (i < tasks.size() && !pending.test(i)) {
-            i++;
+    /** Reads on until a batch is ready or the tasks are all read. */
+    private void fill() {
+        while (ready.isEmpty() && next < tasks.size()) {
+            int index = next++;
+            if (!pending.test(index)) {
+                continue;
+            }
+            JobResources key = signature.apply(index);
+            List<TaskSpec> batch = filling.computeIfAbsent(key,
+                    k -> new ArrayList<>(Math.min(batchSize, tasks.size() - index)));
+            batch.add(tasks.task(index));
+            if (batch.size() == batchSize) {
+                filling.remove(key);
+                ready.add(new TaskBatch(runId, batch));
+            }
         }
-        return i;
+        if (ready.isEmpty() && next == tasks.size()) {
+            filling.values().forEach(batch -> ready.add(new TaskBatch(runId, batch)));
+            filling.clear();
+        }
     }
 
     @Override
     public boolean hasNext() {
-        return next < tasks.size() && !cancelled.getAsBoolean();
+        if (cancelled.getAsBoolean()) {
+            return false;
+        }
+        fill();
+        return !ready.isEmpty();
     }
 
     @Override
@@ -51,11 +84,6 @@ final class PendingBatches implements Iterator<TaskBatch> {
         if (!hasNext()) {
             throw new NoSuchElementException();
         }
-        List<TaskSpec> batch = new ArrayList<>(Math.min(batchSize, tasks.size() - next));
-        while (batch.size() < batchSize && next < tasks.size()) {
-            batch.add(tasks.task(next));
-            next = advance(next + 1);
-        }
-        return new TaskBatch(runId, batch);
+        return ready.poll();
     }
 }

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntFunction;
 
 /**
  * One run: its plan, its directory and the state of its tasks. Every change is a {@link JournalEntry}, written to the
@@ -84,18 +85,25 @@ public final class Run {
         return finished;
     }
 
-    /** The tasks still to run, in the plan's batches (see {@link PendingBatches}); handed out once. */
+    /** The tasks still to run, in the plan's batches and manifest order (see {@link PendingBatches}); handed out once. */
     public Iterator<TaskBatch> pendingBatches() {
-        return pendingGroups(plan.batchSize());
+        return pending(plan.batchSize(), null);
     }
 
-    /** The tasks still to run, in groups of {@code size} (a cluster lane's: a SLURM array); handed out once. */
+    /**
+     * The tasks still to run, in groups of at most {@code size} (a cluster lane's: a SLURM array) of one resource
+     * signature each ({@link #taskResources}); handed out once.
+     */
     public Iterator<TaskBatch> pendingGroups(int size) {
+        return pending(size, this::taskResources);
+    }
+
+    private Iterator<TaskBatch> pending(int size, IntFunction<JobResources> signature) {
         if (fed.getAndSet(true)) {
             return Collections.emptyIterator();
         }
         return new PendingBatches(id, plan.manifest().tasks(), size,
-                index -> taskState(index) == TaskState.PENDING, () -> cancelled);
+                index -> taskState(index) == TaskState.PENDING, signature, () -> cancelled);
     }
 
     /** Relative path (from the run directory) of a task's log. */
@@ -220,10 +228,10 @@ public final class Run {
         return tasks.retriesUsed(index);
     }
 
-    /** The resources a task's next attempt runs with: the plan's, and over them any escalation's. */
+    /** The resources a task's next attempt runs with: the plan's for the task, and over them any escalation's. */
     public synchronized JobResources taskResources(int index) {
         String own = tasks.ownResources(index);
-        return own == null ? plan.resources() : plan.resources().with(JobResources.parse(own));
+        return own == null ? plan.taskResources(index) : plan.taskResources(index).with(JobResources.parse(own));
     }
 
     /** Free reruns the task has had after node failures or preemptions. */

@@ -56,7 +56,7 @@ final class TaskHistory {
             }
             List<Attempt> list = history.attempts.computeIfAbsent(index, i -> new ArrayList<>(2));
             Attempt current = list.isEmpty() ? null : list.get(list.size() - 1);
-            JobResources resources = own.getOrDefault(index, run.plan().resources());
+            JobResources resources = own.getOrDefault(index, run.plan().taskResources(index));
             if (entry instanceof JournalEntry.Start start) {
                 if (current == null || current.attempt != start.attempt()) {
                     list.add(new Attempt(start.attempt(), start.at(), resources));
@@ -79,7 +79,7 @@ final class TaskHistory {
                 }
             } else if (entry instanceof JournalEntry.Escalate e) {
                 ended(current, "ESCALATED", e.at(), e.exitCode(), e.reason());
-                own.put(index, run.plan().resources().with(JobResources.parse(e.resources())));
+                own.put(index, run.plan().taskResources(index).with(JobResources.parse(e.resources())));
             } else if (entry instanceof JournalEntry.Rerun r) {
                 ended(current, "RERUN", r.at(), r.exitCode(), r.reason());
                 current.node = r.node() != null ? r.node() : current.node;

@@ -102,11 +102,6 @@ public final class ArrayLayout {
         return new ArrayJob(runId, key, dir(runDir, key), List.copyOf(elements), attempt, throttle(plan));
     }
 
-    /** Writes the array's folder, script and task table with the run's resources. */
-    public static void writeScript(ArrayJob job, Path runDir, RunPlan plan) throws IOException {
-        writeScript(job, runDir, plan, plan.resources());
-    }
-
     /** Writes the array's folder, script and task table (the working directory of relative task workdirs: drover's own). */
     public static void writeScript(ArrayJob job, Path runDir, RunPlan plan, JobResources resources)
             throws IOException {

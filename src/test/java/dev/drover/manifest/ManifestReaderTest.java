@@ -1,5 +1,6 @@
 package dev.drover.manifest;
 
+import dev.drover.plan.JobResources;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -155,5 +156,83 @@ class ManifestReaderTest {
             assertEquals(bad[1], error.field(), bad[0]);
             assertTrue(!error.getMessage().contains("\n"), "one line: " + error.getMessage());
         }
+    }
+
+    @Test
+    void aTaskMayGiveItsOwnResourcesAsAStringOrAMapAndEqualSetsShareOneEntry() {
+        Manifest m = ManifestReader.parse("""
+                name: own
+                tasks:
+                  - {command: [a]}
+                  - {command: [b], jobResources: "mem=4G,cpus-per-task=2"}
+                  - {command: [c], jobResources: {cpus_per_task: 2, mem: 4G}}
+                  - {command: [d], jobResources: {time: "10:00"}}
+                  - {command: [e], jobResources: {}}
+                  - {command: [f], jobResources: null}
+                """);
+        TaskSource tasks = m.tasks();
+        assertEquals(3, tasks.resourceSets().size(), "none, {mem, cpus}, {time}");
+        assertEquals(JobResources.NONE, tasks.resourceSets().get(0));
+        assertEquals(0, tasks.resourceSet(0));
+        assertEquals(tasks.resourceSet(1), tasks.resourceSet(2), "string and map, any order, dashes or not");
+        assertEquals(Map.of("mem", "4G", "cpus_per_task", "2"), tasks.resourceSets().get(tasks.resourceSet(1)).asMap());
+        assertEquals(Map.of("time", "10:00"), tasks.resourceSets().get(tasks.resourceSet(3)).asMap());
+        assertEquals(0, tasks.resourceSet(4), "an empty map is no resources of its own");
+        assertEquals(0, tasks.resourceSet(5));
+        assertEquals(1, ManifestReader.parse("name: n\ntasks: [{command: [a]}]").tasks().resourceSets().size());
+    }
+
+    @Test
+    void aTasksBadResourcesAreRefusedNamingTheTaskAndTheKeyInOneLine() {
+        String[][] cases = {
+                {"{mem: lots}", "tasks[1].jobResources.mem", "500M"},
+                {"'mem=lots'", "tasks[1].jobResources.mem", "500M"},
+                {"{memory: 4G}", "tasks[1].jobResources.memory", "valid keys"},
+                {"{time: '10:75'}", "tasks[1].jobResources.time", "SLURM time"},
+                {"{mem: [4G]}", "tasks[1].jobResources.mem", "string or a number"},
+                {"[mem=4G]", "tasks[1].jobResources", "map"},
+                {"''", "tasks[1].jobResources", "empty"},
+                {"'mem'", "tasks[1].jobResources", "key=value"},
+                {"{batch_size: 5}", "tasks[1].jobResources.batch_size", "whole run"},
+                {"{image: 'alpine:3'}", "tasks[1].jobResources.image", "whole run"},
+                {"{namespace: batch}", "tasks[1].jobResources.namespace", "whole run"},
+                // hostile values: nothing may reach a generated script but what SLURM accepts for the key
+                {"{mem: \"4G\\n#SBATCH --wrap=reboot\"}", "tasks[1].jobResources.mem", "control character"},
+                {"{partition: '-x'}", "tasks[1].jobResources.partition", "option"},
+                {"{time: '$(reboot)'}", "tasks[1].jobResources.time", "SLURM time"},
+                {"{gres: 'gpu:1;rm -rf /'}", "tasks[1].jobResources.gres", "generic resources"},
+                {"{mem: \"4G\\u0000\"}", "tasks[1].jobResources.mem", "NUL"},
+        };
+        for (String[] c : cases) {
+            ManifestException error = refused("name: bad\ntasks:\n  - {command: [a]}\n  - {command: [b], jobResources: "
+                    + c[0] + "}\n");
+            assertEquals(c[1], error.field(), c[0] + ": " + error.getMessage());
+            assertTrue(error.getMessage().contains(c[2]), c[0] + ": " + error.getMessage());
+            assertTrue(!error.getMessage().contains("\n"), "one line: " + error.getMessage());
+        }
+    }
+
+    @Test
+    void generatedTasksHaveNoResourcesOfTheirOwnAndSaySoWhenGivenSome() {
+        ManifestException items = refused("name: g\ncommand: [x, '{item}']\nitems: [{jobResources: {mem: 4G}}]");
+        assertEquals("items[0].jobResources", items.field());
+        assertTrue(items.getMessage().contains("tasks: [{command"), items.getMessage());
+        assertEquals("range.jobResources", refused("name: g\ncommand: [x]\nrange: {end: 3, jobResources: 'mem=1G'}")
+                .field());
+        assertEquals(1, ManifestReader.parse("name: g\ncommand: [x]\nrange: {end: 3}\njobResources: mem=1G").tasks()
+                .resourceSets().size());
+    }
+
+    @Test
+    void aListMayGiveAThousandDifferentResourceSetsButNotMore() {
+        StringBuilder text = new StringBuilder("name: many\ntasks:\n");
+        for (int i = 1; i <= TaskResourceSets.MAX_SETS; i++) {
+            text.append("  - {command: [a], jobResources: {mem: ").append(i).append("M}}\n");
+        }
+        assertEquals(TaskResourceSets.MAX_SETS + 1, ManifestReader.parse(text.toString()).tasks().resourceSets().size());
+        text.append("  - {command: [a], jobResources: {mem: 2G}}\n");
+        ManifestException error = refused(text.toString());
+        assertEquals("tasks[" + TaskResourceSets.MAX_SETS + "].jobResources", error.field());
+        assertTrue(error.getMessage().contains("at most " + TaskResourceSets.MAX_SETS), error.getMessage());
     }
 }
