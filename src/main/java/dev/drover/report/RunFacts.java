@@ -160,6 +160,10 @@ public final class RunFacts {
         try {
             JsonNode plan = JSON.readTree(dir.resolve("plan.json").toFile());
             plan.path("jobResources").fields().forEachRemaining(e -> resources.put(e.getKey(), e.getValue().asText()));
+            int planned = plan.path("tasks").asInt(0);
+            if (planned > state.length) {
+                resize(planned); // once, at the right size: growing by doubling copies a large run's arrays over and over
+            }
         } catch (IOException | RuntimeException e) {
             // no plan (a report copied elsewhere): no requested resources to compare with
         }
@@ -203,7 +207,9 @@ public final class RunFacts {
     }
 
     private void trim() {
-        resize(tasks);
+        if (tasks != state.length) {
+            resize(tasks);
+        }
         if (ids.size() < tasks) {
             ids.clear(); // only complete lists are kept: labels must match tasks
         }
