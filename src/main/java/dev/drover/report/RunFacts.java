@@ -162,7 +162,7 @@ public final class RunFacts {
             plan.path("jobResources").fields().forEachRemaining(e -> resources.put(e.getKey(), e.getValue().asText()));
             int planned = plan.path("tasks").asInt(0);
             if (planned > state.length) {
-                resize(planned); // once, at the right size: growing by doubling copies a large run's arrays over and over
+                resize(planned); // once, at the right size: doubling would copy a large run's arrays again and again
             }
         } catch (IOException | RuntimeException e) {
             // no plan (a report copied elsewhere): no requested resources to compare with

@@ -34,8 +34,8 @@ class LargeRunReportTest {
     Path tmp;
 
     /**
-     * Every task but one ends (those at 7 mod 1000 fail, with a reason that needs escaping), each with its usage: 1 to 10 s,
-     * 50 to 149 MiB. Task 1 fails once first (its history has both attempts' usage); task 2 never starts.
+     * Every task but one ends (those at 7 mod 1000 fail, with a reason that needs escaping), each with its usage: 1 to
+     * 10 s, 50 to 149 MiB. Task 1 fails once first (its history has both attempts' usage); task 2 never starts.
      */
     private Run run(int size) {
         Run run = new RunRegistry(tmp).accept(RunPlan.resolve(ManifestReader.parse("""
