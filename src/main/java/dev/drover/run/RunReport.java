@@ -19,7 +19,7 @@ import java.util.List;
  * Writes report.json: the run's outcome and one entry per task, compact (no indentation) and streamed, so a large
  * run needs no second copy of its tasks in memory. A run of more than {@link #INLINE_TASKS} tasks keeps its tasks in
  * {@link #TASKS_FILE} instead, one JSON array per line under a header line naming the columns (a million tasks: about
- * 88 MB, 110 MB with usage, instead of 175 MB of objects), and report.json names that file in "tasksFile". Each file
+ * 88 MB, 103 MB with usage, instead of 175 MB of objects), and report.json names that file in "tasksFile". Each file
  * is written to a temporary file first and renamed, tasks.jsonl before report.json, so that a reader never sees half
  * of either.
  */
