@@ -1,5 +1,7 @@
 package dev.drover.cli;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.drover.report.HtmlReport;
 import dev.drover.run.Escalations;
@@ -100,6 +102,37 @@ final class StatusCommand implements Callable<Integer> {
         return !run.finished() && run.cancelRequested() ? "CANCELLING" : run.state();
     }
 
+    /**
+     * A finished run's counts from its report.json, which has them before its tasks; the journal (a million-task
+     * run's is 150 MB: seconds to replay) only for a run without a report yet.
+     */
+    private static Escalations escalations(RunStatus run) {
+        if (run.finished()) {
+            try (JsonParser json = JSON.getFactory().createParser(run.report().toFile())) {
+                int escalated = -1;
+                int requeued = -1;
+                json.nextToken();
+                while (json.nextToken() == JsonToken.FIELD_NAME && (escalated < 0 || requeued < 0)) {
+                    String field = json.currentName();
+                    JsonToken value = json.nextToken();
+                    if (field.equals("escalated") && value.isNumeric()) {
+                        escalated = json.getIntValue();
+                    } else if (field.equals("requeued") && value.isNumeric()) {
+                        requeued = json.getIntValue();
+                    } else {
+                        json.skipChildren();
+                    }
+                }
+                if (escalated >= 0 && requeued >= 0) {
+                    return new Escalations(escalated, requeued);
+                }
+            } catch (java.io.IOException unreadable) {
+                // a report from before these counts, or damaged: the journal says the same
+            }
+        }
+        return Escalations.read(run.dir());
+    }
+
     private static void printOne(RunStatus run) {
         Map<String, Integer> c = run.counts();
         System.out.printf("run       %s%n", run.runId());
@@ -107,7 +140,7 @@ final class StatusCommand implements Callable<Integer> {
         System.out.printf("strategy  %s%n", run.strategy() == null ? "-" : run.strategy());
         System.out.printf("tasks     %d: %d succeeded, %d failed, %d cancelled, %d running, %d pending%s%n", run.tasks(),
                 c.get("succeeded"), c.get("failed"), c.get("cancelled"), c.get("running"), c.get("pending"),
-                Escalations.read(run.dir()).describe());
+                escalations(run).describe());
         System.out.printf("accepted  %s%n", run.acceptedAt() == null ? "-" : run.acceptedAt());
         if (run.finishedAt() != null) {
             System.out.printf("finished  %s%n", run.finishedAt());

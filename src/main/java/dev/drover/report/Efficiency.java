@@ -1,6 +1,7 @@
 package dev.drover.report;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -35,18 +36,18 @@ public record Efficiency(int ended, int measured, Spread wall, Spread peakRss, d
 
     /** p50, p95, p99 and max of a figure over the tasks that have it; all NaN when none has. */
     public record Spread(double p50, double p95, double p99, double max) {
+        /** Of the first {@code n} values, which it sorts in place (a million-task run's figures are not copied). */
         static Spread of(double[] values, int n) {
             if (n == 0) {
                 return new Spread(Double.NaN, Double.NaN, Double.NaN, Double.NaN);
             }
-            double[] sorted = Arrays.copyOf(values, n);
-            Arrays.sort(sorted);
-            return new Spread(rank(sorted, 0.50), rank(sorted, 0.95), rank(sorted, 0.99), sorted[n - 1]);
+            Arrays.sort(values, 0, n);
+            return new Spread(rank(values, n, 0.50), rank(values, n, 0.95), rank(values, n, 0.99), values[n - 1]);
         }
 
         /** Nearest-rank percentile: a value some task really had. */
-        private static double rank(double[] sorted, double p) {
-            return sorted[Math.max(0, (int) Math.ceil(p * sorted.length) - 1)];
+        private static double rank(double[] sorted, int n, double p) {
+            return sorted[Math.max(0, (int) Math.ceil(p * n) - 1)];
         }
     }
 
@@ -123,16 +124,48 @@ public record Efficiency(int ended, int measured, Spread wall, Spread peakRss, d
     }
 
     /**
+     * Work over a run's facts is done one run at a time in a process: the page's writer and the summary line of the
+     * same run end together, and a million tasks' facts are 40 MB each.
+     */
+    static final Object ONE_AT_A_TIME = new Object();
+    /** The last advice computed, for the report.json it was computed from (its path, modification time and size). */
+    private static Remembered last;
+
+    private record Remembered(Path report, long modified, long size, String advice) {
+    }
+
+    /**
      * The advice line for the summary of a finished run: null when its tasks' usage was not measured (then there is
-     * nothing to size by), when there is nothing to say, or when its report cannot be read.
+     * nothing to size by), when there is nothing to say, or when its report cannot be read. Remembered from the
+     * page's writer when it has just read the same report.
      */
     public static String adviceFor(Path runDir) {
-        try {
-            Efficiency e = of(RunFacts.read(runDir));
-            return e.measured() > 0 || e.peakRss().max() > 0 ? e.summary() : null;
-        } catch (IOException | RuntimeException unreadable) {
-            return null; // the summary line already names the report
+        synchronized (ONE_AT_A_TIME) {
+            Path report = runDir.resolve("report.json");
+            try {
+                Remembered known = last;
+                if (known != null && known.report.equals(report)
+                        && known.modified == Files.getLastModifiedTime(report).toMillis()
+                        && known.size == Files.size(report)) {
+                    return known.advice;
+                }
+                return remember(runDir, of(RunFacts.read(runDir)));
+            } catch (IOException | RuntimeException unreadable) {
+                return null; // the summary line already names the report
+            }
         }
+    }
+
+    /** Remembers {@code e}, just computed from runDir's report, for {@link #adviceFor}; returns its advice line. */
+    static String remember(Path runDir, Efficiency e) {
+        String advice = e.measured() > 0 || e.peakRss().max() > 0 ? e.summary() : null;
+        Path report = runDir.resolve("report.json");
+        try {
+            last = new Remembered(report, Files.getLastModifiedTime(report).toMillis(), Files.size(report), advice);
+        } catch (IOException gone) {
+            last = null;
+        }
+        return advice;
     }
 
     /** The advice as one line for a terminal, or null when there is nothing to say. */

@@ -38,10 +38,16 @@ public final class HtmlReport {
 
     /** Writes {@code runDir/report.html}, or {@code target} when given; returns the file written. */
     public static Path write(Path runDir, Path target) throws IOException {
-        RunFacts run = RunFacts.read(runDir);
+        String page;
+        synchronized (Efficiency.ONE_AT_A_TIME) {
+            RunFacts run = RunFacts.read(runDir);
+            Efficiency efficiency = Efficiency.of(run);
+            Efficiency.remember(runDir, efficiency);
+            page = render(run, efficiency);
+        }
         Path file = target != null ? target : runDir.resolve(FILE);
         Path temp = file.resolveSibling("." + file.getFileName() + ".tmp");
-        Files.writeString(temp, render(run, Efficiency.of(run)), StandardCharsets.UTF_8);
+        Files.writeString(temp, page, StandardCharsets.UTF_8);
         Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         return file;
     }

@@ -19,7 +19,8 @@ import java.util.Map;
 /**
  * What a finished run's report.json (and plan.json) says, read field by field with a streaming parser, so that the
  * writer's layout (pretty or compact, field order within a task) does not matter and a million tasks cost a few
- * primitive arrays, not a million objects. Unknown fields are skipped.
+ * primitive arrays (about 41 bytes a task), not a million objects. A large run's tasks are read the same way, row by
+ * row, from the tasks.jsonl that report.json names. Unknown fields are skipped.
  */
 public final class RunFacts {
 
@@ -55,6 +56,8 @@ public final class RunFacts {
     long[] maxRssBytes = new long[1024];
     final List<String> ids = new ArrayList<>();
     final List<Failed> failed = new ArrayList<>();
+    /** tasks.jsonl's {@code "log": "logs/<id>.log"}: a task's log, for the rows that do not name it. */
+    private String logTemplate;
     /** How many failed tasks gave each reason (exit code when none), for the biggest groups first. */
     final Map<String, Integer> failureReasons = new LinkedHashMap<>();
 
@@ -98,6 +101,7 @@ public final class RunFacts {
                             facts.addTask(TaskFields.read(json));
                         }
                     }
+                    case "tasksFile" -> facts.readRows(json.getText());
                     default -> json.skipChildren();
                 }
             }
@@ -111,10 +115,55 @@ public final class RunFacts {
         return facts;
     }
 
+    /** A large run's tasks.jsonl (report.json's tasksFile, beside it): its header's columns, then a row per task. */
+    private void readRows(String file) throws IOException {
+        Path rows = dir.resolve(file).normalize();
+        if (!rows.getParent().equals(dir.normalize())) {
+            throw new IOException(dir.resolve("report.json") + ": tasksFile " + file + " is not a file beside it");
+        }
+        try (JsonParser json = JSON_FACTORY.createParser(rows.toFile())) {
+            List<String> columns = new ArrayList<>();
+            if (json.nextToken() == JsonToken.START_OBJECT) {
+                while (json.nextToken() == JsonToken.FIELD_NAME) {
+                    String field = json.currentName();
+                    JsonToken value = json.nextToken();
+                    if (field.equals("columns") && value == JsonToken.START_ARRAY) {
+                        while (json.nextToken() == JsonToken.VALUE_STRING) {
+                            columns.add(json.getText());
+                        }
+                    } else if (field.equals("log") && value == JsonToken.VALUE_STRING) {
+                        logTemplate = json.getText();
+                    } else {
+                        json.skipChildren();
+                    }
+                }
+            }
+            if (columns.isEmpty()) {
+                throw new IOException(rows + " does not start with its header line ({\"columns\": [...]})");
+            }
+            while (json.nextToken() == JsonToken.START_ARRAY) {
+                addTask(TaskFields.readRow(json, columns));
+            }
+        } catch (java.io.FileNotFoundException | java.nio.file.NoSuchFileException e) {
+            throw new IOException(rows + " is missing (report.json lists its tasks there)", e);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IOException(rows + " is not valid JSON lines: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    /** Where a task's log is, when its entry does not say: tasks.jsonl's header names it once for all. */
+    private String log(TaskFields task, String id) {
+        return task.log != null || logTemplate == null ? task.log : logTemplate.replace("<id>", id);
+    }
+
     private void readPlan() {
         try {
             JsonNode plan = JSON.readTree(dir.resolve("plan.json").toFile());
             plan.path("jobResources").fields().forEachRemaining(e -> resources.put(e.getKey(), e.getValue().asText()));
+            int planned = plan.path("tasks").asInt(0);
+            if (planned > state.length) {
+                resize(planned); // once, at the right size: doubling would copy a large run's arrays again and again
+            }
         } catch (IOException | RuntimeException e) {
             // no plan (a report copied elsewhere): no requested resources to compare with
         }
@@ -143,7 +192,7 @@ public final class RunFacts {
             failureReasons.merge(reason, 1, Integer::sum);
             if (failed.size() < FAILED_KEPT) {
                 failed.add(new Failed(id, task.index < 0 ? i : task.index, taskState, task.exitCode, task.attempts,
-                        task.reason, task.log));
+                        task.reason, log(task, id)));
             }
         }
     }
@@ -158,7 +207,9 @@ public final class RunFacts {
     }
 
     private void trim() {
-        resize(tasks);
+        if (tasks != state.length) {
+            resize(tasks);
+        }
         if (ids.size() < tasks) {
             ids.clear(); // only complete lists are kept: labels must match tasks
         }

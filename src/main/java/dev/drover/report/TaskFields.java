@@ -4,10 +4,14 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 
 import java.io.IOException;
+import java.util.List;
+
+import static dev.drover.run.RunReport.USAGE_FIGURES;
 
 /**
- * One task entry of report.json, read from the parser by field name (any order, unknown fields skipped): a million
- * of them are read in a second or two, where building a tree per task took several times longer.
+ * One task entry of report.json, read from the parser by field name (any order, unknown fields skipped), or one row
+ * of a large run's tasks.jsonl by its header's column names: a million of them are read in a second or two, where
+ * building a tree per task took several times longer.
  * The usage figures are the task's own {@code usage}, else the last {@code history} attempt that has some.
  */
 final class TaskFields {
@@ -34,26 +38,50 @@ final class TaskFields {
         TaskFields task = new TaskFields();
         while (json.nextToken() == JsonToken.FIELD_NAME) {
             String field = json.currentName();
-            JsonToken value = json.nextToken();
-            switch (field) {
-                case "id" -> task.id = text(json, value);
-                case "index" -> task.index = value.isNumeric() ? json.getIntValue() : -1;
-                case "state" -> task.state = text(json, value);
-                case "exitCode" -> task.exitCode = value == JsonToken.VALUE_NUMBER_INT ? json.getIntValue() : null;
-                case "attempts" -> task.attempts = value.isNumeric() ? json.getIntValue() : 0;
-                case "startedAt" -> task.startedAt = text(json, value);
-                case "finishedAt" -> task.finishedAt = text(json, value);
-                case "log" -> task.log = text(json, value);
-                case "reason" -> task.reason = text(json, value);
-                case "usage" -> {
-                    task.ownUsage = value == JsonToken.START_OBJECT;
-                    task.usage(json, value);
-                }
-                case "history" -> task.history(json, value);
-                default -> json.skipChildren();
+            task.field(field, json, json.nextToken());
+        }
+        return task;
+    }
+
+    /**
+     * Reads one row of tasks.jsonl, the array the parser is at (its START_ARRAY is current), whose values are the
+     * {@code columns} in order; values beyond the columns (a newer writer's) are skipped.
+     */
+    static TaskFields readRow(JsonParser json, List<String> columns) throws IOException {
+        TaskFields task = new TaskFields();
+        int column = 0;
+        for (JsonToken value = json.nextToken(); value != JsonToken.END_ARRAY; value = json.nextToken(), column++) {
+            if (value == null) {
+                throw new IOException("a row ends early");
+            }
+            if (column < columns.size()) {
+                task.field(columns.get(column), json, value);
+            } else {
+                json.skipChildren();
             }
         }
         return task;
+    }
+
+    /** One field of a task, its value the parser's current token; unknown fields are skipped. */
+    private void field(String field, JsonParser json, JsonToken value) throws IOException {
+        switch (field) {
+            case "id" -> id = text(json, value);
+            case "index" -> index = value.isNumeric() ? json.getIntValue() : -1;
+            case "state" -> state = text(json, value);
+            case "exitCode" -> exitCode = value == JsonToken.VALUE_NUMBER_INT ? json.getIntValue() : null;
+            case "attempts" -> attempts = value.isNumeric() ? json.getIntValue() : 0;
+            case "startedAt" -> startedAt = text(json, value);
+            case "finishedAt" -> finishedAt = text(json, value);
+            case "log" -> log = text(json, value);
+            case "reason" -> reason = text(json, value);
+            case "usage" -> {
+                ownUsage = value == JsonToken.START_OBJECT || value == JsonToken.START_ARRAY;
+                usage(json, value);
+            }
+            case "history" -> history(json, value);
+            default -> json.skipChildren();
+        }
     }
 
     private void history(JsonParser json, JsonToken value) throws IOException {
@@ -74,33 +102,40 @@ final class TaskFields {
         }
     }
 
+    /** {@code usage}: an object of named figures (report.json), or tasks.jsonl's array of {@link #USAGE_FIGURES}. */
     private void usage(JsonParser json, JsonToken value) throws IOException {
-        if (value != JsonToken.START_OBJECT) {
+        if (value != JsonToken.START_OBJECT && value != JsonToken.START_ARRAY) {
             json.skipChildren();
             return;
         }
-        double wall = Double.NaN;
-        double cpu = Double.NaN;
-        long rss = -1;
-        while (json.nextToken() == JsonToken.FIELD_NAME) {
-            String field = json.currentName();
-            JsonToken figure = json.nextToken();
-            if (!figure.isNumeric()) {
+        boolean named = value == JsonToken.START_OBJECT;
+        JsonToken end = named ? JsonToken.END_OBJECT : JsonToken.END_ARRAY;
+        wallSeconds = Double.NaN;
+        cpuSeconds = Double.NaN;
+        maxRssBytes = -1;
+        int position = 0;
+        for (JsonToken token = json.nextToken(); token != end && token != null; token = json.nextToken()) {
+            String field;
+            if (named) {
+                field = json.currentName();
+                token = json.nextToken();
+            } else {
+                field = position < USAGE_FIGURES.size() ? USAGE_FIGURES.get(position) : "";
+                position++;
+            }
+            if (!token.isNumeric()) {
                 json.skipChildren();
                 continue;
             }
             switch (field) {
-                case "wallSeconds" -> wall = json.getDoubleValue();
-                case "cpuSeconds" -> cpu = json.getDoubleValue();
-                case "maxRssBytes" -> rss = json.getLongValue();
+                case "wallSeconds" -> wallSeconds = json.getDoubleValue();
+                case "cpuSeconds" -> cpuSeconds = json.getDoubleValue();
+                case "maxRssBytes" -> maxRssBytes = json.getLongValue();
                 default -> {
                     // a figure this version does not show
                 }
             }
         }
-        wallSeconds = wall;
-        cpuSeconds = cpu;
-        maxRssBytes = rss;
     }
 
     private static String text(JsonParser json, JsonToken value) throws IOException {

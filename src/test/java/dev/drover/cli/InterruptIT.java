@@ -12,7 +12,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,33 +26,47 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Integration test (after packaging): `bin/drover run` as a user starts it, interrupted at random moments by Ctrl-C
  * (SIGINT to its process group, as a terminal sends it) or SIGTERM to its pid, with retries configured. Every time:
  * exit 130 within seconds, the report says CANCELLED, no task starts and no retry begins after the cancel, no task
- * that was running is reported FAILED, and not one process of any task is left.
+ * that was running is reported FAILED, and not one process of any task is left. Each process is known by its pid and
+ * its start time (clock ticks after boot, /proc/PID/stat field 22): with pids wrapping at 32768 on a busy machine, a
+ * pid alone may by the time it is checked name another program's process (or thread).
  */
 class InterruptIT {
 
     private static final int ROUNDS = 20;
-    /** Tasks by index % 4: fail fast (retried), ignore SIGTERM, fork children all the time, plain. */
+    /** Indexes into {@link #stat}'s fields: the state (field 3) and the start time in clock ticks (field 22). */
+    private static final int STATE = 0;
+    private static final int STARTTIME = 22 - 3;
+    /**
+     * Tasks by index % 4: fail fast (retried), ignore SIGTERM, fork children all the time, plain. Each writes its own
+     * pid and start time, then its index and attempt; each child's pid and start time are written as it starts.
+     */
     private static final String TASK = """
-            echo "$$ $1 $DROVER_ATTEMPT" >> %1$s
+            started() { cut -d' ' -f22 /proc/$1/stat; }
+            echo "$$ $(started $$) $1 $DROVER_ATTEMPT" >> %1$s
             case $(($1 %% 4)) in
               0) sleep 0.2; exit 3 ;;
-              1) trap "" TERM; sleep 30 & echo $! >> %2$s; wait ;;
-              2) trap "" TERM; while :; do sleep 30 & echo $! >> %2$s; sleep 0.05; done ;;
-              3) sleep 30 & echo $! >> %2$s; wait ;;
+              1) trap "" TERM; sleep 30 & echo "$! $(started $!)" >> %2$s; wait ;;
+              2) trap "" TERM; while :; do sleep 30 & echo "$! $(started $!)" >> %2$s; sleep 0.05; done ;;
+              3) sleep 30 & echo "$! $(started $!)" >> %2$s; wait ;;
             esac
             """;
 
     @TempDir
     Path dir;
     DroverProcesses drover;
-    final List<Long> everyPid = new ArrayList<>();
+    /** Every task process and child seen, by pid, with its start time. */
+    final Map<Long, String> everyProcess = new HashMap<>();
 
     @AfterEach
     void cleanUp() {
         if (drover != null) {
             drover.close();
         }
-        everyPid.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+        everyProcess.forEach((pid, started) -> {
+            if (started.equals(startTime(pid))) { // never another program's process that got the pid since
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        });
     }
 
     @Test
@@ -99,11 +112,17 @@ class InterruptIT {
         double seconds = (System.nanoTime() - signalled) / 1e9;
         String out = drover.log(work.getFileName() + ".out");
         for (String line : lines(execs)) {
-            everyPid.add(Long.parseLong(line.split(" ")[0]));
+            assertTrue(line.matches("[0-9]+ [0-9]+ [0-9]+ [0-9]+"), what + ": a task read its own start time: " + line);
         }
-        lines(children).forEach(pid -> everyPid.add(Long.parseLong(pid)));
+        Map<Long, String> processes = new HashMap<>();
+        Stream.concat(lines(execs).stream(), lines(children).stream()).forEach(line -> {
+            String[] pidAndStart = line.split(" ");
+            // no start time: the process had gone when its start was read, so whatever has its pid now is another
+            processes.put(Long.parseLong(pidAndStart[0]), pidAndStart.length > 1 ? pidAndStart[1] : "gone");
+        });
+        everyProcess.putAll(processes);
         assertTrue(seconds < 10, what + ": took " + seconds + " s to exit");
-        assertNoneAlive(what);
+        assertNoneAlive(processes, what);
         Path runDir = runDir(runs);
         if (runDir == null) {
             // interrupted in start-up, before drover took the signals over: the JVM's default (143 for SIGTERM)
@@ -123,7 +142,7 @@ class InterruptIT {
         }
         assertNothingBeganAfterTheCancel(runDir, what);
         Map<String, Integer> runsPerTask = new HashMap<>();
-        lines(execs).forEach(line -> runsPerTask.merge(line.split(" ")[1], 1, Integer::sum));
+        lines(execs).forEach(line -> runsPerTask.merge(line.split(" ")[2], 1, Integer::sum));
         runsPerTask.forEach((index, count) -> assertTrue(count <= (Integer.parseInt(index) % 4 == 0 ? 4 : 1),
                 what + ": task " + index + " ran " + count + " times"));
     }
@@ -143,19 +162,35 @@ class InterruptIT {
         assertTrue(cancelled, what + ": the journal records the cancel");
     }
 
-    /** Every task process and every child they forked is gone (a zombie awaiting its parent counts as gone). */
-    private void assertNoneAlive(String what) throws Exception {
-        for (long pid : everyPid) {
-            Path stat = Path.of("/proc/" + pid + "/stat");
-            String text;
-            try {
-                text = Files.readString(stat);
-            } catch (java.io.IOException gone) {
-                continue;
+    /**
+     * Every task process and every child they forked is gone (a zombie awaiting its parent counts as gone): no process
+     * has their pid and start time.
+     */
+    private static void assertNoneAlive(Map<Long, String> processes, String what) {
+        processes.forEach((pid, started) -> {
+            String[] stat = stat(pid);
+            if (stat == null || !stat[STARTTIME].equals(started)) {
+                return; // gone, or its pid now names a process started since
             }
-            char state = text.charAt(text.lastIndexOf(')') + 2);
-            assertTrue(state == 'Z' || state == 'X', what + ": process " + pid + " outlived drover: " + text);
+            char state = stat[STATE].charAt(0);
+            assertTrue(state == 'Z' || state == 'X', what + ": process " + pid + " outlived drover: "
+                    + String.join(" ", stat));
+        });
+    }
+
+    /** /proc/PID/stat's fields after the command name, from field 3 (state) on; null when there is no such process. */
+    private static String[] stat(long pid) {
+        try {
+            String text = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            return text.substring(text.lastIndexOf(')') + 2).strip().split(" ");
+        } catch (java.io.IOException gone) {
+            return null;
         }
+    }
+
+    private static String startTime(long pid) {
+        String[] stat = stat(pid);
+        return stat == null ? null : stat[STARTTIME];
     }
 
     private static Path runDir(Path runs) throws Exception {
