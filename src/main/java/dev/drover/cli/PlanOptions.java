@@ -4,7 +4,7 @@ import dev.drover.camel.DroverRuntime;
 import dev.drover.manifest.ManifestReader;
 import dev.drover.plan.RunOptions;
 import dev.drover.plan.RunPlan;
-import dev.drover.plan.JobResources;
+import dev.drover.manifest.JobResources;
 import dev.drover.run.Settings;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;

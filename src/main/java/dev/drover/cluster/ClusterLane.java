@@ -1,7 +1,7 @@
 package dev.drover.cluster;
 
 import dev.drover.manifest.TaskSpec;
-import dev.drover.plan.JobResources;
+import dev.drover.manifest.JobResources;
 import dev.drover.run.Run;
 import dev.drover.run.RunRegistry;
 import dev.drover.run.TaskBatch;

@@ -1,6 +1,6 @@
 package dev.drover.cluster;
 
-import dev.drover.plan.JobResources;
+import dev.drover.manifest.JobResources;
 
 import java.util.Set;
 

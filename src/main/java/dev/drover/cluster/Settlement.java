@@ -2,7 +2,7 @@ package dev.drover.cluster;
 
 import dev.drover.manifest.Escalate;
 import dev.drover.manifest.ResourceAmounts;
-import dev.drover.plan.JobResources;
+import dev.drover.manifest.JobResources;
 import dev.drover.run.Run;
 import dev.drover.run.TaskState;
 import dev.drover.run.TimedOut;

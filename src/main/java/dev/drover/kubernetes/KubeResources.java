@@ -1,6 +1,6 @@
 package dev.drover.kubernetes;
 
-import dev.drover.plan.JobResources;
+import dev.drover.manifest.JobResources;
 import dev.drover.plan.KubernetesTerms;
 import io.fabric8.kubernetes.api.model.Affinity;
 import io.fabric8.kubernetes.api.model.AffinityBuilder;

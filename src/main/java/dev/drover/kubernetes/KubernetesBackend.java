@@ -6,7 +6,7 @@ import dev.drover.cluster.ClusterScheduler;
 import dev.drover.cluster.GroupSpec;
 import dev.drover.kubernetes.KubeWatches.RunWatch;
 import dev.drover.manifest.TaskSpec;
-import dev.drover.plan.JobResources;
+import dev.drover.manifest.JobResources;
 import dev.drover.plan.Strategy;
 import dev.drover.run.Run;
 import io.fabric8.kubernetes.api.model.ConfigMap;

@@ -22,7 +22,7 @@ record PodDeadline(long seconds, String source, Duration timeout) {
     static final String TIME = "--job-resources time";
 
     /** The pod deadline of tasks of a run that run with these resources (the run's, or escalated); null if none. */
-    static PodDeadline of(RunPlan plan, dev.drover.plan.JobResources resources) {
+    static PodDeadline of(RunPlan plan, dev.drover.manifest.JobResources resources) {
         return of(plan.manifest().timeout(), KubeResources.from(resources).activeDeadlineSeconds());
     }
 

@@ -1,7 +1,6 @@
 package dev.drover.manifest;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.drover.plan.JobResources;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

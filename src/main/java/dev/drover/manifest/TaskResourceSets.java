@@ -1,6 +1,5 @@
 package dev.drover.manifest;
 
-import dev.drover.plan.JobResources;
 
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -1,5 +1,6 @@
 package dev.drover.plan;
 
+import dev.drover.manifest.JobResources;
 import dev.drover.manifest.TaskSource;
 
 import java.util.ArrayList;

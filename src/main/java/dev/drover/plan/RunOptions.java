@@ -1,5 +1,6 @@
 package dev.drover.plan;
 
+import dev.drover.manifest.JobResources;
 /**
  * Settings given on the command line; each non-null one overrides the manifest's value.
  *

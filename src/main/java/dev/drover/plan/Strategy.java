@@ -1,5 +1,6 @@
 package dev.drover.plan;
 
+import dev.drover.manifest.JobResources;
 import dev.drover.manifest.Manifest;
 import dev.drover.manifest.ManifestException;
 
@@ -19,7 +20,7 @@ public enum Strategy {
         @Override
         int batchSize(Manifest manifest, Integer jobs, JobResources resources) {
             requireResources(manifest, resources);
-            resources.checkFor(this);
+            checkResources(resources, JobResources.FIELD);
             refuseBatchSize(resources);
             return 1;
         }
@@ -33,7 +34,7 @@ public enum Strategy {
         @Override
         int batchSize(Manifest manifest, Integer jobs, JobResources resources) {
             requireResources(manifest, resources);
-            resources.checkFor(this);
+            checkResources(resources, JobResources.FIELD);
             boolean hasBatchSize = resources.has(JobResources.BATCH_SIZE);
             if (jobs != null && hasBatchSize) {
                 throw new ManifestException("--jobs", "and batch-size in --job-resources are mutually exclusive for"
@@ -60,7 +61,7 @@ public enum Strategy {
     KUBERNETES("kubernetes", "direct:lane-kubernetes") {
         @Override
         int batchSize(Manifest manifest, Integer jobs, JobResources resources) {
-            resources.checkFor(this);
+            checkResources(resources, JobResources.FIELD);
             // No --job-resources needed (unlike the reference CLI): the one thing Kubernetes cannot guess is the
             // image, and the manifest may name it; requests and limits are optional on Kubernetes.
             if (RunPlan.image(manifest, resources) == null) {
@@ -146,6 +147,15 @@ public enum Strategy {
         return jobs != null ? jobs : 0;
     }
 
+    /** Refuses resource keys this strategy cannot honour, naming {@code field}; local strategies check none here. */
+    void checkResources(JobResources resources, String field) {
+        if (this == KUBERNETES) {
+            resources.checkForKubernetes(field);
+        } else if (isSlurm()) {
+            resources.checkForSlurm(field);
+        }
+    }
+
     /**
      * Checks each group's resources (tasks' own merged over the run's) as the run's are checked, naming the first
      * task of the group. Local strategies ignore tasks' own resources (as they ignore escalate): the same list runs
@@ -158,7 +168,7 @@ public enum Strategy {
         for (int g = 0; g < groups.size(); g++) {
             String field = "tasks[" + groups.firstTask(g) + "].jobResources";
             try {
-                groups.resources(g).checkFor(this, field);
+                checkResources(groups.resources(g), field);
                 if (this == KUBERNETES) {
                     KubernetesTerms.from(groups.resources(g));
                 }

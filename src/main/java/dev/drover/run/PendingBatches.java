@@ -2,7 +2,7 @@ package dev.drover.run;
 
 import dev.drover.manifest.TaskSource;
 import dev.drover.manifest.TaskSpec;
-import dev.drover.plan.JobResources;
+import dev.drover.manifest.JobResources;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;

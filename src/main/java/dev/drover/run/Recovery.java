@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.drover.manifest.Manifest;
 import dev.drover.manifest.ManifestReader;
-import dev.drover.plan.JobResources;
+import dev.drover.manifest.JobResources;
 import dev.drover.plan.RunPlan;
 import dev.drover.plan.Strategy;
 import org.slf4j.Logger;

@@ -1,7 +1,7 @@
 package dev.drover.run;
 
 import dev.drover.manifest.TaskSpec;
-import dev.drover.plan.JobResources;
+import dev.drover.manifest.JobResources;
 import dev.drover.plan.RunPlan;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

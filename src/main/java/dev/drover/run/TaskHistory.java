@@ -1,6 +1,6 @@
 package dev.drover.run;
 
-import dev.drover.plan.JobResources;
+import dev.drover.manifest.JobResources;
 
 import java.util.ArrayList;
 import java.util.BitSet;

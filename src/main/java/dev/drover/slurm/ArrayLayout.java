@@ -1,7 +1,7 @@
 package dev.drover.slurm;
 
 import dev.drover.manifest.TaskSpec;
-import dev.drover.plan.JobResources;
+import dev.drover.manifest.JobResources;
 import dev.drover.plan.RunPlan;
 import dev.drover.plan.Strategy;
 

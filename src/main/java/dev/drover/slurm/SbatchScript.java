@@ -2,7 +2,7 @@ package dev.drover.slurm;
 
 import dev.drover.manifest.TaskGenerator;
 import dev.drover.manifest.TaskSource;
-import dev.drover.plan.JobResources;
+import dev.drover.manifest.JobResources;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -103,7 +103,7 @@ public final class SlurmBackend implements ClusterBackend<SlurmGroup> {
         if (!given.avoid().isEmpty() && limits.hasOtherNodes(given.avoid())) {
             String before = given.resources().get("exclude");
             String exclude = (before == null ? "" : before + ",") + String.join(",", new java.util.TreeSet<>(given.avoid()));
-            spec = new GroupSpec(given.resources().with(dev.drover.plan.JobResources.parse(
+            spec = new GroupSpec(given.resources().with(dev.drover.manifest.JobResources.parse(
                     java.util.Map.of("exclude", exclude))), given.avoid());
         }
         int attempt = tasks.stream().mapToInt(t -> run.attempts(t.index())).max().orElse(1);

@@ -5,7 +5,7 @@ import dev.drover.cluster.Settlement.Decision;
 import dev.drover.cluster.Settlement.Kind;
 import dev.drover.cluster.Settlement.Outcome;
 import dev.drover.manifest.Escalate;
-import dev.drover.plan.JobResources;
+import dev.drover.manifest.JobResources;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

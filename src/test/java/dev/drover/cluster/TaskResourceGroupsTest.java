@@ -1,7 +1,7 @@
 package dev.drover.cluster;
 
 import dev.drover.manifest.ManifestReader;
-import dev.drover.plan.JobResources;
+import dev.drover.manifest.JobResources;
 import dev.drover.plan.RunOptions;
 import dev.drover.plan.RunPlan;
 import dev.drover.report.Rerun;

@@ -2,7 +2,7 @@ package dev.drover.kubernetes;
 
 import dev.drover.manifest.ManifestException;
 import dev.drover.manifest.ManifestReader;
-import dev.drover.plan.JobResources;
+import dev.drover.manifest.JobResources;
 import dev.drover.plan.RunOptions;
 import dev.drover.plan.RunPlan;
 import io.fabric8.kubernetes.api.model.Quantity;

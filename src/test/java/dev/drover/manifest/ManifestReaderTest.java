@@ -1,6 +1,6 @@
 package dev.drover.manifest;
 
-import dev.drover.plan.JobResources;
+import dev.drover.manifest.JobResources;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;

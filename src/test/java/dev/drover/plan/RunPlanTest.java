@@ -1,5 +1,6 @@
 package dev.drover.plan;
 
+import dev.drover.manifest.JobResources;
 import dev.drover.manifest.Manifest;
 import dev.drover.manifest.ManifestException;
 import dev.drover.manifest.ManifestReader;

@@ -3,7 +3,7 @@ package dev.drover.slurm;
 import dev.drover.HostileArgv;
 import dev.drover.manifest.TaskGenerator;
 import dev.drover.manifest.TaskSpec;
-import dev.drover.plan.JobResources;
+import dev.drover.manifest.JobResources;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

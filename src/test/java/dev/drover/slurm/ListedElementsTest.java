@@ -4,7 +4,7 @@ import dev.drover.HostileArgv;
 import dev.drover.manifest.TaskGenerator;
 import dev.drover.manifest.TaskSource;
 import dev.drover.manifest.TaskSpec;
-import dev.drover.plan.JobResources;
+import dev.drover.manifest.JobResources;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -4,7 +4,7 @@ import dev.drover.HostileArgv;
 import dev.drover.manifest.ManifestException;
 import dev.drover.manifest.ManifestReader;
 import dev.drover.manifest.TaskSpec;
-import dev.drover.plan.JobResources;
+import dev.drover.manifest.JobResources;
 import dev.drover.plan.RunOptions;
 import dev.drover.plan.RunPlan;
 import org.junit.jupiter.api.Test;

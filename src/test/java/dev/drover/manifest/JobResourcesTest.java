@@ -1,6 +1,5 @@
-package dev.drover.plan;
+package dev.drover.manifest;
 
-import dev.drover.manifest.ManifestException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

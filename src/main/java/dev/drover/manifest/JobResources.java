@@ -1,9 +1,6 @@
-package dev.drover.plan;
+package dev.drover.manifest;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.drover.manifest.ImageReference;
-import dev.drover.manifest.ManifestException;
-import dev.drover.manifest.ManifestParser;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -92,26 +89,27 @@ public final class JobResources {
                     + " layout on Kubernetes; use nodelist, exclude or constraint to place pods");
 
     /**
-     * Refuses keys that the strategy cannot honour: SLURM-only keys on Kubernetes and Kubernetes-only keys on SLURM,
-     * each with the reason. Local strategies take no resources at all (checked by RunPlan).
+     * Refuses keys that Kubernetes cannot honour (SLURM-only keys), each with the reason, naming {@code field}: the
+     * run's ({@link #FIELD}) or a task's jobResources. Local strategies take no resources at all (checked by RunPlan).
      */
-    public void checkFor(Strategy strategy) {
-        checkFor(strategy, FIELD);
-    }
-
-    /** {@link #checkFor(Strategy)}, naming {@code field} (a task's jobResources) in the error. */
-    public void checkFor(Strategy strategy, String field) {
+    public void checkForKubernetes(String field) {
         for (String key : values.keySet()) {
-            if (strategy == Strategy.KUBERNETES && NOT_ON_KUBERNETES.containsKey(key)) {
+            if (NOT_ON_KUBERNETES.containsKey(key)) {
                 throw new ManifestException(field, "'" + key + "' has no meaning on Kubernetes: "
                         + NOT_ON_KUBERNETES.get(key) + ". Remove it");
             }
-            if (strategy.isSlurm() && KUBERNETES_KEYS.contains(key)) {
+        }
+    }
+
+    /** Refuses keys that SLURM cannot honour (Kubernetes-only keys, node labels as constraints), naming {@code field}. */
+    public void checkForSlurm(String field) {
+        for (String key : values.keySet()) {
+            if (KUBERNETES_KEYS.contains(key)) {
                 throw new ManifestException(field, "'" + key + "' only applies to the kubernetes strategy"
                         + " (SLURM runs tasks on the cluster's own nodes, without container images, namespaces or"
                         + " service accounts): remove it");
             }
-            if (strategy.isSlurm() && key.equals("constraint") && (get(key).contains("=") || get(key).contains("/"))) {
+            if (key.equals("constraint") && (get(key).contains("=") || get(key).contains("/"))) {
                 throw new ManifestException(field, "'constraint=" + get(key) + "': SLURM constraints are node feature"
                         + " names such as intel&ib; LABEL=VALUE node labels only apply to the kubernetes strategy");
             }
