@@ -108,6 +108,12 @@ public final class Run {
                 index -> taskState(index) == TaskState.PENDING, signature, () -> cancelled);
     }
 
+    /**
+     * The folder in a run's logs/ holding the output of tasks while they run (a local slot's, a SLURM element's), in
+     * files that name their task: where {@code drover logs} looks for a running task.
+     */
+    public static final String RUNNING_LOGS = "running";
+
     /** Relative path (from the run directory) of a task's log. */
     public static String logPath(TaskSpec task) {
         return "logs/" + task.id() + ".log";

@@ -86,7 +86,7 @@ public final class ArrayLayout {
         }
     }
 
-    /** The folder of one array of a run: its script, its tasks' exit files, SLURM's output. */
+    /** The folder of one array of a run: its script, its elements' exit records, SLURM's output. */
     public static Path dir(Path runDir, String key) {
         return runDir.resolve("slurm").resolve(key);
     }

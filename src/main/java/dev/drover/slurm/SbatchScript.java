@@ -41,9 +41,6 @@ public final class SbatchScript {
     private SbatchScript() {
     }
 
-    /** The folder of the elements' slots in the run's logs/: the same as a local run's, for drover logs. */
-    static final String SLOTS = "running";
-
     /** Characters a run directory may not contain: SLURM would expand '%' patterns, quotes would end a value. */
     public static void checkPath(Path path) {
         String text = path.toString();
@@ -80,7 +77,7 @@ public final class SbatchScript {
         if (!isGenerated(source)) {
             ListedElements.writeTable(job, defaultWorkdir);
         }
-        Files.createDirectories(runDir.resolve("logs").resolve(SLOTS));
+        Files.createDirectories(runDir.resolve("logs").resolve(dev.drover.run.Run.RUNNING_LOGS));
         Files.writeString(job.script(), script, StandardCharsets.UTF_8);
     }
 
@@ -190,7 +187,7 @@ public final class SbatchScript {
                 .append("if [ \"$e\" -lt 0 ] || [ \"$e\" -ge ").append(elements).append(" ]; then\n  ")
                 .append(NO_TASKS).append("\n  exit 2\nfi\n")
                 // the element's slot and exit record (see the class comment)
-                .append("S=\"${L}").append(SLOTS).append("/$K.$e\"; X=\"$D/$e").append(ExitRecords.SUFFIX).append("\"\n")
+                .append("S=\"${L}").append(dev.drover.run.Run.RUNNING_LOGS).append("/$K.$e\"; X=\"$D/$e").append(ExitRecords.SUFFIX).append("\"\n")
                 .append("trap drover_end EXIT\n");
     }
 

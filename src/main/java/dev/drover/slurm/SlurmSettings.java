@@ -12,7 +12,7 @@ import java.time.Duration;
  * @param pollInitial       the tracker's first and shortest interval between poll cycles
  * @param pollMax           the longest interval the tracker backs off to while nothing changes
  * @param squeueMinInterval the shortest time between two squeue calls of one run
- * @param exitGrace         how long a job may be gone from squeue without an exit file before scontrol/sacct is asked
+ * @param exitGrace         how long a job may be gone from squeue without its exit record lines before scontrol/sacct is asked
  * @param submitRetryMax    the longest wait between two sbatch attempts after a transient error or a submit limit
  * @param transientRetries  sbatch attempts after a transient error (socket timeout, controller unreachable)
  */

@@ -122,7 +122,7 @@ class SlurmTrackerStatesTest {
         squeue(); // both have left the queue; only task 1 wrote its exit code
         tracker.cycle();
         assertEquals(TaskState.SUCCEEDED, run.taskState(1));
-        assertEquals(TaskState.RUNNING, run.taskState(0), "inside the grace a late exit file may still appear");
+        assertEquals(TaskState.RUNNING, run.taskState(0), "inside the grace a late exit record may still appear");
         assertEquals(0, calls("scontrol"));
 
         now[0] += GRACE.toMillis();
@@ -186,7 +186,7 @@ class SlurmTrackerStatesTest {
         assertEquals(List.of(0), resubmitted, "run again, in a new array");
         assertEquals(1, run.reruns(0));
         assertEquals(0, run.retriesUsed(0), "no retry spent");
-        assertEquals(TaskState.SUCCEEDED, ended.get(1).state(), "the exit file is the primary truth");
+        assertEquals(TaskState.SUCCEEDED, ended.get(1).state(), "the exit record is the primary truth");
     }
 
     /** Two arrays of one one-task element each, followed by a tracker that asks sacct for their usage. */

@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The tracker's poll cycle without a cluster: a scripted squeue (a shell script printing what the simulated cluster
- * holds) and a counting view of the exit files. The file-system cost of a cycle must follow the elements that run or
+ * holds) and a counting view of the exit records. The file-system cost of a cycle must follow the elements that run or
  * end, never the tasks that are pending: the run directory lives on a shared filesystem.
  */
 class SlurmTrackerTest {
