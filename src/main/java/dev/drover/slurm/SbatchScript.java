@@ -32,9 +32,10 @@ import java.util.Map;
  * element (scancel, time limit) first gives its running task's output to the task's log.
  * <p>
  * The element runs each task under drover's own drover-launch ({@code --once}: wait4's figures of the task's whole
- * process tree), found at the path it has on drover's machine: the install directory is where a cluster's shared
- * filesystem usually makes it visible on the nodes too. Where it is not, the element says so in its SLURM output
- * and its tasks run without it (then only sacct can tell what they used).
+ * process tree), found at the path it has on drover's machine (the install directory is where a cluster's shared
+ * filesystem usually makes it visible on the nodes too) or at the one {@code drover.slurm.launcher} gives. Where it
+ * is not, the element says so in its SLURM output and its tasks run without it (then only sacct can tell what they
+ * used).
  */
 public final class SbatchScript {
 
@@ -70,10 +71,12 @@ public final class SbatchScript {
      *
      * @param taskTimeout the manifest's per-task time limit, or null: each task then runs under coreutils
      *                    {@code timeout} (TERM at the limit, KILL 10 s later; exit status 124)
+     * @param launcher    drover-launch's path on the nodes, or null: tasks run without it
      */
     public static void write(ArrayJob job, Path runDir, String manifestName, JobResources resources,
-                             Path defaultWorkdir, Duration taskTimeout, TaskSource source) throws IOException {
-        String script = render(job, runDir, manifestName, resources, defaultWorkdir, taskTimeout, source);
+                             Path defaultWorkdir, Duration taskTimeout, TaskSource source, String launcher)
+            throws IOException {
+        String script = render(job, runDir, manifestName, resources, defaultWorkdir, taskTimeout, source, launcher);
         if (!isGenerated(source)) {
             ListedElements.writeTable(job, defaultWorkdir);
         }
@@ -83,7 +86,7 @@ public final class SbatchScript {
 
     /** The script alone (a listed array's also needs its table, {@link #write}). */
     static String render(ArrayJob job, Path runDir, String manifestName, JobResources resources,
-                         Path defaultWorkdir, Duration taskTimeout, TaskSource source) {
+                         Path defaultWorkdir, Duration taskTimeout, TaskSource source, String launcher) {
         checkPath(runDir);
         StringBuilder s = new StringBuilder(4096);
         s.append("#!/bin/sh\n");
@@ -108,7 +111,7 @@ public final class SbatchScript {
             // found on the job's own PATH, before a task's env (its PATH, say) applies
             s.append("drover_timeout=$(command -v timeout)\n");
         }
-        launcher(s);
+        launcher(s, launcher);
         s.append("failed=0\n");
         // SIGTERM (scancel, time limit): end without writing an exit record, so that SLURM's state reports the task
         s.append("trap 'exit 143' TERM\n");
@@ -155,18 +158,13 @@ public final class SbatchScript {
         return s.toString();
     }
 
-    /** The drover-launch the elements run their tasks under; null when drover has none (built without a C compiler). */
-    private static final class Launcher {
-        static final String PATH = dev.drover.run.DroverLaunch.locate("auto");
-    }
-
     /** Sets {@code drover_launch} to drover-launch's path, or to nothing (said in the element's output) if not there. */
-    private static void launcher(StringBuilder s) {
-        if (Launcher.PATH == null) {
+    private static void launcher(StringBuilder s, String path) {
+        if (path == null) {
             s.append("drover_launch=\n");
             return;
         }
-        s.append("drover_launch=").append(quote(Launcher.PATH)).append('\n')
+        s.append("drover_launch=").append(quote(path)).append('\n')
                 .append("[ -x \"$drover_launch\" ] || { echo \"drover: $drover_launch is not on node $(hostname):")
                 .append(" its tasks run without it, and only sacct can tell what they used\" >&2; drover_launch=; }\n");
     }
