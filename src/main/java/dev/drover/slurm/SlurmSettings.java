@@ -26,15 +26,6 @@ public record SlurmSettings(String squeue, String scontrol, String scancel, Stri
     public static final String PREFIX = "drover.slurm.";
     public static final String LAUNCHER = PREFIX + "launcher";
 
-    /** The settings of a test that writes no scripts: drover-launch as found on this machine. */
-    public SlurmSettings(String squeue, String scontrol, String scancel, String sacct, int maxArraySize,
-                         Duration pollInitial, Duration pollMax, Duration squeueMinInterval, Duration exitGrace,
-                         Duration submitRetryInitial, Duration submitRetryMax, int transientRetries,
-                         Duration commandTimeout) {
-        this(squeue, scontrol, scancel, sacct, maxArraySize, pollInitial, pollMax, squeueMinInterval, exitGrace,
-                submitRetryInitial, submitRetryMax, transientRetries, commandTimeout, "auto");
-    }
-
     public static SlurmSettings from(Settings p) {
         return new SlurmSettings(p.text(PREFIX + "squeue"), p.text(PREFIX + "scontrol"), p.text(PREFIX + "scancel"),
                 p.text(PREFIX + "sacct"), p.integer(PREFIX + "max-array-size"), p.millis(PREFIX + "poll-initial"),

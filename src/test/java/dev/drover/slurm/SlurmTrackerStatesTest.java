@@ -71,7 +71,7 @@ class SlurmTrackerStatesTest {
         settings = new SlurmSettings(tmp.resolve("squeue").toString(),
                 tmp.resolve("scontrol").toString(), "false", tmp.resolve("sacct").toString(), 0, Duration.ofSeconds(1),
                 Duration.ofSeconds(30), Duration.ZERO, GRACE, Duration.ofSeconds(1), Duration.ofSeconds(60), 10,
-                Duration.ofSeconds(30));
+                Duration.ofSeconds(30), "auto");
         tracker = tracker(false);
         List<TaskSpec> tasks = List.of(run.plan().manifest().tasks().task(0), run.plan().manifest().tasks().task(1));
         job = ArrayLayout.array(run.id(), run.dir(), run.plan(), ArrayLayout.key(1),

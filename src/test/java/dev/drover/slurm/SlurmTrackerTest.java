@@ -185,6 +185,6 @@ class SlurmTrackerTest {
         assertTrue(squeue.toFile().setExecutable(true));
         return new SlurmSettings(squeue.toString(), "false", "false", "false", 0, Duration.ofSeconds(1),
                 Duration.ofSeconds(30), Duration.ZERO, Duration.ofHours(1), Duration.ofSeconds(1),
-                Duration.ofSeconds(60), 10, Duration.ofSeconds(30));
+                Duration.ofSeconds(60), 10, Duration.ofSeconds(30), "auto");
     }
 }
