@@ -85,7 +85,7 @@ final class DryRun {
                     + (arrays.size() == 1 ? "" : "s") + "; nothing was submitted. Scripts:");
             for (List<List<TaskSpec>> elements : arrays) {
                 ArrayJob job = ArrayLayout.array(runId, runDir, plan, ArrayLayout.key(++key), elements, 1);
-                ArrayLayout.writeScript(job, runDir, plan, plan.groups().resources(g));
+                ArrayLayout.writeScript(job, runDir, plan, plan.groups().resources(g), SlurmSettings.from(settings));
                 out.println("  " + job.script() + "    (sbatch " + String.join(" ", SbatchScript.sbatchArgs(job)) + ")");
             }
         }

@@ -30,7 +30,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class TaskLogs {
 
-    static final String RUNNING = "running";
     private static final String TASK = ".task";
     private static final String LOG = ".log";
 
@@ -66,7 +65,7 @@ public final class TaskLogs {
 
     TaskLogs(Run run) {
         this.logs = run.dir().resolve("logs");
-        this.running = logs.resolve(RUNNING);
+        this.running = logs.resolve(Run.RUNNING_LOGS);
         try {
             Files.createDirectories(running);
             try (DirectoryStream<Path> left = Files.newDirectoryStream(running, "*" + TASK)) {
@@ -156,7 +155,7 @@ public final class TaskLogs {
         if (Files.isRegularFile(ended)) {
             return ended;
         }
-        Path running = logs.resolve(RUNNING);
+        Path running = logs.resolve(Run.RUNNING_LOGS);
         if (!Files.isDirectory(running)) {
             return null;
         }
@@ -173,7 +172,7 @@ public final class TaskLogs {
 
     /** Whether a slot log {@link #find} returned still belongs to {@code taskId}. */
     public static boolean stillRuns(Path slotLog, String taskId) {
-        if (!slotLog.getParent().getFileName().toString().equals(RUNNING)) {
+        if (!slotLog.getParent().getFileName().toString().equals(Run.RUNNING_LOGS)) {
             return true; // an ended task's own log
         }
         String name = slotLog.getFileName().toString();

@@ -12,7 +12,8 @@ import java.util.regex.Pattern;
 
 /**
  * How well a run's tasks fit what was asked for them, and what to ask next time: CPU efficiency (CPU time over
- * wall time × CPUs requested), memory efficiency (peak over requested), the spread of wall time and peak memory,
+ * wall time × CPUs requested), memory efficiency (peak over the memory each task had: what the cluster granted its
+ * last attempt where its history says, else what the run requested), the spread of wall time and peak memory,
  * and a suggested {@code mem} and {@code time} that the largest task would have fitted with a margin.
  * Wall time comes from the measured figures where a task has them, else from its start and end; CPU and memory
  * only from measured figures ({@code usage} in report.json). Tasks that ended (succeeded or failed) count.
@@ -60,7 +61,9 @@ public record Efficiency(int ended, int measured, Spread wall, Spread peakRss, d
         int measured = 0;
         double cpuSum = 0;
         double cpuWallSum = 0;
-        double rssSum = 0;
+        double memShareSum = 0;
+        int withMem = 0;
+        Long requestedMem = memBytes(run.resources.get("mem"));
         for (int i = 0; i < n; i++) {
             String state = RunFacts.STATES.get(run.state[i]);
             if (!state.equals("SUCCEEDED") && !state.equals("FAILED")) {
@@ -72,7 +75,12 @@ public record Efficiency(int ended, int measured, Spread wall, Spread peakRss, d
             }
             if (run.maxRssBytes[i] >= 0) {
                 rss[withRss++] = run.maxRssBytes[i];
-                rssSum += run.maxRssBytes[i];
+                long had = run.memMib != null && run.memMib[i] > 0 ? (long) run.memMib[i] << 20
+                        : requestedMem != null ? requestedMem : 0;
+                if (had > 0) {
+                    memShareSum += (double) run.maxRssBytes[i] / had;
+                    withMem++;
+                }
             }
             if (!Double.isNaN(run.cpuSeconds[i]) && !Double.isNaN(run.wallSeconds[i])) {
                 measured++;
@@ -81,12 +89,11 @@ public record Efficiency(int ended, int measured, Spread wall, Spread peakRss, d
             }
         }
         int cpus = cpus(run.resources.get("cpus_per_task"));
-        Long requestedMem = memBytes(run.resources.get("mem"));
         Long requestedTime = seconds(run.resources.get("time"));
         Spread wall = Spread.of(walls, ended);
         Spread peak = Spread.of(rss, withRss);
         double cpuEfficiency = cpuWallSum > 0 ? cpuSum / (cpuWallSum * cpus) : Double.NaN;
-        double memEfficiency = requestedMem != null && withRss > 0 ? rssSum / withRss / requestedMem : Double.NaN;
+        double memEfficiency = withMem > 0 ? memShareSum / withMem : Double.NaN;
         String suggestedMem = withRss > 0 ? slurmMem(peak.max() * MEM_MARGIN) : null;
         String suggestedTime = ended > 0 ? slurmTime(wall.max() * TIME_MARGIN) : null;
 

@@ -130,8 +130,9 @@ public final class HtmlReport {
                     + (e.cpus() > 1 ? "s" : "") + " per task");
         }
         if (!Double.isNaN(e.memEfficiency())) {
-            row(page, "memory efficiency", Efficiency.percent(e.memEfficiency()) + " of mem="
-                    + run.resources.get("mem") + " on average");
+            row(page, "memory efficiency", Efficiency.percent(e.memEfficiency()) + " of "
+                    + (run.memMib != null ? "the memory each task was granted" : "mem=" + run.resources.get("mem"))
+                    + " on average");
         }
         if (e.suggestedMem() != null || e.suggestedTime() != null) {
             row(page, "suggested for a cluster run", (e.suggestedMem() != null ? "mem=" + e.suggestedMem() + " " : "")

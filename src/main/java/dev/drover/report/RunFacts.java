@@ -54,6 +54,8 @@ public final class RunFacts {
     double[] wallSeconds = new double[1024];
     double[] cpuSeconds = new double[1024];
     long[] maxRssBytes = new long[1024];
+    /** Per task, the memory its last attempt had (history's resources.mem) in MiB; null until a task has one. */
+    int[] memMib;
     final List<String> ids = new ArrayList<>();
     final List<Failed> failed = new ArrayList<>();
     /** tasks.jsonl's {@code "log": "logs/<id>.log"}: a task's log, for the rows that do not name it. */
@@ -182,6 +184,13 @@ public final class RunFacts {
         wallSeconds[i] = task.wallSeconds;
         cpuSeconds[i] = task.cpuSeconds;
         maxRssBytes[i] = task.maxRssBytes;
+        Long mem = Efficiency.memBytes(task.mem);
+        if (mem != null) {
+            if (memMib == null) {
+                memMib = new int[state.length];
+            }
+            memMib[i] = (int) Math.min(Integer.MAX_VALUE, mem >> 20);
+        }
         String id = task.id == null ? Integer.toString(i) : task.id;
         if (ids.size() < IDS_KEPT) {
             ids.add(id);
@@ -204,6 +213,7 @@ public final class RunFacts {
         wallSeconds = Arrays.copyOf(wallSeconds, size);
         cpuSeconds = Arrays.copyOf(cpuSeconds, size);
         maxRssBytes = Arrays.copyOf(maxRssBytes, size);
+        memMib = memMib == null ? null : Arrays.copyOf(memMib, size);
     }
 
     private void trim() {

@@ -12,7 +12,8 @@ import static dev.drover.run.RunReport.USAGE_FIGURES;
  * One task entry of report.json, read from the parser by field name (any order, unknown fields skipped), or one row
  * of a large run's tasks.jsonl by its header's column names: a million of them are read in a second or two, where
  * building a tree per task took several times longer.
- * The usage figures are the task's own {@code usage}, else the last {@code history} attempt that has some.
+ * The usage figures are the task's own {@code usage}, else the last {@code history} attempt that has some; the
+ * memory the task had is its last attempt's {@code resources.mem} (what a cluster granted, where it said).
  */
 final class TaskFields {
 
@@ -28,6 +29,8 @@ final class TaskFields {
     double wallSeconds = Double.NaN;
     double cpuSeconds = Double.NaN;
     long maxRssBytes = -1;
+    /** The last attempt's {@code mem} (SLURM's letters), or null. */
+    String mem;
     private boolean ownUsage;
 
     private TaskFields() {
@@ -90,11 +93,22 @@ final class TaskFields {
             return;
         }
         while (json.nextToken() == JsonToken.START_OBJECT) {
+            mem = null; // the last attempt's, or none
             while (json.nextToken() == JsonToken.FIELD_NAME) {
                 String field = json.currentName();
                 JsonToken attemptValue = json.nextToken();
                 if (field.equals("usage") && !ownUsage && attemptValue == JsonToken.START_OBJECT) {
                     usage(json, attemptValue); // a later attempt's figures replace an earlier one's
+                } else if (field.equals("resources") && attemptValue == JsonToken.START_OBJECT) {
+                    while (json.nextToken() == JsonToken.FIELD_NAME) {
+                        String key = json.currentName();
+                        JsonToken resource = json.nextToken();
+                        if (key.equals("mem")) {
+                            mem = text(json, resource);
+                        } else {
+                            json.skipChildren();
+                        }
+                    }
                 } else {
                     json.skipChildren();
                 }

@@ -145,6 +145,22 @@ public sealed interface JournalEntry {
         }
     }
 
+    /**
+     * What a cluster gave an attempt, as its accounting says once the attempt has ended: the node it ran on and the
+     * resources it was granted ({@code mem=4000M,time=01:00:00}: may differ from what drover asked, e.g. a
+     * partition's default); either may be null.
+     */
+    record Granted(long at, int index, int attempt, String node, String resources) implements JournalEntry {
+        public Granted {
+            node = nullIfEmpty(node);
+            resources = nullIfEmpty(resources);
+        }
+
+        public String encode() {
+            return line("granted", at).add(index).add(attempt).text(node).text(resources).done();
+        }
+    }
+
     /** A submission to a cluster under the lane's key; {@code clusterId} null while its answer is awaited. */
     record Submission(long at, String key, String clusterId) implements JournalEntry {
         public Submission {
@@ -221,6 +237,7 @@ public sealed interface JournalEntry {
                 case "process" -> new Process(at, num(f[2]), num(f[3]), Long.parseLong(f[4]), Long.parseLong(f[5]));
                 case "usage" -> new Usage(at, num(f[2]), num(f[3]), Long.parseLong(f[4]), Long.parseLong(f[5]),
                         Long.parseLong(f[6]));
+                case "granted" -> new Granted(at, num(f[2]), num(f[3]), text(f[4]), text(f[5]));
                 case "submission" -> new Submission(at, text(f[2]), f.length > 3 ? text(f[3]) : null);
                 case "cancel" -> new Cancel(at);
                 case "recovered" -> new Recovered(at, f.length > 2 ? num(f[2]) : 0);

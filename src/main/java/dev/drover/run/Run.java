@@ -34,6 +34,7 @@ public final class Run {
     private final TaskTable tasks;
     private final Submissions submissions = new Submissions();
     private final Usages usages;
+    private final Grants grants;
 
     private final CompletableFuture<RunState> finished = new CompletableFuture<>();
     private final AtomicBoolean finishing = new AtomicBoolean();
@@ -54,6 +55,7 @@ public final class Run {
         this.acceptedAt = acceptedAt;
         this.tasks = new TaskTable(plan.taskCount());
         this.usages = new Usages(plan.taskCount());
+        this.grants = new Grants(plan.taskCount());
     }
 
     public String id() {
@@ -106,6 +108,12 @@ public final class Run {
                 index -> taskState(index) == TaskState.PENDING, signature, () -> cancelled);
     }
 
+    /**
+     * The folder in a run's logs/ holding the output of tasks while they run (a local slot's, a SLURM element's), in
+     * files that name their task: where {@code drover logs} looks for a running task.
+     */
+    public static final String RUNNING_LOGS = "running";
+
     /** Relative path (from the run directory) of a task's log. */
     public static String logPath(TaskSpec task) {
         return "logs/" + task.id() + ".log";
@@ -126,6 +134,8 @@ public final class Run {
             submissions.apply(submission);
         } else if (entry instanceof JournalEntry.Usage usage) {
             usages.set(usage.index(), usage.usage());
+        } else if (entry instanceof JournalEntry.Granted granted) {
+            grants.set(granted.index(), new Grants.Grant(granted.node(), granted.resources()));
         } else if (entry instanceof JournalEntry.Cancel) {
             cancelled = true;
         } else {
@@ -267,6 +277,19 @@ public final class Run {
     public synchronized void taskUsage(int index, int attempt, TaskUsage usage) {
         write(new JournalEntry.Usage(System.currentTimeMillis(), index, attempt, usage.wallMillis(),
                 usage.cpuMillis(), usage.maxRssBytes()));
+    }
+
+    /**
+     * Records what a cluster gave an attempt (its node, and resources such as {@code mem=4000M,time=01:00:00} as the
+     * cluster granted them; either may be null), as its accounting says: the report's history shows these.
+     */
+    public synchronized void taskGranted(int index, int attempt, String node, String resources) {
+        write(new JournalEntry.Granted(System.currentTimeMillis(), index, attempt, node, resources));
+    }
+
+    /** What a cluster last gave a task, or null. */
+    synchronized Grants.Grant granted(int index) {
+        return grants.get(index);
     }
 
     /** The last measured usage of a task, or null. */

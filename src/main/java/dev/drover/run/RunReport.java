@@ -102,7 +102,8 @@ public final class RunReport {
             json.raw(",\"history\":");
             writeHistory(json, attempts != null ? attempts
                     : record.startedAt() == 0 ? List.of()
-                    : List.of(TaskHistory.single(record, run.taskResources(i), run.usage(i))));
+                    : List.of(TaskHistory.single(record, run.taskResources(i), run.usage(i),
+                    run.granted(i))));
             json.raw("}");
         }
         json.raw("]");

@@ -35,6 +35,14 @@ final class TaskHistory {
             this.startedAt = startedAt;
             this.resources = resources;
         }
+
+        /** What the cluster gave the attempt: its node, and its resources as granted over those drover asked for. */
+        void granted(String node, String grantedResources) {
+            this.node = node != null ? node : this.node;
+            if (grantedResources != null) {
+                this.resources = resources.with(JobResources.parse(grantedResources));
+            }
+        }
     }
 
     private final Map<Integer, List<Attempt>> attempts = new HashMap<>();
@@ -85,6 +93,12 @@ final class TaskHistory {
                 current.node = r.node() != null ? r.node() : current.node;
             } else if (entry instanceof JournalEntry.End end) {
                 ended(current, end.state().name(), end.at(), end.exitCode(), end.reason());
+            } else if (entry instanceof JournalEntry.Granted g) {
+                for (Attempt a : list) { // journalled once the cluster accounted for it: maybe after a later start
+                    if (a.attempt == g.attempt()) {
+                        a.granted(g.node(), g.resources());
+                    }
+                }
             } else if (entry instanceof JournalEntry.Usage u) {
                 for (Attempt a : list) { // journalled before its attempt's end or retry: usually the current one
                     if (a.attempt == u.attempt()) {
@@ -118,6 +132,8 @@ final class TaskHistory {
             return e.index();
         } else if (entry instanceof JournalEntry.Usage e) {
             return e.index();
+        } else if (entry instanceof JournalEntry.Granted e) {
+            return e.index();
         }
         return -1;
     }
@@ -128,12 +144,15 @@ final class TaskHistory {
     }
 
     /** A task's one attempt as its record has it. */
-    static Attempt single(TaskRecord record, JobResources resources, TaskUsage usage) {
+    static Attempt single(TaskRecord record, JobResources resources, TaskUsage usage, Grants.Grant grant) {
         Attempt only = new Attempt(Math.max(1, record.attempts()), record.startedAt(), resources);
         ended(only, record.state().name(), record.finishedAt(), record.exitCode(), record.reason());
         only.backendId = record.backendId();
         only.backendState = record.backendState();
         only.usage = usage;
+        if (grant != null) {
+            only.granted(grant.node(), grant.resources());
+        }
         return only;
     }
 }

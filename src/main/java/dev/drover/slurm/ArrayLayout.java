@@ -86,7 +86,7 @@ public final class ArrayLayout {
         }
     }
 
-    /** The folder of one array of a run: its script, its tasks' exit files, SLURM's output. */
+    /** The folder of one array of a run: its script, its elements' exit records, SLURM's output. */
     public static Path dir(Path runDir, String key) {
         return runDir.resolve("slurm").resolve(key);
     }
@@ -103,10 +103,11 @@ public final class ArrayLayout {
     }
 
     /** Writes the array's folder, script and task table (the working directory of relative task workdirs: drover's own). */
-    public static void writeScript(ArrayJob job, Path runDir, RunPlan plan, JobResources resources)
-            throws IOException {
+    public static void writeScript(ArrayJob job, Path runDir, RunPlan plan, JobResources resources,
+                                   SlurmSettings settings) throws IOException {
+        String launcher = settings.launcherPath(); // a wrong setting is said before anything is written
         Files.createDirectories(job.dir());
         SbatchScript.write(job, runDir, plan.manifest().name(), resources, Path.of("").toAbsolutePath(),
-                plan.manifest().timeout(), plan.manifest().tasks());
+                plan.manifest().timeout(), plan.manifest().tasks(), launcher);
     }
 }

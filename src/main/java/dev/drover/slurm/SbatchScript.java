@@ -32,17 +32,15 @@ import java.util.Map;
  * element (scancel, time limit) first gives its running task's output to the task's log.
  * <p>
  * The element runs each task under drover's own drover-launch ({@code --once}: wait4's figures of the task's whole
- * process tree), found at the path it has on drover's machine: the install directory is where a cluster's shared
- * filesystem usually makes it visible on the nodes too. Where it is not, the element says so in its SLURM output
- * and its tasks run without it (then only sacct can tell what they used).
+ * process tree), found at the path it has on drover's machine (the install directory is where a cluster's shared
+ * filesystem usually makes it visible on the nodes too) or at the one {@code drover.slurm.launcher} gives. Where it
+ * is not, the element says so in its SLURM output and its tasks run without it (then only sacct can tell what they
+ * used).
  */
 public final class SbatchScript {
 
     private SbatchScript() {
     }
-
-    /** The folder of the elements' slots in the run's logs/: the same as a local run's, for drover logs. */
-    static final String SLOTS = "running";
 
     /** Characters a run directory may not contain: SLURM would expand '%' patterns, quotes would end a value. */
     public static void checkPath(Path path) {
@@ -73,20 +71,22 @@ public final class SbatchScript {
      *
      * @param taskTimeout the manifest's per-task time limit, or null: each task then runs under coreutils
      *                    {@code timeout} (TERM at the limit, KILL 10 s later; exit status 124)
+     * @param launcher    drover-launch's path on the nodes, or null: tasks run without it
      */
     public static void write(ArrayJob job, Path runDir, String manifestName, JobResources resources,
-                             Path defaultWorkdir, Duration taskTimeout, TaskSource source) throws IOException {
-        String script = render(job, runDir, manifestName, resources, defaultWorkdir, taskTimeout, source);
+                             Path defaultWorkdir, Duration taskTimeout, TaskSource source, String launcher)
+            throws IOException {
+        String script = render(job, runDir, manifestName, resources, defaultWorkdir, taskTimeout, source, launcher);
         if (!isGenerated(source)) {
             ListedElements.writeTable(job, defaultWorkdir);
         }
-        Files.createDirectories(runDir.resolve("logs").resolve(SLOTS));
+        Files.createDirectories(runDir.resolve("logs").resolve(dev.drover.run.Run.RUNNING_LOGS));
         Files.writeString(job.script(), script, StandardCharsets.UTF_8);
     }
 
     /** The script alone (a listed array's also needs its table, {@link #write}). */
     static String render(ArrayJob job, Path runDir, String manifestName, JobResources resources,
-                         Path defaultWorkdir, Duration taskTimeout, TaskSource source) {
+                         Path defaultWorkdir, Duration taskTimeout, TaskSource source, String launcher) {
         checkPath(runDir);
         StringBuilder s = new StringBuilder(4096);
         s.append("#!/bin/sh\n");
@@ -111,7 +111,7 @@ public final class SbatchScript {
             // found on the job's own PATH, before a task's env (its PATH, say) applies
             s.append("drover_timeout=$(command -v timeout)\n");
         }
-        launcher(s);
+        launcher(s, launcher);
         s.append("failed=0\n");
         // SIGTERM (scancel, time limit): end without writing an exit record, so that SLURM's state reports the task
         s.append("trap 'exit 143' TERM\n");
@@ -158,18 +158,13 @@ public final class SbatchScript {
         return s.toString();
     }
 
-    /** The drover-launch the elements run their tasks under; null when drover has none (built without a C compiler). */
-    private static final class Launcher {
-        static final String PATH = dev.drover.run.DroverLaunch.locate("auto");
-    }
-
     /** Sets {@code drover_launch} to drover-launch's path, or to nothing (said in the element's output) if not there. */
-    private static void launcher(StringBuilder s) {
-        if (Launcher.PATH == null) {
+    private static void launcher(StringBuilder s, String path) {
+        if (path == null) {
             s.append("drover_launch=\n");
             return;
         }
-        s.append("drover_launch=").append(quote(Launcher.PATH)).append('\n')
+        s.append("drover_launch=").append(quote(path)).append('\n')
                 .append("[ -x \"$drover_launch\" ] || { echo \"drover: $drover_launch is not on node $(hostname):")
                 .append(" its tasks run without it, and only sacct can tell what they used\" >&2; drover_launch=; }\n");
     }
@@ -190,7 +185,7 @@ public final class SbatchScript {
                 .append("if [ \"$e\" -lt 0 ] || [ \"$e\" -ge ").append(elements).append(" ]; then\n  ")
                 .append(NO_TASKS).append("\n  exit 2\nfi\n")
                 // the element's slot and exit record (see the class comment)
-                .append("S=\"${L}").append(SLOTS).append("/$K.$e\"; X=\"$D/$e").append(ExitRecords.SUFFIX).append("\"\n")
+                .append("S=\"${L}").append(dev.drover.run.Run.RUNNING_LOGS).append("/$K.$e\"; X=\"$D/$e").append(ExitRecords.SUFFIX).append("\"\n")
                 .append("trap drover_end EXIT\n");
     }
 

@@ -129,9 +129,11 @@ public final class SlurmBackend implements ClusterBackend<SlurmGroup> {
     @Override
     public Submitted submit(Run run, SlurmGroup group, Consumer<String> rekey) {
         try {
-            ArrayLayout.writeScript(group.job(), run.dir(), run.plan(), group.spec().resources());
+            ArrayLayout.writeScript(group.job(), run.dir(), run.plan(), group.spec().resources(), settings);
         } catch (IOException e) {
             return Submitted.failed("cannot write " + group.job().script() + ": " + e.getMessage(), false);
+        } catch (dev.drover.manifest.ManifestException e) {
+            return Submitted.failed(e.getMessage(), true); // a setting or runs directory no array can be written with
         } catch (RuntimeException e) {
             return Submitted.failed(e.getMessage(), false);
         }

@@ -18,7 +18,7 @@ import java.util.function.BiConsumer;
 
 /**
  * The SLURM side of a restart ({@link ClusterLane#reattach} decides which arrays): a committed array is followed
- * again, its tasks' exit files and SLURM's states read as usual; arrays without a commit (drover died between
+ * again, its elements' exit records and SLURM's states read as usual; arrays without a commit (drover died between
  * sbatch's answer and that line) are cancelled, found by the job ids already journalled and by their comment; their
  * tasks that had written exit code 0 count as done, the others run again in a new array.
  */
@@ -66,7 +66,7 @@ final class SlurmReattach implements ClusterBackend.Reattach {
     /**
      * Cancels the arrays whose submission was not committed: the job ids their tasks' backend lines name, and any
      * job whose comment names one of the keys (sbatch answered, nothing was journalled). Waits until SLURM has
-     * ended them before reading their exit files, so that no task that is still finishing is run again.
+     * ended them before reading their exit records, so that no task that is still finishing is run again.
      */
     @Override
     public void abandon(List<String> keys, Set<String> journalled) {

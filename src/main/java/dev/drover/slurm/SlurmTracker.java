@@ -353,7 +353,7 @@ final class SlurmTracker {
         for (int e : gone) {
             Final f = finals.get(e);
             if (f == null && !cancelRequested) {
-                f = new Final("UNKNOWN", "left the SLURM queue without an exit file, and neither scontrol nor sacct"
+                f = new Final("UNKNOWN", "left the SLURM queue without an exit record, and neither scontrol nor sacct"
                         + " knows job " + SLURM.format(t.jobId, e) + " any more", Integer.MIN_VALUE);
             }
             int[] tasks = t.tasks[e];

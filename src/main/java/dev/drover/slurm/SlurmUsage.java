@@ -22,7 +22,9 @@ import static dev.drover.cluster.BackendId.Format.SLURM;
  * figures are final or {@link #WAIT_MILLIS} has passed; the array's last outcome waits for it (so that the figures are
  * in the report), the tracker's thread does not. Per element: Elapsed (wall), TotalCPU (user + system of all its
  * steps) and the largest MaxRSS of its steps (sampled by SLURM's jobacct_gather every JobAcctGatherFrequency seconds:
- * a short peak between samples is missed).
+ * a short peak between samples is missed). From the same call, what SLURM gave each element, for the attempt's
+ * history: its node (NodeList) and its granted resources, ReqMem (which may differ from drover's {@code mem}: a
+ * partition's default, MaxMemPerNode) and Timelimit; these are recorded for every task of an element.
  * <p>
  * Where sacct has no figures for an element (accounting off: sacct fails; or not final in time), the figures that
  * drover-launch measured in the element and wrote into the task's exit record are used; an element of several tasks
@@ -82,12 +84,11 @@ final class SlurmUsage {
 
     /**
      * An array's last task has ended: its outcome ({@code settle}, given the cycle's list of tasks to retry) is held
-     * until the array's figures are in, or settled now when there is nothing to wait for (accounting off, cancelling,
-     * no one-task element).
+     * until the array's figures are in, or settled now when there is nothing to wait for (accounting off, cancelling).
      */
     void ended(String jobId, int attempt, int[][] tasks, boolean cancelling, long now, List<Integer> retried,
                Consumer<List<Integer>> settle) {
-        if (off || cancelling || java.util.Arrays.stream(tasks).noneMatch(element -> element.length == 1)) {
+        if (off || cancelling) {
             record(attempt, tasks, null, measured.remove(jobId)); // kept before accounting was found off
             settle.accept(retried);
         } else {
@@ -126,9 +127,24 @@ final class SlurmUsage {
         return settled;
     }
 
-    /** An element's figures as sacct gives them; wall or cpu -1 until its job line is final. */
-    record Figures(long wallMillis, long cpuMillis, long maxRssBytes) {
+    /**
+     * An element's figures as sacct gives them; wall or cpu -1 until its job line is final. {@code node} and
+     * {@code granted} (JobResources text, {@code mem=30M,time=00:05:00}) are what SLURM gave it, null when not known.
+     */
+    record Figures(long wallMillis, long cpuMillis, long maxRssBytes, String node, String granted) {
+        static final Figures NONE = new Figures(-1, -1, -1, null, null);
+
+        Figures(long wallMillis, long cpuMillis, long maxRssBytes) {
+            this(wallMillis, cpuMillis, maxRssBytes, null, null);
+        }
+
+        boolean isFinal() {
+            return wallMillis >= 0;
+        }
     }
+
+    /** sacct's fields, in the order {@link #parse} reads them. */
+    static final String FORMAT = "JobID,State,Elapsed,TotalCPU,MaxRSS,ReqMem,AllocCPUS,Timelimit,NodeList";
 
     /**
      * One sacct call for these arrays: job id to element to figures; null when sacct fails (the run stops asking and
@@ -136,7 +152,7 @@ final class SlurmUsage {
      */
     private Map<String, Map<Integer, Figures>> ask(Collection<String> jobIds) {
         SlurmCommands.Result sacct = commands.run("sacct", List.of(settings.sacct(), "--noheader", "--parsable2",
-                "--jobs=" + String.join(",", jobIds), "--format=JobID,State,Elapsed,TotalCPU,MaxRSS"));
+                "--jobs=" + String.join(",", jobIds), "--format=" + FORMAT));
         if (!sacct.ok()) {
             off = true;
             LOG.info("run {}: no usage figures from SLURM's accounting ({}): tasks report what drover-launch measured",
@@ -151,17 +167,23 @@ final class SlurmUsage {
     }
 
     /**
-     * Records attempt {@code attempt} of the one-task elements of an array: sacct's figures where final (with a
-     * MaxRSS), else what drover-launch measured ({@code measured}, per element; null if none), else sacct's partial.
+     * Records attempt {@code attempt} of an array's tasks: what SLURM gave each element (node, granted resources),
+     * and for one-task elements what they used: sacct's figures where final (with a MaxRSS), else what drover-launch
+     * measured ({@code measured}, per element; null if none), else sacct's partial.
      *
      * @param sacct null when sacct was not asked (accounting off, run cancelled): only what was measured is recorded
      */
     private void record(int attempt, int[][] tasks, Map<Integer, Figures> sacct, TaskUsage[] measured) {
         for (int e = 0; e < tasks.length; e++) {
-            if (tasks[e].length != 1) {
-                continue; // recorded from its exit records as each task ended
-            }
             Figures f = sacct == null ? null : sacct.get(e);
+            if (f != null && (f.node() != null || f.granted() != null)) {
+                for (int task : tasks[e]) {
+                    run.taskGranted(task, attempt, f.node(), f.granted());
+                }
+            }
+            if (tasks[e].length != 1) {
+                continue; // its usage was recorded from its exit records as each task ended
+            }
             TaskUsage own = measured != null ? measured[e] : null;
             TaskUsage usage = f != null && f.wallMillis() >= 0 && (f.maxRssBytes() >= 0 || own == null)
                     ? new TaskUsage(f.wallMillis(), f.cpuMillis(), Math.max(0, f.maxRssBytes())) : own;
@@ -183,10 +205,11 @@ final class SlurmUsage {
         }
     }
 
+    /** Every element's line is final, and a one-task element's steps have given their MaxRSS. */
     private static boolean complete(Map<Integer, Figures> figures, int[][] tasks) {
         for (int e = 0; e < tasks.length; e++) {
             Figures f = figures.get(e);
-            if (tasks[e].length == 1 && (f == null || f.wallMillis() < 0 || f.maxRssBytes() < 0)) {
+            if (f == null || !f.isFinal() || (tasks[e].length == 1 && f.maxRssBytes() < 0)) {
                 return false;
             }
         }
@@ -194,14 +217,15 @@ final class SlurmUsage {
     }
 
     /**
-     * Element index to its figures, from sacct's lines: the element's own line ({@code 500_3}) gives Elapsed and
-     * TotalCPU once its state is final, its steps ({@code 500_3.batch}, {@code 500_3.extern}, ...) their MaxRSS.
+     * Element index to its figures, from sacct's lines ({@link #FORMAT}): the element's own line ({@code 500_3}) gives
+     * Elapsed, TotalCPU, ReqMem, Timelimit and NodeList once its state is final, its steps ({@code 500_3.batch},
+     * {@code 500_3.extern}, {@code 500_3.0}) their MaxRSS.
      */
     static Map<Integer, Figures> parse(String out, String jobId) {
         Map<Integer, Figures> figures = new HashMap<>();
         for (String line : out.split("\n")) {
             String[] f = line.strip().split("\\|", -1);
-            if (f.length < 5) {
+            if (f.length < 9) {
                 continue;
             }
             int dot = f[0].indexOf('.');
@@ -209,16 +233,67 @@ final class SlurmUsage {
             if (element == null || !element.job().equals(jobId)) {
                 continue; // a range of pending elements (500_[4-9]) or another job
             }
-            Figures known = figures.getOrDefault(element.element(), new Figures(-1, -1, -1));
+            Figures known = figures.getOrDefault(element.element(), Figures.NONE);
             if (dot < 0) {
                 boolean fin = !NOT_FINAL.contains(f[1].split(" ")[0]);
-                known = new Figures(fin ? duration(f[2]) : -1, fin ? duration(f[3]) : -1, known.maxRssBytes());
+                known = fin ? new Figures(duration(f[2]), duration(f[3]), known.maxRssBytes(), node(f[8]),
+                        granted(f[5], f[6], f[7])) : new Figures(-1, -1, known.maxRssBytes());
             } else if (!f[4].isEmpty()) {
-                known = new Figures(known.wallMillis(), known.cpuMillis(), Math.max(known.maxRssBytes(), bytes(f[4])));
+                known = new Figures(known.wallMillis(), known.cpuMillis(), Math.max(known.maxRssBytes(), bytes(f[4])),
+                        known.node(), known.granted());
             }
             figures.put(element.element(), known);
         }
         return figures;
+    }
+
+    /** NodeList's node(s), null for none ("None assigned" while pending). */
+    private static String node(String nodeList) {
+        return nodeList.isEmpty() || nodeList.startsWith("None") || nodeList.startsWith("(") ? null : nodeList;
+    }
+
+    /**
+     * What SLURM granted, as JobResources text: {@code mem} from ReqMem ({@code 4000M}; before SLURM 21.08 with a
+     * suffix, {@code 4Gn} per node or {@code 2000Mc} per CPU, times AllocCPUS) in whole megabytes or gigabytes, and
+     * {@code time} from Timelimit as SLURM writes it; null when neither is known (0 or UNLIMITED).
+     */
+    static String granted(String reqMem, String allocCpus, String timelimit) {
+        List<String> pairs = new ArrayList<>(2);
+        String mem = reqMem;
+        long perCpu = 1;
+        if (mem.endsWith("c") || mem.endsWith("n")) {
+            if (mem.endsWith("c")) {
+                try {
+                    perCpu = Math.max(1, Long.parseLong(allocCpus.strip()));
+                } catch (NumberFormatException unknown) {
+                    perCpu = 0; // a per-CPU figure for an unknown count of CPUs: not a total
+                }
+            }
+            mem = mem.substring(0, mem.length() - 1);
+        }
+        long bytes = bytes(mem);
+        if (bytes > 0 && Character.isDigit(mem.charAt(mem.length() - 1))) {
+            bytes <<= 20; // a bare ReqMem is megabytes
+        }
+        bytes *= perCpu;
+        if (bytes > 0) {
+            long mib = (bytes + (1 << 20) - 1) >> 20;
+            pairs.add("mem=" + (mib % 1024 == 0 ? mib / 1024 + "G" : mib + "M"));
+        }
+        if (duration(timelimit) > 0 && readable("time=" + timelimit)) {
+            pairs.add("time=" + timelimit);
+        }
+        return pairs.isEmpty() ? null : String.join(",", pairs);
+    }
+
+    /** Whether the report can read this pair back as a resource (a SLURM of another version may write otherwise). */
+    private static boolean readable(String pair) {
+        try {
+            dev.drover.plan.JobResources.parse(pair);
+            return true;
+        } catch (dev.drover.manifest.ManifestException unusual) {
+            return false;
+        }
     }
 
     /** SLURM's [D-][HH:]MM:SS[.mmm] in milliseconds; -1 when empty or not a duration. */

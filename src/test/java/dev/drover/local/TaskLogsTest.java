@@ -54,7 +54,7 @@ class TaskLogsTest {
                 .map(f -> f.getFileName().toString()).sorted().toList();
         assertEquals(List.of("0017.log", "4242.log", "5000.log", "9998.log"), logs, "a log only where there is output");
         assertTrue(files.size() <= logs.size() + 10, "a handful of run files besides the logs: " + files);
-        assertFalse(Files.exists(run.dir().resolve("logs").resolve(TaskLogs.RUNNING)), "the slots go with the run");
+        assertFalse(Files.exists(run.dir().resolve("logs").resolve(dev.drover.run.Run.RUNNING_LOGS)), "the slots go with the run");
 
         Path logDir = run.dir().resolve("logs");
         assertEquals("out 17\nerr 17\n", Files.readString(logDir.resolve("0017.log")));
@@ -80,7 +80,7 @@ class TaskLogsTest {
             Path found = TaskLogs.find(run.dir(), "talker");
             return found != null && Files.readString(found).equals("started\n") ? found : null;
         });
-        assertEquals(run.dir().resolve("logs").resolve(TaskLogs.RUNNING), slot.getParent());
+        assertEquals(run.dir().resolve("logs").resolve(dev.drover.run.Run.RUNNING_LOGS), slot.getParent());
         assertTrue(TaskLogs.stillRuns(slot, "talker"));
         assertFalse(TaskLogs.stillRuns(slot, "quiet"));
         Files.createFile(go);
@@ -98,7 +98,7 @@ class TaskLogsTest {
         Run run = new dev.drover.run.RunRegistry(work).accept(dev.drover.plan.RunPlan.resolve(
                 dev.drover.manifest.ManifestReader.parse("name: crashed\ntasks:\n  - {id: a, command: ['true']}\n"
                         + "  - {id: b, command: ['true']}\n"), new RunOptions("multiprocessing", 2, null)));
-        Path running = run.dir().resolve("logs").resolve(TaskLogs.RUNNING);
+        Path running = run.dir().resolve("logs").resolve(dev.drover.run.Run.RUNNING_LOGS);
         Files.createDirectories(running);
         Files.writeString(running.resolve("0.task"), "a\n");
         Files.writeString(running.resolve("0.log"), "attempt 1 of a, cut short\n");

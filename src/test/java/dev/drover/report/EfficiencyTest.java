@@ -38,6 +38,28 @@ class EfficiencyTest {
         assertEquals(100.0 * MIB, e.peakRss().p50());
     }
 
+    /**
+     * Memory efficiency is against what each task had: its last attempt's granted mem (history's resources, where a
+     * cluster said: a partition's cap, an escalated retry), else the run's request.
+     */
+    @Test
+    void memoryEfficiencyIsAgainstTheMemoryEachTaskWasGranted() throws Exception {
+        Path dir = Files.createDirectories(runs.resolve("granted"));
+        Files.writeString(dir.resolve("plan.json"), "{\"strategy\":\"slurm\",\"jobResources\":{\"mem\":\"1G\"},"
+                + "\"tasks\":3}");
+        String usage = ",\"usage\":{\"wallSeconds\":1,\"cpuSeconds\":1,\"maxRssBytes\":" + 100 * MIB + "}";
+        String times = ",\"startedAt\":\"2027-01-15T08:00:00Z\",\"finishedAt\":\"2027-01-15T08:00:01Z\"";
+        Files.writeString(dir.resolve("report.json"), "{\"runId\":\"granted\",\"state\":\"SUCCEEDED\",\"tasks\":["
+                + "{\"id\":\"capped\",\"state\":\"SUCCEEDED\"" + times + usage + ",\"history\":[{\"attempt\":1,"
+                + "\"resources\":{\"mem\":\"200M\",\"time\":\"00:05:00\"}}]},"
+                + "{\"id\":\"escalated\",\"state\":\"SUCCEEDED\"" + times + usage + ",\"history\":[{\"attempt\":1,"
+                + "\"resources\":{\"mem\":\"50M\"}},{\"attempt\":2,\"resources\":{\"mem\":\"400M\"}}]},"
+                + "{\"id\":\"asked\",\"state\":\"SUCCEEDED\"" + times + usage + ",\"history\":[]}]}");
+        Efficiency e = Efficiency.of(RunFacts.read(dir));
+        // 100M of 200M, of 400M (the last attempt's), of the run's 1G
+        assertEquals((0.5 + 0.25 + 100.0 / 1024) / 3, e.memEfficiency(), 1e-9);
+    }
+
     @Test
     void memoryUsedCloseToTheLimitIsWarnedAboutAndAFittingRequestIsNotCriticised() throws Exception {
         Efficiency close = of(new SyntheticRun().resource("mem", "100").measured(T0, 1, 1, 98 * MIB));

@@ -74,6 +74,46 @@ class RunReportTest {
         assertFacts(run, tasks);
     }
 
+    /**
+     * What a cluster's accounting says it gave an attempt (node, granted resources over those asked) is in that
+     * attempt's history entry: for a task's one attempt, and for an earlier attempt accounted for after the next
+     * started; the same after the journal is replayed (task 2 never starts: the run is left to recover).
+     */
+    @Test
+    void historyShowsTheNodeAndResourcesTheClusterGaveEachAttempt() throws Exception {
+        RunRegistry registry = new RunRegistry(tmp);
+        Run run = HandDriven.accept(registry, "granted", 3, "sequential", null);
+        run.taskStarted(0, 1);
+        run.taskGranted(0, 1, "node1", "mem=4000M,time=00:05:00");
+        run.taskFinished(0, 1, TaskState.SUCCEEDED, 0, null);
+        run.taskStarted(1, 1);
+        run.attemptFailed(1, 1, 137, "exit code 137");
+        run.taskStarted(1, 2);
+        run.taskGranted(1, 1, "node2", "mem=30M");
+        run.taskGranted(1, 2, null, "time=00:10:00");
+        run.taskFinished(1, 2, TaskState.SUCCEEDED, 0, null);
+        Path copy = Files.createDirectories(tmp.resolve("again").resolve(run.id()));
+        try (var files = Files.list(run.dir())) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                Files.copy(f, copy.resolve(f.getFileName()));
+            }
+        }
+        Run replayed = new RunRegistry(tmp.resolve("again")).recoverUnfinished().get(0);
+        for (Run reading : List.of(run, replayed)) {
+            RunReport.write(reading, RunState.SUCCEEDED);
+            JsonNode tasks = JSON.readTree(reading.dir().resolve(RunReport.FILE).toFile()).path("tasks");
+            JsonNode only = tasks.get(0).path("history").get(0);
+            assertEquals("node1", only.path("node").asText(), only.toString());
+            assertEquals("4000M", only.path("resources").path("mem").asText(), only.toString());
+            assertEquals("00:05:00", only.path("resources").path("time").asText(), only.toString());
+            JsonNode history = tasks.get(1).path("history");
+            assertEquals("node2", history.get(0).path("node").asText(), history.toString());
+            assertEquals("30M", history.get(0).path("resources").path("mem").asText(), history.toString());
+            assertTrue(history.get(1).path("node").isMissingNode(), history.toString());
+            assertEquals("00:10:00", history.get(1).path("resources").path("time").asText(), history.toString());
+        }
+    }
+
     private static JsonNode read(String line) {
         try {
             return JSON.readTree(line);

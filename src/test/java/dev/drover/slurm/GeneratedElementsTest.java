@@ -53,7 +53,7 @@ class GeneratedElementsTest {
         Files.createDirectories(tmp.resolve("run/logs/running"));
         Files.createDirectories(tmp.resolve("wd"));
         String script = SbatchScript.render(job, tmp.resolve("run"), "g", JobResources.parse("mem=1G"), tmp, timeout,
-                generator);
+                generator, null);
         assertFalse(script.contains("\r"), "sbatch refuses a script with \\r\\n in it");
         Files.writeString(job.script(), script);
         for (int e = 0; e < job.elements().size(); e++) {

@@ -80,7 +80,7 @@ class ListedElementsTest {
         Files.createDirectories(tmp.resolve("run/logs/running"));
         Files.createDirectories(tmp.resolve("wd"));
         Files.createDirectories(tmp.resolve("other dir"));
-        SbatchScript.write(job, tmp.resolve("run"), "l", JobResources.parse("mem=1G"), tmp, timeout, source);
+        SbatchScript.write(job, tmp.resolve("run"), "l", JobResources.parse("mem=1G"), tmp, timeout, source, null);
         String script = Files.readString(job.script());
         assertFalse(script.contains("\r"), "sbatch refuses a script with \\r\\n in it");
         for (List<TaskSpec> element : job.elements()) {
@@ -199,7 +199,7 @@ class ListedElementsTest {
         }
         ArrayJob job = job("a0001", batches(tasks, 1), 1);
         Files.createDirectories(job.dir());
-        SbatchScript.write(job, tmp.resolve("run"), "l", JobResources.NONE, tmp, null, null);
+        SbatchScript.write(job, tmp.resolve("run"), "l", JobResources.NONE, tmp, null, null, null);
         long perTask = (Files.size(ListedElements.table(job)) - argumentBytes) / tasks.size();
         // 12 (its offset) + "r 4999 'chunk-4999'" + 3 per argument (two quotes, a space) + a newline
         assertTrue(perTask <= 12 + 20 + 5 * 3 + 1, "bytes per task beyond the arguments: " + perTask);

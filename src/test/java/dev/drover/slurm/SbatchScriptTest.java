@@ -18,11 +18,15 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The generated batch script, run by a plain sh as an array element would run it (no SLURM needed). */
 class SbatchScriptTest {
+
+    /** drover-launch as drover.slurm.launcher's default (auto) finds it on this machine. */
+    private static final String LAUNCHER = dev.drover.run.DroverLaunch.locate("auto");
 
     @TempDir
     Path tmp;
@@ -43,7 +47,7 @@ class SbatchScriptTest {
         Files.createDirectories(tmp.resolve("run/logs"));
         if (write) {
             SbatchScript.write(job, tmp.resolve("run"), "t", JobResources.parse("mem=1G,time=00:01:00"), tmp, null,
-                    null);
+                    null, LAUNCHER);
         }
         ProcessBuilder pb = new ProcessBuilder("sh", job.script().toString()).directory(tmp.toFile())
                 .redirectErrorStream(true);
@@ -83,7 +87,8 @@ class SbatchScriptTest {
         for (java.time.Duration timeout : java.util.Arrays.asList(null, java.time.Duration.ofSeconds(30))) {
             Files.createDirectories(job.dir());
             Files.createDirectories(tmp.resolve("run/logs"));
-            SbatchScript.write(job, tmp.resolve("run"), "t", JobResources.parse("mem=1G"), tmp, timeout, null);
+            SbatchScript.write(job, tmp.resolve("run"), "t", JobResources.parse("mem=1G"), tmp, timeout, null,
+                    LAUNCHER);
             assertFalse(Files.readString(job.script()).contains("\r"), "sbatch refuses a script with \\r\\n in it");
             ProcessBuilder pb = new ProcessBuilder(shell, job.script().toString()).directory(tmp.toFile())
                     .redirectErrorStream(true);
@@ -129,7 +134,7 @@ class SbatchScriptTest {
     void directivesAreQuotedAndArraysUseIndicesFromZero() {
         TaskSpec t = new TaskSpec(12, "x", List.of("true"), Map.of(), null);
         String script = SbatchScript.render(job(List.of(List.of(t), List.of(t), List.of(t)), 2, 2), tmp.resolve("run"),
-                "my name!", JobResources.parse("mem=1G,cpus-per-task=2,partition=cpu"), tmp, null, null);
+                "my name!", JobResources.parse("mem=1G,cpus-per-task=2,partition=cpu"), tmp, null, null, LAUNCHER);
         assertTrue(script.contains("#SBATCH --array=\"0-2%2\"\n"));
         assertTrue(script.contains("#SBATCH --job-name=\"drover-my_name_\"\n"));
         assertTrue(script.contains("#SBATCH --cpus-per-task=\"2\"\n"));
@@ -143,7 +148,7 @@ class SbatchScriptTest {
     void unsafeRunDirectoriesAndValuesAreRefused() {
         TaskSpec t = new TaskSpec(0, "x", List.of("true"), Map.of(), null);
         assertThrows(ManifestException.class, () -> SbatchScript.render(job(List.of(List.of(t)), 1, 0),
-                Path.of("/tmp/100%"), "n", JobResources.NONE, tmp, null, null));
+                Path.of("/tmp/100%"), "n", JobResources.NONE, tmp, null, null, LAUNCHER));
         assertThrows(ManifestException.class, () -> JobResources.parse("mem=1G\"\n#SBATCH --wrap=x"));
         assertThrows(ManifestException.class, () -> JobResources.parse("partition=a b"));
     }
@@ -190,6 +195,34 @@ class SbatchScriptTest {
         assertTrue(quickExit.usage().cpuMillis() < 500, "each task its own figures: " + quickExit);
     }
 
+    /**
+     * drover.slurm.launcher: auto (the path on drover's machine, as found), none, or the nodes' absolute path; a
+     * relative one is refused with a line that names the setting and what to give.
+     */
+    @Test
+    void theLauncherSettingGivesTheNodesPathAndARelativeOneIsRefused() {
+        assertEquals(LAUNCHER, settings("auto").launcherPath());
+        assertNull(settings("none").launcherPath());
+        assertEquals("/opt/drover/drover-launch", settings("/opt/drover/drover-launch").launcherPath());
+        for (String relative : List.of("drover-launch", "bin/drover-launch", "./drover-launch", "~/drover-launch")) {
+            ManifestException e = assertThrows(ManifestException.class, () -> settings(relative).launcherPath());
+            assertEquals("drover.slurm.launcher: '" + relative + "' is not an absolute path: give drover-launch's"
+                    + " path on the compute nodes (e.g. /opt/drover/drover-launch), auto or none", e.getMessage());
+        }
+        TaskSpec t = new TaskSpec(0, "t", List.of("true"), Map.of(), null);
+        String script = SbatchScript.render(job(List.of(List.of(t)), 1, 0), tmp.resolve("run"), "n",
+                JobResources.NONE, tmp, null, null, settings("/opt/it's/drover-launch").launcherPath());
+        assertTrue(script.contains("drover_launch='/opt/it'\\''s/drover-launch'\n"), script);
+        String without = SbatchScript.render(job(List.of(List.of(t)), 1, 0), tmp.resolve("run"), "n",
+                JobResources.NONE, tmp, null, null, settings("none").launcherPath());
+        assertTrue(without.contains("drover_launch=\n"), without);
+    }
+
+    private static SlurmSettings settings(String launcher) {
+        java.time.Duration s = java.time.Duration.ofSeconds(1);
+        return new SlurmSettings("squeue", "scontrol", "scancel", "sacct", 0, s, s, s, s, s, s, 1, s, launcher);
+    }
+
     @Test
     void aNodeWithoutDroverLaunchRunsTheTasksAndSaysSoOnceInItsOutput() throws Exception {
         TaskSpec a = new TaskSpec(0, "a", List.of("sh", "-c", "ls /proc/$$/fd; exit 4"), Map.of(), null);
@@ -197,10 +230,8 @@ class SbatchScriptTest {
         ArrayJob job = job(List.of(List.of(a, b)), 1, 0);
         Files.createDirectories(job.dir());
         Files.createDirectories(tmp.resolve("run/logs"));
-        SbatchScript.write(job, tmp.resolve("run"), "t", JobResources.NONE, tmp, null, null);
-        String script = Files.readString(job.script());
-        assertTrue(script.contains("drover_launch='/"), "drover-launch's absolute path: " + script);
-        Files.writeString(job.script(), script.replaceFirst("drover_launch='[^']*'", "drover_launch='/nowhere/dl'"));
+        // drover.slurm.launcher names a path the node does not have
+        SbatchScript.write(job, tmp.resolve("run"), "t", JobResources.NONE, tmp, null, null, "/nowhere/dl");
         String out = runElement(job, 0, false);
         assertTrue(out.startsWith("4:drover: /nowhere/dl is not on node "), out);
         assertEquals(1, out.split("is not on node", -1).length - 1, "said once per element: " + out);
@@ -238,7 +269,7 @@ class SbatchScriptTest {
                 + "; sleep 60"), Map.of(), null);
         ArrayJob job = job(List.of(List.of(before, slow)), 1, 0);
         Files.createDirectories(job.dir());
-        SbatchScript.write(job, tmp.resolve("run"), "t", JobResources.NONE, tmp, null, null);
+        SbatchScript.write(job, tmp.resolve("run"), "t", JobResources.NONE, tmp, null, null, LAUNCHER);
         ProcessBuilder pb = new ProcessBuilder("setsid", "sh", job.script().toString()).redirectErrorStream(true);
         pb.environment().put("SLURM_ARRAY_TASK_ID", "0");
         Process element = pb.start();

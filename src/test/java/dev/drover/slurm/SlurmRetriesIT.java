@@ -84,8 +84,12 @@ class SlurmRetriesIT {
         assertEquals(2, history.size(), history.toString());
         assertEquals("OUT_OF_MEMORY", history.get(0).get("backendState").asText(), history.toString());
         assertEquals("ESCALATED", history.get(0).get("state").asText());
+        // what SLURM granted each attempt (sacct's ReqMem), and where it ran
         assertEquals("30M", history.get(0).get("resources").get("mem").asText());
         assertEquals("180M", history.get(1).get("resources").get("mem").asText());
+        String node = command("sinfo", "-h", "-o", "%N").strip();
+        assertEquals(List.of(node, node), List.of(history.get(0).path("node").asText(),
+                history.get(1).path("node").asText()), history.toString());
         assertEquals("SUCCEEDED", history.get(1).get("state").asText());
         assertEquals(1, report(run).get("escalated").asInt());
     }
@@ -105,8 +109,9 @@ class SlurmRetriesIT {
         assertEquals("SUCCEEDED", task.get("state").asText(), task.toString());
         JsonNode history = task.get("history");
         assertEquals("TIMEOUT", history.get(0).get("backendState").asText(), history.toString());
-        assertEquals("1", history.get(0).get("resources").get("time").asText());
-        assertEquals("0-00:02:00", history.get(1).get("resources").get("time").asText());
+        // the limits SLURM set (sacct's Timelimit): 1 minute, then twice that
+        assertEquals("00:01:00", history.get(0).get("resources").get("time").asText(), history.toString());
+        assertEquals("00:02:00", history.get(1).get("resources").get("time").asText(), history.toString());
     }
 
     @Test

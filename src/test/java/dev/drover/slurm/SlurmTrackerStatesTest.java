@@ -71,7 +71,7 @@ class SlurmTrackerStatesTest {
         settings = new SlurmSettings(tmp.resolve("squeue").toString(),
                 tmp.resolve("scontrol").toString(), "false", tmp.resolve("sacct").toString(), 0, Duration.ofSeconds(1),
                 Duration.ofSeconds(30), Duration.ZERO, GRACE, Duration.ofSeconds(1), Duration.ofSeconds(60), 10,
-                Duration.ofSeconds(30));
+                Duration.ofSeconds(30), "auto");
         tracker = tracker(false);
         List<TaskSpec> tasks = List.of(run.plan().manifest().tasks().task(0), run.plan().manifest().tasks().task(1));
         job = ArrayLayout.array(run.id(), run.dir(), run.plan(), ArrayLayout.key(1),
@@ -122,7 +122,7 @@ class SlurmTrackerStatesTest {
         squeue(); // both have left the queue; only task 1 wrote its exit code
         tracker.cycle();
         assertEquals(TaskState.SUCCEEDED, run.taskState(1));
-        assertEquals(TaskState.RUNNING, run.taskState(0), "inside the grace a late exit file may still appear");
+        assertEquals(TaskState.RUNNING, run.taskState(0), "inside the grace a late exit record may still appear");
         assertEquals(0, calls("scontrol"));
 
         now[0] += GRACE.toMillis();
@@ -186,7 +186,7 @@ class SlurmTrackerStatesTest {
         assertEquals(List.of(0), resubmitted, "run again, in a new array");
         assertEquals(1, run.reruns(0));
         assertEquals(0, run.retriesUsed(0), "no retry spent");
-        assertEquals(TaskState.SUCCEEDED, ended.get(1).state(), "the exit file is the primary truth");
+        assertEquals(TaskState.SUCCEEDED, ended.get(1).state(), "the exit record is the primary truth");
     }
 
     /** Two arrays of one one-task element each, followed by a tracker that asks sacct for their usage. */
@@ -213,14 +213,15 @@ class SlurmTrackerStatesTest {
         assertEquals(0, calls("sacct"));
 
         answer("sacct", """
-                600_0|COMPLETED|00:00:02|00:01.000|
-                600_0.batch|COMPLETED|00:00:02|00:01.000|204800K
-                601_0|COMPLETED|00:00:01|00:00.500|
+                600_0|COMPLETED|00:00:02|00:01.000||300M|1|00:05:00|node1
+                600_0.batch|COMPLETED|00:00:02|00:01.000|204800K|300M|1||node1
+                601_0|COMPLETED|00:00:01|00:00.500||300M|1|00:05:00|node2
                 """, 0, "");
         usageTracker.cycle();
         assertEquals(1, calls("sacct"), "one call for both arrays, not one per array or a loop of asks");
         assertTrue(Files.readString(tmp.resolve("sacct.args")).contains("--jobs=600,601"));
         assertEquals(new TaskUsage(2000, 1000, 204800L << 10), run.usage(0), "sacct's figures come first");
+        assertEquals(List.of("0\t1\tnode1\tmem=300M,time=00:05:00"), granted(), "what SLURM gave the attempt");
         assertEquals(TaskState.SUCCEEDED, ended.get(0).state());
         assertNull(ended.get(1), "601_0's MaxRSS is not in sacct yet");
 
@@ -258,8 +259,14 @@ class SlurmTrackerStatesTest {
         assertEquals(1, calls("sacct"), "sacct is not asked again in this run");
     }
 
+    /** The journal's granted lines, without their kind and time: index, attempt, node, resources. */
+    private List<String> granted() throws IOException {
+        return Files.readAllLines(run.dir().resolve("journal.log")).stream().filter(l -> l.startsWith("granted\t"))
+                .map(l -> l.split("\t", 3)[2]).toList();
+    }
+
     @Test
-    void aBatchedElementsTasksReportTheirOwnFiguresWithoutSacct() throws Exception {
+    void aBatchedElementsTasksReportTheirOwnFiguresAndSacctOnlyWhatSlurmGaveTheElement() throws Exception {
         SlurmTracker usageTracker = tracker(true);
         List<TaskSpec> both = List.of(run.plan().manifest().tasks().task(0), run.plan().manifest().tasks().task(1));
         ArrayJob batched = ArrayLayout.array(run.id(), run.dir(), run.plan(), ArrayLayout.key(4), List.of(both), 1);
@@ -272,9 +279,18 @@ class SlurmTrackerStatesTest {
         assertNull(ended.get(1), "a line still being written is read next time");
         Files.writeString(batched.exitRecord(0), "0 0 1500 1200 209715200\n1 0 900 800 104857600\n");
         usageTracker.cycle();
-        assertEquals(TaskState.SUCCEEDED, ended.get(1).state());
+        assertNull(ended.get(1), "the array's last outcome waits for what SLURM gave its element");
         assertEquals(new TaskUsage(1500, 1200, 200L << 20), run.usage(0));
         assertEquals(new TaskUsage(900, 800, 100L << 20), run.usage(1));
-        assertEquals(0, calls("sacct"), "sacct cannot split an element between its tasks");
+        answer("sacct", """
+                700_0|COMPLETED|00:00:03|00:02.500||1G|2|01:00:00|node7
+                700_0.batch|COMPLETED|00:00:03|00:02.500|300M|1G|2||node7
+                """, 0, "");
+        usageTracker.cycle();
+        assertEquals(TaskState.SUCCEEDED, ended.get(1).state());
+        assertEquals(1, calls("sacct"));
+        assertEquals(new TaskUsage(900, 800, 100L << 20), run.usage(1), "sacct cannot split an element between its"
+                + " tasks: each keeps its own figures");
+        assertEquals(List.of("0\t1\tnode7\tmem=1G,time=01:00:00", "1\t1\tnode7\tmem=1G,time=01:00:00"), granted());
     }
 }

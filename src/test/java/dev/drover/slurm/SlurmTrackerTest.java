@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The tracker's poll cycle without a cluster: a scripted squeue (a shell script printing what the simulated cluster
- * holds) and a counting view of the exit files. The file-system cost of a cycle must follow the elements that run or
+ * holds) and a counting view of the exit records. The file-system cost of a cycle must follow the elements that run or
  * end, never the tasks that are pending: the run directory lives on a shared filesystem.
  */
 class SlurmTrackerTest {
@@ -185,6 +185,6 @@ class SlurmTrackerTest {
         assertTrue(squeue.toFile().setExecutable(true));
         return new SlurmSettings(squeue.toString(), "false", "false", "false", 0, Duration.ofSeconds(1),
                 Duration.ofSeconds(30), Duration.ZERO, Duration.ofHours(1), Duration.ofSeconds(1),
-                Duration.ofSeconds(60), 10, Duration.ofSeconds(30));
+                Duration.ofSeconds(60), 10, Duration.ofSeconds(30), "auto");
     }
 }

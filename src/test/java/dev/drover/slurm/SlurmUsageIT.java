@@ -23,14 +23,15 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Usage from SLURM's accounting (slurmdbd on the test cluster) against known work: a task that holds 100 MB and burns
- * 1 s of CPU reports about that, asked of sacct once for its array; a run that asked for 1G is told to ask for less.
+ * Usage from SLURM's accounting (slurmdbd on the test cluster) against known work: a task that holds 200 MB and burns
+ * 1 s of CPU reports about that, asked of sacct once for its array, with the node and memory SLURM gave it in its
+ * history; a run that asked for 1G is told to ask for less. With accounting off, the same from drover-launch.
  */
 @ExtendWith(SlurmClusterExtension.class)
 class SlurmUsageIT {
 
-    /** Holds 100 MB (touched), burns 1 s of CPU, then holds it 3 s more: longer than SLURM's sampling interval. */
-    static final String WORK = "x = b'x' * (100 << 20)\\nimport time\\nt = time.process_time()\\n"
+    /** Holds 200 MB (touched), burns 1 s of CPU, then holds it 3 s more: longer than SLURM's sampling interval. */
+    static final String WORK = "x = b'x' * (200 << 20)\\nimport time\\nt = time.process_time()\\n"
             + "while time.process_time() - t < 1: pass\\ntime.sleep(3)\\n";
 
     @TempDir
@@ -65,8 +66,13 @@ class SlurmUsageIT {
             double cpu = work.get("cpuSeconds").asDouble();
             long rss = work.get("maxRssBytes").asLong();
             assertTrue(cpu >= 0.9 && cpu < 6, "sacct's TotalCPU " + cpu + " s, not about 1: " + work);
-            assertTrue(rss >= 90L << 20 && rss < 400L << 20, "sacct's MaxRSS " + rss + " bytes, not ~100 MB");
+            assertTrue(rss >= 190L << 20 && rss < 400L << 20, "sacct's MaxRSS " + rss + " bytes, not ~200 MB");
             assertTrue(work.get("wallSeconds").asDouble() >= 4, "Elapsed below the task's 4 s: " + work);
+            JsonNode attempt = report.get("tasks").get(0).get("history").get(0);
+            assertEquals(SlurmRetriesIT.command("sinfo", "-h", "-o", "%N").strip(), attempt.path("node").asText(),
+                    "the node, from sacct's NodeList: " + attempt);
+            assertEquals("1G", attempt.path("resources").path("mem").asText(), "sacct's ReqMem: " + attempt);
+            assertEquals("00:05:00", attempt.path("resources").path("time").asText(), "sacct's Timelimit: " + attempt);
             assertNotNull(report.get("tasks").get(1).get("usage"), "the quick task's figures: " + report);
             long usageLines = Files.readAllLines(run.dir().resolve("journal.log")).stream()
                     .filter(line -> line.startsWith("usage\t")).count();
@@ -83,7 +89,6 @@ class SlurmUsageIT {
      */
     @Test
     void withAccountingOffEachTaskReportsWhatItsElementMeasured() throws Exception {
-        String holds200M = WORK.replace("100 << 20", "200 << 20");
         try (DroverRuntime runtime = start(Map.of("drover.slurm.sacct", "false"))) {
             for (String strategy : new String[]{"slurm", "slurm+batching"}) {
                 Run run = TestPipeline.submit(runtime, RunPlan.resolve(ManifestReader.parse("""
@@ -93,7 +98,7 @@ class SlurmUsageIT {
                             command: [python3, -c, "%s"]
                           - id: quick
                             command: ["true"]
-                        """.formatted(holds200M)), new RunOptions(strategy, strategy.equals("slurm") ? null : 1,
+                        """.formatted(WORK)), new RunOptions(strategy, strategy.equals("slurm") ? null : 1,
                         "mem=1G,time=00:05:00")));
                 run.finished().get(240, TimeUnit.SECONDS);
                 JsonNode report = JsonMapper.builder().build().readTree(run.dir().resolve("report.json").toFile());
