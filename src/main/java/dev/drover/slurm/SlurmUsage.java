@@ -289,7 +289,7 @@ final class SlurmUsage {
     /** Whether the report can read this pair back as a resource (a SLURM of another version may write otherwise). */
     private static boolean readable(String pair) {
         try {
-            dev.drover.plan.JobResources.parse(pair);
+            dev.drover.manifest.JobResources.parse(pair);
             return true;
         } catch (dev.drover.manifest.ManifestException unusual) {
             return false;
