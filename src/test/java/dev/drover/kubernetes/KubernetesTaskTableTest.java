@@ -95,10 +95,16 @@ class KubernetesTaskTableTest {
         List<Job> jobs = cluster.client.batch().v1().jobs().inNamespace(NAMESPACE)
                 .withLabel(IndexedJobBuilder.LABEL_RUN, KubeNames.labelValue(run.id())).list().getItems();
         assertTrue(jobs.size() >= 4, "three Jobs of at most 5, then the retries: " + jobs.size());
-        List<Map<String, String>> data = configMaps(run);
-        assertEquals(3, data.stream().filter(d -> !d.containsKey(PodTasks.TABLE)).count(), "computed: " + data);
-        assertTrue(data.stream().filter(d -> d.containsKey(PodTasks.TABLE))
-                .allMatch(d -> d.get(PodTasks.TABLE).matches("(g (0|4|8) 1\n)+")), "retries' rows: " + data);
+        // the first submission: three Jobs whose pods compute their task from the Job's first index
+        List<String> computed = configMaps(run).stream().filter(d -> !d.containsKey(PodTasks.TABLE))
+                .map(d -> d.get(PodTasks.SCRIPT).lines().reduce((a, b) -> b).orElseThrow()).sorted().toList();
+        assertEquals(List.of("g $((0 + i)) 0", "g $((10 + i)) 0", "g $((5 + i)) 0"),
+                computed.stream().filter(line -> line.endsWith(" 0")).toList());
+        // the retries of tasks 0, 4 and 8: rows of a table when they go together, computed when one goes alone
+        assertTrue(configMaps(run).stream().filter(d -> d.containsKey(PodTasks.TABLE))
+                .allMatch(d -> d.get(PodTasks.TABLE).matches("(g (0|4|8) 1\n)+")), configMaps(run).toString());
+        assertTrue(computed.stream().filter(line -> line.endsWith(" 1"))
+                .allMatch(line -> line.matches("g \\$\\(\\((0|4|8) \\+ i\\)\\) 1")), computed.toString());
     }
 
     @Test
