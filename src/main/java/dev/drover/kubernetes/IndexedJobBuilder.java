@@ -177,10 +177,10 @@ public final class IndexedJobBuilder {
                         .build())
                 .endTemplate()
                 .build();
-        Map<String, String> table = PodTasks.data(runId, plan.manifest().tasks(), tasks, attemptsBefore);
+        Map<String, String> data = PodTasks.data(runId, plan.manifest().tasks(), tasks, attemptsBefore);
         ConfigMap configMap = new ConfigMapBuilder().withNewMetadata().withName(name).withNamespace(namespace)
                 .withLabels(labels).withAnnotations(Map.of(ANNOTATION_RUN, runId)).endMetadata()
-                .withData(table).withImmutable(true).build();
+                .withData(data).withImmutable(true).build();
         return new KubeJob(runId, namespace, name, labels, annotations, spec, configMap, List.copyOf(tasks),
                 group, annotations.get(ANNOTATION_TOKEN));
     }

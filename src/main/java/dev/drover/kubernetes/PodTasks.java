@@ -46,26 +46,8 @@ final class PodTasks {
     /** The ConfigMap's data for a Job of {@code tasks}, each with its attempts before the Job. */
     static Map<String, String> data(String runId, TaskSource source, List<TaskSpec> tasks,
                                     IntUnaryOperator attemptsBefore) {
-        StringBuilder s = new StringBuilder(2048);
+        StringBuilder s = preamble(runId, tasks);
         TaskSpec first = tasks.get(0);
-        s.append("# drover run ").append(runId.replaceAll("[^A-Za-z0-9._-]", "_")).append(": pod index i runs the i-th")
-                .append(" of this Job's ").append(tasks.size()).append(" tasks (manifest indexes ").append(first.index())
-                .append("..").append(tasks.get(tasks.size() - 1).index()).append(")\n")
-                .append("drover_nl='\n'\ndrover_cr=$(printf '\\r')\n")
-                .append("drover_task() { # task index, attempts before this Job, id, working directory, env, argv\n")
-                .append("  [ -z \"$4\" ] || cd \"$4\" || exit 127\n")
-                .append("  export DROVER_RUN_ID=").append(ShellWords.quote(runId))
-                .append(" DROVER_TASK_ID=\"$3\" DROVER_TASK_INDEX=\"$1\"")
-                .append(" DROVER_ATTEMPT=$(($2 + ${").append(IndexedJobBuilder.FAILURE_COUNT_ENV).append(":-0} + 1))\n")
-                // drover's variables are set before the manifest's environment, which may use any name but theirs
-                .append("  e=$5; shift 5\n  eval \"$e\"\n")
-                // exec would read a leading '-' as its own option under bash: such a program runs as a plain command
-                .append("  case $1 in -*) \"$@\"; exit ;; *) exec \"$@\" ;; esac\n}\n")
-                .append("i=${JOB_COMPLETION_INDEX:-}\n")
-                .append("case $i in ''|*[!0-9]*|?????????*) i=-1 ;; esac\n")
-                .append("if [ \"$i\" -lt 0 ] || [ \"$i\" -ge ").append(tasks.size()).append(" ]; then\n")
-                .append("  echo \"drover: pod index '${JOB_COMPLETION_INDEX:-}' is not one of this Job's ")
-                .append(tasks.size()).append("\" >&2\n  exit 2\nfi\n");
         Map<String, String> data = new TreeMap<>();
         TaskGenerator generator = range(source);
         if (generator != null) {
@@ -98,6 +80,30 @@ final class PodTasks {
         data.put(SCRIPT, s.toString());
         data.put(TABLE, table(generator != null, tasks, attemptsBefore));
         return data;
+    }
+
+    /** The script's start: the function that runs a task, then the pod index, checked against the Job's tasks. */
+    private static StringBuilder preamble(String runId, List<TaskSpec> tasks) {
+        StringBuilder s = new StringBuilder(2048);
+        s.append("# drover run ").append(runId.replaceAll("[^A-Za-z0-9._-]", "_")).append(": pod index i runs the i-th")
+                .append(" of this Job's ").append(tasks.size()).append(" tasks (manifest indexes ").append(tasks.get(0).index())
+                .append("..").append(tasks.get(tasks.size() - 1).index()).append(")\n")
+                .append("drover_nl='\n'\ndrover_cr=$(printf '\\r')\n")
+                .append("drover_task() { # task index, attempts before this Job, id, working directory, env, argv\n")
+                .append("  [ -z \"$4\" ] || cd \"$4\" || exit 127\n")
+                .append("  export DROVER_RUN_ID=").append(ShellWords.quote(runId))
+                .append(" DROVER_TASK_ID=\"$3\" DROVER_TASK_INDEX=\"$1\"")
+                .append(" DROVER_ATTEMPT=$(($2 + ${").append(IndexedJobBuilder.FAILURE_COUNT_ENV).append(":-0} + 1))\n")
+                // drover's variables are set before the manifest's environment, which may use any name but theirs
+                .append("  e=$5; shift 5\n  eval \"$e\"\n")
+                // exec would read a leading '-' as its own option under bash: such a program runs as a plain command
+                .append("  case $1 in -*) \"$@\"; exit ;; *) exec \"$@\" ;; esac\n}\n")
+                .append("i=${JOB_COMPLETION_INDEX:-}\n")
+                .append("case $i in ''|*[!0-9]*|?????????*) i=-1 ;; esac\n")
+                .append("if [ \"$i\" -lt 0 ] || [ \"$i\" -ge ").append(tasks.size()).append(" ]; then\n")
+                .append("  echo \"drover: pod index '${JOB_COMPLETION_INDEX:-}' is not one of this Job's ")
+                .append(tasks.size()).append("\" >&2\n  exit 2\nfi\n");
+        return s;
     }
 
     /** The source as a range generator (whose tasks the pod can rebuild from the index), or null. */
