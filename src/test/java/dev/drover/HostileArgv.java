@@ -30,6 +30,21 @@ public final class HostileArgv {
                 "$(touch pwned)", "`touch pwned`", "*", "\n", "\r\n", " lead", "trail ", "", "é", "日本", "%s %n", "!");
     }
 
+    /**
+     * A generator's command template after its program: arguments that try to form or break the {item} and {index}
+     * placeholders, then every kind of argument, alone and around an {item}.
+     */
+    public static List<String> everyKindOfTemplateArgument() {
+        List<String> template = new ArrayList<>(List.of("{item}", "{index}", "", "x{item}y{index}z",
+                "{item}{index}{item}", "{it{item}em}", "{index", "}{item", "{{index}}", "'{item}'", "\"{index}\"",
+                "$x{item}", "\\{index}\\", "a b\n{item}\r\n", "日本{item}é", "{ITEM}", "{ item}"));
+        for (String arg : everyKindOfArgument()) {
+            template.add(arg);
+            template.add(arg + "{item}" + arg);
+        }
+        return template;
+    }
+
     /** Writes a program that prints each of its arguments followed by a NUL, and makes it executable. */
     public static Path argvPrinter(Path file) throws Exception {
         Files.createDirectories(file.getParent());

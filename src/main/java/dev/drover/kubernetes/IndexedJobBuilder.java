@@ -15,22 +15,21 @@ import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicyBuilder;
 
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.IntUnaryOperator;
 
 /**
  * Builds the Indexed Job (and its ConfigMap) for a chunk of a run's tasks.
  *
- * <p>Pod index {@code i} runs task {@code i} of the chunk: the ConfigMap holds one POSIX shell script per index
- * ({@code task-<i>.sh}: the task's environment, working directory and argv, each value single-quoted) and is mounted
- * at {@value #TASKS_DIR}; the container runs {@code /bin/sh /drover/tasks/task-$JOB_COMPLETION_INDEX.sh} under a small shell wrapper that
- * measures what it used ({@link PodUsage}). So the image
- * needs {@code /bin/sh} and the tasks' programs, and no shared filesystem is needed.
+ * <p>Pod index {@code i} runs task {@code i} of the chunk: the ConfigMap, mounted at {@value #TASKS_DIR}, holds a
+ * POSIX shell script that rebuilds a range generator's task from the template and the index, or reads its row of a
+ * compact task table ({@link PodTasks}); the container runs it under a small shell wrapper that measures what it used
+ * ({@link PodUsage}). So the image needs {@code /bin/sh} and the tasks' programs, and no shared filesystem is needed.
  *
  * <p>Each Job runs one attempt per index ({@code backoffLimitPerIndex: 0}): drover decides every retry itself
  * ({@link dev.drover.cluster.Settlement}), as on SLURM, so that a retry after OOMKilled or a deadline can have more
@@ -47,7 +46,7 @@ public final class IndexedJobBuilder {
     public static final String ANNOTATION_RUN = "drover.dev/run-id";
     public static final String ANNOTATION_TOKEN = "drover.dev/submission";
     public static final String ANNOTATION_TASKS = "drover.dev/task-indexes";
-    /** Bytes of task scripts that one ConfigMap may carry (the API server's limit is 1 MiB for the whole object). */
+    /** Bytes of script and task table that one ConfigMap may carry (the API server's limit: 1 MiB for the object). */
     static final int MAX_TABLE_BYTES = 900_000;
     /**
      * The pod's failed attempts before it at its index, which the job controller writes into an annotation of every
@@ -113,6 +112,28 @@ public final class IndexedJobBuilder {
         return labels;
     }
 
+    /**
+     * The Jobs for some tasks: at most {@code tasksPerJob} each, and cut in halves until each ConfigMap carries at
+     * most {@value #MAX_TABLE_BYTES} bytes of script and task table (only a list with long arguments needs it).
+     */
+    public List<KubeJob> jobs(List<TaskSpec> tasks, int tasksPerJob) {
+        List<KubeJob> jobs = new ArrayList<>();
+        for (int from = 0; from < tasks.size(); from += tasksPerJob) {
+            cut(tasks.subList(from, Math.min(tasks.size(), from + tasksPerJob)), jobs);
+        }
+        return jobs;
+    }
+
+    private void cut(List<TaskSpec> tasks, List<KubeJob> out) {
+        KubeJob job = build(tasks);
+        if (tasks.size() > 1 && tableBytes(job) > MAX_TABLE_BYTES) {
+            cut(tasks.subList(0, tasks.size() / 2), out);
+            cut(tasks.subList(tasks.size() / 2, tasks.size()), out);
+        } else {
+            out.add(job);
+        }
+    }
+
     public KubeJob build(List<TaskSpec> tasks) {
         return build(KubeNames.jobName(plan.manifest().name()), tasks);
     }
@@ -156,50 +177,17 @@ public final class IndexedJobBuilder {
                         .build())
                 .endTemplate()
                 .build();
-        Map<String, String> table = new TreeMap<>();
-        for (int i = 0; i < n; i++) {
-            TaskSpec task = tasks.get(i);
-            table.put("task-" + i + ".sh", script(runId, task, attemptsBefore.applyAsInt(task.index())));
-        }
+        Map<String, String> data = PodTasks.data(runId, plan.manifest().tasks(), tasks, attemptsBefore);
         ConfigMap configMap = new ConfigMapBuilder().withNewMetadata().withName(name).withNamespace(namespace)
                 .withLabels(labels).withAnnotations(Map.of(ANNOTATION_RUN, runId)).endMetadata()
-                .withData(table).withImmutable(true).build();
+                .withData(data).withImmutable(true).build();
         return new KubeJob(runId, namespace, name, labels, annotations, spec, configMap, List.copyOf(tasks),
                 group, annotations.get(ANNOTATION_TOKEN));
     }
 
-    /** Bytes of the task scripts of a chunk, to keep a ConfigMap under the API server's size limit. */
-    public static long tableBytes(KubeJob job) {
+    /** Bytes of a chunk's script and task table, to keep its ConfigMap under the API server's size limit. */
+    static long tableBytes(KubeJob job) {
         return job.configMap().getData().values().stream()
                 .mapToLong(s -> s.getBytes(StandardCharsets.UTF_8).length).sum();
-    }
-
-    /**
-     * The script of one index: environment (the manifest's, then drover's, which win as on every strategy), working
-     * directory, then exec of the argv (no shell interpretation). A program starting with '-' is run without exec,
-     * which bash would read as its own option.
-     */
-    static String script(String runId, TaskSpec task, int attemptsBefore) {
-        StringBuilder sb = new StringBuilder();
-        sb.append("# drover task ").append(quote(task.id())).append(", manifest index ").append(task.index()).append('\n');
-        task.env().forEach((k, v) -> sb.append("export ").append(k).append('=').append(quote(v)).append('\n'));
-        sb.append("export DROVER_RUN_ID=").append(quote(runId)).append('\n');
-        sb.append("export DROVER_TASK_ID=").append(quote(task.id())).append('\n');
-        sb.append("export DROVER_TASK_INDEX=").append(task.index()).append('\n');
-        sb.append("export DROVER_ATTEMPT=$((").append(attemptsBefore).append(" + ${").append(FAILURE_COUNT_ENV)
-                .append(":-0} + 1))\n");
-        if (task.workdir() != null) {
-            sb.append("cd ").append(quote(task.workdir())).append(" || exit 127\n");
-        }
-        if (!task.command().get(0).startsWith("-")) {
-            sb.append("exec ");
-        }
-        sb.append(String.join(" ", task.command().stream().map(IndexedJobBuilder::quote).toList()));
-        return sb.append('\n').toString();
-    }
-
-    /** POSIX single quotes: everything literal; a single quote becomes '\''. */
-    static String quote(String value) {
-        return "'" + value.replace("'", "'\\''") + "'";
     }
 }

@@ -22,7 +22,6 @@ import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -109,22 +108,7 @@ public final class KubernetesBackend implements ClusterBackend<KubeJob>, AutoClo
     /** Jobs of at most drover.kubernetes.tasks-per-job tasks and one ConfigMap's worth each, of the group's resources. */
     @Override
     public List<KubeJob> prepare(Run run, List<TaskSpec> tasks, GroupSpec spec, Supplier<String> keys) {
-        IndexedJobBuilder builder = builder(run, namespace(run)).group(spec);
-        List<KubeJob> jobs = new ArrayList<>();
-        for (int from = 0; from < tasks.size(); from += settings.tasksPerJob()) {
-            cut(builder, tasks.subList(from, Math.min(tasks.size(), from + settings.tasksPerJob())), jobs);
-        }
-        return jobs;
-    }
-
-    private static void cut(IndexedJobBuilder builder, List<TaskSpec> tasks, List<KubeJob> out) {
-        KubeJob job = builder.build(tasks);
-        if (tasks.size() > 1 && IndexedJobBuilder.tableBytes(job) > IndexedJobBuilder.MAX_TABLE_BYTES) {
-            cut(builder, tasks.subList(0, tasks.size() / 2), out);
-            cut(builder, tasks.subList(tasks.size() / 2, tasks.size()), out);
-        } else {
-            out.add(job);
-        }
+        return builder(run, namespace(run)).group(spec).jobs(tasks, settings.tasksPerJob());
     }
 
     @Override

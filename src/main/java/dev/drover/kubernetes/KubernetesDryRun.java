@@ -57,7 +57,9 @@ public final class KubernetesDryRun {
             for (int i = 0; i < plan.taskCount(); i++) {
                 chunk.add(plan.manifest().tasks().task(i));
                 if (chunk.size() == perJob || i == plan.taskCount() - 1) {
-                    files.add(writeJob(builder.build(chunk), folder));
+                    for (KubeJob job : builder.jobs(chunk, perJob)) {
+                        files.add(writeJob(job, folder));
+                    }
                     chunk = new ArrayList<>(perJob);
                 }
             }
@@ -79,7 +81,7 @@ public final class KubernetesDryRun {
         try (BufferedWriter out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
             out.write("# drover --dry-run: Indexed Job " + job.name() + " runs manifest tasks "
                     + job.tasks().get(0).index() + ".." + job.tasks().get(job.size() - 1).index()
-                    + " (Job index i = i-th task of this file's ConfigMap)\n");
+                    + " (pod index i runs the Job's i-th task: see task.sh in the ConfigMap)\n");
             out.write(Serialization.asYaml(configMap));
             out.write(Serialization.asYaml(manifest));
         }

@@ -30,7 +30,7 @@ final class PodUsage {
      * /dev/null, as a Job's pods have no stdin.
      */
     static final String WRAPPER = """
-            s="%1$s/task-${JOB_COMPLETION_INDEX}.sh"
+            s="%1$s/%5$s"
             read up0 x < /proc/uptime
             /bin/sh "$s" & c=$!
             trap 't=1; kill -TERM $c 2>/dev/null' TERM
@@ -47,7 +47,7 @@ final class PodUsage {
             fi
             echo "%3$s$up0 $up1 ${u:--} ${p:--}" > %4$s 2>/dev/null
             exit $e
-            """.formatted(IndexedJobBuilder.TASKS_DIR, CGROUP, PREFIX, TERMINATION_LOG);
+            """.formatted(IndexedJobBuilder.TASKS_DIR, CGROUP, PREFIX, TERMINATION_LOG, PodTasks.SCRIPT);
 
     static final List<String> COMMAND = List.of("/bin/sh", "-c", WRAPPER);
 

@@ -1,5 +1,6 @@
 package dev.drover.slurm;
 
+import dev.drover.cluster.ShellWords;
 import dev.drover.manifest.TaskGenerator;
 import dev.drover.manifest.TaskSpec;
 
@@ -9,8 +10,7 @@ import java.util.List;
  * The tasks of a range generator's array, rebuilt by the element from the template and the index instead of being
  * spelled out (a few hundred bytes per array instead of ~235 per task). The rule is {@link TaskGenerator}'s: the
  * item is start + step * index, the id the index zero-padded to the width of the largest index, and each template
- * argument has {item} then {index} replaced. A range item is digits and '-', so it can never form or break a
- * placeholder: one left-to-right pass over the template gives the same argv. Literal text stays single-quoted.
+ * argument a {@link ShellWords#templateWords word}.
  * <p>
  * An array whose elements hold consecutive tasks (a first submission) computes its element's indices; any other
  * (a retry of some tasks) lists each element's indices, a few bytes per task.
@@ -21,16 +21,12 @@ final class GeneratedElements {
     }
 
     static void append(StringBuilder s, ArrayJob job, TaskGenerator generator, String workdirWord) {
-        int width = Integer.toString(Math.max(generator.size() - 1, 0)).length();
         s.append("wd=").append(workdirWord).append('\n')
                 .append("drover_generated() { # task index\n")
-                .append("  t=$1; id=$t; while [ ${#id} -lt ").append(width).append(" ]; do id=0$id; done\n")
-                .append("  item=$((").append(generator.start()).append(" + ").append(generator.step())
-                .append(" * t))\n  drover_task ").append(SbatchScript.quote(SbatchScript.envText(generator.env())));
-        for (String arg : generator.template()) {
-            s.append(' ').append(word(arg));
-        }
-        s.append("\n}\n\n");
+                .append("  t=$1\n").append(ShellWords.generatedIdAndItem(generator))
+                .append("  drover_task ").append(ShellWords.quote(ShellWords.exportLine(generator.env())))
+                .append(ShellWords.templateWords(generator))
+                .append("\n}\n\n");
         List<List<TaskSpec>> elements = job.elements();
         int first = elements.get(0).get(0).index();
         int per = elements.get(0).size();
@@ -71,28 +67,5 @@ final class GeneratedElements {
             }
         }
         return true;
-    }
-
-    /** One template argument as a shell word: literal runs quoted, {item} and {index} as "$item" and "$t". */
-    static String word(String arg) {
-        StringBuilder w = new StringBuilder();
-        StringBuilder literal = new StringBuilder();
-        for (int i = 0; i < arg.length(); ) {
-            String variable = arg.startsWith("{item}", i) ? "\"$item\"" : arg.startsWith("{index}", i) ? "\"$t\"" : null;
-            if (variable == null) {
-                literal.append(arg.charAt(i++));
-                continue;
-            }
-            if (!literal.isEmpty()) {
-                w.append(SbatchScript.quote(literal.toString()));
-                literal.setLength(0);
-            }
-            w.append(variable);
-            i += variable.equals("\"$t\"") ? "{index}".length() : "{item}".length();
-        }
-        if (!literal.isEmpty() || w.isEmpty()) {
-            w.append(SbatchScript.quote(literal.toString()));
-        }
-        return w.toString();
     }
 }

@@ -1,5 +1,6 @@
 package dev.drover.slurm;
 
+import dev.drover.cluster.ShellWords;
 import dev.drover.manifest.TaskSpec;
 
 import java.io.BufferedOutputStream;
@@ -24,7 +25,7 @@ import java.util.Objects;
  * The table starts with an index of fixed-width lines ({@value #OFFSET_WIDTH} bytes: a space-padded decimal byte
  * offset and a newline), one per element and one for the end, so that element e finds its rows between the offsets
  * on lines e and e+1 with {@code tail -c} and {@code head -c}, without reading anything before them. A row is one
- * line of shell words, each single-quoted ({@link SbatchScript#quote}: a newline inside an argument is spelled
+ * line of shell words, each single-quoted ({@link ShellWords#quote}: a newline inside an argument is spelled
  * "$drover_nl", so a row never spans lines), which the element reads with {@code read -r} and evaluates:
  * <pre>
  * r INDEX 'ID' 'ARG'...                      the array's common working directory and environment (its first task's)
@@ -50,7 +51,7 @@ final class ListedElements {
         TaskSpec common = job.elements().get(0).get(0);
         String commonWorkdir = SbatchScript.workdirWord(common.workdir(), defaultWorkdir);
         s.append("r() { t=$1; id=$2; wd=").append(commonWorkdir).append("; shift 2; drover_task ")
-                .append(SbatchScript.quote(SbatchScript.envText(common.env()))).append(" \"$@\"; }\n")
+                .append(ShellWords.quote(ShellWords.exportLine(common.env()))).append(" \"$@\"; }\n")
                 .append("R() { t=$1; id=$2; wd=$3; shift 3; drover_task \"$@\"; }\n");
         SbatchScript.elementNumber(s, job.elements().size());
         s.append("T=\"$D/").append(TABLE).append("\"\n")
@@ -98,13 +99,13 @@ final class ListedElements {
     static String row(TaskSpec task, TaskSpec common, Path defaultWorkdir) {
         StringBuilder row = new StringBuilder(64);
         boolean own = !Objects.equals(task.workdir(), common.workdir()) || !task.env().equals(common.env());
-        row.append(own ? "R " : "r ").append(task.index()).append(' ').append(SbatchScript.quote(task.id()));
+        row.append(own ? "R " : "r ").append(task.index()).append(' ').append(ShellWords.quote(task.id()));
         if (own) {
             row.append(' ').append(SbatchScript.workdirWord(task.workdir(), defaultWorkdir))
-                    .append(' ').append(SbatchScript.quote(SbatchScript.envText(task.env())));
+                    .append(' ').append(ShellWords.quote(ShellWords.exportLine(task.env())));
         }
         for (String arg : task.command()) {
-            row.append(' ').append(SbatchScript.quote(arg));
+            row.append(' ').append(ShellWords.quote(arg));
         }
         return row.append('\n').toString();
     }

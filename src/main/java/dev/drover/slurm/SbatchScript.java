@@ -11,7 +11,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
+
+import static dev.drover.cluster.ShellWords.quote;
 
 /**
  * Writes the batch script of one {@link ArrayJob}. Every value that reaches the script is quoted: resources and
@@ -189,23 +190,6 @@ public final class SbatchScript {
                 .append("trap drover_end EXIT\n");
     }
 
-    /**
-     * A task's environment as shell text for drover_exec's eval: one export of the manifest's variables, without
-     * the DROVER_* ones drover sets itself (drover's win, README "Environment"); empty if there are none.
-     */
-    static String envText(Map<String, String> env) {
-        StringBuilder text = new StringBuilder();
-        for (Map.Entry<String, String> entry : env.entrySet()) {
-            if (!DROVER_VARIABLES.contains(entry.getKey())) {
-                text.append(text.isEmpty() ? "export " : " ").append(quote(entry.getKey() + "=" + entry.getValue()));
-            }
-        }
-        return text.toString();
-    }
-
-    private static final java.util.Set<String> DROVER_VARIABLES = java.util.Set.of("DROVER_RUN_ID", "DROVER_TASK_ID",
-            "DROVER_TASK_INDEX", "DROVER_ATTEMPT");
-
     /** The sbatch arguments for a written script: everything else is in the script. */
     public static List<String> sbatchArgs(ArrayJob job) {
         return List.of("--parsable", job.script().toString());
@@ -221,15 +205,5 @@ public final class SbatchScript {
             throw new IllegalArgumentException("unsafe #SBATCH value for --" + key + ": " + value);
         }
         s.append("#SBATCH --").append(key).append("=\"").append(value).append("\"\n");
-    }
-
-    /**
-     * POSIX single quoting: nothing inside is expanded; a ' becomes '\''. A carriage return is spelled "$drover_cr",
-     * because sbatch refuses a script with "\r\n" anywhere in it (for DOS line breaks), and a newline "$drover_nl",
-     * so that a quoted word never spans lines (the task table is read a line, a task, at a time).
-     */
-    static String quote(String value) {
-        return "'" + value.replace("'", "'\\''").replace("\r", "'\"$drover_cr\"'").replace("\n", "'\"$drover_nl\"'")
-                + "'";
     }
 }

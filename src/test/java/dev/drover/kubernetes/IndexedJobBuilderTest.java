@@ -1,6 +1,5 @@
 package dev.drover.kubernetes;
 
-import dev.drover.HostileArgv;
 import dev.drover.manifest.ManifestReader;
 import dev.drover.manifest.TaskSpec;
 import dev.drover.plan.RunOptions;
@@ -13,11 +12,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobSpec;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -28,9 +23,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class IndexedJobBuilderTest {
-
-    @TempDir
-    Path tmp;
 
     private static RunPlan plan(String resources, Integer jobs) {
         return RunPlan.resolve(ManifestReader.parse("""
@@ -101,7 +93,7 @@ class IndexedJobBuilderTest {
             assertEquals("Big_Run.v2-20261125-120000-abcd", labels.get(IndexedJobBuilder.LABEL_RUN));
             assertEquals("drover", labels.get(IndexedJobBuilder.LABEL_MANAGED_BY));
         }
-        assertEquals(List.of("task-0.sh", "task-1.sh", "task-2.sh"), List.copyOf(job.configMap().getData().keySet()));
+        assertEquals(List.of(PodTasks.SCRIPT, PodTasks.TABLE), List.copyOf(job.configMap().getData().keySet()));
     }
 
     @Test
@@ -117,67 +109,67 @@ class IndexedJobBuilderTest {
     }
 
     @Test
-    void theTaskScriptRunsTheArgvLiterallyWithItsEnvironment() throws Exception {
-        TaskSpec task = new TaskSpec(7, "it's", List.of("printf", "%s|", "a b", "it's", "$HOME", "`id`", "\\n"),
-                Map.of("MODE", "x y'z"), tmp.toString());
-        Path script = tmp.resolve("task.sh");
-        Files.writeString(script, IndexedJobBuilder.script("r", task, 0) + "");
-        String withEnv = IndexedJobBuilder.script("r", new TaskSpec(7, "it's", List.of("sh", "-c",
-                "echo \"$MODE/$DROVER_TASK_ID/$DROVER_TASK_INDEX/$(pwd)\""), Map.of("MODE", "x y'z"), tmp.toString()), 0);
-        Path envScript = tmp.resolve("env.sh");
-        Files.writeString(envScript, withEnv);
-        assertEquals("a b|it's|$HOME|`id`|\\n|", run(script));
-        assertEquals("x y'z/it's/7/" + tmp.toRealPath() + "\n", run(envScript));
-    }
-
-    @Test
-    void droverVariablesWinOverTheManifestsOwnAndTheAttemptCountsThePodsFailures() throws Exception {
-        Map<String, String> mine = Map.of("DROVER_RUN_ID", "x", "DROVER_TASK_ID", "x", "DROVER_TASK_INDEX", "x",
-                "DROVER_ATTEMPT", "x", "MINE", "m");
-        Path script = tmp.resolve("env.sh");
-        Files.writeString(script, IndexedJobBuilder.script("run-1", new TaskSpec(4, "t4", List.of("sh", "-c",
-                "echo \"$DROVER_RUN_ID|$DROVER_TASK_ID|$DROVER_TASK_INDEX|$DROVER_ATTEMPT|$MINE\""), mine, null), 1));
-        assertEquals("run-1|t4|4|2|m\n", run(script), "first pod of a Job made after one attempt");
-        assertEquals("run-1|t4|4|4|m\n", run(script, Map.of(IndexedJobBuilder.FAILURE_COUNT_ENV, "2")), "third pod");
+    void theAttemptCountsThePodsFailuresFromTheAnnotationTheJobControllerWrites() {
         Container container = build(plan(null, null)).spec().getTemplate().getSpec().getContainers().get(0);
         assertEquals("metadata.annotations['batch.kubernetes.io/job-index-failure-count']", container.getEnv().stream()
                 .filter(e -> e.getName().equals(IndexedJobBuilder.FAILURE_COUNT_ENV)).findFirst().orElseThrow()
                 .getValueFrom().getFieldRef().getFieldPath());
     }
 
+    /** A generator's ConfigMap is the same size for 10 tasks in one Job as for 100,000. */
     @Test
-    void aProgramWhosePathHoldsAnEqualsSignOrStartsWithADashGetsItsArgvByteExact() throws Exception {
-        List<String> args = HostileArgv.everyKindOfArgument();
-        Path equals = HostileArgv.argvPrinter(tmp.resolve("tools/a=b/tool=1"));
-        HostileArgv.argvPrinter(tmp.resolve("bin/-dash=tool"));
-        for (String program : List.of(equals.toString(), "-dash=tool")) {
-            List<String> argv = new java.util.ArrayList<>(List.of(program));
-            argv.addAll(args);
-            Path script = tmp.resolve("task.sh");
-            Files.writeString(script, IndexedJobBuilder.script("r", new TaskSpec(0, "t", argv, Map.of(), null), 0));
-            // bash is /bin/sh in many images: its exec takes options, dash's does not
-            for (String shell : List.of("/bin/sh", "bash")) {
-                ProcessBuilder builder = new ProcessBuilder(shell, script.toString()).directory(tmp.toFile())
-                        .redirectOutput(tmp.resolve("out").toFile()).redirectError(ProcessBuilder.Redirect.INHERIT);
-                builder.environment().put("PATH", tmp.resolve("bin") + ":" + System.getenv("PATH"));
-                Process p = builder.start();
-                assertEquals(0, p.waitFor(), program + " under " + shell);
-                assertEquals(args, HostileArgv.printed(tmp.resolve("out")), program + " under " + shell);
-            }
+    void aGeneratorsConfigMapDoesNotGrowWithItsTasks() {
+        long[] bytes = new long[2];
+        int[] counts = {10, 100_000};
+        for (int k = 0; k < 2; k++) {
+            RunPlan plan = RunPlan.resolve(ManifestReader.parse("""
+                    name: gen
+                    image: busybox:1.36
+                    env: {MODE: fast}
+                    command: [convert, '--in=/data/{item}.tif', '--out=/out/{index}.png']
+                    range: {start: 0, end: %d}
+                    """.formatted(counts[k])), new RunOptions("kubernetes", null, null));
+            List<KubeJob> jobs = new IndexedJobBuilder(plan, "gen-20261125-120000-abcd", "batch", 600, true)
+                    .jobs(tasks(plan), counts[k]);
+            assertEquals(1, jobs.size(), "one Job for all its tasks");
+            bytes[k] = IndexedJobBuilder.tableBytes(jobs.get(0));
         }
+        assertTrue(bytes[1] < 2048 && bytes[1] - bytes[0] < 32, "only digits of the counts differ: 10 tasks: " + bytes[0] + " B, 100,000: " + bytes[1]);
     }
 
-    private static String run(Path script) throws Exception {
-        return run(script, Map.of());
+    /**
+     * A list's ConfigMap holds a row per task, a few bytes beyond its arguments: 100,000 tasks in Jobs of 1000 (the
+     * default) make ConfigMaps of about 40 kB, and in one Job of 100,000 they are cut to stay under the limit.
+     */
+    @Test
+    void aListsConfigMapIsACompactTableCutToStayWellUnderTheLimit() {
+        StringBuilder manifest = new StringBuilder("name: list\nimage: busybox:1.36\ntasks:\n");
+        for (int i = 0; i < 100_000; i++) {
+            manifest.append("  - {id: t").append(i).append(", command: [convert, /data/").append(i).append(".tif]}\n");
+        }
+        RunPlan plan = RunPlan.resolve(ManifestReader.parse(manifest.toString()),
+                new RunOptions("kubernetes", null, null));
+        List<TaskSpec> tasks = tasks(plan);
+        long argBytes = tasks.stream().flatMap(t -> t.command().stream()).mapToLong(a -> a.length() + 3).sum();
+        IndexedJobBuilder builder = new IndexedJobBuilder(plan, "list-20261125-120000-abcd", "batch", 600, true);
+        List<KubeJob> jobs = builder.jobs(tasks, 1000);
+        assertEquals(100, jobs.size());
+        long total = jobs.stream().mapToLong(IndexedJobBuilder::tableBytes).sum();
+        assertTrue((total - argBytes) / tasks.size() < 25, "bytes per task beyond the quoted arguments: "
+                + (total - argBytes) / tasks.size());
+        assertTrue(jobs.stream().allMatch(j -> IndexedJobBuilder.tableBytes(j) < 64_000), "per ConfigMap");
+        List<KubeJob> one = builder.jobs(tasks, 100_000);
+        assertTrue(one.size() > 1 && one.stream().allMatch(j -> IndexedJobBuilder.tableBytes(j)
+                <= IndexedJobBuilder.MAX_TABLE_BYTES), one.size() + " Jobs");
+        assertEquals(tasks, one.stream().flatMap(j -> j.tasks().stream()).toList(), "every task once, in order");
     }
 
-    private static String run(Path script, Map<String, String> env) throws Exception {
-        ProcessBuilder builder = new ProcessBuilder("/bin/sh", script.toString()).redirectErrorStream(true);
-        builder.environment().putAll(env);
-        Process p = builder.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, p.waitFor(), out);
-        return out;
+    private static List<TaskSpec> tasks(RunPlan plan) {
+        List<TaskSpec> tasks = new java.util.ArrayList<>(plan.taskCount());
+        for (int i = 0; i < plan.taskCount(); i++) {
+            tasks.add(plan.manifest().tasks().task(i));
+        }
+        return tasks;
     }
 
     @Test

@@ -53,9 +53,15 @@ class KubernetesDryRunTest {
             assertNull(job.getSpec().getSuspend(), "applicable as it is: not suspended");
             assertNull(job.getSpec().getActiveDeadlineSeconds(), "time limits each task, not the Job");
             assertEquals(600L, job.getSpec().getTemplate().getSpec().getActiveDeadlineSeconds(), "time=10");
-            assertEquals(job.getSpec().getCompletions(), table.getData().size());
-            for (int i = 0; i < table.getData().size(); i++, index++) {
-                assertTrue(table.getData().get("task-" + i + ".sh").endsWith("exec 'echo' '" + index + "'\n"));
+            // what each pod would run, from the file as written: its task's argv
+            Path mounted = Files.createDirectories(runDir.resolve("mnt-" + job.getMetadata().getName()));
+            table.getData().forEach((key, value) -> write(mounted.resolve(key), value));
+            for (int i = 0; i < job.getSpec().getCompletions(); i++, index++) {
+                ProcessBuilder pod = new ProcessBuilder("sh", mounted.resolve(PodTasks.SCRIPT).toString());
+                pod.environment().put("JOB_COMPLETION_INDEX", Integer.toString(i));
+                Process p = pod.redirectErrorStream(true).start();
+                assertEquals(index + "\n", new String(p.getInputStream().readAllBytes()), "pod " + i);
+                assertEquals(0, p.waitFor());
             }
         }
         assertEquals(5, index);
@@ -87,6 +93,14 @@ class KubernetesDryRunTest {
             }
         }
         return docs;
+    }
+
+    private static void write(Path p, String text) {
+        try {
+            Files.writeString(p, text);
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        }
     }
 
     private static String read(Path p) {

@@ -37,13 +37,8 @@ class GeneratedElementsTest {
         Files.writeString(printer, "#!/bin/sh\nprintf '%s\\000' \"$DROVER_TASK_ID|$DROVER_TASK_INDEX|$DROVER_ATTEMPT"
                 + "|$MINE|$(pwd)\"\nfor a in \"$@\"; do printf '%s\\000' \"$a\"; done\n");
         assertTrue(printer.toFile().setExecutable(true));
-        List<String> template = new ArrayList<>(List.of(printer.toString(), "{item}", "{index}", "", "x{item}y{index}z",
-                "{item}{index}{item}", "{it{item}em}", "{index", "}{item", "{{index}}", "'{item}'", "\"{index}\"",
-                "$x{item}", "\\{index}\\", "a b\n{item}\r\n", "日本{item}é", "{ITEM}", "{ item}"));
-        for (String arg : HostileArgv.everyKindOfArgument()) {
-            template.add(arg);
-            template.add(arg + "{item}" + arg);
-        }
+        List<String> template = new ArrayList<>(List.of(printer.toString()));
+        template.addAll(HostileArgv.everyKindOfTemplateArgument());
         // start and step make items negative, then positive; 12 tasks: ids have two digits
         return new TaskGenerator(template, null, -7, 3, 12, Map.of("MINE", "m'$1 \"x\""), "wd");
     }

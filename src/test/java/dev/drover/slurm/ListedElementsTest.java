@@ -1,6 +1,7 @@
 package dev.drover.slurm;
 
 import dev.drover.HostileArgv;
+import dev.drover.cluster.ShellWords;
 import dev.drover.manifest.TaskGenerator;
 import dev.drover.manifest.TaskSource;
 import dev.drover.manifest.TaskSpec;
@@ -85,7 +86,7 @@ class ListedElementsTest {
         assertFalse(script.contains("\r"), "sbatch refuses a script with \\r\\n in it");
         for (List<TaskSpec> element : job.elements()) {
             for (TaskSpec task : element) {
-                assertFalse(script.contains(task.index() + " " + SbatchScript.quote(task.id())),
+                assertFalse(script.contains(task.index() + " " + ShellWords.quote(task.id())),
                         "no task is spelled out in the script: " + task.id());
             }
         }
