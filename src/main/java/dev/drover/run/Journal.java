@@ -77,6 +77,47 @@ public final class Journal implements Closeable {
     }
 
     /**
+     * Creates the journal of a new run with its first entry, locked as {@link #openUnended}: written and synced under a
+     * temporary name, then renamed, so that journal.log (what makes a folder a run) never exists without that entry,
+     * wherever a kill lands. A journal that did (an older drover's, killed between creating and writing it) is no run
+     * ({@link #hasEntry}).
+     */
+    static Journal create(Path runDir, JournalEntry first, Consumer<Journal> onClose) {
+        Path temp = runDir.resolve("." + FILE + ".new");
+        FileOutputStream out = null;
+        try {
+            out = new FileOutputStream(temp.toFile());
+            FileLock lock = out.getChannel().lock();
+            out.write(line(first));
+            out.getChannel().force(false);
+            Path file = Files.move(temp, runDir.resolve(FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            return new Journal(file, out, lock, onClose);
+        } catch (IOException e) {
+            closeQuietly(out);
+            throw new UncheckedIOException("cannot create the journal in " + runDir, e);
+        }
+    }
+
+    /** Whether a run's journal holds a complete line: its first, "accepted" (a run's is short), is whole. */
+    static boolean hasEntry(Path runDir) {
+        try (java.io.InputStream in = Files.newInputStream(runDir.resolve(FILE))) {
+            byte[] head = in.readNBytes(4096);
+            for (byte b : head) {
+                if (b == '\n') {
+                    return true;
+                }
+            }
+            return false;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static byte[] line(JournalEntry entry) {
+        return (entry.encode() + '\n').getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
      * Removes a line a crash cut short (the bytes after the last newline), so that the next line starts on its own and
      * no later reading can mistake the cut one for a whole line with a shorter value.
      */
@@ -101,7 +142,7 @@ public final class Journal implements Closeable {
 
     /** Appends one entry; after {@link #close} (the run has finished) nothing more is recorded. */
     public void append(JournalEntry entry) {
-        byte[] bytes = (entry.encode() + '\n').getBytes(StandardCharsets.UTF_8);
+        byte[] bytes = line(entry);
         synchronized (this) {
             if (closed) {
                 return;

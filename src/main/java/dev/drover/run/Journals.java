@@ -29,6 +29,13 @@ final class Journals {
         return journal;
     }
 
+    /** {@link Journal#create}: a new run's journal, holding its first entry. */
+    Journal create(Path runDir, JournalEntry first) {
+        Journal journal = Journal.create(runDir, first, open::remove);
+        open.add(journal);
+        return journal;
+    }
+
     Journal openUnended(Path runDir) {
         Journal journal = Journal.openUnended(runDir, open::remove);
         open.add(journal);

@@ -32,12 +32,13 @@ final class Recovery {
     }
 
     /**
-     * What the run directory says without rebuilding the run; null if it is not a run directory, or if
+     * What the run directory says without rebuilding the run; null if it is not a run directory (a kill while it was
+     * being made leaves one without plan.json or without a journal line: its manifest was never acknowledged), or if
      * {@code sha256} is given and the run's manifest has another hash (checked before reading the journal).
      */
     static Stored peek(Path runDir, String sha256) {
         Path planFile = runDir.resolve(RunRegistry.PLAN_FILE);
-        if (!Files.exists(planFile) || !Files.exists(runDir.resolve(Journal.FILE))) {
+        if (!Files.exists(planFile) || !Journal.hasEntry(runDir)) {
             return null;
         }
         try {

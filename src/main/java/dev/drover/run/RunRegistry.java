@@ -167,6 +167,11 @@ public final class RunRegistry {
                 throw new dev.drover.manifest.ManifestException("manifest", "the same manifest is being run"
                         + " by another drover process as run " + stored.runId() + "; to run it again anyway,"
                         + " use drover serve --allow-duplicate");
+            } catch (RuntimeException e) {
+                // refused with the reason rather than failed: a queue would roll the message back without end
+                throw new dev.drover.manifest.ManifestException("manifest", "was accepted before as run "
+                        + stored.runId() + ", which cannot be read (" + e.getMessage() + "): repair or move away "
+                        + dir + ", then send the manifest again");
             }
             run.finishIfDone();
             return run;
@@ -297,9 +302,8 @@ public final class RunRegistry {
             throw new UncheckedIOException("cannot create a run directory in " + runsDir, e);
         }
         String id = dir.getFileName().toString();
-        Journal journal = journals.open(dir);
-        journal.appendAndSync(new JournalEntry.Accepted(now, id, plan.strategy().cliName(), plan.taskCount(),
-                JournalEntry.FORMAT));
+        Journal journal = journals.create(dir, new JournalEntry.Accepted(now, id, plan.strategy().cliName(),
+                plan.taskCount(), JournalEntry.FORMAT));
         Run run = register(new Run(id, dir, plan, journal, now));
         LOG.info("run {} accepted: {}", id, plan.describe());
         acceptListeners.forEach(listener -> listener.accept(run));

@@ -4,6 +4,11 @@ import dev.drover.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.drover.DroverProcesses;
+import dev.drover.manifest.ManifestReader;
+import dev.drover.plan.RunOptions;
+import dev.drover.plan.RunPlan;
+import dev.drover.run.Run;
+import dev.drover.run.RunRegistry;
 import jakarta.jms.JMSConsumer;
 import jakarta.jms.JMSContext;
 import jakarta.jms.Message;
@@ -122,17 +127,108 @@ class QueueCrashRecoveryIT {
             DroverProcesses.kill(first);
             int recordedBeforeTheKill = runDirs(runs).size();
 
-            drover.start("second.log", serve);
-            Await.until("a finished run for every manifest", java.time.Duration.ofSeconds(300),
-                    () -> finishedNames(runs).size() >= manifests && broker.messageCount("burst") == 0);
+            Process second = drover.start("second.log", serve);
+            awaitEveryManifestRun(broker, runs, manifests, second);
             // a directory the kill left without its journal is no run (recovery passes it by); every other is one
             List<String> names = runDirs(runs).stream().filter(run -> Files.exists(run.resolve("journal.log")))
-                    .map(run -> run.getFileName().toString().replaceAll("-\\d{8}-\\d{6}-[0-9a-f]{4}$", ""))
+                    .map(QueueCrashRecoveryIT::manifestName)
                     .sorted().toList();
             assertEquals(manifests, names.size(), "one run per manifest (" + recordedBeforeTheKill
                     + " run directories before the kill): " + names + "\n" + drover.log("second.log"));
             assertEquals(manifests, new HashSet<>(names).size(), "no manifest ran twice: " + names);
         }
+    }
+
+    /**
+     * A kill between creating a run's journal and writing its first line (as an older drover wrote it) leaves a run
+     * directory with plan.json and an empty journal; its manifest, never acknowledged, comes again. It runs once,
+     * instead of being taken for that earlier run, failing to load it and rolling back without end.
+     */
+    @Test
+    void aManifestWhoseRunAKillLeftWithoutAJournalLineRunsWhenItComesAgain() throws Exception {
+        drover = new DroverProcesses(dir);
+        Path runs = dir.resolve("runs");
+        int manifests = 3;
+        try (TestBroker broker = new TestBroker(dir.resolve("broker"), true); JMSContext jms = broker.client()) {
+            for (int i = 0; i < manifests; i++) {
+                String text = "name: burst-%d\ncommand: [echo, '{item}']\nrange: {end: 1}\n".formatted(i);
+                if (i == 0) {
+                    Run cut = new RunRegistry(runs).accept(RunPlan.resolve(ManifestReader.parse(text),
+                            RunOptions.NONE), true);
+                    cut.cancel();
+                    cut.finished().get();
+                    Files.delete(cut.dir().resolve("report.json"));
+                    Files.write(cut.dir().resolve("journal.log"), new byte[0]);
+                }
+                jms.createProducer().send(jms.createQueue("burst"), text);
+            }
+            Process serve = drover.start("second.log", "serve", "--queue", broker.url(), "--queue-name", "burst",
+                    "--no-observe", "--runs-dir", runs.toString(), "-D", "drover.events.destination=");
+            awaitEveryManifestRun(broker, runs, manifests, serve);
+        }
+    }
+
+    /**
+     * Waits for a finished run of every manifest and the queue empty. Usually 10 s; a restart that is stuck (a
+     * message rolled back without end, a consumer blocked for good) fails once nothing has moved for a minute,
+     * saying what is stuck, rather than after the whole deadline with only that it was not met.
+     */
+    private void awaitEveryManifestRun(TestBroker broker, Path runs, int manifests, Process serve) throws Exception {
+        String[] seen = {""};
+        long[] movedAt = {System.nanoTime()};
+        try {
+            Await.until("a finished run for every manifest", java.time.Duration.ofSeconds(300), () -> {
+                long queued = broker.messageCount("burst");
+                int finished = finishedNames(runs).size();
+                String now = finished + " finished, " + queued + " queued";
+                if (!now.equals(seen[0])) {
+                    seen[0] = now;
+                    movedAt[0] = System.nanoTime();
+                } else if (System.nanoTime() - movedAt[0] > java.time.Duration.ofSeconds(60).toNanos()) {
+                    throw new AssertionError("stuck for a minute at " + now);
+                }
+                return finished >= manifests && queued == 0;
+            });
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "\n" + stuck(broker, runs, manifests, serve), e);
+        }
+    }
+
+    /** What a stuck restart left: manifests without a finished run, runs without a report, the queue, serve. */
+    private String stuck(TestBroker broker, Path runs, int manifests, Process serve) throws Exception {
+        Set<String> ran = new HashSet<>();
+        StringBuilder unfinished = new StringBuilder();
+        for (Path run : runDirs(runs)) {
+            if (Files.exists(run.resolve("report.json"))) {
+                ran.add(manifestName(run));
+                continue;
+            }
+            try (var files = Files.list(run)) {
+                unfinished.append("\n  ").append(run.getFileName()).append(": ")
+                        .append(files.map(f -> f.getFileName().toString()).sorted().toList());
+            }
+            if (Files.exists(run.resolve("journal.log"))) {
+                unfinished.append("\n    journal: ").append(Files.readString(run.resolve("journal.log")).strip()
+                        .replace("\n", "\n             "));
+            }
+        }
+        List<String> missing = java.util.stream.IntStream.range(0, manifests).mapToObj(i -> "burst-" + i)
+                .filter(name -> !ran.contains(name)).toList();
+        Path threads = Path.of("target", "failsafe-reports", "QueueCrashRecoveryIT-serve.jstack");
+        Files.createDirectories(threads.getParent());
+        new ProcessBuilder("jstack", Long.toString(serve.pid())).redirectErrorStream(true)
+                .redirectOutput(threads.toFile()).start().waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+        List<String> log = drover.log("second.log").lines().toList();
+        return "manifests without a finished run: " + missing
+                + "\nrun directories without report.json:" + (unfinished.length() == 0 ? " none" : unfinished)
+                + "\nqueue burst: " + broker.messageCount("burst") + " messages, the most deliveries of one "
+                + broker.failedDeliveries("burst") + "; error queue: " + broker.messageCount("drover.manifests.error")
+                + "\nserve " + (serve.isAlive() ? "alive, its threads in " + threads.toAbsolutePath() : "exited")
+                + "; the end of its log:\n" + String.join("\n", log.subList(Math.max(0, log.size() - 40), log.size()));
+    }
+
+    private static String manifestName(Path run) {
+        return run.getFileName().toString().replaceAll("-\\d{8}-\\d{6}-[0-9a-f]{4}$", "");
     }
 
     private static List<Path> runDirs(Path runs) throws java.io.IOException {
