@@ -22,13 +22,6 @@ final class Journals {
                 TimeUnit.MILLISECONDS);
     }
 
-    /** {@link Journal#openUnended}, then the line a crash cut short removed: ready for appending. */
-    Journal open(Path runDir) {
-        Journal journal = openUnended(runDir);
-        journal.endLineCutShort();
-        return journal;
-    }
-
     /** {@link Journal#create}: a new run's journal, holding its first entry. */
     Journal create(Path runDir, JournalEntry first) {
         Journal journal = Journal.create(runDir, first, open::remove);

@@ -27,11 +27,18 @@ class JournalTest {
         return entries;
     }
 
+    /** As recovery reopens a run's journal: the line a crash cut short removed, ready for appending. */
+    private Journal reopened(Journals owner) {
+        Journal journal = owner.openUnended(dir);
+        journal.endLineCutShort();
+        return journal;
+    }
+
     @Test
     void entriesAreWrittenAsTabSeparatedLinesAndReadBack() {
         JournalEntry accepted = new JournalEntry.Accepted(1, "run-1", "sequential", 2, JournalEntry.FORMAT);
         JournalEntry end = new JournalEntry.End(2, 0, 1, TaskState.FAILED, 3, "bad\tthing\nhere");
-        try (Journal journal = journals.open(dir)) {
+        try (Journal journal = reopened(journals)) {
             journal.appendAndSync(accepted);
             journal.append(end);
         }
@@ -44,12 +51,12 @@ class JournalTest {
 
     @Test
     void aLineCutShortByACrashIsIgnoredAndTheNextWriterStartsAFreshLine() throws Exception {
-        try (Journal journal = journals.open(dir)) {
+        try (Journal journal = reopened(journals)) {
             journal.append(new JournalEntry.Start(1, 0, 1, null));
         }
         Files.writeString(dir.resolve(Journal.FILE), "end\t2\t0", StandardOpenOption.APPEND);
         assertEquals(1, Journal.read(dir).size());
-        try (Journal journal = journals.open(dir)) {
+        try (Journal journal = reopened(journals)) {
             journal.append(new JournalEntry.Start(3, 1, 1, null));
         }
         assertEquals(List.of(new JournalEntry.Start(1, 0, 1, null), new JournalEntry.Start(3, 1, 1, null)),
@@ -58,7 +65,7 @@ class JournalTest {
 
     @Test
     void aCharacterTheCrashCutInTwoIsReadAsAReplacement() throws Exception {
-        try (Journal journal = journals.open(dir)) {
+        try (Journal journal = reopened(journals)) {
             journal.append(new JournalEntry.End(1, 0, 1, TaskState.FAILED, 1, "caf\u00e9"));
         }
         byte[] cut = "end\t2\t1\t1\tFAILED\t1\tcaf\u00e9\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
@@ -85,16 +92,16 @@ class JournalTest {
 
     @Test
     void aJournalHasOneOwnerAtATime() {
-        try (Journal owner = journals.open(dir)) {
+        try (Journal owner = reopened(journals)) {
             owner.append(new JournalEntry.Cancel(1));
-            assertThrows(Journal.OwnedElsewhere.class, () -> new Journals().open(dir));
+            assertThrows(Journal.OwnedElsewhere.class, () -> reopened(new Journals()));
         }
-        journals.open(dir).close(); // free again once the owner closed it
+        reopened(journals).close(); // free again once the owner closed it
     }
 
     @Test
     void theLastCompleteEntryIsReadFromTheEnd() throws Exception {
-        try (Journal journal = journals.open(dir)) {
+        try (Journal journal = reopened(journals)) {
             journal.append(new JournalEntry.Accepted(1, "run-1", "sequential", 0, JournalEntry.FORMAT));
             journal.append(new JournalEntry.Finished(2, RunState.SUCCEEDED));
         }
