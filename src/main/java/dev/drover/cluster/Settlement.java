@@ -122,6 +122,12 @@ public final class Settlement {
                     : memory ? ResourceAmounts.megabytes(current) : ResourceAmounts.minutes(current);
             double factor = memory ? escalate.mem() : escalate.time();
             long cap = memory ? escalate.maxMemMb() : escalate.maxMinutes();
+            if (current == null && factor > 1) {
+                // the cluster's default applied (SLURM's DefMemPerCPU or the whole node): nothing drover can multiply
+                why += ": no " + key + " was asked for, so escalate cannot grow it; give jobResources " + key
+                        + " (the run's or this task's) to have it grown after " + (memory ? "an out-of-memory end"
+                        : "a time limit");
+            }
             if (amount > 0 && factor > 1) {
                 long grown = (long) Math.ceil(amount * factor);
                 long next = cap > 0 ? Math.min(grown, cap) : grown;

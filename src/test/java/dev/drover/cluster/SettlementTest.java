@@ -71,6 +71,8 @@ class SettlementTest {
         Decision noMem = settlement.decide(new Outcome(137, "OUT_OF_MEMORY", "oom", Cause.OUT_OF_MEMORY), false,
                 new Settlement.Task(JobResources.NONE, 0, 1, 0), Escalate.DEFAULT);
         assertEquals(Kind.RETRY, noMem.kind(), "no mem to multiply: the cluster's default again");
+        assertTrue(noMem.reason().contains("no mem was asked for, so escalate cannot grow it; give jobResources mem"),
+                noMem.reason());
         assertEquals(Kind.RETRY, decide("OUT_OF_MEMORY", 137, task(0, 1, 0), new Escalate(1, 1, 0, 0)).kind());
     }
 
