@@ -149,11 +149,16 @@ public final class ManifestParser {
             checkSize(Files.size(file), maxBytes);
             MessageDigest digest = ManifestText.newDigest();
             try (InputStream in = new DigestInputStream(new Limited(Files.newInputStream(file), maxBytes), digest)) {
-                Reader utf8 = new InputStreamReader(in, StandardCharsets.UTF_8.newDecoder()
+                InputStream leftOpen = new FilterInputStream(in) { // by the parser: the rest is hashed below
+                    @Override
+                    public void close() {
+                    }
+                };
+                Reader utf8 = new InputStreamReader(leftOpen, StandardCharsets.UTF_8.newDecoder()
                         .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT));
                 Sniffed sniffed = sniff(new StrictUtf8(utf8));
                 T value = read(sniffed, body);
-                in.transferTo(OutputStream.nullOutputStream()); // the hash covers every byte, parsed or not
+                in.transferTo(OutputStream.nullOutputStream()); // the hash covers every byte
                 return new Parsed<>(value, ManifestText.inFile(file, sniffed.json,
                         HexFormat.of().formatHex(digest.digest())));
             }
