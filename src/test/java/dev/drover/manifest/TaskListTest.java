@@ -8,12 +8,14 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The compact task table a {@code tasks:} list is streamed into: every task back exactly as written. */
@@ -83,6 +85,47 @@ class TaskListTest {
                     own, "task " + i);
         }
         assertEquals(4, fromFile.tasks().resourceSets().size(), "none and three distinct sets");
+    }
+
+    @Test
+    void errorsComeInTheOrderOfAManifestReadWhole() {
+        // the manifest's own fields first, even when the list comes before them
+        assertEquals("name", refused("tasks: [{command: [x]}, {colour: red}]\nname: 'a b'\n").field());
+        assertEquals("env.1X", refused("tasks: [{}]\nname: a\nenv: {1X: y}\n").field());
+        assertEquals("tasks[0].command", refused("tasks: [{}]\nname: a\ntimeout: soon\n").field());
+        assertEquals("tasks", refused("name: a\ntasks: {command: [x]}").field());
+        assertEquals("tasks", refused("name: a\ntasks: null").field());
+        // then the tasks in order: an id used twice before a later task's other problem
+        assertEquals("tasks[2].id", refused("name: a\ntasks: [{id: x, command: [a]}, {command: [b]},"
+                + " {id: x, command: [c]}, {command: 5}]").field());
+        assertEquals("tasks[3].command", refused("name: a\ntasks: [{id: x, command: [a]}, {command: [b]},"
+                + " {id: y, command: [c]}, {command: 5}]").field());
+        // within the task that has a problem, its id's uniqueness comes first
+        assertEquals("tasks[1].id", refused("name: a\ntasks: [{id: x, command: [a]}, {id: x}]").field());
+        assertEquals("tasks[1].command", refused("name: a\ntasks: [{id: x, command: [a]}, {id: y}]").field());
+        // a given id that is another task's default (the index, padded to the width of the whole list)
+        StringBuilder eleven = new StringBuilder("name: a\ntasks:\n  - {id: '03', command: [a]}\n");
+        for (int i = 1; i < 11; i++) {
+            eleven.append("  - {command: [a]}\n");
+        }
+        assertEquals("tasks[3].id", refused(eleven.toString()).field());
+        assertEquals("tasks[3].id", refused(eleven.append("  - {command: 5}\n").toString()).field());
+        assertEquals(11, ManifestReader.parse(eleven.toString().replace("'03'", "'3'").replace(
+                "  - {command: 5}\n", "")).tasks().size(), "'3' is not '03'");
+    }
+
+    @Test
+    void deepNestingInATaskOrAfterAProblemIsRefusedQuickly() {
+        String deepJson = "[".repeat(100_000) + "]".repeat(100_000);
+        for (String manifest : List.of(
+                "{\"name\": \"a\", \"tasks\": [{\"command\": " + deepJson + "}]}",
+                "{\"name\": \"a\", \"tasks\": [{\"colour\": 1}, {\"command\": " + deepJson + "}]}",
+                "name: a\ntasks: [{command: " + "[".repeat(10_000) + "]".repeat(10_000) + "}]\n",
+                "name: a\ntasks:\n  - {colour: 1}\n  - command: " + "[".repeat(10_000) + "]".repeat(10_000) + "\n")) {
+            ManifestException e = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> refused(manifest));
+            assertEquals("manifest", e.field(), e.getMessage());
+            assertTrue(e.getMessage().length() < 400, e.getMessage());
+        }
     }
 
     @Test
