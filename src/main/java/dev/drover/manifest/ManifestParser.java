@@ -224,18 +224,12 @@ public final class ManifestParser {
      * Refuses a YAML line longer than {@link #MAX_YAML_LINE} as it is read (SnakeYAML's cost grows with the square of
      * a line's length), saying which line and how long it is.
      */
-    private static final class YamlLines extends FilterReader {
+    private static final class YamlLines extends CharFilter {
         private int line = 1;
         private int column;
 
         YamlLines(Reader in) {
             super(in);
-        }
-
-        @Override
-        public int read() throws IOException {
-            char[] one = new char[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0];
         }
 
         @Override
@@ -270,15 +264,9 @@ public final class ManifestParser {
     }
 
     /** Refuses text that is not UTF-8 as such, wherever the parser is when it reads it. */
-    private static final class StrictUtf8 extends FilterReader {
+    private static final class StrictUtf8 extends CharFilter {
         StrictUtf8(Reader in) {
             super(in);
-        }
-
-        @Override
-        public int read() throws IOException {
-            char[] one = new char[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0];
         }
 
         @Override
@@ -288,6 +276,19 @@ public final class ManifestParser {
             } catch (CharacterCodingException e) {
                 throw new ManifestException("manifest", "is not UTF-8 text: save it as UTF-8");
             }
+        }
+    }
+
+    /** A filter whose one-character read goes through its read of many, where the filtering is. */
+    private abstract static class CharFilter extends FilterReader {
+        CharFilter(Reader in) {
+            super(in);
+        }
+
+        @Override
+        public int read() throws IOException {
+            char[] one = new char[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0];
         }
     }
 
