@@ -48,7 +48,10 @@ public final class ManifestText {
         return sha256;
     }
 
-    /** Writes the text to {@code target} (replacing it), exactly as it was parsed. */
+    /**
+     * Writes the text to {@code target} (replacing it), exactly as it was parsed; a {@link ManifestException} if the
+     * file is no longer what was parsed.
+     */
     public void copyTo(Path target) throws IOException {
         if (text != null) {
             Files.writeString(target, text, StandardCharsets.UTF_8);
@@ -76,8 +79,10 @@ public final class ManifestText {
         return new String(bytes, StandardCharsets.UTF_8);
     }
 
-    private IOException changed() {
-        return new IOException(file + " changed after drover read it: run the command again with the file as it is now");
+    /** The user's to fix (exit 2), not an I/O failure: the file was edited while drover was reading it. */
+    private ManifestException changed() {
+        return new ManifestException("manifest", file + " changed after drover read it: run the command again with"
+                + " the file as it is now");
     }
 
     static String sha256(byte[] bytes) {

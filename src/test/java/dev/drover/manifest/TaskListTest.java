@@ -139,8 +139,8 @@ class TaskListTest {
         assertArrayEquals(yaml.getBytes(StandardCharsets.UTF_8), Files.readAllBytes(copy));
         assertEquals(yaml, m.text().string());
         Files.writeString(file, yaml.replace("echo", "rm"));
-        assertTrue(assertThrows(IOException.class, () -> m.text().copyTo(copy)).getMessage().contains("changed"));
+        assertTrue(assertThrows(ManifestException.class, () -> m.text().copyTo(copy)).getMessage().contains("changed"));
         assertTrue(Files.notExists(copy), "no half-right copy is left");
-        assertThrows(IOException.class, () -> m.text().string());
+        assertThrows(ManifestException.class, () -> m.text().string());
     }
 }
