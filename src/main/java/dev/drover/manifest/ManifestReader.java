@@ -22,7 +22,9 @@ import java.util.regex.Pattern;
 /**
  * Reads a manifest (JSON or YAML, parsed by {@link ManifestParser}) and validates every field, so that nothing runs
  * unless the whole manifest is right. Each error names the field and the fix. Every intake reads through here, with
- * the size limit {@value ManifestParser#MAX_BYTES_KEY}.
+ * the size limit {@value ManifestParser#MAX_BYTES_KEY}. The top-level fields are read as small trees; a {@code tasks:}
+ * list streams into a compact table ({@link TaskListReader}), its errors held until the fields before it in the
+ * checks below have been checked.
  */
 public final class ManifestReader {
 
