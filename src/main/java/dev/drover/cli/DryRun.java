@@ -26,7 +26,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -79,8 +78,8 @@ final class DryRun {
         Files.createDirectories(runDir.resolve("logs"));
         int key = 0;
         for (int g = 0; g < plan.groups().size(); g++) {
-            List<List<List<TaskSpec>>> arrays = ArrayLayout.arrays(plan.groups().size() == 1
-                    ? ArrayLayout.elements(plan) : ArrayLayout.elements(plan, groupTasks(plan, g)), maxArraySize);
+            List<List<List<TaskSpec>>> arrays = ArrayLayout.arrays(ArrayLayout.elements(groupPlan(plan, g)),
+                    maxArraySize);
             out.println(groupHeading(plan, g) + "MaxArraySize " + maxArraySize + ": " + arrays.size() + " sbatch call"
                     + (arrays.size() == 1 ? "" : "s") + "; nothing was submitted. Scripts:");
             for (List<List<TaskSpec>> elements : arrays) {
@@ -135,31 +134,26 @@ final class DryRun {
         }
     }
 
-    /** The tasks of one resource group, in manifest order. */
-    private static List<TaskSpec> groupTasks(RunPlan plan, int group) {
-        TaskSource tasks = plan.manifest().tasks();
-        return Arrays.stream(plan.groups().tasks(group)).mapToObj(tasks::task).toList();
-    }
-
     /**
-     * The plan of one resource group alone, for the Kubernetes dry run: its tasks (with their manifest indices) and
-     * its resources, so that each group's Jobs are written with their own requests and limits.
+     * The plan of one resource group alone: its tasks (with their manifest indices) and its resources, so that each
+     * group's arrays or Jobs are written with their own requests and limits.
      */
     private static RunPlan groupPlan(RunPlan plan, int group) {
         if (plan.groups().size() == 1) {
             return new RunPlan(plan.manifest(), plan.strategy(), plan.jobs(), plan.groups().resources(0),
                     plan.batchSize());
         }
-        List<TaskSpec> members = groupTasks(plan, group);
-        TaskSource tasks = new TaskSource() {
+        TaskSource all = plan.manifest().tasks();
+        int[] members = plan.groups().tasks(group);
+        TaskSource tasks = new TaskSource() { // built as they are written: a group may hold a million tasks
             @Override
             public int size() {
-                return members.size();
+                return members.length;
             }
 
             @Override
             public TaskSpec task(int index) {
-                return members.get(index);
+                return all.task(members[index]);
             }
         };
         Manifest m = plan.manifest();

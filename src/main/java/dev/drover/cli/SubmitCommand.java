@@ -64,7 +64,7 @@ final class SubmitCommand implements Callable<Integer> {
         RunPlan plan = RunPlan.resolve(parsed, RunOptions.NONE);
         Planner.forInstalledLanes().checkAvailable(plan.strategy());
         if (target.inbox != null) {
-            Path dropped = drop(manifest, parsed.text(), target.inbox);
+            Path dropped = drop(manifest, parsed.text().string(), target.inbox);
             System.out.println("dropped " + parsed.name() + " into " + dropped);
             return 0;
         }
@@ -74,7 +74,7 @@ final class SubmitCommand implements Callable<Integer> {
         String password = settings.optional("drover.queue.password");
         try (ActiveMQConnectionFactory factory = new ActiveMQConnectionFactory(target.queue);
              JMSContext jms = login != null ? factory.createContext(login, password) : factory.createContext()) {
-            TextMessage message = jms.createTextMessage(parsed.text());
+            TextMessage message = jms.createTextMessage(parsed.text().string());
             jms.createProducer().send(jms.createQueue(queue), message);
             System.out.println("sent " + parsed.name() + " to queue " + queue + " at " + target.queue + " ("
                     + message.getJMSMessageID() + ")");

@@ -8,7 +8,7 @@ import java.util.Map;
  * jobResources) are kept as given here, null when absent; the plan (RunPlan) resolves them.
  *
  * @param timeout per-task time limit, null for none
- * @param text    the manifest as submitted, kept in the run directory
+ * @param text    the manifest as submitted, copied into the run directory
  * @param sha256  hash of the manifest text, so that the same manifest submitted twice can be recognised
  * @param image   container image for the kubernetes strategy, null when absent
  * @param escalate how a cluster task's resources grow after it ran out of memory or time
@@ -23,15 +23,8 @@ public record Manifest(
         String workdir,
         int retries,
         Duration timeout,
-        String text,
+        ManifestText text,
         String sha256,
         String image,
         Escalate escalate) {
-
-    /** A manifest without a container image (every strategy but kubernetes) and default escalation. */
-    public Manifest(String name, TaskSource tasks, String strategy, Integer jobs, Object jobResources,
-                    Map<String, String> env, String workdir, int retries, Duration timeout, String text, String sha256) {
-        this(name, tasks, strategy, jobs, jobResources, env, workdir, retries, timeout, text, sha256, null,
-                Escalate.DEFAULT);
-    }
 }

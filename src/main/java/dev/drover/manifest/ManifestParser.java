@@ -12,8 +12,16 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import org.yaml.snakeyaml.LoaderOptions;
 
+import java.io.BufferedReader;
+import java.io.FilterInputStream;
+import java.io.FilterReader;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.Reader;
+import java.io.StringReader;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -23,9 +31,12 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.util.HexFormat;
 
 /**
- * Turns manifest bytes into a tree, strictly and within bounds: the size is checked before anything is parsed, the
+ * Parses manifest bytes as they are read, strictly and within bounds: the size is checked before anything is parsed, the
  * format (JSON or YAML) is decided once from the first characters and never retried with the other parser, and
  * duplicate keys, a second document or anything after the end are refused rather than silently dropped.
  */
@@ -78,30 +89,6 @@ public final class ManifestParser {
                 + " bytes: give a whole number from 1 to " + LARGEST);
     }
 
-    /** Reads a manifest file as UTF-8 text, refusing it before reading when it is larger than maxBytes. */
-    public static String readFile(Path file, long maxBytes) {
-        try {
-            if (!Files.isRegularFile(file)) {
-                throw new ManifestException("manifest", Files.exists(file, LinkOption.NOFOLLOW_LINKS)
-                        ? file + " is not a regular file: give the path of a manifest (JSON or YAML)"
-                        : "no such file: " + file);
-            }
-            checkSize(Files.size(file), maxBytes);
-            byte[] bytes;
-            try (InputStream in = Files.newInputStream(file)) {
-                bytes = in.readNBytes((int) maxBytes + 1); // the file may have grown since it was measured
-            }
-            checkSize(bytes.length, maxBytes);
-            return decode(bytes);
-        } catch (NoSuchFileException e) {
-            throw new ManifestException("manifest", "no such file: " + file);
-        } catch (AccessDeniedException e) {
-            throw new ManifestException("manifest", "cannot read " + file + ": permission denied");
-        } catch (IOException e) {
-            throw new ManifestException("manifest", "cannot read " + file + ": " + e.getMessage());
-        }
-    }
-
     /** Bytes as UTF-8 text; anything else is refused rather than read with replacement characters. */
     public static String decode(byte[] bytes) {
         try {
@@ -138,57 +125,212 @@ public final class ManifestParser {
                 + MAX_BYTES_KEY + "): split it, generate the tasks (command with items or range), or raise the limit";
     }
 
+    /** Reads what is parsed from a manifest: called with the parser before its first token. */
+    @FunctionalInterface
+    interface Body<T> {
+        T read(JsonParser parser) throws IOException;
+    }
+
+    /** What a manifest's text was read into, and the text (its format and hash). */
+    record Parsed<T>(T value, ManifestText text) {
+    }
+
     /**
-     * Parses manifest text: JSON when it starts with '[', or with '{' followed by '"' or '}' (as every JSON object
-     * does); YAML otherwise, which also reads YAML's flow style {name: x, ...}.
+     * Parses a manifest file as it is read (never held whole: a million-task list is tens of MB), refusing it unread
+     * when it is larger than maxBytes, and when it is not UTF-8 or grows past maxBytes while being read.
      */
-    static JsonNode parse(String text) {
-        if (text.startsWith("\uFEFF")) {
-            text = text.substring(1); // a byte order mark some editors write
-        }
-        int first = nonBlank(text, 0);
-        int second = nonBlank(text, first + 1);
-        boolean json = first < text.length() && (text.charAt(first) == '['
-                || text.charAt(first) == '{' && second < text.length() && "\"}".indexOf(text.charAt(second)) >= 0);
-        if (!json) {
-            checkLines(text);
-        }
-        return tree(json ? JSON : YAML, json ? "JSON" : "YAML", text, "manifest");
-    }
-
-    private static int nonBlank(String text, int from) {
-        int at = from;
-        while (at < text.length() && Character.isWhitespace(text.charAt(at))) {
-            at++;
-        }
-        return at;
-    }
-
-    private static void checkLines(String text) {
-        int line = 1;
-        int lineStart = 0;
-        for (int i = 0; i <= text.length(); i++) {
-            if (i == text.length() || text.charAt(i) == '\n') {
-                if (i - lineStart > MAX_YAML_LINE) {
-                    throw new ManifestException("manifest", "line " + line + " is " + (i - lineStart)
-                            + " characters long; a YAML manifest's lines are at most " + MAX_YAML_LINE
-                            + ": break the value over several lines (YAML folds quoted strings), or write the"
-                            + " manifest as JSON");
-                }
-                line++;
-                lineStart = i + 1;
+    static <T> Parsed<T> readFile(Path file, long maxBytes, Body<T> body) {
+        try {
+            if (!Files.isRegularFile(file)) {
+                throw new ManifestException("manifest", Files.exists(file, LinkOption.NOFOLLOW_LINKS)
+                        ? file + " is not a regular file: give the path of a manifest (JSON or YAML)"
+                        : "no such file: " + file);
             }
+            checkSize(Files.size(file), maxBytes);
+            MessageDigest digest = ManifestText.newDigest();
+            try (InputStream in = new DigestInputStream(new Limited(Files.newInputStream(file), maxBytes), digest)) {
+                InputStream leftOpen = new FilterInputStream(in) { // by the parser: the rest is hashed below
+                    @Override
+                    public void close() {
+                    }
+                };
+                Reader utf8 = new InputStreamReader(leftOpen, StandardCharsets.UTF_8.newDecoder()
+                        .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT));
+                Sniffed sniffed = sniff(new StrictUtf8(utf8));
+                T value = read(sniffed, body);
+                in.transferTo(OutputStream.nullOutputStream()); // the hash covers every byte
+                return new Parsed<>(value, ManifestText.inFile(file, sniffed.json,
+                        HexFormat.of().formatHex(digest.digest())));
+            }
+        } catch (NoSuchFileException e) {
+            throw new ManifestException("manifest", "no such file: " + file);
+        } catch (AccessDeniedException e) {
+            throw new ManifestException("manifest", "cannot read " + file + ": permission denied");
+        } catch (IOException e) {
+            throw new ManifestException("manifest", "cannot read " + file + ": " + e.getMessage());
+        }
+    }
+
+    /** Parses manifest text given as a string (a queue message, an inbox file). */
+    static <T> Parsed<T> read(String text, Body<T> body) {
+        try {
+            Sniffed sniffed = sniff(new StringReader(text));
+            return new Parsed<>(read(sniffed, body), ManifestText.of(text, sniffed.json));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // a string cannot fail to be read
+        }
+    }
+
+    /** A manifest's reader, and its format, decided from its first characters. */
+    private record Sniffed(Reader reader, boolean json) {
+    }
+
+    /** How many characters the format check reads at most, looking for the first two that are not blank. */
+    private static final int SNIFF = 1 << 16;
+
+    /**
+     * JSON when the text starts with '[', or with '{' followed by '"' or '}' (as every JSON object does); YAML
+     * otherwise, which also reads YAML's flow style {name: x, ...}. A byte order mark some editors write is skipped.
+     */
+    private static Sniffed sniff(Reader text) throws IOException {
+        BufferedReader in = new BufferedReader(text, SNIFF + 2);
+        in.mark(1);
+        if (in.read() != '\uFEFF') {
+            in.reset();
+        }
+        in.mark(SNIFF + 2);
+        int first = -1;
+        int second = -1;
+        for (int read = 0, c; read <= SNIFF && second < 0 && (c = in.read()) >= 0; read++) {
+            if (!Character.isWhitespace(c)) {
+                if (first < 0) {
+                    first = c;
+                } else {
+                    second = c;
+                }
+            }
+        }
+        in.reset();
+        boolean json = first == '[' || first == '{' && (second == '"' || second == '}');
+        return new Sniffed(json ? in : new YamlLines(in), json);
+    }
+
+    private static <T> T read(Sniffed text, Body<T> body) {
+        return text.json ? read(JSON, "JSON", text.reader, "manifest", body)
+                : read(YAML, "YAML", text.reader, "manifest", body);
+    }
+
+    /**
+     * Refuses a YAML line longer than {@link #MAX_YAML_LINE} as it is read (SnakeYAML's cost grows with the square of
+     * a line's length), saying which line and how long it is.
+     */
+    private static final class YamlLines extends CharFilter {
+        private int line = 1;
+        private int column;
+
+        YamlLines(Reader in) {
+            super(in);
+        }
+
+        @Override
+        public int read(char[] buffer, int offset, int length) throws IOException {
+            int read = super.read(buffer, offset, length);
+            for (int i = offset; i < offset + read; i++) {
+                if (buffer[i] == '\n') {
+                    line++;
+                    column = 0;
+                } else if (++column > MAX_YAML_LINE) {
+                    long total = column + restOfLine(buffer, i + 1, offset + read);
+                    throw new ManifestException("manifest", "line " + line + " is " + total + " characters long;"
+                            + " a YAML manifest's lines are at most " + MAX_YAML_LINE + ": break the value over"
+                            + " several lines (YAML folds quoted strings), or write the manifest as JSON");
+                }
+            }
+            return read;
+        }
+
+        private long restOfLine(char[] buffer, int from, int to) throws IOException {
+            long rest = 0;
+            for (int i = from; i < to; i++, rest++) {
+                if (buffer[i] == '\n') {
+                    return rest;
+                }
+            }
+            for (int c; (c = in.read()) >= 0 && c != '\n'; ) {
+                rest++;
+            }
+            return rest;
+        }
+    }
+
+    /** Refuses text that is not UTF-8 as such, wherever the parser is when it reads it. */
+    private static final class StrictUtf8 extends CharFilter {
+        StrictUtf8(Reader in) {
+            super(in);
+        }
+
+        @Override
+        public int read(char[] buffer, int offset, int length) throws IOException {
+            try {
+                return super.read(buffer, offset, length);
+            } catch (CharacterCodingException e) {
+                throw new ManifestException("manifest", "is not UTF-8 text: save it as UTF-8");
+            }
+        }
+    }
+
+    /** A filter whose one-character read goes through its read of many, where the filtering is. */
+    private abstract static class CharFilter extends FilterReader {
+        CharFilter(Reader in) {
+            super(in);
+        }
+
+        @Override
+        public int read() throws IOException {
+            char[] one = new char[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0];
+        }
+    }
+
+    /** A file that grows past the limit while it is read is refused as one that was too large to begin with. */
+    private static final class Limited extends FilterInputStream {
+        private final long maxBytes;
+        private long count;
+
+        Limited(InputStream in, long maxBytes) {
+            super(in);
+            this.maxBytes = maxBytes;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            counted(b < 0 ? 0 : 1);
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buffer, int offset, int length) throws IOException {
+            int read = super.read(buffer, offset, length);
+            counted(Math.max(read, 0));
+            return read;
+        }
+
+        private void counted(int read) {
+            count += read;
+            checkSize(count, maxBytes);
         }
     }
 
     /** A JSON value given on the command line (such as --job-resources), as strictly as a manifest. */
     public static JsonNode parseJson(String text, String field) {
-        return tree(JSON, "JSON", text, field);
+        return read(JSON, "JSON", new StringReader(text), field, parser -> parser.readValueAsTree());
     }
 
-    private static JsonNode tree(ObjectMapper mapper, String format, String text, String field) {
+    /** Runs body over the parser, then refuses anything after the value; parser errors say where and what. */
+    private static <T> T read(ObjectMapper mapper, String format, Reader text, String field, Body<T> body) {
         try (JsonParser parser = mapper.createParser(text)) {
-            JsonNode root = mapper.readTree(parser);
+            T value = body.read(parser);
             if (parser.nextToken() != null) {
                 throw new ManifestException(field, (format.equals("YAML")
                         ? "holds a second YAML document" + at(parser.currentTokenLocation())
@@ -196,7 +338,7 @@ public final class ManifestParser {
                         : "has more after the end of the JSON value" + at(parser.currentTokenLocation())
                         + ": remove it"));
             }
-            return root;
+            return value;
         } catch (StreamReadException e) {
             String message = e.getOriginalMessage();
             if (message.startsWith("Duplicate field") || message.startsWith("Duplicate key")) {

@@ -1,15 +1,15 @@
 package dev.drover.manifest;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import java.nio.charset.StandardCharsets;
+import java.io.IOException;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,7 +21,9 @@ import java.util.regex.Pattern;
 /**
  * Reads a manifest (JSON or YAML, parsed by {@link ManifestParser}) and validates every field, so that nothing runs
  * unless the whole manifest is right. Each error names the field and the fix. Every intake reads through here, with
- * the size limit {@value ManifestParser#MAX_BYTES_KEY}.
+ * the size limit {@value ManifestParser#MAX_BYTES_KEY}. The top-level fields are read as small trees; a {@code tasks:}
+ * list streams into a compact table ({@link TaskListReader}), its errors held until the fields before it in the
+ * checks below have been checked.
  */
 public final class ManifestReader {
 
@@ -30,7 +32,6 @@ public final class ManifestReader {
     private static final Pattern WHOLE_NUMBER = Pattern.compile("[-+]?[0-9]+");
     private static final Set<String> TOP_LEVEL_FIELDS = Set.of("name", "tasks", "command", "items", "range",
             "strategy", "jobs", "jobResources", "env", "workdir", "retries", "timeout", "image", "escalate");
-    private static final Set<String> TASK_FIELDS = Set.of("id", "command", "env", "workdir", "jobResources");
     private static final Set<String> RANGE_FIELDS = Set.of("start", "end", "step");
     /** A manifest larger than this is refused: tasks are indexed by int and tracked in arrays. */
     static final int MAX_TASKS = 10_000_000;
@@ -45,7 +46,7 @@ public final class ManifestReader {
 
     /** Reads a manifest file, refusing it unread when it is larger than maxBytes. */
     public static Manifest read(Path file, long maxBytes) {
-        return parse(ManifestParser.readFile(file, maxBytes), maxBytes);
+        return validate(ManifestParser.readFile(file, maxBytes, ManifestReader::stream));
     }
 
     /**
@@ -64,15 +65,39 @@ public final class ManifestReader {
     /** Parses manifest text, refusing it unparsed when its UTF-8 form is larger than maxBytes. */
     public static Manifest parse(String text, long maxBytes) {
         ManifestParser.checkSize(text, maxBytes);
-        JsonNode root = ManifestParser.parse(text);
-        if (root == null || !root.isObject()) {
+        return validate(ManifestParser.read(text, ManifestReader::stream));
+    }
+
+    /** The manifest's fields as trees, but for a {@code tasks:} list, which is read as it streams. */
+    private record Fields(ObjectNode root, TaskListReader tasks) {
+    }
+
+    private static Fields stream(JsonParser parser) throws IOException {
+        JsonToken start = parser.nextToken();
+        if (start != JsonToken.START_OBJECT) {
+            if (start != null) {
+                parser.readValueAsTree(); // a syntax error in it is the one to report
+            }
             throw new ManifestException("manifest", "must be a JSON/YAML object with at least 'name' and 'tasks'"
                     + " (or 'command' with 'items' or 'range')");
         }
-        return fromTree(root, text);
+        ObjectNode root = JsonNodeFactory.instance.objectNode();
+        TaskListReader tasks = null;
+        for (String field; (field = parser.nextFieldName()) != null; ) {
+            JsonToken value = parser.nextToken();
+            if (field.equals("tasks") && value == JsonToken.START_ARRAY) {
+                tasks = TaskListReader.read(parser);
+                root.putNull(field); // present, for the checks of which fields are given
+            } else {
+                root.set(field, parser.readValueAsTree());
+            }
+        }
+        return new Fields(root, tasks);
     }
 
-    private static Manifest fromTree(JsonNode root, String text) {
+    private static Manifest validate(ManifestParser.Parsed<Fields> parsed) {
+        ObjectNode root = parsed.value().root();
+        ManifestText text = parsed.text();
         rejectUnknownFields(root, TOP_LEVEL_FIELDS, "");
         String name = requiredText(root, "name");
         if (!NAME.matcher(name).matches()) {
@@ -88,7 +113,10 @@ public final class ManifestReader {
                             + " or give a 'command' template with 'items' or 'range'");
                 }
             }
-            tasks = taskList(root.get("tasks"), env, workdir);
+            if (parsed.value().tasks() == null) {
+                throw new ManifestException("tasks", "must be a list of tasks, e.g. tasks: [{command: [echo, hi]}]");
+            }
+            tasks = parsed.value().tasks().finish(env, workdir);
         } else if (root.has("command")) {
             tasks = generator(root, env, workdir);
         } else {
@@ -105,50 +133,8 @@ public final class ManifestReader {
             throw new ManifestException("image", "'" + image + "' is not a container image reference: "
                     + ImageReference.problem(image));
         }
-        return new Manifest(name, tasks, strategy, jobs, jobResources, env, workdir, retries, timeout, text, sha256(text),
+        return new Manifest(name, tasks, strategy, jobs, jobResources, env, workdir, retries, timeout, text, text.sha256(),
                 image, Escalate.parse(root.get("escalate")));
-    }
-
-    private static TaskSource taskList(JsonNode node, Map<String, String> baseEnv, String baseWorkdir) {
-        if (!node.isArray()) {
-            throw new ManifestException("tasks", "must be a list of tasks, e.g. tasks: [{command: [echo, hi]}]");
-        }
-        if (node.isEmpty()) {
-            throw new ManifestException("tasks", "is empty: a manifest needs at least one task");
-        }
-        checkSize(node.size(), "tasks");
-        List<TaskSpec> specs = new ArrayList<>(node.size());
-        Set<String> ids = new HashSet<>();
-        TaskResourceSets resources = new TaskResourceSets(node.size());
-        for (int i = 0; i < node.size(); i++) {
-            JsonNode task = node.get(i);
-            String field = "tasks[" + i + "]";
-            if (!task.isObject()) {
-                throw new ManifestException(field, "must be an object with 'command' (an argv list), e.g. {command: [echo, hi]}");
-            }
-            rejectUnknownFields(task, TASK_FIELDS, field + ".");
-            String id = task.has("id") ? scalarText(task.get("id"), field + ".id") : TaskSource.paddedId(i, node.size());
-            checkTaskId(id, field + ".id");
-            if (!ids.add(id)) {
-                throw new ManifestException(field + ".id", "'" + id + "' is used by another task: task ids must be unique");
-            }
-            if (!task.has("command")) {
-                throw new ManifestException(field + ".command", "missing: give the argv list to run, e.g. [echo, hi]"
-                        + " (use [sh, -c, '...'] for a shell command)");
-            }
-            List<String> command = argv(task.get("command"), field + ".command");
-            Map<String, String> env = baseEnv;
-            if (task.has("env")) {
-                env = new LinkedHashMap<>(baseEnv);
-                env.putAll(stringMap(task.get("env"), field + ".env"));
-            }
-            String workdir = task.has("workdir") ? requiredText(task, "workdir", field + ".workdir") : baseWorkdir;
-            specs.add(new TaskSpec(i, id, List.copyOf(command), Map.copyOf(env), workdir));
-            String resourcesField = field + ".jobResources";
-            resources.add(i, JobResources.parseTask(jobResources(task.get("jobResources"), resourcesField),
-                    resourcesField), resourcesField);
-        }
-        return resources.list(specs);
     }
 
     private static TaskSource generator(JsonNode root, Map<String, String> env, String workdir) {
@@ -210,14 +196,14 @@ public final class ManifestReader {
                 + " for resources per task, list the tasks: tasks: [{command: [...], jobResources: {mem: 4G}}]");
     }
 
-    private static void checkSize(long count, String field) {
+    static void checkSize(long count, String field) {
         if (count > MAX_TASKS) {
             throw new ManifestException(field, "gives " + count + " tasks; at most " + MAX_TASKS
                     + " fit one manifest: split it into several manifests");
         }
     }
 
-    private static void checkTaskId(String id, String field) {
+    static void checkTaskId(String id, String field) {
         if (id.isEmpty() || id.length() > 128 || id.equals(".") || id.equals("..") || id.contains("/")
                 || id.contains("\\") || id.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
             throw new ManifestException(field, "'" + id + "' cannot be used as a file name: use 1 to 128 characters"
@@ -225,7 +211,7 @@ public final class ManifestReader {
         }
     }
 
-    private static List<String> argv(JsonNode node, String field) {
+    static List<String> argv(JsonNode node, String field) {
         if (node == null || !node.isArray() || node.isEmpty()) {
             throw new ManifestException(field, "must be a non-empty argv list, e.g. [echo, hello]"
                     + " (commands run without a shell; use [sh, -c, '...'] for one)");
@@ -240,7 +226,7 @@ public final class ManifestReader {
         return argv;
     }
 
-    private static Map<String, String> stringMap(JsonNode node, String field) {
+    static Map<String, String> stringMap(JsonNode node, String field) {
         if (node == null || node.isNull()) {
             return Map.of();
         }
@@ -260,7 +246,7 @@ public final class ManifestReader {
     }
 
     /** The run's or a task's jobResources as given (a string or a map of scalars), checked by {@link JobResources}. */
-    private static Object jobResources(JsonNode node, String field) {
+    static Object jobResources(JsonNode node, String field) {
         if (node == null || node.isNull()) {
             return null;
         }
@@ -325,7 +311,7 @@ public final class ManifestReader {
         return total;
     }
 
-    private static void rejectUnknownFields(JsonNode node, Set<String> allowed, String prefix) {
+    static void rejectUnknownFields(JsonNode node, Set<String> allowed, String prefix) {
         for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
             String field = it.next();
             if (!allowed.contains(field)) {
@@ -339,7 +325,7 @@ public final class ManifestReader {
         return requiredText(node, name, name);
     }
 
-    private static String requiredText(JsonNode node, String name, String field) {
+    static String requiredText(JsonNode node, String name, String field) {
         JsonNode value = node.get(name);
         if (value == null || value.isNull()) {
             throw new ManifestException(field, "missing");
@@ -355,7 +341,7 @@ public final class ManifestReader {
         return node.has(name) && !node.get(name).isNull() ? requiredText(node, name) : null;
     }
 
-    private static String scalarText(JsonNode node, String field) {
+    static String scalarText(JsonNode node, String field) {
         if (node == null || !node.isValueNode() || node.isNull()) {
             throw new ManifestException(field, "must be a string or a number");
         }
@@ -392,13 +378,5 @@ public final class ManifestReader {
             throw new ManifestException(field, "must be a whole number from 0 to 1000, not " + value);
         }
         return (int) value;
-    }
-
-    private static String sha256(String text) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

@@ -2,13 +2,15 @@ package dev.drover.manifest;
 
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * The resources a list's tasks give of their own, as they are read: a small table of the distinct sets and, once a
- * task has one, a short per task indexing it, so that tasks without resources of their own cost nothing.
+ * task has one, a short per task indexing it (grown as tasks are read), so that tasks without resources of their own
+ * cost nothing.
  */
 final class TaskResourceSets {
 
@@ -18,14 +20,9 @@ final class TaskResourceSets {
      */
     static final int MAX_SETS = 1000;
 
-    private final int size;
     private final List<JobResources> distinct = new ArrayList<>(TaskSource.NO_OWN_RESOURCES);
     private final Map<JobResources, Integer> indexOf = new HashMap<>(Map.of(JobResources.NONE, 0));
     private short[] sets;
-
-    TaskResourceSets(int size) {
-        this.size = size;
-    }
 
     /** Task {@code task}'s own resources ({@link JobResources#NONE} for none), read from {@code field}. */
     void add(int task, JobResources own, String field) {
@@ -38,15 +35,20 @@ final class TaskResourceSets {
             }
             distinct.add(own);
         }
-        if (set != 0 && sets == null) {
-            sets = new short[size];
-        }
-        if (sets != null) {
+        if (set != 0) {
+            if (sets == null || task >= sets.length) {
+                sets = Arrays.copyOf(sets == null ? new short[0] : sets, Math.max(task + 1, task + task / 2));
+            }
             sets[task] = (short) set;
         }
     }
 
-    TaskList list(List<TaskSpec> specs) {
-        return new TaskList(List.copyOf(specs), List.copyOf(distinct), sets);
+    List<JobResources> distinct() {
+        return List.copyOf(distinct);
+    }
+
+    /** Each task's set, up to the last task that has one of its own (later ones have none); null when none has. */
+    short[] sets() {
+        return sets;
     }
 }

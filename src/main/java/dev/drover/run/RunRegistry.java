@@ -7,7 +7,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
@@ -286,9 +285,8 @@ public final class RunRegistry {
             // known before its files exist: the next acceptance's look-up (earlierRun) need not read them
             directories.made(dir.getFileName().toString(), plan.manifest().sha256());
             Files.createDirectories(dir.resolve("logs"));
-            String text = plan.manifest().text();
-            String manifestFile = text.stripLeading().startsWith("{") ? "manifest.json" : "manifest.yaml";
-            Files.writeString(dir.resolve(manifestFile), text, StandardCharsets.UTF_8);
+            String manifestFile = plan.manifest().text().json() ? "manifest.json" : "manifest.yaml";
+            plan.manifest().text().copyTo(dir.resolve(manifestFile));
             Map<String, Object> resolved = new LinkedHashMap<>();
             resolved.put("manifest", manifestFile);
             resolved.put("strategy", plan.strategy().cliName());
