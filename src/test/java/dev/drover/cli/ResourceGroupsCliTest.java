@@ -106,8 +106,9 @@ class ResourceGroupsCliTest {
                 ResourceRequirements asked = job.getSpec().getTemplate().getSpec().getContainers().get(0)
                         .getResources();
                 Quantity memory = asked == null || asked.getLimits() == null ? null : asked.getLimits().get("memory");
-                List<String> tasks = ((ConfigMap) docs.get(0)).getData().values().stream()
-                        .map(script -> script.replaceAll("(?s).*exec 'echo' '([a-z0-9]+)'\\n$", "$1")).sorted().toList();
+                // the ConfigMap's task table: one row per task, "r INDEX ATTEMPTS 'ID' 'echo' 'ID'"
+                List<String> tasks = ((ConfigMap) docs.get(0)).getData().get("tasks").lines()
+                        .map(row -> row.split(" ")[3].replace("'", "")).sorted().toList();
                 tasksByMemory.put(String.valueOf(memory), tasks);
             }
         }
