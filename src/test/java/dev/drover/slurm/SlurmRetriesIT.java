@@ -20,7 +20,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -41,20 +40,12 @@ class SlurmRetriesIT {
 
     @BeforeAll
     static void start() throws Exception {
-        runtime = DroverRuntime.start(Path.of("").toAbsolutePath(), Map.of(
-                "drover.runs-dir", tmp.resolve("runs").toString(),
-                "drover.slurm.poll-initial", "200",
-                "drover.slurm.poll-max", "1000",
-                "drover.slurm.squeue-min-interval", "500",
-                "drover.slurm.exit-grace", "1000"));
+        runtime = QuickSlurmRuntime.start(tmp.resolve("runs"));
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (runtime != null) {
-            runtime.runs().cancelAll(Duration.ofSeconds(10));
-            runtime.close();
-        }
+        QuickSlurmRuntime.stop(runtime);
     }
 
     static Run submit(String yaml, String resources) {
