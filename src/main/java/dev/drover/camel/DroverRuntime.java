@@ -126,6 +126,9 @@ public final class DroverRuntime implements AutoCloseable {
         context().getRegistry().lookupByNameAndType("localLanes", LocalLanes.class).shutdown();
         context().getRegistry().lookupByNameAndType("clusterLanes", ClusterLanes.class).close();
         producer.close();
+        dev.drover.local.LocalTaskRunner localRunner =
+                context().getRegistry().lookupByNameAndType("localRunner", dev.drover.local.LocalTaskRunner.class);
         main.stop();
+        localRunner.close(); // after the lanes stopped: no task starts any more
     }
 }

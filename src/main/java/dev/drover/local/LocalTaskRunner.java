@@ -289,6 +289,11 @@ public final class LocalTaskRunner {
         launchers.close();
     }
 
+    /** For drover's end: the idle drover-launch processes end (no task runs any more). */
+    public void close() {
+        launchers.close();
+    }
+
     /** Ends the tasks' whole sessions at once (SIGTERM, the grace period, SIGKILL) and returns when they are empty. */
     private void kill(Collection<TaskProcess> tasks) {
         if (!TaskSessions.SUPPORTED) {
