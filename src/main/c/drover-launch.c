@@ -7,7 +7,8 @@
  * Request, on stdin, NUL-terminated fields: workdir ("" = the launcher's), log file (stdout and stderr, appended),
  * time-out in ms (0: none), argc, argv... (argv[0] a path: drover resolved it), envc, NAME=VALUE... (added).
  * Replies, on stdout, one line each:
- *   P pid                                         forked (its session id is its pid); then one of:
+ *   P pid ticks                                   forked (its session id is its pid; ticks: its start time in clock
+ *                                                 ticks since boot, from /proc, -1 if unknown); then one of:
  *   S                                             it runs
  *   F errno step text                             it could not start (step: log, workdir, exec); nothing runs
  *   T                                             its time-out has passed and it still runs: drover stops it
@@ -75,6 +76,27 @@ static void fail(int report, int error, const char *step) {
     _exit(127);
 }
 
+/* The start time of a child not yet waited for (so /proc still has it), in clock ticks since boot; -1 if unknown. */
+static long long start_ticks(pid_t pid) {
+    char path[32], stat[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return -1;
+    }
+    ssize_t n = read(fd, stat, sizeof stat - 1);
+    close(fd);
+    if (n <= 0) {
+        return -1;
+    }
+    stat[n] = '\0';
+    char *field = strrchr(stat, ')'); /* the command name may hold spaces and parentheses */
+    for (int i = 3; field && i <= 22; i++) { /* from the state, the 3rd field, to the start time, the 22nd */
+        field = strchr(field + 1, ' ');
+    }
+    return field ? strtoll(field + 1, NULL, 10) : -1;
+}
+
 static void run_task(const char *workdir, const char *log, long timeout_ms, char **argv, char **env) {
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) {
@@ -139,7 +161,8 @@ static void run_task(const char *workdir, const char *log, long timeout_ms, char
         fail(report[1], errno, "exec");
     }
     close(report[1]);
-    printf("P %d\n", (int) pid); /* before anything else: drover can end its session if this launcher dies */
+    /* before anything else: drover can end its session if this launcher dies */
+    printf("P %d %lld\n", (int) pid, start_ticks(pid));
     fflush(stdout);
     char why[160] = {0};
     ssize_t n;

@@ -5,7 +5,6 @@ import dev.drover.run.TaskUsage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -84,11 +83,14 @@ final class Launchers {
             }
         }
         long pid = -1;
+        long startTicks = -1;
         String reply;
         try {
             reply = launcher.reply();
             if (reply.startsWith("P ")) {
-                pid = Long.parseLong(reply.substring(2));
+                String[] forked = reply.split(" ");
+                pid = Long.parseLong(forked[1]);
+                startTicks = Long.parseLong(forked[2]);
                 reply = launcher.reply();
             }
         } catch (IOException died) {
@@ -97,7 +99,7 @@ final class Launchers {
             throw new IOException(PROGRAM + " ended while starting it");
         }
         if (reply.equals("S")) {
-            return new Launched(launcher, pid);
+            return new Launched(launcher, pid, startTicks);
         }
         idle.push(launcher);
         // "F errno step text": the text is strerror's
@@ -152,7 +154,8 @@ final class Launchers {
             // it writes nothing of its own; an inherited stderr would hold a caller's pipe open while a task runs on
             process = new ProcessBuilder(program).redirectError(ProcessBuilder.Redirect.DISCARD).start();
             requests = new BufferedOutputStream(process.getOutputStream(), 4096);
-            replies = new BufferedInputStream(process.getInputStream(), 256);
+            // buffered already; another buffer on top would ask the pipe how much it holds after every read
+            replies = process.getInputStream();
         }
 
         /** Sends a request; false when the launcher is gone (its pipe is closed): it has read none of it. */
@@ -187,16 +190,22 @@ final class Launchers {
     private final class Launched implements TaskProcess {
         private final Launcher launcher;
         private final long pid;
+        private final long startTicks;
         private int exitCode;
         private TaskUsage usage;
 
-        Launched(Launcher launcher, long pid) {
+        Launched(Launcher launcher, long pid, long startTicks) {
             this.launcher = launcher;
             this.pid = pid;
+            this.startTicks = startTicks;
         }
 
         public long pid() {
             return pid;
+        }
+
+        public long startTicks() {
+            return startTicks;
         }
 
         public boolean await() {

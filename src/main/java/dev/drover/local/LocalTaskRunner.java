@@ -213,8 +213,7 @@ public final class LocalTaskRunner {
             return new Outcome(CANNOT_START, reason);
         }
         // Who it is, so that a drover restarted after a crash can end this attempt before running the task again.
-        run.taskProcess(task.index(), attempt, process.pid(), TaskSessions.startTicks(process.pid()),
-                TaskSessions.BOOT_ID);
+        run.taskProcess(task.index(), attempt, process.pid(), process.startTicks(), TaskSessions.BOOT_ID);
         Set<TaskProcess> processes = live.computeIfAbsent(run, r -> {
             Set<TaskProcess> set = ConcurrentHashMap.newKeySet();
             r.onCancel(() -> kill(set));

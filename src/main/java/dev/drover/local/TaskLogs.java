@@ -42,6 +42,11 @@ public final class TaskLogs {
     final class Slot {
         private final Path log;
         private final Path task;
+        /** The .task file, open while the run lasts: naming the next task is one write. */
+        private FileChannel taskName;
+        private long taskNameLength;
+        /** The log is there and empty (its last task printed nothing): it need not be emptied again. */
+        private boolean logEmpty;
 
         private Slot(int number) {
             this.log = running.resolve(number + LOG);
@@ -56,9 +61,41 @@ public final class TaskLogs {
         /** Gives what the slot's task printed to the task's own log and frees the slot for the next task. */
         void release(TaskSpec spec) {
             try {
-                keep(log, logs.resolve(logName(spec)));
+                logEmpty = keep(log, logs.resolve(logName(spec)));
             } finally {
                 free.push(this);
+            }
+        }
+
+        /**
+         * Names the slot's task: overwritten and cut to length, never truncated to zero first (ext4 flushes a file
+         * rewritten that way when it is closed, auto_da_alloc, which cost 2.5 ms a task); the log emptied unless
+         * it is known to be.
+         */
+        private void prepare(TaskSpec spec) throws IOException {
+            byte[] name = (spec.id() + "\n").getBytes(StandardCharsets.UTF_8);
+            if (taskName == null) {
+                taskName = FileChannel.open(task, StandardOpenOption.WRITE, StandardOpenOption.CREATE);
+                taskNameLength = taskName.size();
+            }
+            taskName.write(ByteBuffer.wrap(name), 0);
+            if (name.length < taskNameLength) {
+                taskName.truncate(name.length);
+            }
+            taskNameLength = name.length;
+            if (!logEmpty) {
+                Files.newOutputStream(log).close(); // the previous task's output, if any, has been moved away
+            }
+            logEmpty = false;
+        }
+
+        private void closeQuietly() {
+            try {
+                if (taskName != null) {
+                    taskName.close();
+                }
+            } catch (IOException e) {
+                // only a name that nobody reads any more
             }
         }
     }
@@ -91,14 +128,7 @@ public final class TaskLogs {
             slot = new Slot(made.getAndIncrement());
         }
         try {
-            // Overwritten and cut to length, never truncated to zero first: ext4 flushes a file rewritten that way
-            // when it is closed (auto_da_alloc), which cost 2.5 ms a task.
-            byte[] name = (task.id() + "\n").getBytes(StandardCharsets.UTF_8);
-            try (FileChannel file = FileChannel.open(slot.task, StandardOpenOption.WRITE, StandardOpenOption.CREATE)) {
-                file.write(ByteBuffer.wrap(name), 0);
-                file.truncate(name.length);
-            }
-            Files.newOutputStream(slot.log).close(); // the previous task's output, if any, has been moved away
+            slot.prepare(task);
         } catch (IOException e) {
             free.push(slot);
             throw new UncheckedIOException("cannot prepare the log of task " + task.id(), e);
@@ -108,6 +138,7 @@ public final class TaskLogs {
 
     /** The run has ended: its slots have been released, their files are left empty. */
     void close() {
+        free.forEach(Slot::closeQuietly);
         try (DirectoryStream<Path> files = Files.newDirectoryStream(running)) {
             for (Path file : files) {
                 Files.deleteIfExists(file);
@@ -122,23 +153,28 @@ public final class TaskLogs {
         return Path.of(Run.logPath(task)).getFileName().toString();
     }
 
-    /** Moves a non-empty slot file's content to the task's log (appending to one that exists) and empties it. */
-    private static void keep(Path slotLog, Path taskLog) {
+    /**
+     * Moves a non-empty slot file's content to the task's log (appending to one that exists) and removes it.
+     *
+     * @return whether the slot file is there and empty (nothing to keep)
+     */
+    private static boolean keep(Path slotLog, Path taskLog) {
         try {
             if (Files.size(slotLog) == 0) {
-                return;
+                return true;
             }
             if (!Files.exists(taskLog)) {
                 Files.move(slotLog, taskLog, StandardCopyOption.ATOMIC_MOVE);
-                return;
+                return false;
             }
             try (InputStream in = Files.newInputStream(slotLog);
                  OutputStream out = Files.newOutputStream(taskLog, StandardOpenOption.APPEND)) {
                 in.transferTo(out);
             }
-            Files.delete(slotLog); // not emptied in place: see acquire
+            Files.delete(slotLog); // not emptied in place: see Slot.prepare
+            return false;
         } catch (NoSuchFileException gone) {
-            // nothing to keep
+            return false; // nothing to keep
         } catch (IOException e) {
             throw new UncheckedIOException("cannot keep the output in " + slotLog + " as " + taskLog, e);
         }

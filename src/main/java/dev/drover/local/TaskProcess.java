@@ -14,6 +14,9 @@ interface TaskProcess {
     /** Its pid, which is also its session's id when it runs in a session of its own. */
     long pid();
 
+    /** Its start time in clock ticks since boot (with the pid, who it is), -1 if unknown. */
+    long startTicks();
+
     /**
      * Waits until the task ends or, the first time, until its time-out (given when it started) passes.
      *
@@ -39,6 +42,10 @@ interface TaskProcess {
 
         public long pid() {
             return process.pid();
+        }
+
+        public long startTicks() {
+            return TaskSessions.startTicks(process.pid());
         }
 
         public boolean await() throws InterruptedException {

@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.IntFunction;
+import java.util.function.IntSupplier;
 
 /**
  * One run: its plan, its directory and the state of its tasks. Every change is a {@link JournalEntry}, written to the
@@ -40,6 +41,8 @@ public final class Run {
     private final AtomicBoolean finishing = new AtomicBoolean();
     private final RunHandlers handlers = new RunHandlers();
     private volatile boolean cancelled;
+    /** A moving mean of how long the last tasks took from start to end, -1 before any ended. */
+    private volatile double recentTaskMillis = -1;
     /** Told of each task's end (RunRegistry#onTaskEnded); set when the registry takes the run in. */
     private volatile RunRegistry registry;
     /** Whether this process has journalled its boot id (before its first "process" line). */
@@ -87,9 +90,23 @@ public final class Run {
         return finished;
     }
 
-    /** The tasks still to run, in the plan's batches and manifest order (see {@link PendingBatches}); handed out once. */
+    /**
+     * The tasks still to run, in manifest order (see {@link PendingBatches}); handed out once. A cluster lane's come
+     * in the plan's batches. A local lane's come in batches of about {@value #LOCAL_BATCH_MILLIS} ms of work by the
+     * recent task times, up to {@value #MAX_LOCAL_BATCH} tasks (each batch is one pass through the pipeline, about a
+     * tenth of a millisecond of drover's CPU), and one at a time while tasks take longer or none has ended yet, so
+     * that no slot waits behind a batch of long tasks another slot could have run.
+     */
     public Iterator<TaskBatch> pendingBatches() {
-        return pending(plan.batchSize(), null);
+        return pending(plan.strategy().isCluster() ? plan::batchSize : this::localBatchSize, null);
+    }
+
+    static final int LOCAL_BATCH_MILLIS = 20;
+    static final int MAX_LOCAL_BATCH = 16;
+
+    private int localBatchSize() {
+        double recent = recentTaskMillis;
+        return recent < 0 ? 1 : (int) Math.max(1, Math.min(MAX_LOCAL_BATCH, LOCAL_BATCH_MILLIS / Math.max(recent, 1)));
     }
 
     /**
@@ -97,10 +114,10 @@ public final class Run {
      * signature each ({@link #taskResources}); handed out once.
      */
     public Iterator<TaskBatch> pendingGroups(int size) {
-        return pending(size, this::taskResources);
+        return pending(() -> size, this::taskResources);
     }
 
-    private Iterator<TaskBatch> pending(int size, IntFunction<JobResources> signature) {
+    private Iterator<TaskBatch> pending(IntSupplier size, IntFunction<JobResources> signature) {
         if (fed.getAndSet(true)) {
             return Collections.emptyIterator();
         }
@@ -329,6 +346,10 @@ public final class Run {
             last = tasks.terminalCount() == tasks.size();
             attemptCount = tasks.attempts(index);
             firstStart = tasks.startedAt(index);
+            if (firstStart > 0 && state != TaskState.CANCELLED) {
+                long took = end.at() - firstStart;
+                recentTaskMillis = recentTaskMillis < 0 ? took : 0.9 * recentTaskMillis + 0.1 * took;
+            }
         }
         RunRegistry owner = registry;
         if (owner != null) {
