@@ -102,9 +102,9 @@ public final class DroverProcesses implements AutoCloseable {
         return ended;
     }
 
-    /** Waits (up to 15 s) until the journal records at least {@code count} ended tasks. */
+    /** Waits (up to 60 s: a loaded machine starts serve slowly) until the journal records at least {@code count} ended tasks. */
     public static void awaitEnded(Path runDir, int count) throws InterruptedException {
-        Await.within(java.time.Duration.ofSeconds(15), () -> endedTasks(runDir).size() >= count);
+        Await.within(java.time.Duration.ofSeconds(60), () -> endedTasks(runDir).size() >= count);
     }
 
     @Override

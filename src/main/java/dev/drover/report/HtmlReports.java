@@ -26,7 +26,11 @@ public final class HtmlReports extends ServiceSupport {
     private static final long STOP_WAIT_SECONDS = 60;
 
     private final ExecutorService writer;
-    private final Map<Run, CompletableFuture<Void>> pending = new ConcurrentHashMap<>();
+    /** By run id: the pages of the runs followed, until written. */
+    private final Map<String, Page> pending = new ConcurrentHashMap<>();
+
+    private record Page(CompletableFuture<?> runFinished, CompletableFuture<Void> written) {
+    }
 
     private HtmlReports(CamelContext context, RunRegistry runs) {
         // Camel's thread, shut down with the context (after doStop has waited for the pages due)
@@ -46,15 +50,18 @@ public final class HtmlReports extends ServiceSupport {
 
     private void follow(Run run) {
         CompletableFuture<Void> written = new CompletableFuture<>();
-        pending.put(run, written);
+        pending.put(run.id(), new Page(run.finished(), written));
+        // The page is written from the run's files: the run itself (its per-task state, ~45 bytes a task) is not
+        // held meanwhile, so that a large run's state can go while its page reads tasks.jsonl back.
+        String id = run.id();
+        java.nio.file.Path dir = run.dir();
         Runnable write = () -> {
             try {
-                HtmlReport.write(run.dir(), null);
+                HtmlReport.write(dir, null);
             } catch (Exception | OutOfMemoryError e) {
-                LOG.warn("run {}: cannot write {} ({}); drover report {} writes it", run.id(), HtmlReport.FILE, e,
-                        run.id());
+                LOG.warn("run {}: cannot write {} ({}); drover report {} writes it", id, HtmlReport.FILE, e, id);
             } finally {
-                pending.remove(run);
+                pending.remove(id);
                 written.complete(null);
             }
         };
@@ -71,8 +78,8 @@ public final class HtmlReports extends ServiceSupport {
     protected void doStop() throws Exception {
         // A run that has finished may not have handed its page to the writer yet (its finish handlers run after
         // `drover run` sees the end): wait for those; runs still going (serve stopping) are not waited for.
-        CompletableFuture<?>[] due = pending.entrySet().stream().filter(e -> e.getKey().finished().isDone())
-                .map(Map.Entry::getValue).toArray(CompletableFuture<?>[]::new);
+        CompletableFuture<?>[] due = pending.values().stream().filter(page -> page.runFinished().isDone())
+                .map(Page::written).toArray(CompletableFuture<?>[]::new);
         try {
             CompletableFuture.allOf(due).get(STOP_WAIT_SECONDS, TimeUnit.SECONDS);
         } catch (TimeoutException e) {
