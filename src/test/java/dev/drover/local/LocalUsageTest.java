@@ -9,6 +9,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -74,6 +75,16 @@ class LocalUsageTest {
         long lines = Files.readAllLines(runDir.resolve("journal.log")).stream().filter(l -> l.startsWith("usage\t"))
                 .count();
         assertEquals(5, lines, "one usage line per attempt");
+        // Each attempt's process is journalled with its start time, which drover-launch reads before the task can be
+        // reaped: the quick task's too, so that recovery can tell it from a later process with the same pid.
+        String self = Files.readString(Path.of("/proc/self/stat"));
+        long testStarted = Long.parseLong(self.substring(self.lastIndexOf(')') + 2).split(" ")[19]);
+        List<String[]> processes = Files.readAllLines(runDir.resolve("journal.log")).stream()
+                .filter(l -> l.startsWith("process\t")).map(l -> l.split("\t")).toList();
+        assertEquals(5, processes.size(), "one process line per attempt");
+        for (String[] process : processes) {
+            assertTrue(Long.parseLong(process[5]) >= testStarted, "start ticks " + String.join(" ", process));
+        }
         String advice = Efficiency.adviceFor(runDir);
         assertTrue(advice != null && advice.contains("the largest task used"), String.valueOf(advice));
     }
