@@ -90,7 +90,8 @@ final class Launchers {
             if (reply.startsWith("P ")) {
                 String[] forked = reply.split(" ");
                 pid = Long.parseLong(forked[1]);
-                startTicks = Long.parseLong(forked[2]);
+                // an older drover-launch (on the PATH) tells the pid alone
+                startTicks = forked.length > 2 ? Long.parseLong(forked[2]) : TaskSessions.startTicks(pid);
                 reply = launcher.reply();
             }
         } catch (IOException died) {
