@@ -34,6 +34,21 @@ final class Foreground {
     static int follow(Callable<Run> record, Function<Run, CompletableFuture<Run>> feed, long started)
             throws Exception {
         Summary summary = new Summary();
+        Outcome outcome = followToTheEnd(record, feed, started, summary);
+        // The advice reads tasks.jsonl back (about 40 bytes a task), as report.html does meanwhile: no frame holds
+        // the run any more, so that a large run's per-task state can go first.
+        if (outcome.summarised()) {
+            summary.printAdvice(outcome.dir(), outcome.state());
+        }
+        return exitCode(outcome.state());
+    }
+
+    /** How a followed run ended, without the run; summarised: this thread printed its outcome (not the hook). */
+    private record Outcome(Path dir, RunState state, boolean summarised) {
+    }
+
+    private static Outcome followToTheEnd(Callable<Run> record, Function<Run, CompletableFuture<Run>> feed,
+                                          long started, Summary summary) throws Exception {
         // Registered before the run is recorded, so that no SIGTERM can fall between acceptance and the hook.
         CompletableFuture<Run> run = new CompletableFuture<>();
         AtomicBoolean stopping = new AtomicBoolean();
@@ -71,8 +86,8 @@ final class Foreground {
                 }
                 followed.finished().get();
             }
-            summary.print(followed, started);
-            return exitCode(followed.finished().get());
+            boolean summarised = summary.printOutcome(followed, started);
+            return new Outcome(followed.dir(), followed.finished().get(), summarised);
         } finally {
             if (hangupBefore != null) {
                 sun.misc.Signal.handle(new sun.misc.Signal("HUP"), hangupBefore);
@@ -131,14 +146,39 @@ final class Foreground {
         private final AtomicBoolean claimed = new AtomicBoolean();
         private final java.util.concurrent.CountDownLatch printed = new java.util.concurrent.CountDownLatch(1);
 
+        /** The whole summary: the interrupt hook's. */
         void print(Run run, long startedNanos) {
+            if (printOutcome(run, startedNanos)) {
+                printAdvice(run.dir(), run.finished().getNow(RunState.RUNNING));
+            }
+        }
+
+        /** The advice line, by the thread that printed the outcome, once the run has ended. */
+        void printAdvice(Path runDir, RunState state) {
+            try {
+                String advice = state == RunState.RUNNING ? null : Efficiency.adviceFor(runDir);
+                if (advice != null) {
+                    System.out.println("advice: " + advice);
+                }
+                System.out.flush();
+            } finally {
+                printed.countDown();
+            }
+        }
+
+        /**
+         * The outcome line and the first failed tasks, unless the other thread prints them.
+         *
+         * @return whether this thread printed them (and then prints the advice)
+         */
+        boolean printOutcome(Run run, long startedNanos) {
             if (!claimed.compareAndSet(false, true)) {
                 try {
                     printed.await(2, TimeUnit.SECONDS); // the other thread is printing it: let it finish
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
-                return;
+                return false;
             }
             try {
                 RunState state = run.finished().getNow(RunState.RUNNING);
@@ -149,13 +189,10 @@ final class Foreground {
                         run.count(TaskState.CANCELLED), run.escalations().describe(),
                         seconds, report);
                 FailedTasks.print(run, System.out);
-                String advice = state == RunState.RUNNING ? null : Efficiency.adviceFor(run.dir());
-                if (advice != null) {
-                    System.out.println("advice: " + advice);
-                }
-                System.out.flush();
-            } finally {
+                return true;
+            } catch (RuntimeException e) {
                 printed.countDown();
+                throw e;
             }
         }
     }

@@ -11,6 +11,7 @@ import picocli.CommandLine.Mixin;
 
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.Callable;
 
 /** `drover resume`: carry on a run whose drover ended first (killed, rebooted, or hung up with a cluster run). */
@@ -51,7 +52,10 @@ final class ResumeCommand implements Callable<Integer> {
                         resumed.dir().resolve(RunReport.FILE));
                 return Foreground.exitCode(state);
             }
-            return Foreground.follow(() -> resumed, runtime::feed, started);
+            // Handed over, not kept here: nothing may hold a large run's per-task state while its page is written.
+            AtomicReference<Run> handedOver = new AtomicReference<>(resumed);
+            resumed = null;
+            return Foreground.follow(() -> handedOver.getAndSet(null), runtime::feed, started);
         }
     }
 }
