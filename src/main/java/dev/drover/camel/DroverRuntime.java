@@ -128,7 +128,10 @@ public final class DroverRuntime implements AutoCloseable {
         producer.close();
         dev.drover.local.LocalTaskRunner localRunner =
                 context().getRegistry().lookupByNameAndType("localRunner", dev.drover.local.LocalTaskRunner.class);
-        main.stop();
-        localRunner.close(); // after the lanes stopped: no task starts any more
+        try {
+            main.stop();
+        } finally {
+            localRunner.close(); // after the lanes stopped: no task starts any more
+        }
     }
 }

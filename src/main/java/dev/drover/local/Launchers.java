@@ -90,11 +90,13 @@ final class Launchers {
             if (reply.startsWith("P ")) {
                 String[] forked = reply.split(" ");
                 pid = Long.parseLong(forked[1]);
-                // an older drover-launch (on the PATH) tells the pid alone
-                startTicks = forked.length > 2 ? Long.parseLong(forked[2]) : TaskSessions.startTicks(pid);
+                startTicks = forked.length > 2 ? Long.parseLong(forked[2]) : -1; // an older one tells the pid alone
+                if (startTicks < 0) {
+                    startTicks = TaskSessions.startTicks(pid);
+                }
                 reply = launcher.reply();
             }
-        } catch (IOException died) {
+        } catch (IOException | RuntimeException died) { // ended, or said what this build cannot read
             launcher.destroy();
             endStray(pid, env);
             throw new IOException(PROGRAM + " ended while starting it");

@@ -1,11 +1,16 @@
 package dev.drover.local;
 
 import dev.drover.manifest.TaskSpec;
+import dev.drover.plan.Strategy;
 import dev.drover.run.Run;
 import dev.drover.run.RunRegistry;
 import dev.drover.run.TaskBatch;
 import dev.drover.run.TaskState;
 import dev.drover.run.TimedOut;
+import org.apache.camel.Exchange;
+import org.apache.camel.Producer;
+import org.apache.camel.component.seda.SedaEndpoint;
+import org.apache.camel.support.service.ServiceHelper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,6 +46,8 @@ public final class LocalTaskRunner {
     private static final Logger LOG = LoggerFactory.getLogger(LocalTaskRunner.class);
     /** What a task that could not start reports, like a shell does for a missing program. */
     static final int CANNOT_START = 127;
+    /** A batch that has run this long has outgrown the estimate it was cut by (5 × {@code Run}'s 20 ms). */
+    static final Duration GIVE_BACK_AFTER = Duration.ofMillis(100);
     /** What a shell reports for a process killed by SIGKILL. */
     static final int KILLED = 137;
 
@@ -72,12 +79,23 @@ public final class LocalTaskRunner {
         return launchers.available();
     }
 
-    public void runBatch(TaskBatch batch) {
+    public void runBatch(TaskBatch batch, Exchange exchange) {
         Run run = runs.find(batch.runId());
         if (run == null) {
             return; // the run has finished (cancelled) while this batch waited in the lane's queue
         }
-        for (TaskSpec task : batch.tasks()) {
+        List<TaskSpec> tasks = batch.tasks();
+        long giveBackAt = System.nanoTime() + GIVE_BACK_AFTER.toNanos();
+        boolean mayGiveBack = tasks.size() > 1;
+        for (int next = 0; next < tasks.size(); next++) {
+            if (mayGiveBack && next > 0 && System.nanoTime() - giveBackAt > 0) {
+                mayGiveBack = false; // once: what does not fit runs here
+                next += giveBack(run, tasks.subList(next, tasks.size()), exchange);
+                if (next == tasks.size()) {
+                    return;
+                }
+            }
+            TaskSpec task = tasks.get(next);
             try {
                 runTask(run, task);
             } catch (RuntimeException e) {
@@ -88,6 +106,44 @@ public final class LocalTaskRunner {
                                 + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()));
             }
         }
+    }
+
+    /**
+     * Hands tasks back to the multiprocessing lane they came from, each as a batch of its own, as far as its queue
+     * has room (a full queue has work for every slot already); returns how many it took. A batch is cut by how long
+     * the run's tasks took so far ({@link Run#pendingBatches}); when its tasks turn out to take longer, idle slots
+     * take the rest instead of waiting for this one, which holds a slot's worth of work at most one task too long.
+     * Not for the sequential lane: one slot, in order.
+     */
+    private static int giveBack(Run run, List<TaskSpec> rest, Exchange exchange) {
+        // A multiprocessing lane's consumer stamps its own endpoint on the exchange; a sequential batch still has
+        // feed-run's, where tasks must not go.
+        if (run.plan().strategy() != Strategy.MULTIPROCESSING
+                || !(exchange.getFromEndpoint() instanceof SedaEndpoint lane)
+                || !lane.getEndpointUri().startsWith("seda://" + LocalLanes.TEMPLATE)) {
+            return 0;
+        }
+        int given = 0;
+        try {
+            Producer producer = lane.createProducer();
+            ServiceHelper.startService(producer);
+            try {
+                for (TaskSpec task : rest) {
+                    Exchange back = lane.createExchange();
+                    back.getIn().setBody(new TaskBatch(run.id(), List.of(task)));
+                    producer.process(back);
+                    if (back.getException() != null) {
+                        break; // the queue is full
+                    }
+                    given++;
+                }
+            } finally {
+                ServiceHelper.stopService(producer);
+            }
+        } catch (Exception full) {
+            // the queue is full (or the lane is going): the rest runs here
+        }
+        return given;
     }
 
     void runTask(Run run, TaskSpec task) {

@@ -42,9 +42,6 @@ public final class TaskLogs {
     final class Slot {
         private final Path log;
         private final Path task;
-        /** The .task file, open while the run lasts: naming the next task is one write. */
-        private FileChannel taskName;
-        private long taskNameLength;
         /** The log is there and empty (its last task printed nothing): it need not be emptied again. */
         private boolean logEmpty;
 
@@ -74,30 +71,16 @@ public final class TaskLogs {
          */
         private void prepare(TaskSpec spec) throws IOException {
             byte[] name = (spec.id() + "\n").getBytes(StandardCharsets.UTF_8);
-            if (taskName == null) {
-                taskName = FileChannel.open(task, StandardOpenOption.WRITE, StandardOpenOption.CREATE);
-                taskNameLength = taskName.size();
+            try (FileChannel file = FileChannel.open(task, StandardOpenOption.WRITE, StandardOpenOption.CREATE)) {
+                file.write(ByteBuffer.wrap(name), 0);
+                file.truncate(name.length);
             }
-            taskName.write(ByteBuffer.wrap(name), 0);
-            if (name.length < taskNameLength) {
-                taskName.truncate(name.length);
-            }
-            taskNameLength = name.length;
             if (!logEmpty) {
                 Files.newOutputStream(log).close(); // the previous task's output, if any, has been moved away
             }
             logEmpty = false;
         }
 
-        private void closeQuietly() {
-            try {
-                if (taskName != null) {
-                    taskName.close();
-                }
-            } catch (IOException e) {
-                // only a name that nobody reads any more
-            }
-        }
     }
 
     TaskLogs(Run run) {
@@ -138,7 +121,6 @@ public final class TaskLogs {
 
     /** The run has ended: its slots have been released, their files are left empty. */
     void close() {
-        free.forEach(Slot::closeQuietly);
         try (DirectoryStream<Path> files = Files.newDirectoryStream(running)) {
             for (Path file : files) {
                 Files.deleteIfExists(file);

@@ -50,7 +50,8 @@ public final class HtmlReports extends ServiceSupport {
 
     private void follow(Run run) {
         CompletableFuture<Void> written = new CompletableFuture<>();
-        pending.put(run.id(), new Page(run.finished(), written));
+        Page page = new Page(run.finished(), written);
+        pending.put(run.id(), page);
         // The page is written from the run's files: the run itself (its per-task state, ~45 bytes a task) is not
         // held meanwhile, so that a large run's state can go while its page reads tasks.jsonl back.
         String id = run.id();
@@ -61,7 +62,7 @@ public final class HtmlReports extends ServiceSupport {
             } catch (Exception | OutOfMemoryError e) {
                 LOG.warn("run {}: cannot write {} ({}); drover report {} writes it", id, HtmlReport.FILE, e, id);
             } finally {
-                pending.remove(id);
+                pending.remove(id, page);
                 written.complete(null);
             }
         };

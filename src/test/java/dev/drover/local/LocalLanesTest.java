@@ -5,7 +5,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.drover.PipelineExtension;
 import dev.drover.TestPipeline;
 import dev.drover.plan.RunOptions;
+import dev.drover.manifest.ManifestReader;
+import dev.drover.manifest.TaskSpec;
+import dev.drover.plan.RunPlan;
 import dev.drover.run.Run;
+import dev.drover.run.TaskBatch;
+import dev.drover.run.TaskState;
+import org.apache.camel.component.seda.SedaEndpoint;
+import org.apache.camel.Exchange;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,6 +52,68 @@ class LocalLanesTest {
         assertEquals("SUCCEEDED", report.get("state").asText());
         assertEquals(6, report.get("counts").get("succeeded").asInt());
         assertEquals(List.of("a", "b", "c", "d", "e", "f"), Files.readAllLines(order));
+    }
+
+    @Test
+    void aBatchWhoseTasksTurnOutSlowGivesTheRestBackToItsLaneAsFarAsItHasRoom() throws Exception {
+        // Batches are cut by how long tasks took so far; a batch whose first task outlasts that estimate hands its
+        // unstarted tasks back to the lane one by one (idle slots take them), and runs here what does not fit.
+        for (int room : new int[]{10, 1}) {
+            Run run = recorded("turning-slow-" + room, "multiprocessing");
+            SedaEndpoint lane = pipeline.runtime().context().getEndpoint(
+                    "seda:" + LocalLanes.TEMPLATE + "-given-back-" + room + "?size=" + room, SedaEndpoint.class);
+            runner().runBatch(new TaskBatch(run.id(), tasks(run)), fromLane(lane));
+
+            List<Integer> given = lane.getQueue().stream()
+                    .map(e -> e.getIn().getBody(TaskBatch.class).tasks())
+                    .peek(batch -> assertEquals(1, batch.size(), "one task a batch"))
+                    .map(batch -> batch.get(0).index()).toList();
+            assertEquals(room == 10 ? List.of(1, 2, 3) : List.of(1), given);
+            for (int index = 0; index < 4; index++) {
+                assertEquals(given.contains(index) ? TaskState.PENDING : TaskState.SUCCEEDED, run.taskState(index),
+                        "task " + index + " (given back: " + given + ")");
+            }
+            lane.getQueue().clear();
+            run.cancel();
+        }
+    }
+
+    @Test
+    void aSequentialBatchGivesNothingBack() throws Exception {
+        Run run = recorded("in-order", "sequential");
+        SedaEndpoint feed = pipeline.runtime().context().getEndpoint("seda:feed-run", SedaEndpoint.class);
+        runner().runBatch(new TaskBatch(run.id(), tasks(run)), fromLane(feed));
+        for (int index = 0; index < 4; index++) {
+            assertEquals(TaskState.SUCCEEDED, run.taskState(index), "task " + index);
+        }
+        assertTrue(feed.getQueue().isEmpty());
+    }
+
+    /** A recorded, unfed run of a slow task and three quick ones. */
+    private static Run recorded(String name, String strategy) {
+        return pipeline.runtime().record(RunPlan.resolve(ManifestReader.parse("""
+                name: %s
+                tasks:
+                  - command: [sleep, "0.2"]
+                  - command: ["true"]
+                  - command: ["true"]
+                  - command: ["true"]
+                """.formatted(name)), new RunOptions(strategy, "sequential".equals(strategy) ? null : 2, null)));
+    }
+
+    private static List<TaskSpec> tasks(Run run) {
+        return java.util.stream.IntStream.range(0, 4).mapToObj(i -> run.plan().manifest().tasks().task(i)).toList();
+    }
+
+    /** An exchange as the lane's consumer hands it on: with the lane as its endpoint. */
+    private static Exchange fromLane(SedaEndpoint lane) {
+        Exchange exchange = lane.createExchange();
+        exchange.getExchangeExtension().setFromEndpoint(lane);
+        return exchange;
+    }
+
+    private static LocalTaskRunner runner() {
+        return pipeline.runtime().context().getRegistry().lookupByNameAndType("localRunner", LocalTaskRunner.class);
     }
 
     @Test
