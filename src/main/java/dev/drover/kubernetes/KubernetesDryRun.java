@@ -5,7 +5,6 @@ import dev.drover.manifest.TaskSource;
 import dev.drover.manifest.TaskSpec;
 import dev.drover.plan.RunPlan;
 import dev.drover.plan.Strategy;
-import io.fabric8.kubernetes.client.utils.Serialization;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -53,10 +52,11 @@ public final class KubernetesDryRun {
         try {
             Files.createDirectories(folder);
             JobYaml jobYaml = new JobYaml(builder, new ConsecutiveTasks(tasks, 0, Math.min(perJob, tasks.size())));
+            ConfigMapYaml configMapYaml = new ConfigMapYaml();
             for (int from = 0; from < tasks.size(); from += perJob) {
                 List<TaskSpec> chunk = new ConsecutiveTasks(tasks, from, Math.min(perJob, tasks.size() - from));
                 for (KubeJob job : builder.jobs(chunk, perJob)) {
-                    files.add(writeJob(job, folder, jobYaml));
+                    files.add(writeJob(job, folder, configMapYaml, jobYaml));
                 }
             }
         } catch (IOException e) {
@@ -70,13 +70,14 @@ public final class KubernetesDryRun {
         return write(plan, dir.getFileName().toString(), dir, settings.ttlSeconds(), settings.tasksPerJob());
     }
 
-    private static Path writeJob(KubeJob job, Path folder, JobYaml jobYaml) throws IOException {
+    private static Path writeJob(KubeJob job, Path folder, ConfigMapYaml configMapYaml, JobYaml jobYaml)
+            throws IOException {
         Path file = folder.resolve(job.name() + ".yaml");
         try (BufferedWriter out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
             out.write("# drover --dry-run: Indexed Job " + job.name() + " runs manifest tasks "
                     + job.tasks().get(0).index() + ".." + job.tasks().get(job.size() - 1).index()
                     + " (pod index i runs the Job's i-th task: see task.sh in the ConfigMap)\n");
-            out.write(Serialization.asYaml(job.configMap()));
+            configMapYaml.write(job.configMap(), out);
             jobYaml.write(job, out);
         }
         return file;
