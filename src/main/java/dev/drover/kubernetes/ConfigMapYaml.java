@@ -27,35 +27,35 @@ final class ConfigMapYaml {
     private static final Pattern DIGITS = Pattern.compile("[0-9]+");
     /** Slot 0 is the name, slot i > 0 the i-th run of digits in the data. */
     private static final int NAME = 0;
-    /** Four letters per run of digits after the random prefix (base 26): up to 26^4 runs in a template. */
+    /** Four letters per run of digits after the random prefix (base 26), for fewer than 26^4 runs in a template. */
     private static final int CODE = 4;
+    private static final int MAX_RUNS = 26 * 26 * 26 * 26;
 
     private final String prefix = YamlTemplate.randomLetters(16);
     private YamlTemplate template;
-    /** The template's ConfigMap without its name and data, and its data's {@link #shape}. */
+    /** The template's data's {@link #shape} and its {@link #rest}. */
     private ConfigMap templateRest;
     private String templateShape;
 
     void write(ConfigMap configMap, Writer out) throws IOException {
         List<String> digits = new ArrayList<>();
         String shape = literal(configMap.getData()) ? shape(configMap.getData(), digits) : null;
-        if (shape == null || digits.size() >= Math.pow(26, CODE)) {
-            out.write(Serialization.asYaml(configMap));
-            return;
-        }
-        ConfigMap rest = new ConfigMapBuilder(configMap).withData(null).editMetadata().withName(null).endMetadata()
-                .build();
-        if (template == null) {
+        if (template == null && shape != null && digits.size() < MAX_RUNS) {
             template = template(configMap);
-            templateRest = rest;
             templateShape = shape;
+            templateRest = rest(configMap);
         }
-        if (!shape.equals(templateShape) || !rest.equals(templateRest)) {
+        if (shape == null || !shape.equals(templateShape) || !rest(configMap).equals(templateRest)) {
             out.write(Serialization.asYaml(configMap));
             return;
         }
         String name = configMap.getMetadata().getName();
         template.write(out, slot -> slot == NAME ? name : digits.get(slot - 1));
+    }
+
+    /** The ConfigMap without its name and data: what must be the template's for the template to apply. */
+    private static ConfigMap rest(ConfigMap configMap) {
+        return new ConfigMapBuilder(configMap).withData(null).editMetadata().withName(null).endMetadata().build();
     }
 
     /** The ConfigMap's YAML with placeholders for its name and for each run of digits in its data. */
