@@ -181,7 +181,8 @@ public final class IndexedJobBuilder {
         ConfigMap configMap = new ConfigMapBuilder().withNewMetadata().withName(name).withNamespace(namespace)
                 .withLabels(labels).withAnnotations(Map.of(ANNOTATION_RUN, runId)).endMetadata()
                 .withData(data).withImmutable(true).build();
-        return new KubeJob(runId, namespace, name, labels, annotations, spec, configMap, List.copyOf(tasks),
+        List<TaskSpec> held = tasks instanceof ConsecutiveTasks slice ? slice : List.copyOf(tasks); // both unmodifiable
+        return new KubeJob(runId, namespace, name, labels, annotations, spec, configMap, held,
                 group, annotations.get(ANNOTATION_TOKEN));
     }
 

@@ -1,13 +1,10 @@
 package dev.drover.kubernetes;
 
-import dev.drover.manifest.TaskSpec;
 import dev.drover.manifest.JobResources;
+import dev.drover.manifest.TaskSource;
+import dev.drover.manifest.TaskSpec;
 import dev.drover.plan.RunPlan;
 import dev.drover.plan.Strategy;
-import io.fabric8.kubernetes.api.model.ConfigMap;
-import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
-import io.fabric8.kubernetes.client.utils.Serialization;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -50,17 +47,16 @@ public final class KubernetesDryRun {
         IndexedJobBuilder builder = new IndexedJobBuilder(plan, runId, namespace, ttlSecondsAfterFinished, false);
         int perJob = Math.max(1, Math.min(plan.batchSize(), tasksPerJob));
         Path folder = dir.resolve(FOLDER);
+        TaskSource tasks = plan.manifest().tasks();
         List<Path> files = new ArrayList<>();
         try {
             Files.createDirectories(folder);
-            List<TaskSpec> chunk = new ArrayList<>(perJob);
-            for (int i = 0; i < plan.taskCount(); i++) {
-                chunk.add(plan.manifest().tasks().task(i));
-                if (chunk.size() == perJob || i == plan.taskCount() - 1) {
-                    for (KubeJob job : builder.jobs(chunk, perJob)) {
-                        files.add(writeJob(job, folder));
-                    }
-                    chunk = new ArrayList<>(perJob);
+            JobYaml jobYaml = new JobYaml(builder, new ConsecutiveTasks(tasks, 0, Math.min(perJob, tasks.size())));
+            ConfigMapYaml configMapYaml = new ConfigMapYaml();
+            for (int from = 0; from < tasks.size(); from += perJob) {
+                List<TaskSpec> chunk = new ConsecutiveTasks(tasks, from, Math.min(perJob, tasks.size() - from));
+                for (KubeJob job : builder.jobs(chunk, perJob)) {
+                    files.add(writeJob(job, folder, configMapYaml, jobYaml));
                 }
             }
         } catch (IOException e) {
@@ -74,16 +70,15 @@ public final class KubernetesDryRun {
         return write(plan, dir.getFileName().toString(), dir, settings.ttlSeconds(), settings.tasksPerJob());
     }
 
-    private static Path writeJob(KubeJob job, Path folder) throws IOException {
+    private static Path writeJob(KubeJob job, Path folder, ConfigMapYaml configMapYaml, JobYaml jobYaml)
+            throws IOException {
         Path file = folder.resolve(job.name() + ".yaml");
-        ConfigMap configMap = job.configMap();
-        Job manifest = new JobBuilder(job.job()).editMetadata().withNamespace(job.namespace()).endMetadata().build();
         try (BufferedWriter out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
             out.write("# drover --dry-run: Indexed Job " + job.name() + " runs manifest tasks "
                     + job.tasks().get(0).index() + ".." + job.tasks().get(job.size() - 1).index()
                     + " (pod index i runs the Job's i-th task: see task.sh in the ConfigMap)\n");
-            out.write(Serialization.asYaml(configMap));
-            out.write(Serialization.asYaml(manifest));
+            configMapYaml.write(job.configMap(), out);
+            jobYaml.write(job, out);
         }
         return file;
     }

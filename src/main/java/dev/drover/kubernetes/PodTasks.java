@@ -57,7 +57,7 @@ final class PodTasks {
                     .append(ShellWords.quote(ShellWords.exportLine(generator.env())))
                     .append(ShellWords.templateWords(generator)).append("\n}\n");
             int before = attemptsBefore.applyAsInt(first.index());
-            if (computable(tasks, attemptsBefore, before)) {
+            if (computable(generator, tasks, attemptsBefore, before)) {
                 s.append("g $((").append(first.index()).append(" + i)) ").append(before).append('\n');
                 data.put(SCRIPT, s.toString());
                 return data;
@@ -112,10 +112,14 @@ final class PodTasks {
     }
 
     /** Whether the tasks are consecutive manifest indexes with the same attempts before: then each is computed. */
-    private static boolean computable(List<TaskSpec> tasks, IntUnaryOperator attemptsBefore, int before) {
+    private static boolean computable(TaskGenerator generator, List<TaskSpec> tasks, IntUnaryOperator attemptsBefore,
+                                      int before) {
+        // a generator's task at position p has index p: a slice of it is consecutive without building its tasks
+        boolean consecutive = tasks instanceof ConsecutiveTasks slice && slice.of(generator);
         int first = tasks.get(0).index();
         for (int i = 0; i < tasks.size(); i++) {
-            if (tasks.get(i).index() != first + i || attemptsBefore.applyAsInt(tasks.get(i).index()) != before) {
+            int index = consecutive ? first + i : tasks.get(i).index();
+            if (index != first + i || attemptsBefore.applyAsInt(index) != before) {
                 return false;
             }
         }

@@ -84,6 +84,55 @@ class KubernetesDryRunTest {
         assertNull(job.getMetadata().getNamespace(), "kubectl's current namespace applies");
     }
 
+    @Test
+    void aGeneratorsJobsKeepTheirShapeAcrossJobBoundaries() throws Exception {
+        RunPlan plan = RunPlan.resolve(ManifestReader.parse("""
+                name: Scan_2026
+                image: registry.example.com:5000/tools/convert:1.4
+                env: {MODE: "fast 2"}
+                command: [sh, -c, 'echo "$0 $1"', '{item}', '{index}']
+                range: {start: 10, step: 5, end: 12510}
+                """), new RunOptions("kubernetes", 3, "mem=256M,time=10,namespace=batch-7"));
+        List<Path> files = KubernetesDryRun.write(plan, "scan-2026-0001", runDir, 600, 1000);
+
+        assertEquals(3, files.size(), "2,500 tasks, 1000 per Job");
+        int[][] shapes = {{0, 999}, {1000, 1999}, {2000, 2499}};
+        for (int f = 0; f < files.size(); f++) {
+            int first = shapes[f][0];
+            int last = shapes[f][1];
+            String text = Files.readString(files.get(f));
+            List<HasMetadata> docs = documents(text);
+            ConfigMap table = (ConfigMap) docs.get(0);
+            Job job = (Job) docs.get(1);
+            String name = job.getMetadata().getName();
+            assertTrue(text.startsWith("# drover --dry-run: Indexed Job " + name + " runs manifest tasks " + first
+                    + ".." + last + " "), text.lines().findFirst().orElseThrow());
+            assertEquals(first + "-" + last, job.getMetadata().getAnnotations().get(IndexedJobBuilder.ANNOTATION_TASKS));
+            assertEquals(last - first + 1, job.getSpec().getCompletions());
+            assertEquals(3, job.getSpec().getParallelism(), "--jobs 3");
+            assertEquals(name, table.getMetadata().getName());
+            assertEquals(name, job.getSpec().getTemplate().getSpec().getVolumes().get(0).getConfigMap().getName());
+            assertEquals(16, job.getMetadata().getAnnotations().get(IndexedJobBuilder.ANNOTATION_TOKEN).length());
+            // each document is exactly what fabric8 writes for the object it reads back as
+            String[] parts = text.split("(?m)^(?=---$)");
+            assertEquals(Serialization.asYaml(table), parts[1]);
+            assertEquals(Serialization.asYaml(job), parts[2]);
+            // the pods at the Job's ends run their own tasks
+            Path mounted = Files.createDirectories(runDir.resolve("mnt-" + name));
+            table.getData().forEach((key, value) -> write(mounted.resolve(key), value));
+            for (int i : new int[] {0, last - first}) {
+                ProcessBuilder pod = new ProcessBuilder("sh", mounted.resolve(PodTasks.SCRIPT).toString());
+                pod.environment().put("JOB_COMPLETION_INDEX", Integer.toString(i));
+                Process p = pod.redirectErrorStream(true).start();
+                int index = first + i;
+                assertEquals((10 + 5 * index) + " " + index + "\n", new String(p.getInputStream().readAllBytes()),
+                        name + " pod " + i);
+                assertEquals(0, p.waitFor());
+            }
+        }
+        assertEquals(3, files.stream().map(Path::getFileName).distinct().count(), "each Job its own name");
+    }
+
     /** The YAML documents of a file, each read by its kind into the fabric8 model. */
     static List<HasMetadata> documents(String yaml) {
         List<HasMetadata> docs = new java.util.ArrayList<>();
