@@ -3,6 +3,7 @@ package dev.drover.manifest;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 
 import java.io.IOException;
 
@@ -25,13 +26,19 @@ abstract class StreamedList {
                 parser.skipChildren();
             } else {
                 try {
-                    add(parser.readValueAsTree(), count);
+                    add(element(parser), count);
                 } catch (ManifestException e) {
                     problem = e;
                 }
             }
             count++;
         }
+    }
+
+    /** The element at the parser as a tree; a string directly, the commonest, skipping the mapper's set-up per value. */
+    private static JsonNode element(JsonParser parser) throws IOException {
+        return parser.currentToken() == JsonToken.VALUE_STRING ? TextNode.valueOf(parser.getText())
+                : parser.readValueAsTree();
     }
 
     /** Checks the element at index and keeps it, or throws its problem, which ends the adding. */
