@@ -41,9 +41,10 @@ class ItemListTest {
     @Test
     void everyScalarTheRulesAcceptBecomesItsText() {
         String yaml = "name: g\ncommand: [x, '{item}']\nitems: [plain, 'single q', \"double q\", \"4\", 4, -7, 1.5,"
-                + " true, false, '', ' ', '#', 'null']\n";
+                + " true, false, '', ' ', '#', 'null', 1e3, 007, yes]\n";
+        // unquoted numbers and booleans are their values' text, as in argv lists (README: quote them to keep them)
         assertEquals(List.of("plain", "single q", "double q", "4", "4", "-7", "1.5", "true", "false", "", " ", "#",
-                "null"), items(yaml));
+                "null", "1000.0", "7", "true"), items(yaml));
         String json = "{\"name\": \"g\", \"command\": [\"x\", \"{item}\"], \"items\": [\"plain\", \"4\", 4, -7, 1.5,"
                 + " true, false, \"\", \"null\"]}";
         assertEquals(List.of("plain", "4", "4", "-7", "1.5", "true", "false", "", "null"), items(json));
