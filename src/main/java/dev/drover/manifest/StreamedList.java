@@ -35,7 +35,7 @@ abstract class StreamedList {
         }
     }
 
-    /** The element at the parser as a tree; a string directly, the commonest, skipping the mapper's set-up per value. */
+    /** The element at the parser as a tree; a string (the commonest) made directly, without the mapper's set-up. */
     private static JsonNode element(JsonParser parser) throws IOException {
         return parser.currentToken() == JsonToken.VALUE_STRING ? TextNode.valueOf(parser.getText())
                 : parser.readValueAsTree();

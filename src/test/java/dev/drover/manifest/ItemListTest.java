@@ -7,12 +7,14 @@ import java.io.IOException;
 import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntFunction;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A generator's {@code items:}, streamed into a compact {@link ItemList}: every item back exactly as written. */
@@ -64,7 +66,8 @@ class ItemListTest {
         ManifestException resources = refused(head + "[ok, ok, {jobResources: {mem: 4G}}]");
         assertEquals("items[2].jobResources", resources.field());
         assertTrue(resources.getMessage().contains("tasks: [{command"), resources.getMessage());
-        ManifestException nul = refused("{\"name\": \"g\", \"command\": [\"x\", \"{item}\"], \"items\": [\"a\", \"b\\u0000\"]}");
+        ManifestException nul = refused("{\"name\": \"g\", \"command\": [\"x\", \"{item}\"],"
+                + " \"items\": [\"a\", \"b\\u0000\"]}");
         assertEquals("items[1]", nul.field());
         assertTrue(nul.getMessage().contains("NUL"), nul.getMessage());
         for (String notAList : List.of("[]", "null", "a.tif", "{a: 1}", "5")) {
@@ -90,6 +93,15 @@ class ItemListTest {
         // the list's fields are as strict as the rest: a key given twice
         assertTrue(refused("name: a\ncommand: [x, '{item}']\nitems: [a]\nitems: [b]\n").getMessage()
                 .contains("'items' is given twice"));
+        // deep nesting in an item, or after a bad one, is refused quickly by the parser's depth limit
+        for (String manifest : List.of(
+                "{\"name\": \"a\", \"command\": [\"x\", \"{item}\"], \"items\": [" + "[".repeat(100_000)
+                        + "]".repeat(100_000) + "]}",
+                "name: a\ncommand: [x, '{item}']\nitems:\n  - null\n  - " + "[".repeat(10_000) + "]".repeat(10_000)
+                        + "\n")) {
+            ManifestException e = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> refused(manifest));
+            assertEquals("manifest", e.field(), e.getMessage());
+        }
         // YAML's line limit holds inside the list
         assertTrue(refused("name: a\ncommand: [x, '{item}']\nitems:\n  - " + "y".repeat(ManifestParser.MAX_YAML_LINE)
                 + "\n").getMessage().contains("line 4 is"));
