@@ -12,7 +12,7 @@ final class ItemListReader extends StreamedList {
     @Override
     void add(JsonNode item, int index) {
         String field = "items[" + index + "]";
-        if (item != null && item.has("jobResources")) {
+        if (item.has("jobResources")) {
             throw ManifestReader.noGeneratedResources(field + ".jobResources");
         }
         items.add(ManifestReader.scalarText(item, field));
