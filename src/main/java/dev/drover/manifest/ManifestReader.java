@@ -22,8 +22,8 @@ import java.util.regex.Pattern;
  * Reads a manifest (JSON or YAML, parsed by {@link ManifestParser}) and validates every field, so that nothing runs
  * unless the whole manifest is right. Each error names the field and the fix. Every intake reads through here, with
  * the size limit {@value ManifestParser#MAX_BYTES_KEY}. The top-level fields are read as small trees; a {@code tasks:}
- * list streams into a compact table ({@link TaskListReader}), its errors held until the fields before it in the
- * checks below have been checked.
+ * or {@code items:} list streams into a compact table ({@link TaskListReader}, {@link ItemListReader}), its errors
+ * held until the fields before it in the checks below have been checked.
  */
 public final class ManifestReader {
 
@@ -68,8 +68,8 @@ public final class ManifestReader {
         return validate(ManifestParser.read(text, ManifestReader::stream));
     }
 
-    /** The manifest's fields as trees, but for a {@code tasks:} list, which is read as it streams. */
-    private record Fields(ObjectNode root, TaskListReader tasks) {
+    /** The manifest's fields as trees, but for a {@code tasks:} or {@code items:} list, which is read as it streams. */
+    private record Fields(ObjectNode root, TaskListReader tasks, ItemListReader items) {
     }
 
     private static Fields stream(JsonParser parser) throws IOException {
@@ -83,16 +83,24 @@ public final class ManifestReader {
         }
         ObjectNode root = JsonNodeFactory.instance.objectNode();
         TaskListReader tasks = null;
+        ItemListReader items = null;
         for (String field; (field = parser.nextFieldName()) != null; ) {
-            JsonToken value = parser.nextToken();
-            if (field.equals("tasks") && value == JsonToken.START_ARRAY) {
-                tasks = TaskListReader.read(parser);
+            StreamedList list = null;
+            if (parser.nextToken() == JsonToken.START_ARRAY) {
+                if (field.equals("tasks")) {
+                    list = tasks = new TaskListReader();
+                } else if (field.equals("items")) {
+                    list = items = new ItemListReader();
+                }
+            }
+            if (list != null) {
+                list.read(parser);
                 root.putNull(field); // present, for the checks of which fields are given
             } else {
                 root.set(field, parser.readValueAsTree());
             }
         }
-        return new Fields(root, tasks);
+        return new Fields(root, tasks, items);
     }
 
     private static Manifest validate(ManifestParser.Parsed<Fields> parsed) {
@@ -118,7 +126,7 @@ public final class ManifestReader {
             }
             tasks = parsed.value().tasks().finish(env, workdir);
         } else if (root.has("command")) {
-            tasks = generator(root, env, workdir);
+            tasks = generator(root, parsed.value().items(), env, workdir);
         } else {
             throw new ManifestException("tasks", "missing: list the tasks (tasks: [{command: [...]}, ...]) or give a"
                     + " 'command' template with 'items' or 'range'");
@@ -137,7 +145,7 @@ public final class ManifestReader {
                 image, Escalate.parse(root.get("escalate")));
     }
 
-    private static TaskSource generator(JsonNode root, Map<String, String> env, String workdir) {
+    private static TaskSource generator(JsonNode root, ItemListReader items, Map<String, String> env, String workdir) {
         List<String> template = argv(root.get("command"), "command");
         boolean usesItem = template.stream().anyMatch(arg -> arg.contains("{item}"));
         if (root.has("items") == root.has("range")) {
@@ -145,23 +153,15 @@ public final class ManifestReader {
                     + " 'items' (a list) or 'range' ({start: 0, end: 100}, end exclusive)");
         }
         if (root.has("items")) {
-            JsonNode items = root.get("items");
-            if (!items.isArray() || items.isEmpty()) {
+            if (items == null || items.count() == 0) {
                 throw new ManifestException("items", "must be a non-empty list of values, one task each");
             }
             if (!usesItem) {
                 throw new ManifestException("command", "the template does not use {item}, so every task would get the same"
                         + " command: put {item} where each item goes, e.g. [process, '{item}']");
             }
-            checkSize(items.size(), "items");
-            List<String> values = new ArrayList<>(items.size());
-            for (int i = 0; i < items.size(); i++) {
-                if (items.get(i).has("jobResources")) {
-                    throw noGeneratedResources("items[" + i + "].jobResources");
-                }
-                values.add(scalarText(items.get(i), "items[" + i + "]"));
-            }
-            return new TaskGenerator(template, List.copyOf(values), 0, 1, values.size(), env, workdir);
+            List<String> values = items.finish();
+            return new TaskGenerator(template, values, 0, 1, values.size(), env, workdir);
         }
         JsonNode range = root.get("range");
         if (!range.isObject()) {
@@ -191,7 +191,7 @@ public final class ManifestReader {
         return new TaskGenerator(template, null, start, step, (int) count, Map.copyOf(env), workdir);
     }
 
-    private static ManifestException noGeneratedResources(String field) {
+    static ManifestException noGeneratedResources(String field) {
         return new ManifestException(field, "generated tasks (items, range) all share the manifest's jobResources;"
                 + " for resources per task, list the tasks: tasks: [{command: [...], jobResources: {mem: 4G}}]");
     }

@@ -1,99 +1,70 @@
 package dev.drover.manifest;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 
-import java.io.IOException;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * Reads a manifest's {@code tasks:} list as the parser streams it, one task's small tree at a time, into a compact
- * {@link TaskList}: a million listed tasks never exist as a million trees or task objects. Each task is checked as
- * it is read; the first problem is kept and the rest of the list only counted, so that the manifest's other fields
- * (which may come after the list) are checked first and errors come in the same order as for a manifest read whole:
- * the size of the list, then each task in order, its id's uniqueness before its other fields.
+ * Reads a manifest's {@code tasks:} list as it streams into a compact {@link TaskList}: a million listed tasks never
+ * exist as a million trees or task objects. Errors come as for a manifest read whole: the size of the list, then each
+ * task in order, its id's uniqueness before its other fields.
  */
-final class TaskListReader {
+final class TaskListReader extends StreamedList {
 
     private static final Set<String> TASK_FIELDS = Set.of("id", "command", "env", "workdir", "jobResources");
 
     private final TaskList.Builder records = new TaskList.Builder();
     private final TaskResourceSets resources = new TaskResourceSets();
-    private int count;
-    private ManifestException problem;
-    /** The id of the task with the problem when the problem came after its id was read (null: before). */
-    private String problemTaskId;
-    /** Whether the task with the problem has a default id (it came after the id was read). */
-    private boolean problemHasDefaultId;
+    /** The last task's own id (null: none, or not read yet); the task with the problem's when there is one. */
+    private String lastId;
+    /** Whether the last task's id was read (or found missing) before its problem, if it has one. */
+    private boolean lastIdRead;
     private boolean ownIds;
 
-    private TaskListReader() {
-    }
-
-    /** Reads the list; the parser is at its START_ARRAY and is left at its END_ARRAY. */
-    static TaskListReader read(JsonParser parser) throws IOException {
-        TaskListReader list = new TaskListReader();
-        while (parser.nextToken() != JsonToken.END_ARRAY) {
-            if (list.problem != null || list.count >= ManifestReader.MAX_TASKS) {
-                parser.skipChildren();
-            } else {
-                list.add(parser.readValueAsTree());
-            }
-            list.count++;
+    @Override
+    void add(JsonNode task, int index) {
+        String field = "tasks[" + index + "]";
+        lastId = null;
+        lastIdRead = false;
+        if (!task.isObject()) {
+            throw new ManifestException(field, "must be an object with 'command' (an argv list), e.g. {command: [echo, hi]}");
         }
-        return list;
-    }
-
-    private void add(JsonNode task) {
-        String field = "tasks[" + count + "]";
-        String id = null;
-        boolean idRead = false;
-        try {
-            if (!task.isObject()) {
-                throw new ManifestException(field, "must be an object with 'command' (an argv list), e.g. {command: [echo, hi]}");
-            }
-            ManifestReader.rejectUnknownFields(task, TASK_FIELDS, field + ".");
-            if (task.has("id")) {
-                id = ManifestReader.scalarText(task.get("id"), field + ".id");
-                ManifestReader.checkTaskId(id, field + ".id");
-                ownIds = true;
-            }
-            idRead = true;
-            if (!task.has("command")) {
-                throw new ManifestException(field + ".command", "missing: give the argv list to run, e.g. [echo, hi]"
-                        + " (use [sh, -c, '...'] for a shell command)");
-            }
-            List<String> command = ManifestReader.argv(task.get("command"), field + ".command");
-            Map<String, String> env = task.has("env") ? ManifestReader.stringMap(task.get("env"), field + ".env") : null;
-            String workdir = task.has("workdir") ? ManifestReader.requiredText(task, "workdir", field + ".workdir") : null;
-            String resourcesField = field + ".jobResources";
-            JobResources own = JobResources.parseTask(ManifestReader.jobResources(task.get("jobResources"),
-                    resourcesField), resourcesField);
-            resources.add(count, own, resourcesField);
-            records.add(id, command, env, workdir);
-        } catch (ManifestException e) {
-            problem = e;
-            problemTaskId = idRead ? id : null;
-            problemHasDefaultId = idRead && id == null;
+        ManifestReader.rejectUnknownFields(task, TASK_FIELDS, field + ".");
+        if (task.has("id")) {
+            lastId = ManifestReader.scalarText(task.get("id"), field + ".id");
+            ManifestReader.checkTaskId(lastId, field + ".id");
+            ownIds = true;
         }
+        lastIdRead = true;
+        if (!task.has("command")) {
+            throw new ManifestException(field + ".command", "missing: give the argv list to run, e.g. [echo, hi]"
+                    + " (use [sh, -c, '...'] for a shell command)");
+        }
+        List<String> command = ManifestReader.argv(task.get("command"), field + ".command");
+        Map<String, String> env = task.has("env") ? ManifestReader.stringMap(task.get("env"), field + ".env") : null;
+        String workdir = task.has("workdir") ? ManifestReader.requiredText(task, "workdir", field + ".workdir") : null;
+        String resourcesField = field + ".jobResources";
+        JobResources own = JobResources.parseTask(ManifestReader.jobResources(task.get("jobResources"),
+                resourcesField), resourcesField);
+        resources.add(index, own, resourcesField);
+        records.add(lastId, command, env, workdir);
     }
 
     /** The tasks, each with the manifest's env under its own and the manifest's workdir unless it gives one. */
     TaskSource finish(Map<String, String> env, String workdir) {
-        if (count == 0) {
+        if (count() == 0) {
             throw new ManifestException("tasks", "is empty: a manifest needs at least one task");
         }
-        ManifestReader.checkSize(count, "tasks");
-        TaskList list = records.build(count, env, workdir, resources.distinct(), resources.sets());
+        ManifestReader.checkSize(count(), "tasks");
+        TaskList list = records.build(count(), env, workdir, resources.distinct(), resources.sets());
         if (ownIds) {
             checkUniqueIds(list);
         }
-        if (problem != null) {
-            throw problem;
+        if (problem() != null) {
+            throw problem();
         }
         return list;
     }
@@ -109,8 +80,8 @@ final class TaskListReader {
         for (int i = 0; i < read; i++) {
             checkUnique(list, table, list.id(i), i, i);
         }
-        if (problem != null && (problemTaskId != null || problemHasDefaultId)) {
-            String id = problemTaskId != null ? problemTaskId : TaskSource.paddedId(read, count);
+        if (problem() != null && lastIdRead) {
+            String id = lastId != null ? lastId : TaskSource.paddedId(read, count());
             checkUnique(list, table, id, read, -1);
         }
     }
