@@ -324,7 +324,7 @@ public final class ManifestParser {
 
     /** A JSON value given on the command line (such as --job-resources), as strictly as a manifest. */
     public static JsonNode parseJson(String text, String field) {
-        return read(JSON, "JSON", new StringReader(text), field, parser -> parser.readValueAsTree());
+        return read(JSON, "JSON", new StringReader(text), field, WrittenTree::read);
     }
 
     /** Runs body over the parser, then refuses anything after the value; parser errors say where and what. */

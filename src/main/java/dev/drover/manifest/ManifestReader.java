@@ -76,7 +76,7 @@ public final class ManifestReader {
         JsonToken start = parser.nextToken();
         if (start != JsonToken.START_OBJECT) {
             if (start != null) {
-                parser.readValueAsTree(); // a syntax error in it is the one to report
+                WrittenTree.read(parser); // a syntax error in it is the one to report
             }
             throw new ManifestException("manifest", "must be a JSON/YAML object with at least 'name' and 'tasks'"
                     + " (or 'command' with 'items' or 'range')");
@@ -97,7 +97,7 @@ public final class ManifestReader {
                 list.read(parser);
                 root.putNull(field); // present, for the checks of which fields are given
             } else {
-                root.set(field, parser.readValueAsTree());
+                root.set(field, WrittenTree.read(parser));
             }
         }
         return new Fields(root, tasks, items);

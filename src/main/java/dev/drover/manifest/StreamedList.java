@@ -38,7 +38,7 @@ abstract class StreamedList {
     /** The element at the parser as a tree; a string (the commonest) made directly, without the mapper's set-up. */
     private static JsonNode element(JsonParser parser) throws IOException {
         return parser.currentToken() == JsonToken.VALUE_STRING ? TextNode.valueOf(parser.getText())
-                : parser.readValueAsTree();
+                : WrittenTree.read(parser);
     }
 
     /** Checks the element at index and keeps it, or throws its problem, which ends the adding. */

@@ -43,13 +43,14 @@ class ItemListTest {
     @Test
     void everyScalarTheRulesAcceptBecomesItsText() {
         String yaml = "name: g\ncommand: [x, '{item}']\nitems: [plain, 'single q', \"double q\", \"4\", 4, -7, 1.5,"
-                + " true, false, '', ' ', '#', 'null', 1e3, 007, yes]\n";
-        // unquoted numbers and booleans are their values' text, as in argv lists (README: quote them to keep them)
+                + " true, false, '', ' ', '#', 'null', 1e3, 007, yes, 010, 0x1F, 1_000, 12.50, .5, +1, on, 1E400]\n";
+        // unquoted numbers and booleans are the text they were written as, not YAML's reading of it (8 for 010)
         assertEquals(List.of("plain", "single q", "double q", "4", "4", "-7", "1.5", "true", "false", "", " ", "#",
-                "null", "1000.0", "7", "true"), items(yaml));
+                "null", "1e3", "007", "yes", "010", "0x1F", "1_000", "12.50", ".5", "+1", "on", "1E400"), items(yaml));
         String json = "{\"name\": \"g\", \"command\": [\"x\", \"{item}\"], \"items\": [\"plain\", \"4\", 4, -7, 1.5,"
-                + " true, false, \"\", \"null\"]}";
-        assertEquals(List.of("plain", "4", "4", "-7", "1.5", "true", "false", "", "null"), items(json));
+                + " true, false, \"\", \"null\", 1e3, 1E400, 12.50, -0, 123456789012345678901234567890]}";
+        assertEquals(List.of("plain", "4", "4", "-7", "1.5", "true", "false", "", "null", "1e3", "1E400", "12.50",
+                "-0", "123456789012345678901234567890"), items(json));
     }
 
     @Test

@@ -235,4 +235,21 @@ class ManifestReaderTest {
         assertEquals("tasks[" + TaskResourceSets.MAX_SETS + "].jobResources", error.field());
         assertTrue(error.getMessage().contains("at most " + TaskResourceSets.MAX_SETS), error.getMessage());
     }
+
+    @Test
+    void argvIdsAndEnvironmentKeepNumbersAsWrittenWhileNumericFieldsReadTheirValues() {
+        Manifest m = ManifestReader.parse("name: n\njobs: 4\nretries: 2\nenv: {MODE: 0755, ON: yes}\ntasks:\n"
+                + "  - {id: 007, command: [chmod, 0755, f], env: {N: 1e3}}\n"
+                + "  - {id: 010, command: [printf, '%s', 010, 0x1F, 1_000, off]}\n");
+        TaskSpec first = m.tasks().task(0);
+        assertEquals("007", first.id());
+        assertEquals(List.of("chmod", "0755", "f"), first.command());
+        assertEquals("0755", first.env().get("MODE"));
+        assertEquals("yes", first.env().get("ON"));
+        assertEquals("1e3", first.env().get("N"));
+        TaskSpec second = m.tasks().task(1);
+        assertEquals("010", second.id());
+        assertEquals(List.of("printf", "%s", "010", "0x1F", "1_000", "off"), second.command());
+        assertEquals(2, m.retries());
+    }
 }
