@@ -75,6 +75,7 @@ final class DryRun {
         }
         // the real lane's layout: same groups, elements, MaxArraySize, keys, folders and scripts
         int maxArraySize = maxArraySize(settings);
+        SlurmSettings slurm = SlurmSettings.from(settings); // once: read per array it was a fifth of a 10^6 dry run
         Files.createDirectories(runDir.resolve("logs"));
         int key = 0;
         for (int g = 0; g < plan.groups().size(); g++) {
@@ -84,7 +85,7 @@ final class DryRun {
                     + (arrays.size() == 1 ? "" : "s") + "; nothing was submitted. Scripts:");
             for (List<List<TaskSpec>> elements : arrays) {
                 ArrayJob job = ArrayLayout.array(runId, runDir, plan, ArrayLayout.key(++key), elements, 1);
-                ArrayLayout.writeScript(job, runDir, plan, plan.groups().resources(g), SlurmSettings.from(settings));
+                ArrayLayout.writeScript(job, runDir, plan, plan.groups().resources(g), slurm);
                 out.println("  " + job.script() + "    (sbatch " + String.join(" ", SbatchScript.sbatchArgs(job)) + ")");
             }
         }
