@@ -46,8 +46,8 @@ public final class LocalTaskRunner {
     private static final Logger LOG = LoggerFactory.getLogger(LocalTaskRunner.class);
     /** What a task that could not start reports, like a shell does for a missing program. */
     static final int CANNOT_START = 127;
-    /** A batch that has run this long has outgrown the estimate it was cut by (5 × {@code Run}'s 20 ms). */
-    static final Duration GIVE_BACK_AFTER = Duration.ofMillis(100);
+    /** A batch that has run this long has outgrown the estimate it was cut by. */
+    static final Duration GIVE_BACK_AFTER = Duration.ofMillis(5L * Run.LOCAL_BATCH_MILLIS);
     /** What a shell reports for a process killed by SIGKILL. */
     static final int KILLED = 137;
 

@@ -80,7 +80,6 @@ public final class TaskLogs {
             }
             logEmpty = false;
         }
-
     }
 
     TaskLogs(Run run) {

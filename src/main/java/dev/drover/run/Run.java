@@ -101,7 +101,7 @@ public final class Run {
         return pending(plan.strategy().isCluster() ? plan::batchSize : this::localBatchSize, null);
     }
 
-    static final int LOCAL_BATCH_MILLIS = 20;
+    public static final int LOCAL_BATCH_MILLIS = 20;
     static final int MAX_LOCAL_BATCH = 16;
 
     private int localBatchSize() {
